@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { CollectorError, ConfigError, PermanentInputError, errorMessage } from '../lambdas/shared/errors';
+import { accountsAdd, accountsList, accountsRemove } from './commands/accounts';
+import { ingestFromQueue, invokeIngest } from './commands/ingest';
+import { EXIT } from './commands/output';
+import { runSandbox } from './sandbox/sandbox';
+
+function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
+  return Number(value);
+}
+
+/** Runs a command body and turns its outcome into the exit code contract (0 ok, 1 failures, 2 usage/config). */
+function run(body: () => Promise<number>): () => Promise<void> {
+  return async () => {
+    try {
+      process.exitCode = await body();
+    } catch (error) {
+      const usage = error instanceof ConfigError || error instanceof PermanentInputError;
+      process.stderr.write(`cloudtrail-collector: ${errorMessage(error)}\n`);
+      if (!usage && !(error instanceof CollectorError) && error instanceof Error && error.stack) {
+        process.stderr.write(`${error.stack}\n`);
+      }
+      process.exitCode = usage ? EXIT.usage : EXIT.failures;
+    }
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cloudtrail-collector')
+    .description('Collect CloudTrail logs from customer accounts and keep their delivery chains healthy.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  const accounts = program.command('accounts').description('manage the accounts registry');
+  accounts
+    .command('add')
+    .description('register a customer account and print the command the customer runs to deploy the role')
+    .requiredOption('--account-id <id>', 'the customer AWS account id (12 digits)')
+    .option('--external-id <id>', 'the ExternalId the role requires (default: generated, 256 random bits)')
+    .option('--mode <mode>', 'apply (repair drift) or report (findings only)', 'apply')
+    .option('--log-archive-for <ids>', 'comma-separated account or organization ids whose logs this account holds')
+    .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof accountsAdd>[0]) => run(() => accountsAdd(opts))());
+  accounts
+    .command('list')
+    .description('list registered accounts')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => run(() => accountsList(opts))());
+  accounts
+    .command('remove')
+    .description('unregister an account (its resources are left in place)')
+    .requiredOption('--account-id <id>', 'the account to remove')
+    .action((opts: { accountId: string }) => run(() => accountsRemove(opts))());
+
+  const invoke = program.command('invoke').description('run a Lambda handler locally on an event file');
+  invoke
+    .command('ingest')
+    .description('run the ingest handler on an SQS event; prints {"batchItemFailures": [...]}')
+    .requiredOption('--event <file>', 'an SQS event JSON file')
+    .option('--timeout-seconds <n>', 'the time budget, like the Lambda timeout', positiveInt, 900)
+    .action((opts: { event: string; timeoutSeconds: number }) => run(() => invokeIngest(opts))());
+
+  program
+    .command('ingest')
+    .description("poll a customer queue with Lambda's event-source semantics (batches of 10, failures left)")
+    .requiredOption('--queue-url <url>', 'the customer queue URL')
+    .option('--timeout-seconds <n>', 'time budget per batch, like the Lambda timeout', positiveInt, 900)
+    .option('--wait-seconds <n>', 'long-poll wait per receive', (v) => (v === '0' ? 0 : positiveInt(v)), 5)
+    .option('--until-empty', 'stop when a receive returns no message')
+    .option('--max-batches <n>', 'stop after this many batches', positiveInt)
+    .action((opts: Parameters<typeof ingestFromQueue>[0]) =>
+      run(() => ingestFromQueue({ ...opts, untilEmpty: opts.untilEmpty === true }))(),
+    );
+
+  program
+    .command('sandbox')
+    .description('run the whole system on this machine against the local AWS emulator (moto)')
+    .option('--files <n>', 'CloudTrail log files to deliver', positiveInt, 12)
+    .option('--keep-running', 'leave the emulator and the downstream receiver running at the end')
+    .action((opts: { files: number; keepRunning?: boolean }) =>
+      run(() => runSandbox({ files: opts.files, keepRunning: opts.keepRunning === true }))(),
+    );
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every other parse error is a usage error.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv);
+}

@@ -1,0 +1,110 @@
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { awsClients } from '../../lambdas/shared/aws-clients';
+import { loadCommonConfig } from '../../lambdas/shared/config';
+import { AccountsRegistry, validateRegistration, type AccountRecord } from '../../lambdas/shared/registry';
+import { EXIT, formatTable, printJson, printResult } from './output';
+
+/** Where the customer's role template is published (generated from CustomerAccountStack). */
+export const CUSTOMER_TEMPLATE = 'templates/customer-account-role.template.json';
+
+export function registryFromEnv(): AccountsRegistry {
+  const config = loadCommonConfig();
+  return new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable);
+}
+
+/** The one command a customer runs in their account to deploy the role stack. */
+export function customerDeployCommand(params: {
+  collectorAccountId: string;
+  externalId: string;
+  mode: string;
+  region: string;
+}): string {
+  return [
+    'aws cloudformation deploy',
+    '--stack-name cloudtrail-collector-role',
+    `--template-file ${CUSTOMER_TEMPLATE}`,
+    '--capabilities CAPABILITY_NAMED_IAM',
+    `--region ${params.region}`,
+    `--parameter-overrides CollectorAccountId=${params.collectorAccountId} ExternalId=${params.externalId} Mode=${params.mode}`,
+  ].join(' \\\n    ');
+}
+
+async function collectorAccountId(explicit?: string): Promise<string> {
+  if (explicit) return explicit;
+  if (process.env.COLLECTOR_ACCOUNT_ID) return process.env.COLLECTOR_ACCOUNT_ID;
+  const config = loadCommonConfig();
+  const identity = await awsClients.sts({ region: config.region }).send(new GetCallerIdentityCommand({}));
+  if (!identity.Account) throw new Error('STS did not return the collector account id');
+  return identity.Account;
+}
+
+export async function accountsAdd(options: {
+  accountId: string;
+  externalId?: string;
+  mode?: string;
+  logArchiveFor?: string;
+  collectorAccountId?: string;
+  json?: boolean;
+}): Promise<number> {
+  const registration = validateRegistration({
+    accountId: options.accountId,
+    ...(options.externalId !== undefined ? { externalId: options.externalId } : {}),
+    ...(options.mode !== undefined ? { mode: options.mode } : {}),
+    logArchiveFor: options.logArchiveFor
+      ? options.logArchiveFor
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean)
+      : [],
+  });
+  const registry = registryFromEnv();
+  const record: AccountRecord = { ...registration, registeredAt: new Date().toISOString(), status: 'new' };
+  await registry.add(record);
+  const deploy = customerDeployCommand({
+    collectorAccountId: await collectorAccountId(options.collectorAccountId),
+    externalId: record.externalId,
+    mode: record.mode,
+    region: loadCommonConfig().region,
+  });
+  if (options.json) {
+    printJson({ account: record, customerDeployCommand: deploy });
+  } else {
+    printResult(
+      `Registered account ${record.accountId} (mode ${record.mode}).\n` +
+        `ExternalId: ${record.externalId}\n\n` +
+        `The customer deploys the role stack in account ${record.accountId} with:\n\n    ${deploy}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+export async function accountsList(options: { json?: boolean }): Promise<number> {
+  const accounts = await registryFromEnv().list();
+  if (options.json) {
+    printJson(accounts);
+    return EXIT.ok;
+  }
+  printResult(
+    formatTable(
+      ['ACCOUNT', 'MODE', 'STATUS', 'LOG ARCHIVE FOR', 'REGISTERED'],
+      accounts.map((account) => [
+        account.accountId,
+        account.mode,
+        account.status,
+        (account.logArchiveFor ?? []).join(',') || '-',
+        account.registeredAt,
+      ]),
+    ),
+  );
+  return EXIT.ok;
+}
+
+export async function accountsRemove(options: { accountId: string }): Promise<number> {
+  const removed = await registryFromEnv().remove(options.accountId);
+  if (!removed) {
+    process.stderr.write(`account ${options.accountId} is not registered\n`);
+    return EXIT.failures;
+  }
+  printResult(`Removed account ${options.accountId}. Its resources in the customer account were left as they are.`);
+  return EXIT.ok;
+}

@@ -1,0 +1,100 @@
+import type { SQSEvent } from 'aws-lambda';
+import { readFile } from 'node:fs/promises';
+import { parseQueueUrl } from '../../lambdas/shared/arn';
+import { awsClients } from '../../lambdas/shared/aws-clients';
+import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
+import { createStderrLogger } from '../../lambdas/shared/logger';
+import { loadIngestConfig } from '../../lambdas/ingest/config';
+import { bindTenant, processSqsBatch } from '../../lambdas/ingest/ingest-batch';
+import { pollQueue } from '../../lambdas/ingest/queue-poller';
+import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
+import { EXIT, printJson } from './output';
+
+/** Reads and checks an SQS event file; says what is wrong with it rather than failing inside the handler. */
+export async function readSqsEvent(file: string): Promise<SQSEvent> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PermanentInputError(`cannot read --event ${file}: ${errorMessage(error)}`, { cause: error });
+  }
+  let event: unknown;
+  try {
+    event = JSON.parse(text);
+  } catch (error) {
+    throw new PermanentInputError(`--event ${file} is not valid JSON: ${errorMessage(error)}`, { cause: error });
+  }
+  const records = (event as { Records?: unknown }).Records;
+  if (!Array.isArray(records))
+    throw new PermanentInputError(`--event ${file} has no "Records" array: not an SQS event`);
+  records.forEach((record: unknown, index) => {
+    const r = record as Record<string, unknown>;
+    for (const field of ['messageId', 'body', 'eventSourceARN'] as const) {
+      if (typeof r?.[field] !== 'string') {
+        throw new PermanentInputError(`--event ${file}: Records[${index}].${field} must be a string`);
+      }
+    }
+  });
+  return event as SQSEvent;
+}
+
+/** `invoke ingest --event FILE`: runs the ingest handler's core on an SQS event, prints the handler's result. */
+export async function invokeIngest(options: { event: string; timeoutSeconds: number }): Promise<number> {
+  const event = await readSqsEvent(options.event);
+  const config = loadIngestConfig();
+  const logger = createStderrLogger();
+  const deps = await createIngestDeps(config, logger, new CountTally());
+  const result = await processSqsBatch(event.Records, deps, Date.now() + options.timeoutSeconds * 1000);
+  printJson({ batchItemFailures: result.batchItemFailures });
+  return result.batchItemFailures.length === 0 ? EXIT.ok : EXIT.failures;
+}
+
+/** `ingest --queue-url URL`: polls a customer queue through the customer's role, like the event source mapping. */
+export async function ingestFromQueue(options: {
+  queueUrl: string;
+  timeoutSeconds: number;
+  waitSeconds: number;
+  untilEmpty: boolean;
+  maxBatches?: number;
+}): Promise<number> {
+  const config = loadIngestConfig();
+  const logger = createStderrLogger();
+  const tally = new CountTally();
+  const deps = await createIngestDeps(config, logger, tally);
+  const { accountId } = parseQueueUrl(options.queueUrl);
+  const record = await deps.registry.get(accountId);
+  if (!record)
+    throw new PermanentInputError(`queue ${options.queueUrl} belongs to account ${accountId}, which is not registered`);
+  const regionInHost = /(?:^|\.)sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(options.queueUrl).hostname)?.[1];
+  const region = regionInHost ?? config.region;
+  const tenant = bindTenant(record, region, 'aws', config.customerRoleName);
+  const sqs = awsClients.sqs({ region, credentials: deps.credentials.providerFor(tenant) });
+
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const totals = await pollQueue(
+      sqs,
+      (records, deadline) => processSqsBatch(records, deps, deadline),
+      {
+        queueUrl: options.queueUrl,
+        batchTimeoutMs: options.timeoutSeconds * 1000,
+        waitTimeSeconds: options.waitSeconds,
+        stopAfterEmptyReceives: options.untilEmpty ? 1 : 0,
+        ...(options.maxBatches !== undefined ? { maxBatches: options.maxBatches } : {}),
+        signal: controller.signal,
+      },
+      logger,
+    );
+    printJson({ ...totals, counts: tally.toJSON() });
+    return totals.failed === 0 ? EXIT.ok : EXIT.failures;
+  } catch (error) {
+    if (controller.signal.aborted) return EXIT.ok;
+    throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

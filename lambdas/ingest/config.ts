@@ -1,0 +1,65 @@
+import {
+  getIntFromEnv,
+  getOptionalStringFromEnv,
+  getUrlFromEnv,
+  loadCommonConfig,
+  type CommonConfig,
+} from '../shared/config';
+import { ConfigError } from '../shared/errors';
+import { loadRecordFilter, type RecordFilter } from './filters';
+
+const MiB = 1024 * 1024;
+
+export interface IngestConfig extends CommonConfig {
+  downstreamUrl: URL;
+  /** The token itself (local runs) or where to fetch it (Lambda); never both. */
+  downstreamToken?: string;
+  downstreamTokenSecretArn?: string;
+  downstreamTimeoutMs: number;
+  maxDecompressedBytes: number;
+  maxRecordBytes: number;
+  maxBatchBytes: number;
+  maxBatchRecords: number;
+  maxInFlightBatches: number;
+  messageConcurrency: number;
+  /** Stop starting downstream attempts this long before the Lambda's deadline, to report failures in time. */
+  deadlineMarginMs: number;
+  filter: RecordFilter;
+}
+
+/** Reads the ingest settings once, failing fast with the name of any bad variable. */
+export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
+  const downstreamUrl = getUrlFromEnv('DOWNSTREAM_URL', ['https:', 'http:'], env);
+  if (!downstreamUrl) throw new ConfigError('DOWNSTREAM_URL is required but not set');
+  const downstreamToken = getOptionalStringFromEnv('DOWNSTREAM_TOKEN', env);
+  const downstreamTokenSecretArn = getOptionalStringFromEnv('DOWNSTREAM_TOKEN_SECRET_ARN', env);
+  if (downstreamToken && downstreamTokenSecretArn) {
+    throw new ConfigError('set DOWNSTREAM_TOKEN or DOWNSTREAM_TOKEN_SECRET_ARN, not both');
+  }
+  if (downstreamTokenSecretArn && !downstreamTokenSecretArn.startsWith('arn:')) {
+    throw new ConfigError(
+      `DOWNSTREAM_TOKEN_SECRET_ARN must be a Secrets Manager ARN, got "${downstreamTokenSecretArn}"`,
+    );
+  }
+  const maxRecordBytes = getIntFromEnv('MAX_RECORD_BYTES', 2 * MiB, { min: 1024, max: 64 * MiB }, env);
+  const maxBatchBytes = getIntFromEnv('MAX_BATCH_BYTES', 4 * MiB, { min: 1024, max: 64 * MiB }, env);
+  if (maxBatchBytes < maxRecordBytes) {
+    throw new ConfigError(`MAX_BATCH_BYTES (${maxBatchBytes}) must be at least MAX_RECORD_BYTES (${maxRecordBytes})`);
+  }
+  return {
+    ...loadCommonConfig(env),
+    downstreamUrl,
+    ...(downstreamToken ? { downstreamToken } : {}),
+    ...(downstreamTokenSecretArn ? { downstreamTokenSecretArn } : {}),
+    downstreamTimeoutMs: getIntFromEnv('DOWNSTREAM_TIMEOUT_MS', 30_000, { min: 100, max: 900_000 }, env),
+    // CloudTrail files are rarely over a few hundred MB uncompressed; 4 GiB leaves room and still stops bombs.
+    maxDecompressedBytes: getIntFromEnv('MAX_DECOMPRESSED_BYTES', 4096 * MiB, { min: 1024, max: 64 * 1024 * MiB }, env),
+    maxRecordBytes,
+    maxBatchBytes,
+    maxBatchRecords: getIntFromEnv('MAX_BATCH_RECORDS', 5000, { min: 1, max: 1_000_000 }, env),
+    maxInFlightBatches: getIntFromEnv('MAX_IN_FLIGHT_BATCHES', 4, { min: 1, max: 64 }, env),
+    messageConcurrency: getIntFromEnv('MESSAGE_CONCURRENCY', 4, { min: 1, max: 10 }, env),
+    deadlineMarginMs: getIntFromEnv('DEADLINE_MARGIN_MS', 5_000, { min: 0, max: 600_000 }, env),
+    filter: loadRecordFilter(env),
+  };
+}

@@ -1,0 +1,154 @@
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { awsErrorName } from '../shared/errors';
+import { RecordBatcher, type BatchLimits } from './batcher';
+import { filterIsActive, isFilteredOut, type RecordFilter } from './filters';
+import type { HttpSink } from './http-sink';
+import { idempotencyKey } from './idempotency';
+import { decodeObject } from './object-decoder';
+import { RecordSplitter } from './record-splitter';
+
+export interface ForwardOptions {
+  maxDecompressedBytes: number;
+  maxRecordBytes: number;
+  batchLimits: BatchLimits;
+  maxInFlightBatches: number;
+  filter: RecordFilter;
+  /** Epoch ms after which no downstream attempt may start (the Lambda's deadline less a margin). */
+  deadline: number;
+}
+
+/** The downstream side of forwarding: only `send` is needed, so benchmarks can pass an in-process sink. */
+export type RecordSink = Pick<HttpSink, 'send'>;
+
+export interface ObjectCounts {
+  /** Records read from the object's `Records` array. */
+  recordsRead: number;
+  recordsForwarded: number;
+  recordsFiltered: number;
+  /** Bytes fetched from S3 (compressed when the object is gzip). */
+  bytesIn: number;
+  /** Decompressed bytes read from the object. */
+  bytesDecompressed: number;
+  /** NDJSON bytes handed to the downstream (before its own compression). */
+  bytesOut: number;
+  batches: number;
+  durationMs: number;
+}
+
+export type ForwardResult =
+  | ({ outcome: 'forwarded'; empty: boolean } & ObjectCounts)
+  | ({ outcome: 'missing' } & ObjectCounts)
+  | ({ outcome: 'no-records' } & ObjectCounts);
+
+function zeroCounts(): ObjectCounts {
+  return {
+    recordsRead: 0,
+    recordsForwarded: 0,
+    recordsFiltered: 0,
+    bytesIn: 0,
+    bytesDecompressed: 0,
+    bytesOut: 0,
+    batches: 0,
+    durationMs: 0,
+  };
+}
+
+/**
+ * Streams one CloudTrail object from S3 to the sink: GetObject -> gunzip (if gzip) -> split `Records` ->
+ * filter -> NDJSON batches. Memory stays bounded by the batch limits whatever the object's size.
+ * Resolves only when every batch was acknowledged; any error rejects (the message then fails and is redelivered,
+ * and the idempotency keys let the downstream drop the batches it already has).
+ */
+export async function forwardObject(
+  s3: S3Client,
+  object: { bucket: string; key: string; versionId?: string; expectedOwner: string; kind: 'log' | 'insight' },
+  sink: RecordSink,
+  options: ForwardOptions,
+): Promise<ForwardResult> {
+  const started = Date.now();
+  const counts = zeroCounts();
+  let response;
+  try {
+    response = await s3.send(
+      new GetObjectCommand({
+        Bucket: object.bucket,
+        Key: object.key,
+        ...(object.versionId ? { VersionId: object.versionId } : {}),
+        // A bucket owned by anyone but the tenant is never read, whatever the notification says.
+        ExpectedBucketOwner: object.expectedOwner,
+      }),
+    );
+  } catch (error) {
+    if (awsErrorName(error) === 'NoSuchKey') {
+      return { outcome: 'missing', ...counts, durationMs: Date.now() - started };
+    }
+    throw error;
+  }
+  if (!response.Body) throw new Error(`GetObject returned no body for s3://${object.bucket}/${object.key}`);
+  const body = response.Body as AsyncIterable<Uint8Array>;
+  const objectVersion = response.VersionId ?? response.ETag;
+
+  const result = await forwardRecords(body, { ...object, objectVersion }, sink, options, counts);
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+/** The S3-independent core: bytes in, batches out. Benchmarks and tests call it directly. */
+export async function forwardRecords(
+  body: AsyncIterable<Uint8Array>,
+  object: { bucket: string; key: string; objectVersion?: string; kind: 'log' | 'insight' },
+  sink: RecordSink,
+  options: ForwardOptions,
+  counts: ObjectCounts = zeroCounts(),
+): Promise<ForwardResult> {
+  const decoded = decodeObject(body, { maxDecompressedBytes: options.maxDecompressedBytes });
+  const splitter = new RecordSplitter({ maxRecordBytes: options.maxRecordBytes });
+  const filtering = filterIsActive(options.filter);
+  const batcher = new RecordBatcher(
+    options.batchLimits,
+    async (batch) => {
+      await sink.send(batch.body, {
+        idempotencyKey: idempotencyKey({
+          bucket: object.bucket,
+          key: object.key,
+          ...(object.objectVersion ? { etag: object.objectVersion } : {}),
+          batchIndex: batch.index,
+        }),
+        kind: object.kind,
+        recordCount: batch.recordCount,
+        deadline: options.deadline,
+      });
+    },
+    { maxInFlight: options.maxInFlightBatches },
+  );
+
+  try {
+    for await (const chunk of decoded.chunks) {
+      let records = splitter.write(chunk);
+      counts.recordsRead += records.length;
+      if (filtering && records.length > 0) {
+        const kept = records.filter((record) => !isFilteredOut(record, options.filter));
+        counts.recordsFiltered += records.length - kept.length;
+        records = kept;
+      }
+      if (records.length > 0) {
+        batcher.add(records);
+        await batcher.ready();
+      }
+    }
+    // A 0-byte object holds no JSON at all: acknowledged as empty rather than failed as malformed.
+    if (decoded.stats.bytesIn > 0) splitter.end();
+  } catch (error) {
+    await batcher.abandon();
+    throw error;
+  }
+  const totals = await batcher.finish();
+  counts.recordsForwarded = totals.records;
+  counts.batches = totals.batches;
+  counts.bytesOut = totals.bytes;
+  counts.bytesIn = decoded.stats.bytesIn;
+  counts.bytesDecompressed = decoded.stats.bytesOut;
+  if (decoded.stats.bytesIn === 0) return { outcome: 'forwarded', empty: true, ...counts };
+  if (!splitter.sawRecords) return { outcome: 'no-records', ...counts };
+  return { outcome: 'forwarded', empty: false, ...counts };
+}

@@ -1,0 +1,203 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSRecord } from 'aws-lambda';
+import { parseArn } from '../shared/arn';
+import { mapSettled } from '../shared/concurrency';
+import type { AssumedRoleCredentialCache } from '../shared/credentials';
+import { PermanentInputError, errorMessage } from '../shared/errors';
+import type { LoggerLike } from '../shared/logger';
+import type { AccountRecord, AccountsRegistry } from '../shared/registry';
+import { forwardObject, type ForwardOptions, type RecordSink } from './forward-object';
+import { classifyObjectKey, parseNotification, type ObjectClass, type ObjectRef } from './notifications';
+
+/** Where counts go: Powertools Metrics in Lambda, a plain tally in the CLI. */
+export interface CountSink {
+  count(name: string, value: number, unit?: 'Count' | 'Bytes' | 'Milliseconds'): void;
+}
+
+export interface IngestDeps {
+  registry: Pick<AccountsRegistry, 'get'>;
+  credentials: Pick<AssumedRoleCredentialCache, 'providerFor'>;
+  /** An S3 client for one tenant, built from that tenant's assumed-role credentials (cached by the caller). */
+  s3ForTenant(tenant: TenantBinding): S3Client;
+  sink: RecordSink;
+  logger: LoggerLike;
+  counts: CountSink;
+  customerRoleName: string;
+  forward: Omit<ForwardOptions, 'deadline'>;
+  messageConcurrency: number;
+}
+
+/** Who a message belongs to: decided by the queue that delivered it, never by the message body. */
+export interface TenantBinding {
+  accountId: string;
+  region: string;
+  roleArn: string;
+  externalId: string;
+  /** Accounts and organizations whose log files this tenant's bucket may hold (itself included). */
+  allowedLogAccounts: ReadonlySet<string>;
+}
+
+export type MessageOutcome =
+  | { status: 'forwarded'; objects: number; records: number; filtered: number }
+  | { status: 'ignored'; reason: string }
+  | { status: 'failed'; error: string; poison: boolean };
+
+export interface BatchResult {
+  batchItemFailures: { itemIdentifier: string }[];
+  outcomes: Map<string, MessageOutcome>;
+}
+
+/** Thrown when a notification names a log file of an account the delivering tenant may not read. */
+export class TenantMismatchError extends PermanentInputError {}
+
+export function bindTenant(
+  record: AccountRecord,
+  queueRegion: string,
+  partition: string,
+  defaultRoleName: string,
+): TenantBinding {
+  return {
+    accountId: record.accountId,
+    region: queueRegion,
+    roleArn: `arn:${partition}:iam::${record.accountId}:role/${record.roleName ?? defaultRoleName}`,
+    externalId: record.externalId,
+    allowedLogAccounts: new Set([record.accountId, ...(record.logArchiveFor ?? [])]),
+  };
+}
+
+/** Rejects a log file whose key names an account (or organization) outside the tenant's own set. */
+export function checkTenantOwnsKey(tenant: TenantBinding, object: ObjectRef, objectClass: ObjectClass): void {
+  if (objectClass.type === 'other') return;
+  const orgAllowed = objectClass.orgId !== undefined && tenant.allowedLogAccounts.has(objectClass.orgId);
+  if (!tenant.allowedLogAccounts.has(objectClass.accountId) && !orgAllowed) {
+    throw new TenantMismatchError(
+      `s3://${object.bucket}/${object.key} holds logs of account ${objectClass.accountId}, ` +
+        `which is not account ${tenant.accountId} nor one it is registered as log archive for`,
+    );
+  }
+}
+
+/**
+ * Processes one SQS batch with Lambda's partial-batch semantics: every message that was not fully delivered
+ * is listed in `batchItemFailures`; one message's failure never fails the others.
+ */
+export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, deadline: number): Promise<BatchResult> {
+  const tenants = new Map<string, Promise<TenantBinding>>();
+  const tenantFor = (eventSourceArn: string): Promise<TenantBinding> => {
+    let pending = tenants.get(eventSourceArn);
+    if (!pending) {
+      pending = resolveTenant(eventSourceArn, deps);
+      tenants.set(eventSourceArn, pending);
+    }
+    return pending;
+  };
+
+  const settled = await mapSettled(records, deps.messageConcurrency, async (record) =>
+    processMessage(record, await tenantFor(record.eventSourceARN), deps, deadline),
+  );
+
+  const outcomes = new Map<string, MessageOutcome>();
+  const batchItemFailures: { itemIdentifier: string }[] = [];
+  settled.forEach((result, index) => {
+    const record = records[index]!;
+    let outcome: MessageOutcome;
+    if (result.status === 'fulfilled') {
+      outcome = result.value;
+    } else {
+      const poison = result.reason instanceof PermanentInputError;
+      outcome = { status: 'failed', error: errorMessage(result.reason), poison };
+      // Poison and transient failures alike stay in the queue: redelivered, then moved to the DLQ, never deleted.
+      deps.logger.error(poison ? 'message rejected as poison' : 'message failed, left for redelivery', {
+        messageId: record.messageId,
+        eventSourceARN: record.eventSourceARN,
+        receiveCount: record.attributes?.ApproximateReceiveCount,
+        error: outcome.error,
+      });
+      deps.counts.count(poison ? 'MessagesPoison' : 'MessagesFailed', 1);
+    }
+    if (outcome.status === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
+    outcomes.set(record.messageId, outcome);
+  });
+  return { batchItemFailures, outcomes };
+}
+
+async function resolveTenant(eventSourceArn: string, deps: IngestDeps): Promise<TenantBinding> {
+  const queue = parseArn(eventSourceArn);
+  if (queue.service !== 'sqs' || !/^\d{12}$/.test(queue.accountId)) {
+    throw new PermanentInputError(`eventSourceARN is not an SQS queue ARN: "${eventSourceArn}"`);
+  }
+  const record = await deps.registry.get(queue.accountId);
+  if (!record) {
+    throw new PermanentInputError(
+      `queue ${eventSourceArn} belongs to account ${queue.accountId}, which is not registered: nothing is read for it`,
+    );
+  }
+  return bindTenant(record, queue.region, queue.partition, deps.customerRoleName);
+}
+
+async function processMessage(
+  record: SQSRecord,
+  tenant: TenantBinding,
+  deps: IngestDeps,
+  deadline: number,
+): Promise<MessageOutcome> {
+  const parsed = parseNotification(record.body);
+  if (parsed.kind === 'poison') throw new PermanentInputError(`unrecognized message: ${parsed.reason}`);
+  if (parsed.kind === 'ignored') {
+    deps.logger.info('message acknowledged without forwarding', {
+      messageId: record.messageId,
+      reason: parsed.reason,
+      detail: parsed.detail,
+    });
+    deps.counts.count('MessagesIgnored', 1);
+    return { status: 'ignored', reason: parsed.reason };
+  }
+
+  // Check every object before reading any, so a hostile message reads nothing at all.
+  const classified = parsed.objects.map((object) => ({ object, objectClass: classifyObjectKey(object.key) }));
+  for (const { object, objectClass } of classified) checkTenantOwnsKey(tenant, object, objectClass);
+
+  let records = 0;
+  let filtered = 0;
+  let objects = 0;
+  for (const { object, objectClass } of classified) {
+    const where = { messageId: record.messageId, bucket: object.bucket, key: object.key, class: objectClass.type };
+    if (objectClass.type === 'other' || objectClass.type === 'digest') {
+      // Digest files prove integrity; they hold no records. Other keys are not CloudTrail files at all.
+      deps.logger.info('object not forwarded', { ...where, reason: `${objectClass.type} object` });
+      deps.counts.count(objectClass.type === 'digest' ? 'DigestObjects' : 'OtherObjects', 1);
+      continue;
+    }
+    const result = await forwardObject(
+      deps.s3ForTenant(tenant),
+      {
+        bucket: object.bucket,
+        key: object.key,
+        ...(object.versionId ? { versionId: object.versionId } : {}),
+        expectedOwner: tenant.accountId,
+        kind: objectClass.type,
+      },
+      deps.sink,
+      { ...deps.forward, deadline },
+    );
+    objects += 1;
+    records += result.recordsForwarded;
+    filtered += result.recordsFiltered;
+    const { outcome, ...counts } = result;
+    const level = outcome === 'forwarded' && !('empty' in result && result.empty) ? 'info' : 'warn';
+    deps.logger[level](`object ${outcome === 'forwarded' && result.empty ? 'empty' : outcome}`, {
+      ...where,
+      ...counts,
+    });
+    deps.counts.count(outcome === 'missing' ? 'ObjectsMissing' : 'ObjectsRead', 1);
+    deps.counts.count('RecordsRead', counts.recordsRead);
+    deps.counts.count('RecordsForwarded', counts.recordsForwarded);
+    deps.counts.count('RecordsFiltered', counts.recordsFiltered);
+    deps.counts.count('BytesIn', counts.bytesIn, 'Bytes');
+    deps.counts.count('BytesOut', counts.bytesOut, 'Bytes');
+    deps.counts.count('ObjectDuration', counts.durationMs, 'Milliseconds');
+  }
+  deps.logger.info('message processed', { messageId: record.messageId, objects, records, filtered });
+  deps.counts.count('MessagesProcessed', 1);
+  return { status: 'forwarded', objects, records, filtered };
+}

@@ -1,0 +1,594 @@
+/**
+ * "Does this policy still work?": simulates the requests the delivery chain makes against a topic or queue
+ * resource policy, honouring explicit Deny, NotPrincipal/NotAction/NotResource, wildcards and conditions.
+ *
+ * A small evaluator of our own rather than @cloud-copilot/iam-simulate: that package is AGPL-3.0 (this
+ * project is Apache-2.0 and bundles its dependencies into Lambda code), async only, and reads ~15 MB of
+ * service data from its package folder at run time, which an esbuild bundle does not carry. We only need
+ * resource-policy decisions for three known requests.
+ *
+ * Not simulated: identity policies, SCPs, RCPs, permission boundaries, KMS key policies; policy variables
+ * (`${aws:...}` is compared literally); multi-valued context keys; keys the request is not given here
+ * (aws:SourceIp, aws:PrincipalOrgID, aws:PrincipalTag/..., VPC keys) are absent, as they are for service principals.
+ */
+import { BlockList, isIP } from 'node:net';
+import { CollectorError, errorMessage } from '../shared/errors';
+import {
+  isCollectorStatement,
+  type ConditionElement,
+  type PolicyDocument,
+  type PolicyStatement,
+  type PolicyStringList,
+  type PrincipalElement,
+} from './policies';
+
+export interface PolicyVerdict {
+  /** The request succeeds as far as this resource policy decides. */
+  allowed: boolean;
+  /**
+   * Blocked by an explicit Deny in a statement the collector does not own: report POLICY_DENY_CONFLICT and
+   * leave it in place. A Deny in the collector's own (`CloudTrailCollector*`) statements does not count,
+   * since a repair replaces those.
+   */
+  explicitDeny: boolean;
+  /** Human words: which statement denied, or what is missing. Empty when allowed. */
+  reasons: string[];
+}
+
+export interface ChainPolicyCheck {
+  topic?: { cloudTrailPublish: PolicyVerdict };
+  queue?: { topicSend: PolicyVerdict; ingestReceive?: PolicyVerdict };
+}
+
+/** The policy text is not JSON, or not a resource policy (a statement without Effect, Principal, Action...). */
+export class PolicyParseError extends CollectorError {}
+
+/** Who makes a simulated request. */
+export type SimulatedPrincipal =
+  /** An AWS service principal acting for one of the customer's resources, e.g. `cloudtrail.amazonaws.com`. */
+  | { service: string }
+  /** A session of an IAM role (session name unknown, as with a Lambda event source mapping). */
+  | { roleArn: string };
+
+export interface SimulatedRequest {
+  principal: SimulatedPrincipal;
+  action: string;
+  resourceArn: string;
+  /** The resource's owner: an IAM principal of that account is allowed by its identity policy alone. */
+  resourceAccountId: string;
+  /** Condition keys of the request; names are case-insensitive. aws:Principal* keys come from `principal`. */
+  context: Record<string, string>;
+}
+
+/** The actions a Lambda SQS event source mapping needs with the function's role. */
+const INGEST_REQUIRED_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
+
+/**
+ * Can cloudtrail.amazonaws.com publish to the topic for this trail? Simulates sns:Publish by service principal
+ * cloudtrail.amazonaws.com with aws:SourceArn=trailArn, aws:SourceAccount=accountId (the trail owner's
+ * account), aws:SecureTransport=true against the topic resource policy.
+ */
+export function checkTopicPolicy(
+  policyJson: string | undefined,
+  ctx: { topicArn: string; trailArn: string; accountId: string },
+): PolicyVerdict {
+  const parsed = parsePolicyText(policyJson);
+  if (parsed.error) return parsed.error;
+  return evaluateResourcePolicy(parsed.policy, {
+    principal: { service: 'cloudtrail.amazonaws.com' },
+    action: 'sns:Publish',
+    resourceArn: ctx.topicArn,
+    resourceAccountId: arnAccountId(ctx.topicArn) ?? ctx.accountId,
+    context: { ...transportAndTime(), 'aws:SourceArn': ctx.trailArn, 'aws:SourceAccount': ctx.accountId },
+  });
+}
+
+/**
+ * Can the topic send to the queue (sqs:SendMessage by sns.amazonaws.com with aws:SourceArn=topicArn), and can
+ * the ingest role receive, delete and read attributes? Cross-account, the queue policy must allow the role;
+ * in the queue's own account the role's identity policy suffices, so only an explicit Deny matters.
+ */
+export function checkQueuePolicy(
+  policyJson: string | undefined,
+  ctx: { queueArn: string; topicArn: string; accountId: string; ingestRoleArn?: string },
+): { topicSend: PolicyVerdict; ingestReceive?: PolicyVerdict } {
+  const parsed = parsePolicyText(policyJson);
+  const queueAccountId = arnAccountId(ctx.queueArn) ?? ctx.accountId;
+  const topicSend =
+    parsed.error ??
+    evaluateResourcePolicy(parsed.policy, {
+      principal: { service: 'sns.amazonaws.com' },
+      action: 'sqs:SendMessage',
+      resourceArn: ctx.queueArn,
+      resourceAccountId: queueAccountId,
+      context: {
+        ...transportAndTime(),
+        'aws:SourceArn': ctx.topicArn,
+        // The topic may live in another account (a log archive); SNS sends as the topic's owner.
+        'aws:SourceAccount': arnAccountId(ctx.topicArn) ?? ctx.accountId,
+      },
+    });
+  if (ctx.ingestRoleArn === undefined) return { topicSend };
+  const roleArn = ctx.ingestRoleArn;
+  const ingestReceive =
+    parsed.error ??
+    combineVerdicts(
+      INGEST_REQUIRED_ACTIONS.map((action) =>
+        evaluateResourcePolicy(parsed.policy, {
+          principal: { roleArn },
+          action,
+          resourceArn: ctx.queueArn,
+          resourceAccountId: queueAccountId,
+          context: transportAndTime(),
+        }),
+      ),
+    );
+  return { topicSend, ingestReceive };
+}
+
+/** Parses and shape-checks a resource policy; throws PolicyParseError saying what is wrong. */
+export function parsePolicyDocument(json: string): PolicyDocument {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (error) {
+    throw new PolicyParseError(`the policy is not valid JSON: ${errorMessage(error)}`, { cause: error });
+  }
+  if (!isRecord(parsed)) throw new PolicyParseError('the policy is not a JSON object');
+  if (parsed.Statement === undefined) throw new PolicyParseError('the policy has no Statement');
+  toArray(parsed.Statement).forEach(checkStatementShape);
+  return parsed as unknown as PolicyDocument;
+}
+
+/**
+ * The decision of one resource policy on one request, as AWS makes it when no identity policy, SCP, RCP
+ * or boundary is involved: an applicable Deny wins; else an applicable Allow; else an IAM principal of the
+ * resource's own account is allowed by its identity policy; else implicitly denied.
+ */
+export function evaluateResourcePolicy(policy: PolicyDocument | undefined, request: SimulatedRequest): PolicyVerdict {
+  const context = requestContext(request);
+  const subject = describeRequest(request);
+  const statements = policy === undefined ? [] : toArray(policy.Statement);
+  const denials: { reason: string; collectorOwned: boolean }[] = [];
+  const nearMisses: string[] = [];
+  let allowedByStatement = false;
+
+  statements.forEach((statement, index) => {
+    const label = statementLabel(statement, index);
+    const match = matchStatement(statement, request, context);
+    if (statement.Effect === 'Deny') {
+      const reason = denyReason(label, subject, match);
+      if (reason !== undefined) denials.push({ reason, collectorOwned: isCollectorStatement(statement) });
+      return;
+    }
+    if (match.kind === 'applies') allowedByStatement = true;
+    else if (match.kind !== 'not-applicable') nearMisses.push(`${label} would allow it, but ${match.detail}`);
+  });
+
+  if (denials.length > 0) {
+    return {
+      allowed: false,
+      explicitDeny: denials.some((denial) => !denial.collectorOwned),
+      reasons: denials.map((denial) => denial.reason),
+    };
+  }
+  if (allowedByStatement) return { allowed: true, explicitDeny: false, reasons: [] };
+  if ('roleArn' in request.principal && arnAccountId(request.principal.roleArn) === request.resourceAccountId) {
+    return { allowed: true, explicitDeny: false, reasons: [] };
+  }
+  const missing =
+    policy === undefined
+      ? `there is no resource policy, so nothing allows ${subject}`
+      : `no statement allows ${subject}`;
+  return { allowed: false, explicitDeny: false, reasons: [missing, ...nearMisses] };
+}
+
+type StatementMatch =
+  | { kind: 'applies'; detail: string }
+  | { kind: 'not-applicable' }
+  /** Principal and action match, but the resource, a condition, or an unknown operator keeps it out. */
+  | { kind: 'resource-mismatch' | 'condition-failed'; detail: string }
+  | { kind: 'unsupported'; detail: string };
+
+function matchStatement(
+  statement: PolicyStatement,
+  request: SimulatedRequest,
+  context: Map<string, string>,
+): StatementMatch {
+  const notPrincipal = statement.NotPrincipal !== undefined;
+  const principalCovered = notPrincipal
+    ? !principalExempted(statement.NotPrincipal ?? {}, request.principal)
+    : principalNamed(statement.Principal ?? {}, request.principal);
+  if (!principalCovered) return { kind: 'not-applicable' };
+
+  const actionCovered =
+    statement.NotAction !== undefined
+      ? !toArray(statement.NotAction).some((pattern) => actionMatches(pattern, request.action))
+      : toArray(statement.Action ?? []).some((pattern) => actionMatches(pattern, request.action));
+  if (!actionCovered) return { kind: 'not-applicable' };
+
+  // No Resource element: the statement is about the resource it is attached to.
+  const resourceCovered =
+    statement.NotResource !== undefined
+      ? !toArray(statement.NotResource).some((pattern) => wildcardMatches(pattern, request.resourceArn))
+      : statement.Resource === undefined ||
+        toArray(statement.Resource).some((pattern) => wildcardMatches(pattern, request.resourceArn));
+  if (!resourceCovered) {
+    const element = statement.NotResource !== undefined ? 'NotResource' : 'Resource';
+    return { kind: 'resource-mismatch', detail: `its ${element} does not cover ${request.resourceArn}` };
+  }
+
+  const conditions = evaluateConditions(statement.Condition, context);
+  if (conditions.failed.length > 0) {
+    return { kind: 'condition-failed', detail: `its condition does not hold: ${conditions.failed.join('; ')}` };
+  }
+  if (conditions.unsupported.length > 0) {
+    return {
+      kind: 'unsupported',
+      detail: `it uses ${conditions.unsupported.join(', ')}, which this check cannot evaluate`,
+    };
+  }
+  const why = [
+    ...(notPrincipal ? ['its NotPrincipal does not exempt the caller'] : []),
+    ...conditions.held.map((held) => `condition ${held}`),
+  ];
+  return { kind: 'applies', detail: why.join('; ') };
+}
+
+function denyReason(label: string, subject: string, match: StatementMatch): string | undefined {
+  if (match.kind === 'applies') {
+    return `${label} explicitly denies ${subject}${match.detail ? ` (${match.detail})` : ''}`;
+  }
+  // A Deny we cannot evaluate is assumed to apply: reporting a conflict beats calling a broken chain healthy.
+  if (match.kind === 'unsupported') return `${label} may deny ${subject}: ${match.detail}, so it is assumed to apply`;
+  return undefined;
+}
+
+// ---- principals ------------------------------------------------------------------------------------------
+
+interface RoleIdentity {
+  roleArn: string;
+  accountId: string;
+  partition: string;
+  roleName: string;
+}
+
+function roleIdentity(roleArn: string): RoleIdentity {
+  const parts = roleArn.split(':');
+  const resource = parts.slice(5).join(':');
+  return {
+    roleArn,
+    partition: parts[1] ?? 'aws',
+    accountId: parts[4] ?? '',
+    // Session ARNs drop the role's path: arn:aws:sts::<account>:assumed-role/<name>/<session>.
+    roleName: resource.split('/').pop() ?? '',
+  };
+}
+
+function principalValues(element: PrincipalElement, type: 'AWS' | 'Service'): string[] {
+  if (element === '*') return ['*'];
+  const entry = Object.entries(element).find(([key]) => key.toLowerCase() === type.toLowerCase());
+  return entry === undefined ? [] : toArray(entry[1]);
+}
+
+/** `Principal` semantics: does the element name the caller? `"*"` and `{"AWS": "*"}` name everyone, services too. */
+function principalNamed(element: PrincipalElement, principal: SimulatedPrincipal): boolean {
+  const awsValues = principalValues(element, 'AWS');
+  if (awsValues.includes('*')) return true;
+  if ('service' in principal) {
+    return principalValues(element, 'Service').some((value) => value.toLowerCase() === principal.service.toLowerCase());
+  }
+  const role = roleIdentity(principal.roleArn);
+  return awsValues.some((value) => value === role.roleArn || namesAccount(value, role.accountId));
+}
+
+/**
+ * `NotPrincipal` semantics. AWS checks a role session as its account, its role and the session itself, and
+ * a session cannot be named by wildcard; so a role session is exempt only when all three are listed.
+ */
+function principalExempted(element: PrincipalElement, principal: SimulatedPrincipal): boolean {
+  const awsValues = principalValues(element, 'AWS');
+  if (awsValues.includes('*')) return true;
+  if ('service' in principal) return principalNamed(element, principal);
+  const role = roleIdentity(principal.roleArn);
+  const sessionPrefix = `arn:${role.partition}:sts::${role.accountId}:assumed-role/${role.roleName}/`;
+  return (
+    awsValues.some((value) => namesAccount(value, role.accountId)) &&
+    awsValues.includes(role.roleArn) &&
+    awsValues.some((value) => value.startsWith(sessionPrefix) && value.length > sessionPrefix.length)
+  );
+}
+
+function namesAccount(value: string, accountId: string): boolean {
+  if (value === accountId) return true;
+  const [prefix, , service, region, account, resource, ...rest] = value.split(':');
+  return (
+    prefix === 'arn' &&
+    service === 'iam' &&
+    region === '' &&
+    account === accountId &&
+    resource === 'root' &&
+    !rest.length
+  );
+}
+
+function requestContext(request: SimulatedRequest): Map<string, string> {
+  const derived: Record<string, string> =
+    'service' in request.principal
+      ? { 'aws:PrincipalIsAWSService': 'true', 'aws:PrincipalServiceName': request.principal.service }
+      : {
+          'aws:PrincipalIsAWSService': 'false',
+          'aws:PrincipalArn': request.principal.roleArn,
+          'aws:PrincipalAccount': roleIdentity(request.principal.roleArn).accountId,
+          'aws:PrincipalType': 'AssumedRole',
+        };
+  const context = new Map<string, string>();
+  for (const [key, value] of Object.entries({ ...derived, ...request.context })) context.set(key.toLowerCase(), value);
+  return context;
+}
+
+function describeRequest(request: SimulatedRequest): string {
+  const who = 'service' in request.principal ? request.principal.service : request.principal.roleArn;
+  return `${request.action} by ${who} on ${request.resourceArn}`;
+}
+
+// ---- actions and resources -------------------------------------------------------------------------------
+
+/** Action names are case-insensitive (`SNS:Publish` = `sns:publish`); `*` and `?` are wildcards. */
+function actionMatches(pattern: string, action: string): boolean {
+  return wildcardMatches(pattern, action, true);
+}
+
+/** `*` matches any run of characters (including `:` and `/`), `?` exactly one. */
+function wildcardMatches(pattern: string, value: string, ignoreCase = false): boolean {
+  const source = Array.from(pattern, (char) => {
+    if (char === '*') return '.*';
+    if (char === '?') return '.';
+    return char.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }).join('');
+  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+}
+
+// ---- conditions ------------------------------------------------------------------------------------------
+
+type ValueMatcher = (requestValue: string, policyValue: string) => boolean;
+
+const MATCHERS: Record<string, ValueMatcher> = {
+  stringequals: (request, policy) => request === policy,
+  stringequalsignorecase: (request, policy) => request.toLowerCase() === policy.toLowerCase(),
+  stringlike: (request, policy) => wildcardMatches(policy, request),
+  numericequals: compareNumbers((request, policy) => request === policy),
+  numericlessthan: compareNumbers((request, policy) => request < policy),
+  numericlessthanequals: compareNumbers((request, policy) => request <= policy),
+  numericgreaterthan: compareNumbers((request, policy) => request > policy),
+  numericgreaterthanequals: compareNumbers((request, policy) => request >= policy),
+  dateequals: compareDates((request, policy) => request === policy),
+  datelessthan: compareDates((request, policy) => request < policy),
+  datelessthanequals: compareDates((request, policy) => request <= policy),
+  dategreaterthan: compareDates((request, policy) => request > policy),
+  dategreaterthanequals: compareDates((request, policy) => request >= policy),
+  bool: (request, policy) => request.toLowerCase() === policy.toLowerCase(),
+  binaryequals: (request, policy) => request === policy,
+  ipaddress: ipInRange,
+  arnequals: arnMatches,
+  arnlike: arnMatches,
+};
+
+/** Each negated operator is true exactly when its positive twin matches none of the policy values. */
+const NEGATED: Record<string, string> = {
+  stringnotequals: 'stringequals',
+  stringnotequalsignorecase: 'stringequalsignorecase',
+  stringnotlike: 'stringlike',
+  numericnotequals: 'numericequals',
+  datenotequals: 'dateequals',
+  notipaddress: 'ipaddress',
+  arnnotequals: 'arnequals',
+  arnnotlike: 'arnlike',
+};
+
+interface ConditionOperator {
+  /** Context values are single-valued here, so a set operator only changes what an absent key means. */
+  set?: 'ForAllValues' | 'ForAnyValue';
+  ifExists: boolean;
+  negated: boolean;
+  /** undefined for `Null`. */
+  matcher?: ValueMatcher;
+}
+
+function parseOperator(name: string): ConditionOperator | undefined {
+  let rest = name;
+  let set: ConditionOperator['set'];
+  const setMatch = /^(ForAllValues|ForAnyValue):(.+)$/i.exec(rest);
+  if (setMatch?.[1] !== undefined && setMatch[2] !== undefined) {
+    set = setMatch[1].toLowerCase() === 'forallvalues' ? 'ForAllValues' : 'ForAnyValue';
+    rest = setMatch[2];
+  }
+  const ifExists = /IfExists$/i.test(rest);
+  if (ifExists) rest = rest.slice(0, -'IfExists'.length);
+  const lower = rest.toLowerCase();
+  if (lower === 'null') return set === undefined && !ifExists ? { ifExists, negated: false } : undefined;
+  const positive = NEGATED[lower] ?? lower;
+  const matcher = MATCHERS[positive];
+  if (matcher === undefined) return undefined;
+  return { set, ifExists, negated: positive !== lower, matcher };
+}
+
+function operatorHolds(operator: ConditionOperator, requestValue: string | undefined, values: string[]): boolean {
+  if (operator.matcher === undefined) {
+    return values.some((value) => (value.toLowerCase() === 'true') === (requestValue === undefined));
+  }
+  if (requestValue === undefined) {
+    if (operator.ifExists) return true;
+    if (operator.set === 'ForAllValues') return true;
+    if (operator.set === 'ForAnyValue') return false;
+    // An absent key matches no value, so a negated operator holds (why StringNotEquals Denies catch services).
+    return operator.negated;
+  }
+  const matcher = operator.matcher;
+  const anyMatch = values.some((value) => matcher(requestValue, value));
+  return operator.negated ? !anyMatch : anyMatch;
+}
+
+interface ConditionOutcome {
+  held: string[];
+  failed: string[];
+  unsupported: string[];
+}
+
+/** All operators and all keys must hold (AND); the values of one key are alternatives (OR). */
+function evaluateConditions(condition: ConditionElement | undefined, context: Map<string, string>): ConditionOutcome {
+  const outcome: ConditionOutcome = { held: [], failed: [], unsupported: [] };
+  for (const [operatorName, keys] of Object.entries(condition ?? {})) {
+    const operator = parseOperator(operatorName);
+    for (const [key, rawValues] of Object.entries(keys)) {
+      if (operator === undefined) {
+        outcome.unsupported.push(`condition operator ${operatorName} (on ${key})`);
+        continue;
+      }
+      const values = toArray(rawValues).map(String);
+      const requestValue = context.get(key.toLowerCase());
+      const text = `${operatorName} ${key} ${JSON.stringify(values.length === 1 ? values[0] : values)} (request: ${
+        requestValue === undefined ? 'key absent' : JSON.stringify(requestValue)
+      })`;
+      (operatorHolds(operator, requestValue, values) ? outcome.held : outcome.failed).push(text);
+    }
+  }
+  return outcome;
+}
+
+function compareNumbers(compare: (request: number, policy: number) => boolean): ValueMatcher {
+  return (request, policy) => {
+    const [left, right] = [Number(request), Number(policy)];
+    return request.trim() !== '' && policy.trim() !== '' && !Number.isNaN(left + right) && compare(left, right);
+  };
+}
+
+/** Dates are ISO 8601 or epoch seconds. */
+function compareDates(compare: (request: number, policy: number) => boolean): ValueMatcher {
+  const toMillis = (value: string): number => (/^\d+$/.test(value) ? Number(value) * 1000 : Date.parse(value));
+  return (request, policy) => {
+    const [left, right] = [toMillis(request), toMillis(policy)];
+    return !Number.isNaN(left + right) && compare(left, right);
+  };
+}
+
+function ipInRange(requestIp: string, range: string): boolean {
+  const [address = '', prefix] = range.split('/');
+  const family = isIP(address);
+  const requestFamily = isIP(requestIp);
+  if (family === 0 || requestFamily === 0) return false;
+  const type = family === 6 ? 'ipv6' : 'ipv4';
+  const list = new BlockList();
+  try {
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+    return list.check(requestIp, requestFamily === 6 ? 'ipv6' : 'ipv4');
+  } catch {
+    return false; // a malformed prefix matches nothing
+  }
+}
+
+/** ArnEquals and ArnLike: each of the six colon-separated parts is matched on its own, wildcards allowed. */
+function arnMatches(requestArn: string, pattern: string): boolean {
+  const request = splitArn(requestArn);
+  const policy = splitArn(pattern);
+  if (request === undefined || policy === undefined) return false;
+  return policy.every((part, index) => wildcardMatches(part, request[index] ?? ''));
+}
+
+function splitArn(arn: string): string[] | undefined {
+  const parts = arn.split(':');
+  if (parts.length < 6) return undefined;
+  return [...parts.slice(0, 5), parts.slice(5).join(':')];
+}
+
+// ---- parsing ---------------------------------------------------------------------------------------------
+
+type ParsedPolicyText = { policy: PolicyDocument | undefined; error?: undefined } | { error: PolicyVerdict };
+
+/** A missing or empty policy is no policy; a malformed one is a verdict, not a throw: the plan must go on. */
+function parsePolicyText(policyJson: string | undefined): ParsedPolicyText {
+  if (policyJson === undefined || policyJson.trim() === '') return { policy: undefined };
+  try {
+    return { policy: parsePolicyDocument(policyJson) };
+  } catch (error) {
+    if (!(error instanceof PolicyParseError)) throw error;
+    return { error: { allowed: false, explicitDeny: false, reasons: [error.message] } };
+  }
+}
+
+function checkStatementShape(statement: unknown, index: number): void {
+  const where = `statement #${index + 1}`;
+  const fail = (problem: string): never => {
+    throw new PolicyParseError(`the policy is not a valid resource policy: ${where} ${problem}`);
+  };
+  if (!isRecord(statement)) return fail('is not an object');
+  if (statement.Effect !== 'Allow' && statement.Effect !== 'Deny') fail('has no Effect "Allow" or "Deny"');
+  if ((statement.Principal === undefined) === (statement.NotPrincipal === undefined)) {
+    fail('needs exactly one of Principal and NotPrincipal');
+  }
+  const principal = statement.Principal ?? statement.NotPrincipal;
+  if (principal !== '*' && !(isRecord(principal) && Object.values(principal).every(isStringList))) {
+    fail('has a Principal that is neither "*" nor a map of principal types to strings');
+  }
+  if ((statement.Action === undefined) === (statement.NotAction === undefined)) {
+    fail('needs exactly one of Action and NotAction');
+  }
+  if (!isStringList(statement.Action ?? statement.NotAction)) fail('has an Action that is not a string or strings');
+  if (statement.Resource !== undefined && statement.NotResource !== undefined) {
+    fail('has both Resource and NotResource');
+  }
+  const resource = statement.Resource ?? statement.NotResource;
+  if (resource !== undefined && !isStringList(resource)) fail('has a Resource that is not a string or strings');
+  const condition = statement.Condition;
+  if (condition !== undefined && !(isRecord(condition) && Object.values(condition).every(isConditionBlock))) {
+    fail('has a Condition that is not {operator: {key: value(s)}}');
+  }
+}
+
+function isConditionBlock(block: unknown): boolean {
+  const isScalar = (value: unknown): boolean => ['string', 'number', 'boolean'].includes(typeof value);
+  return (
+    isRecord(block) &&
+    Object.values(block).every((value) => (Array.isArray(value) ? value.every(isScalar) : isScalar(value)))
+  );
+}
+
+function isStringList(value: unknown): value is PolicyStringList {
+  return typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---- small helpers ---------------------------------------------------------------------------------------
+
+function combineVerdicts(verdicts: PolicyVerdict[]): PolicyVerdict {
+  return {
+    allowed: verdicts.every((verdict) => verdict.allowed),
+    explicitDeny: verdicts.some((verdict) => verdict.explicitDeny),
+    reasons: [...new Set(verdicts.flatMap((verdict) => verdict.reasons))],
+  };
+}
+
+function transportAndTime(now = new Date()): Record<string, string> {
+  return {
+    'aws:SecureTransport': 'true',
+    'aws:CurrentTime': now.toISOString(),
+    'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
+  };
+}
+
+function statementLabel(statement: PolicyStatement, index: number): string {
+  return `statement #${index + 1}${statement.Sid ? ` (Sid "${statement.Sid}")` : ''}`;
+}
+
+function arnAccountId(arn: string): string | undefined {
+  const accountId = arn.split(':')[4];
+  return accountId ? accountId : undefined;
+}
+
+function toArray<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}

@@ -1,0 +1,61 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent } from 'node:https';
+
+export type Credentials = AwsCredentialIdentity | AwsCredentialIdentityProvider;
+
+export interface ClientOptions {
+  region: string;
+  /** Omitted: the default provider chain (the Lambda's own role, or the caller's profile in the CLI). */
+  credentials?: Credentials;
+  /** Emulator or VPC endpoint; when set, S3 uses path-style addressing. Defaults to AWS_ENDPOINT_URL. */
+  endpoint?: string;
+}
+
+/** Keep-alive sockets reused across clients: streaming GetObject and the many small control-plane calls. */
+const sharedHttpHandler = new NodeHttpHandler({
+  httpsAgent: new Agent({ keepAlive: true, maxSockets: 50 }),
+  connectionTimeout: 5_000,
+  requestTimeout: 60_000,
+});
+
+function baseConfig(options: ClientOptions) {
+  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+  return {
+    region: options.region,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    requestHandler: sharedHttpHandler,
+    maxAttempts: 4,
+  };
+}
+
+/**
+ * The one place every AWS client is built: the same code runs in Lambda, on a laptop and against the
+ * emulator, and a customer's clients can only be built from that customer's credentials.
+ */
+export const awsClients = {
+  s3(options: ClientOptions): S3Client {
+    const config = baseConfig(options);
+    return new S3Client({ ...config, forcePathStyle: 'endpoint' in config });
+  },
+  sqs: (options: ClientOptions) => new SQSClient(baseConfig(options)),
+  sns: (options: ClientOptions) => new SNSClient(baseConfig(options)),
+  cloudTrail: (options: ClientOptions) => new CloudTrailClient(baseConfig(options)),
+  sts: (options: ClientOptions) => new STSClient(baseConfig(options)),
+  lambda: (options: ClientOptions) => new LambdaClient(baseConfig(options)),
+  secretsManager: (options: ClientOptions) => new SecretsManagerClient(baseConfig(options)),
+  dynamoDocument: (options: ClientOptions) =>
+    DynamoDBDocumentClient.from(new DynamoDBClient(baseConfig(options)), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+};

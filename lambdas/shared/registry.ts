@@ -1,0 +1,166 @@
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { CollectorError, PermanentInputError } from './errors';
+import { isAccountId } from './config';
+
+export type AccountMode = 'apply' | 'report';
+export type AccountStatus = 'new' | 'healthy' | 'repaired' | 'degraded' | 'error';
+
+/** One registered customer account. The reconcile run fills the status fields and the chain it found. */
+export interface AccountRecord {
+  accountId: string;
+  externalId: string;
+  mode: AccountMode;
+  /** Accounts (12 digits) or organizations (`o-...`) whose logs this account's bucket holds (log archive). */
+  logArchiveFor: string[];
+  /** Overrides the default customer role name for this account. */
+  roleName?: string;
+  registeredAt: string;
+  status: AccountStatus;
+  lastRunAt?: string;
+  lastRunMode?: 'plan' | 'apply';
+  /** Chain the collector found or built last time: ingest binds notifications to it. */
+  trailArn?: string;
+  bucketName?: string;
+  topicArn?: string;
+  queueArn?: string;
+  /** A bucket name generated when the default one was taken: stored so a repair never invents a second one. */
+  generatedBucketName?: string;
+  findings?: unknown[];
+  actions?: unknown[];
+  /** Re-creations per resource (ISO timestamps), for the REPAIR_LOOP guard. */
+  recreations?: Record<string, string[]>;
+}
+
+export class AccountNotRegisteredError extends CollectorError {
+  constructor(readonly accountId: string) {
+    super(`account ${accountId} is not registered in the accounts registry`);
+  }
+}
+
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+
+/** Validates what an operator types for `accounts add`; throws naming the bad field. */
+export function validateRegistration(input: {
+  accountId: string;
+  externalId?: string;
+  mode?: string;
+  logArchiveFor?: string[];
+}): { accountId: string; externalId: string; mode: AccountMode; logArchiveFor: string[] } {
+  if (!isAccountId(input.accountId)) {
+    throw new PermanentInputError(`--account-id must be 12 digits, got "${input.accountId}"`);
+  }
+  const mode = input.mode ?? 'apply';
+  if (mode !== 'apply' && mode !== 'report') {
+    throw new PermanentInputError(`--mode must be "apply" or "report", got "${mode}"`);
+  }
+  const externalId = input.externalId ?? generateExternalId();
+  // STS accepts 2-1224 characters from this set.
+  if (!/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
+    throw new PermanentInputError('--external-id must be 2-1224 characters of letters, digits and +=,.@:/-_');
+  }
+  const logArchiveFor = [...new Set(input.logArchiveFor ?? [])];
+  for (const member of logArchiveFor) {
+    if (!isAccountId(member) && !ORG_ID.test(member)) {
+      throw new PermanentInputError(
+        `--log-archive-for takes 12-digit account ids or organization ids (o-...), got "${member}"`,
+      );
+    }
+  }
+  return { accountId: input.accountId, externalId, mode, logArchiveFor };
+}
+
+/** 32 random bytes, URL-safe: unguessable, so a confused deputy cannot borrow the role. */
+export function generateExternalId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The accounts registry: one DynamoDB item per registered account, keyed by `accountId`. */
+export class AccountsRegistry {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get(accountId: string): Promise<AccountRecord | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { accountId }, ConsistentRead: true }),
+    );
+    return result.Item as AccountRecord | undefined;
+  }
+
+  async require(accountId: string): Promise<AccountRecord> {
+    const record = await this.get(accountId);
+    if (!record) throw new AccountNotRegisteredError(accountId);
+    return record;
+  }
+
+  /** Registers an account; refuses to overwrite an existing registration (remove it first). */
+  async add(record: AccountRecord): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: record,
+          ConditionExpression: 'attribute_not_exists(accountId)',
+        }),
+      );
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+        throw new PermanentInputError(`account ${record.accountId} is already registered`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async list(): Promise<AccountRecord[]> {
+    const items: AccountRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey, ConsistentRead: true }),
+      );
+      items.push(...((page.Items ?? []) as AccountRecord[]));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items.sort((a, b) => a.accountId.localeCompare(b.accountId));
+  }
+
+  /** Returns whether an item was removed. */
+  async remove(accountId: string): Promise<boolean> {
+    const result = await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { accountId }, ReturnValues: 'ALL_OLD' }),
+    );
+    return result.Attributes !== undefined;
+  }
+
+  /** Writes the fields a reconcile run owns, leaving the registration itself untouched. */
+  async update(accountId: string, fields: Partial<Omit<AccountRecord, 'accountId'>>): Promise<void> {
+    const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([name, value], index) => {
+      names[`#f${index}`] = name;
+      values[`:v${index}`] = value;
+      return `#f${index} = :v${index}`;
+    });
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { accountId },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(accountId)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+}

@@ -1,0 +1,108 @@
+import { mapSettled } from '../../lambdas/shared/concurrency';
+import { parseArn, parseQueueUrl } from '../../lambdas/shared/arn';
+import { createStderrLogger } from '../../lambdas/shared/logger';
+import { validateRegistration, generateExternalId } from '../../lambdas/shared/registry';
+import { isFilteredOut, KEEP_ALL } from '../../lambdas/ingest/filters';
+
+describe('mapSettled', () => {
+  test('bounds concurrency and keeps going past failures, results in input order', async () => {
+    let running = 0;
+    let peak = 0;
+    const results = await mapSettled([1, 2, 3, 4, 5, 6], 2, async (n) => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running -= 1;
+      if (n === 3) throw new Error('three');
+      return n * 10;
+    });
+    expect(peak).toBe(2);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      10,
+      20,
+      'three',
+      40,
+      50,
+      60,
+    ]);
+  });
+});
+
+describe('ARNs and queue URLs', () => {
+  test('parse', () => {
+    expect(parseArn('arn:aws:sqs:us-east-1:111122223333:outcomesqueue')).toEqual({
+      partition: 'aws',
+      service: 'sqs',
+      region: 'us-east-1',
+      accountId: '111122223333',
+      resource: 'outcomesqueue',
+    });
+    expect(parseQueueUrl('https://sqs.us-east-1.amazonaws.com/111122223333/outcomesqueue')).toEqual({
+      accountId: '111122223333',
+      queueName: 'outcomesqueue',
+    });
+  });
+  test('say what is wrong', () => {
+    expect(() => parseArn('sqs:queue')).toThrow('not an ARN: "sqs:queue"');
+    expect(() => parseQueueUrl('https://sqs.example/abc/q')).toThrow(/12-digit account/);
+    expect(() => parseQueueUrl('nope')).toThrow('not a queue URL: "nope"');
+  });
+});
+
+describe('registration', () => {
+  test('generates an unguessable ExternalId when none is given', () => {
+    const a = validateRegistration({ accountId: '111122223333' });
+    const b = validateRegistration({ accountId: '111122223333' });
+    expect(a.externalId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(a.externalId).not.toBe(b.externalId);
+    expect(a.mode).toBe('apply');
+    expect(generateExternalId()).toHaveLength(43);
+  });
+  test('rejects bad fields by name', () => {
+    expect(() => validateRegistration({ accountId: '1234' })).toThrow('--account-id must be 12 digits, got "1234"');
+    expect(() => validateRegistration({ accountId: '111122223333', mode: 'fix' })).toThrow(/--mode must be/);
+    expect(() => validateRegistration({ accountId: '111122223333', externalId: 'has space' })).toThrow(/--external-id/);
+    expect(() => validateRegistration({ accountId: '111122223333', logArchiveFor: ['12'] })).toThrow(
+      /--log-archive-for/,
+    );
+    expect(
+      validateRegistration({ accountId: '111122223333', logArchiveFor: ['o-abcdefghij', '444455556666'] })
+        .logArchiveFor,
+    ).toEqual(['o-abcdefghij', '444455556666']);
+  });
+});
+
+describe('stderr logger', () => {
+  test('writes JSON lines at or above its level, errors as name and message', () => {
+    const lines: string[] = [];
+    const logger = createStderrLogger('info', (line) => lines.push(line));
+    logger.debug('hidden');
+    logger.warn('shown', { error: new TypeError('boom'), n: 1 });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'WARN',
+      message: 'shown',
+      n: 1,
+      error: { name: 'TypeError', message: 'boom' },
+    });
+  });
+});
+
+describe('record filter', () => {
+  const record = (fields: object) => Buffer.from(JSON.stringify({ eventID: 'x', ...fields }));
+  test('drops by source, name and readOnly (boolean or legacy string)', () => {
+    const filter = {
+      dropEventSources: new Set(['kms.amazonaws.com']),
+      dropEventNames: new Set(['Decrypt', 'ListRoles']),
+      dropReadOnly: false,
+    };
+    expect(isFilteredOut(record({ eventSource: 'kms.amazonaws.com' }), filter)).toBe(true);
+    expect(isFilteredOut(record({ eventSource: 'iam.amazonaws.com', eventName: 'ListRoles' }), filter)).toBe(true);
+    expect(isFilteredOut(record({ eventSource: 'iam.amazonaws.com', eventName: 'CreateRole' }), filter)).toBe(false);
+    const readOnly = { ...KEEP_ALL, dropReadOnly: true };
+    expect(isFilteredOut(record({ readOnly: true }), readOnly)).toBe(true);
+    expect(isFilteredOut(record({ readOnly: 'true' }), readOnly)).toBe(true);
+    expect(isFilteredOut(record({ readOnly: false }), readOnly)).toBe(false);
+    expect(isFilteredOut(record({}), readOnly)).toBe(false);
+  });
+});
