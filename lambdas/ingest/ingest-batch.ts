@@ -47,6 +47,13 @@ export interface BatchResult {
   outcomes: Map<string, MessageOutcome>;
 }
 
+/** Why an object that was read forwarded nothing: each is acknowledged, since retrying cannot change it. */
+const OBJECT_NOTHING_FORWARDED = {
+  missing: 'object deleted before it was read (NoSuchKey): acknowledged',
+  empty: 'object is empty (0 bytes): acknowledged',
+  'no-records': 'object has no "Records" array (not a log file): acknowledged',
+} as const;
+
 /** Thrown when a notification names a log file of an account the delivering tenant may not read. */
 export class TenantMismatchError extends PermanentInputError {}
 
@@ -184,11 +191,9 @@ async function processMessage(
     records += result.recordsForwarded;
     filtered += result.recordsFiltered;
     const { outcome, ...counts } = result;
-    const level = outcome === 'forwarded' && !('empty' in result && result.empty) ? 'info' : 'warn';
-    deps.logger[level](`object ${outcome === 'forwarded' && result.empty ? 'empty' : outcome}`, {
-      ...where,
-      ...counts,
-    });
+    if (outcome === 'forwarded' && !result.empty) deps.logger.info('object forwarded', { ...where, ...counts });
+    else
+      deps.logger.warn(OBJECT_NOTHING_FORWARDED[outcome === 'forwarded' ? 'empty' : outcome], { ...where, ...counts });
     deps.counts.count(outcome === 'missing' ? 'ObjectsMissing' : 'ObjectsRead', 1);
     deps.counts.count('RecordsRead', counts.recordsRead);
     deps.counts.count('RecordsForwarded', counts.recordsForwarded);

@@ -37,6 +37,10 @@ export interface AccountRecord {
   actions?: unknown[];
   /** Re-creations per resource (ISO timestamps), for the REPAIR_LOOP guard. */
   recreations?: Record<string, string[]>;
+  /** SHA-256 of the trail bucket's policy as last observed: a different one next run is BUCKET_POLICY_CHANGED. */
+  bucketPolicySha256?: string;
+  /** The collector-account event source mapping from this account's queue to the ingest function. */
+  eventSourceMappingUuid?: string;
 }
 
 export class AccountNotRegisteredError extends CollectorError {

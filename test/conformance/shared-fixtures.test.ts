@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   classifyObjectKey,
   parseNotification,
@@ -7,14 +5,18 @@ import {
   type ObjectClass,
   type ObjectRef,
 } from '../../lambdas/ingest/notifications';
+import {
+  listSharedFixtures,
+  readSharedFixture,
+  SHARED_FIXTURES,
+  sharedFixturesPresent,
+} from '../helpers/shared-fixtures';
 
 /**
  * Conformance of parseNotification against the notification envelopes other collectors test with
  * (shared/fixtures, see its README.md and SUMMARY.md). The fixtures stay outside the project; a clone without
  * them runs one test that says where it looked.
  */
-
-const FIXTURES = process.env.CONFORMANCE_FIXTURES ?? path.resolve(__dirname, '../../../shared/fixtures');
 
 type Expected =
   { objects: Array<ObjectRef & { class: ObjectClass['type'] }> } | { ignored: IgnoredReason } | { poison: RegExp };
@@ -239,17 +241,8 @@ const LEFT_TO_OBJECT_TESTS = [
   'open-telemetry__opentelemetry-collector-contrib/',
   `${PROMTAIL}/cloudtrail-log-file.json.gz`,
 ];
-const NOT_FIXTURES = new Set(['README.md', 'SUMMARY.md', 'PROVENANCE.tsv']);
-
-function listFiles(dir: string, under = ''): string[] {
-  return fs.readdirSync(path.join(dir, under), { withFileTypes: true }).flatMap((entry) => {
-    const relative = under === '' ? entry.name : `${under}/${entry.name}`;
-    return entry.isDirectory() ? listFiles(dir, relative) : [relative];
-  });
-}
-
 function readJson(file: string): Record<string, unknown> {
-  return JSON.parse(fs.readFileSync(path.join(FIXTURES, file), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readSharedFixture(file).toString('utf8')) as Record<string, unknown>;
 }
 
 function describeExpected(expected: Expected): string {
@@ -260,26 +253,26 @@ function describeExpected(expected: Expected): string {
 
 /** The SQS message bodies a fixture file stands for. */
 function bodiesOf(envelope: EnvelopeCase): string[] {
-  if (envelope.holds === 'body') return [fs.readFileSync(path.join(FIXTURES, envelope.file), 'utf8')];
+  if (envelope.holds === 'body') return [readSharedFixture(envelope.file).toString('utf8')];
   const records = readJson(envelope.file).Records as Array<Record<string, unknown>>;
   return records.map((record) =>
     envelope.holds === 'sqs-event' ? (record.body as string) : JSON.stringify(record.Sns),
   );
 }
 
-if (!fs.existsSync(FIXTURES)) {
+if (!sharedFixturesPresent) {
   describe('shared fixtures conformance', () => {
     test('shared fixtures are not present', () => {
       console.log(
-        `shared-fixtures conformance: no fixtures at ${FIXTURES} (set CONFORMANCE_FIXTURES); nothing checked`,
+        `shared-fixtures conformance: no fixtures at ${SHARED_FIXTURES} (set CONFORMANCE_FIXTURES); nothing checked`,
       );
     });
   });
 } else {
   describe('shared fixtures conformance: notification envelopes', () => {
     test('every envelope file in the fixtures has an expectation in the table', () => {
-      const envelopeFiles = listFiles(FIXTURES).filter(
-        (file) => !NOT_FIXTURES.has(file) && !LEFT_TO_OBJECT_TESTS.some((prefix) => file.startsWith(prefix)),
+      const envelopeFiles = listSharedFixtures().filter(
+        (file) => !LEFT_TO_OBJECT_TESTS.some((prefix) => file.startsWith(prefix)),
       );
       expect(envelopeFiles.sort()).toEqual(ENVELOPES.map((envelope) => envelope.file).sort());
     });
@@ -310,7 +303,7 @@ if (!fs.existsSync(FIXTURES)) {
 
       if (envelope.holds !== 'body') {
         test('the Lambda event wrapper itself is not a message', () => {
-          const wrapper = fs.readFileSync(path.join(FIXTURES, envelope.file), 'utf8');
+          const wrapper = readSharedFixture(envelope.file).toString('utf8');
           expect(parseNotification(wrapper).kind).toBe('poison');
         });
       }

@@ -1,0 +1,184 @@
+import {
+  CreateTrailCommand,
+  DescribeTrailsCommand,
+  GetTrailStatusCommand,
+  StartLoggingCommand,
+  type CloudTrailClient,
+} from '@aws-sdk/client-cloudtrail';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, SetTopicAttributesCommand } from '@aws-sdk/client-sns';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { createChain, createRegistryTable, type DemoChain } from '../../bin/sandbox/demo-chain';
+import { awsClients } from '../../lambdas/shared/aws-clients';
+import { silentLogger } from '../../lambdas/shared/logger';
+import { AccountsRegistry, type AccountRecord } from '../../lambdas/shared/registry';
+import { createReconcileClients } from '../../lambdas/reconcile/clients';
+import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
+import { checkQueuePolicy, checkTopicPolicy } from '../../lambdas/reconcile/policy-validation';
+import { defaultBucketPolicy, defaultQueueStatements, defaultTopicStatements, mergeCollectorStatements } from '../../lambdas/reconcile/policies';
+import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
+import type { AccountReport, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
+import { REGION, useEmulator } from './emulator';
+import type { CustomerClients as IngestCustomerClients } from './ingest-env';
+
+export const RECONCILE_TABLE = 'accounts-reconcile-test';
+export const CUSTOMER = '111122223333';
+
+export interface TenantClients extends IngestCustomerClients {
+  cloudTrail: CloudTrailClient;
+  cloudTrailIn(region: string): CloudTrailClient;
+}
+
+/** Plain SDK clients acting inside a customer account (moto maps assumed-role keys to the role's account). */
+export async function tenantClients(accountId: string): Promise<TenantClients> {
+  const assumed = await awsClients.sts({ region: REGION }).send(
+    new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/CloudTrailCollectorRole`, RoleSessionName: 'test', ExternalId: 'x' }),
+  );
+  const c = assumed.Credentials!;
+  const credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+  return {
+    s3: awsClients.s3({ region: REGION, credentials }),
+    sns: awsClients.sns({ region: REGION, credentials }),
+    sqs: awsClients.sqs({ region: REGION, credentials }),
+    cloudTrail: awsClients.cloudTrail({ region: REGION, credentials }),
+    cloudTrailIn: (region) => awsClients.cloudTrail({ region, credentials }),
+  };
+}
+
+export interface ReconcileWorld {
+  registry: AccountsRegistry;
+  deps: Omit<ReconcileDeps, 'registry'>;
+  run(mode: RunMode, accountId?: string): Promise<ReconcileReport>;
+  account(report: ReconcileReport, accountId?: string): AccountReport;
+}
+
+/** An empty emulator with the registry table and the given accounts registered (mode apply unless told). */
+export async function reconcileWorld(accounts: Partial<AccountRecord>[] = [{ accountId: CUSTOMER }]): Promise<ReconcileWorld> {
+  await useEmulator();
+  await createRegistryTable(new DynamoDBClient({ region: REGION }), RECONCILE_TABLE);
+  const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: REGION }), RECONCILE_TABLE);
+  for (const account of accounts) {
+    await registry.add({
+      accountId: account.accountId!,
+      externalId: `ext-${account.accountId}`,
+      mode: 'apply',
+      logArchiveFor: [],
+      registeredAt: new Date().toISOString(),
+      status: 'new',
+      ...account,
+    });
+  }
+  let suffix = 0;
+  const deps: Omit<ReconcileDeps, 'registry'> = {
+    clients: createReconcileClients({ region: REGION }),
+    config: {
+      region: REGION,
+      customerRoleName: 'CloudTrailCollectorRole',
+      costs: DEFAULT_COST_ASSUMPTIONS,
+      queueVisibilityTimeoutSeconds: 360,
+    },
+    logger: silentLogger,
+    randomSuffix: () => `gen${String(++suffix).padStart(5, '0')}`,
+  };
+  return {
+    registry,
+    deps,
+    run: (mode, accountId) => reconcileAll(registry, deps, { mode, concurrency: 4, ...(accountId ? { accountId } : {}) }),
+    account: (report, accountId = CUSTOMER) => report.accounts.find((a) => a.accountId === accountId)!,
+  };
+}
+
+const TRAIL_NAME = 'outcomes-trail';
+
+export interface HealthyChain extends DemoChain {
+  trailArn: string;
+}
+
+/**
+ * The healthy chain built with plain SDK calls (not the code under test): bucket with CloudTrail's policy,
+ * topic whose policy lets the trail publish, queue + DLQ with a policy letting the topic send, subscription,
+ * and `outcomes-trail` logging into the bucket and notifying the topic.
+ */
+export async function buildHealthyChain(clients: TenantClients, accountId: string): Promise<HealthyChain> {
+  const chain = await createChain(clients, accountId);
+  const trailArn = `arn:aws:cloudtrail:${REGION}:${accountId}:trail/${TRAIL_NAME}`;
+  await clients.s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: chain.bucket,
+      Policy: JSON.stringify(defaultBucketPolicy({ bucketName: chain.bucket, accountId, trailArn })),
+    }),
+  );
+  await clients.sns.send(
+    new SetTopicAttributesCommand({
+      TopicArn: chain.topicArn,
+      AttributeName: 'Policy',
+      AttributeValue: JSON.stringify(
+        mergeCollectorStatements(undefined, defaultTopicStatements({ topicArn: chain.topicArn, trailArn, accountId })),
+      ),
+    }),
+  );
+  await clients.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: chain.queueUrl,
+      Attributes: {
+        Policy: JSON.stringify(mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn: chain.queueArn, topicArn: chain.topicArn }))),
+      },
+    }),
+  );
+  await clients.cloudTrail.send(
+    new CreateTrailCommand({
+      Name: TRAIL_NAME,
+      S3BucketName: chain.bucket,
+      SnsTopicName: 'outcomestopic',
+      IsMultiRegionTrail: true,
+      EnableLogFileValidation: true,
+    }),
+  );
+  await clients.cloudTrail.send(new StartLoggingCommand({ Name: TRAIL_NAME }));
+  return { ...chain, trailArn };
+}
+
+export interface ChainCheck {
+  trailArn: string;
+  bucket: string;
+  topicArn: string;
+  queueArn: string;
+}
+
+/**
+ * Checks the chain with plain SDK calls: the given trail logs into an existing bucket and notifies an existing
+ * topic whose policy lets CloudTrail publish; the queue is subscribed and its policy lets the topic send.
+ */
+export async function expectWorkingChain(clients: TenantClients, accountId: string, trailArn: string): Promise<ChainCheck> {
+  const described = await clients.cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }));
+  const trail = (described.trailList ?? []).find((t) => t.TrailARN === trailArn);
+  expect(trail).toBeDefined();
+  const status = await clients.cloudTrail.send(new GetTrailStatusCommand({ Name: trailArn }));
+  expect(status.IsLogging).toBe(true);
+  const bucket = trail!.S3BucketName!;
+  await clients.s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: accountId }));
+  const topicArn = trail!.SnsTopicARN!;
+  expect(topicArn).toBeDefined();
+  const topic = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
+  expect(checkTopicPolicy(topic.Attributes?.Policy, { topicArn, trailArn, accountId })).toMatchObject({ allowed: true });
+  const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: 'outcomesqueue' }));
+  const queue = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn', 'Policy', 'RedrivePolicy', 'SqsManagedSseEnabled'] }),
+  );
+  const queueArn = queue.Attributes!.QueueArn!;
+  expect(checkQueuePolicy(queue.Attributes?.Policy, { queueArn, topicArn, accountId }).topicSend).toMatchObject({ allowed: true });
+  expect(JSON.parse(queue.Attributes!.RedrivePolicy!)).toMatchObject({ deadLetterTargetArn: expect.stringContaining('outcomesqueue-dlq') });
+  const subscriptions = await clients.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+  expect(subscriptions.Subscriptions).toEqual(
+    expect.arrayContaining([expect.objectContaining({ Protocol: 'sqs', Endpoint: queueArn })]),
+  );
+  return { trailArn, bucket, topicArn, queueArn };
+}
+
+/** Trails the account owns (home region us-east-1 and elsewhere), for "no new trail" checks. */
+export async function trailArns(clients: TenantClients): Promise<string[]> {
+  const described = await clients.cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }));
+  return (described.trailList ?? []).map((t) => t.TrailARN!).sort();
+}
