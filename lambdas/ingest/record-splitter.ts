@@ -112,6 +112,8 @@ const LITERAL_FALSE = Buffer.from('false');
 const LITERAL_NULL = Buffer.from('null');
 
 const RECORDS_KEY = Buffer.from('"Records"');
+/** Segments up to this length are copied byte by byte. */
+const SHORT_COPY_BYTES = 64;
 /** Longest top-level key kept for comparison: enough for "Records" spelt entirely with \u escapes. */
 const KEY_CAPTURE_LIMIT = 64;
 
@@ -574,7 +576,13 @@ export class RecordSplitter {
       this.held.copy(grown, 0, 0, this.heldLength);
       this.held = grown;
     }
-    buf.copy(this.held, this.heldLength, from, to);
+    const held = this.held;
+    if (length <= SHORT_COPY_BYTES) {
+      // Segments between whitespace in pretty-printed records are short: a loop beats Buffer#copy's overhead.
+      for (let k = 0, at = this.heldLength; k < length; k++) held[at + k] = buf[from + k]!;
+    } else {
+      buf.copy(held, this.heldLength, from, to);
+    }
     this.heldLength = needed;
   }
 

@@ -218,6 +218,12 @@ describe('RecordSplitter: valid documents', () => {
     expect(split(`{"Records":[ {\n  "a" : "xxxxxxxxxx"\n} ]}`, [], options).lines).toEqual([record]);
   });
 
+  it('captures a top-level key longer than maxRecordBytes across chunks', () => {
+    const doc = '{"digestPublicKeyFingerprint":"x","Records":[{"a":1}]}';
+    expect(split(doc, [10, 20, 40], { maxRecordBytes: 8 }).lines).toEqual(['{"a":1}']);
+    expect(split(`{"Rec\\u006frds":[{"a":1}]}`, [3, 8, 12], { maxRecordBytes: 8 }).lines).toEqual(['{"a":1}']);
+  });
+
   it('defaults maxRecordBytes to 2 MiB', () => {
     expect(DEFAULT_MAX_RECORD_BYTES).toBe(2 * 1024 * 1024);
     const big = `{"a":"${'x'.repeat(DEFAULT_MAX_RECORD_BYTES - 8)}"}`;
@@ -254,6 +260,7 @@ describe('RecordSplitter: malformed documents', () => {
     ['an unescaped tab', '{"Records":[{"a":"\t"}]}', /unescaped control character 0x09/],
     ['a NUL in a key', '{"a\u0000":1}', /unescaped control character 0x00/],
     ['an unknown escape', '{"Records":[{"a":"\\x"}]}', /invalid escape "\\x"/],
+    ['a non-hex digit in a unicode escape', '{"Records":[{"a":"\\u00g1"}]}', /byte 22: expected 4 hex digits/],
     ['a short unicode escape', '{"Records":[{"a":"\\u12"}]}', /expected 4 hex digits/],
     ['a missing comma', '{"Records":[{"a":1} {"b":2}]}', /byte 20: expected "," or "]" in Records array, found "{"/],
     ['a trailing comma in Records', '{"Records":[{"a":1},]}', /byte 20: expected a value, found "]"/],
