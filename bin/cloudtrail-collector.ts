@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CollectorError, ConfigError, PermanentInputError, errorMessage } from '../lambdas/shared/errors';
+import { AccountNotRegisteredError } from '../lambdas/shared/registry';
 import { accountsAdd, accountsList, accountsRemove } from './commands/accounts';
 import { ingestFromQueue, invokeIngest } from './commands/ingest';
 import { EXIT } from './commands/output';
+import { invokeReconcile, reconcileCommand, statusCommand } from './commands/reconcile';
 import { runSandbox } from './sandbox/sandbox';
 
 function positiveInt(value: string): number {
@@ -17,7 +19,10 @@ function run(body: () => Promise<number>): () => Promise<void> {
     try {
       process.exitCode = await body();
     } catch (error) {
-      const usage = error instanceof ConfigError || error instanceof PermanentInputError;
+      const usage =
+        error instanceof ConfigError ||
+        error instanceof PermanentInputError ||
+        error instanceof AccountNotRegisteredError;
       process.stderr.write(`cloudtrail-collector: ${errorMessage(error)}\n`);
       if (!usage && !(error instanceof CollectorError) && error instanceof Error && error.stack) {
         process.stderr.write(`${error.stack}\n`);
@@ -62,6 +67,31 @@ export function buildProgram(): Command {
     .requiredOption('--event <file>', 'an SQS event JSON file')
     .option('--timeout-seconds <n>', 'the time budget, like the Lambda timeout', positiveInt, 900)
     .action((opts: { event: string; timeoutSeconds: number }) => run(() => invokeIngest(opts))());
+
+  invoke
+    .command('reconcile')
+    .description('run the reconcile handler on an event (EventBridge event or {"mode","accountId"}); prints the report')
+    .requiredOption('--event <file>', 'an event JSON file')
+    .action((opts: { event: string }) => run(() => invokeReconcile(opts))());
+
+  for (const mode of ['plan', 'apply'] as const) {
+    program
+      .command(mode)
+      .description(
+        mode === 'plan'
+          ? 'observe every account (or one) and print findings and the actions a repair would take'
+          : 'observe and repair every account (or one) whose mode allows it; print findings and actions',
+      )
+      .option('--account-id <id>', 'only this account')
+      .option('--json', 'machine-readable report (design section 8)')
+      .action((opts: { accountId?: string; json?: boolean }) => run(() => reconcileCommand(mode, opts))());
+  }
+
+  program
+    .command('status')
+    .description('a table of accounts with health, last run, open findings and cost warnings')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => run(() => statusCommand(opts))());
 
   program
     .command('ingest')

@@ -46,7 +46,8 @@ function baseConfig(options: ClientOptions) {
 export const awsClients = {
   s3(options: ClientOptions): S3Client {
     const config = baseConfig(options);
-    return new S3Client({ ...config, forcePathStyle: 'endpoint' in config });
+    // Buckets may live in another region than the client's (a trail's bucket, a log archive): follow S3's redirect.
+    return new S3Client({ ...config, forcePathStyle: 'endpoint' in config, followRegionRedirects: true });
   },
   sqs: (options: ClientOptions) => new SQSClient(baseConfig(options)),
   sns: (options: ClientOptions) => new SNSClient(baseConfig(options)),

@@ -7,7 +7,11 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, SetTopicAttributesCommand } from '@aws-sdk/client-sns';
+import {
+  GetTopicAttributesCommand,
+  ListSubscriptionsByTopicCommand,
+  SetTopicAttributesCommand,
+} from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { createChain, createRegistryTable, type DemoChain } from '../../bin/sandbox/demo-chain';
@@ -17,7 +21,12 @@ import { AccountsRegistry, type AccountRecord } from '../../lambdas/shared/regis
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
 import { checkQueuePolicy, checkTopicPolicy } from '../../lambdas/reconcile/policy-validation';
-import { defaultBucketPolicy, defaultQueueStatements, defaultTopicStatements, mergeCollectorStatements } from '../../lambdas/reconcile/policies';
+import {
+  defaultBucketPolicy,
+  defaultQueueStatements,
+  defaultTopicStatements,
+  mergeCollectorStatements,
+} from '../../lambdas/reconcile/policies';
 import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
 import { REGION, useEmulator } from './emulator';
@@ -34,10 +43,18 @@ export interface TenantClients extends IngestCustomerClients {
 /** Plain SDK clients acting inside a customer account (moto maps assumed-role keys to the role's account). */
 export async function tenantClients(accountId: string): Promise<TenantClients> {
   const assumed = await awsClients.sts({ region: REGION }).send(
-    new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/CloudTrailCollectorRole`, RoleSessionName: 'test', ExternalId: 'x' }),
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::${accountId}:role/CloudTrailCollectorRole`,
+      RoleSessionName: 'test',
+      ExternalId: 'x',
+    }),
   );
   const c = assumed.Credentials!;
-  const credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+  const credentials = {
+    accessKeyId: c.AccessKeyId!,
+    secretAccessKey: c.SecretAccessKey!,
+    sessionToken: c.SessionToken!,
+  };
   return {
     s3: awsClients.s3({ region: REGION, credentials }),
     sns: awsClients.sns({ region: REGION, credentials }),
@@ -55,7 +72,9 @@ export interface ReconcileWorld {
 }
 
 /** An empty emulator with the registry table and the given accounts registered (mode apply unless told). */
-export async function reconcileWorld(accounts: Partial<AccountRecord>[] = [{ accountId: CUSTOMER }]): Promise<ReconcileWorld> {
+export async function reconcileWorld(
+  accounts: Partial<AccountRecord>[] = [{ accountId: CUSTOMER }],
+): Promise<ReconcileWorld> {
   await useEmulator();
   await createRegistryTable(new DynamoDBClient({ region: REGION }), RECONCILE_TABLE);
   const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: REGION }), RECONCILE_TABLE);
@@ -85,7 +104,8 @@ export async function reconcileWorld(accounts: Partial<AccountRecord>[] = [{ acc
   return {
     registry,
     deps,
-    run: (mode, accountId) => reconcileAll(registry, deps, { mode, concurrency: 4, ...(accountId ? { accountId } : {}) }),
+    run: (mode, accountId) =>
+      reconcileAll(registry, deps, { mode, concurrency: 4, ...(accountId ? { accountId } : {}) }),
     account: (report, accountId = CUSTOMER) => report.accounts.find((a) => a.accountId === accountId)!,
   };
 }
@@ -123,7 +143,12 @@ export async function buildHealthyChain(clients: TenantClients, accountId: strin
     new SetQueueAttributesCommand({
       QueueUrl: chain.queueUrl,
       Attributes: {
-        Policy: JSON.stringify(mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn: chain.queueArn, topicArn: chain.topicArn }))),
+        Policy: JSON.stringify(
+          mergeCollectorStatements(
+            undefined,
+            defaultQueueStatements({ queueArn: chain.queueArn, topicArn: chain.topicArn }),
+          ),
+        ),
       },
     }),
   );
@@ -151,7 +176,11 @@ export interface ChainCheck {
  * Checks the chain with plain SDK calls: the given trail logs into an existing bucket and notifies an existing
  * topic whose policy lets CloudTrail publish; the queue is subscribed and its policy lets the topic send.
  */
-export async function expectWorkingChain(clients: TenantClients, accountId: string, trailArn: string): Promise<ChainCheck> {
+export async function expectWorkingChain(
+  clients: TenantClients,
+  accountId: string,
+  trailArn: string,
+): Promise<ChainCheck> {
   const described = await clients.cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }));
   const trail = (described.trailList ?? []).find((t) => t.TrailARN === trailArn);
   expect(trail).toBeDefined();
@@ -162,14 +191,23 @@ export async function expectWorkingChain(clients: TenantClients, accountId: stri
   const topicArn = trail!.SnsTopicARN!;
   expect(topicArn).toBeDefined();
   const topic = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
-  expect(checkTopicPolicy(topic.Attributes?.Policy, { topicArn, trailArn, accountId })).toMatchObject({ allowed: true });
+  expect(checkTopicPolicy(topic.Attributes?.Policy, { topicArn, trailArn, accountId })).toMatchObject({
+    allowed: true,
+  });
   const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: 'outcomesqueue' }));
   const queue = await clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn', 'Policy', 'RedrivePolicy', 'SqsManagedSseEnabled'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl,
+      AttributeNames: ['QueueArn', 'Policy', 'RedrivePolicy', 'SqsManagedSseEnabled'],
+    }),
   );
   const queueArn = queue.Attributes!.QueueArn!;
-  expect(checkQueuePolicy(queue.Attributes?.Policy, { queueArn, topicArn, accountId }).topicSend).toMatchObject({ allowed: true });
-  expect(JSON.parse(queue.Attributes!.RedrivePolicy!)).toMatchObject({ deadLetterTargetArn: expect.stringContaining('outcomesqueue-dlq') });
+  expect(checkQueuePolicy(queue.Attributes?.Policy, { queueArn, topicArn, accountId }).topicSend).toMatchObject({
+    allowed: true,
+  });
+  expect(JSON.parse(queue.Attributes!.RedrivePolicy!)).toMatchObject({
+    deadLetterTargetArn: expect.stringContaining('outcomesqueue-dlq'),
+  });
   const subscriptions = await clients.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
   expect(subscriptions.Subscriptions).toEqual(
     expect.arrayContaining([expect.objectContaining({ Protocol: 'sqs', Endpoint: queueArn })]),

@@ -1,0 +1,49 @@
+/** The reconcile function's settings, read once at start-up; a bad value fails naming its variable. */
+import { getIntFromEnv, getOptionalStringFromEnv, loadCommonConfig, type CommonConfig } from '../shared/config';
+import { ConfigError } from '../shared/errors';
+import { DEFAULT_COST_ASSUMPTIONS } from './costs';
+import type { CostAssumptions } from './types';
+
+type Env = Record<string, string | undefined>;
+
+export interface ReconcileConfig extends CommonConfig {
+  /** When set, every account's queue gets an enabled event source mapping to this function. */
+  ingestFunctionArn?: string;
+  /** The ingest function's role: the queue policy lets it receive (cross-account event source mappings). */
+  ingestRoleArn?: string;
+  /** Accounts reconciled at once. */
+  concurrency: number;
+  costs: CostAssumptions;
+  /** 6 x the ingest function's timeout (DESIGN section 2). */
+  queueVisibilityTimeoutSeconds: number;
+}
+
+const LAMBDA_ARN = /^arn:aws[\w-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$/;
+const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
+  const ingestFunctionArn = getOptionalStringFromEnv('INGEST_FUNCTION_ARN', env);
+  if (ingestFunctionArn !== undefined && !LAMBDA_ARN.test(ingestFunctionArn)) {
+    throw new ConfigError(`INGEST_FUNCTION_ARN must be a Lambda function ARN, got "${ingestFunctionArn}"`);
+  }
+  const ingestRoleArn = getOptionalStringFromEnv('INGEST_ROLE_ARN', env);
+  if (ingestRoleArn !== undefined && !ROLE_ARN.test(ingestRoleArn)) {
+    throw new ConfigError(`INGEST_ROLE_ARN must be an IAM role ARN, got "${ingestRoleArn}"`);
+  }
+  const managementEvents = getIntFromEnv('RECONCILE_MONTHLY_MANAGEMENT_EVENTS', -1, { min: 0, max: 1e12 }, env);
+  const dataEvents = getIntFromEnv('RECONCILE_MONTHLY_DATA_EVENTS', -1, { min: 0, max: 1e13 }, env);
+  const configured = managementEvents >= 0 || dataEvents >= 0;
+  return {
+    ...loadCommonConfig(env),
+    ...(ingestFunctionArn !== undefined ? { ingestFunctionArn } : {}),
+    ...(ingestRoleArn !== undefined ? { ingestRoleArn } : {}),
+    concurrency: getIntFromEnv('RECONCILE_CONCURRENCY', 10, { min: 1, max: 500 }, env),
+    costs: {
+      ...DEFAULT_COST_ASSUMPTIONS,
+      ...(managementEvents >= 0 ? { monthlyManagementEvents: managementEvents } : {}),
+      ...(dataEvents >= 0 ? { monthlyDataEvents: dataEvents } : {}),
+      ...(configured ? { source: 'operator estimate from RECONCILE_MONTHLY_* settings' } : {}),
+    },
+    queueVisibilityTimeoutSeconds: 6 * getIntFromEnv('INGEST_TIMEOUT_SECONDS', 60, { min: 1, max: 900 }, env),
+  };
+}

@@ -1,0 +1,33 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { awsClients } from '../shared/aws-clients';
+import { logger } from '../shared/logger';
+import { AccountsRegistry } from '../shared/registry';
+import { createReconcileClients } from './clients';
+import { loadReconcileConfig } from './config';
+import { reconcileAll } from './reconcile';
+import { emitRunMetrics, requestFromEvent } from './run-request';
+import type { ReconcileReport } from './types';
+
+// Read once at cold start: a bad variable fails the first invocation naming it.
+const config = loadReconcileConfig();
+const metrics = new Metrics({ namespace: 'CloudTrailCollector', serviceName: 'reconcile' });
+const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable);
+const clients = createReconcileClients({ region: config.region });
+
+export const handler = async (event: unknown, context: Context): Promise<ReconcileReport> => {
+  logger.addContext(context);
+  const request = requestFromEvent(event);
+  try {
+    const report = await reconcileAll(
+      registry,
+      { clients, config, logger },
+      { ...request, concurrency: config.concurrency },
+    );
+    logger.info('reconcile report', { report });
+    emitRunMetrics(report, (name, value) => metrics.addMetric(name, MetricUnit.Count, value));
+    return report;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,42 @@
+import { PermanentInputError } from '../shared/errors';
+import type { ReconcileReport, RunMode } from './types';
+
+/** What starts a run: the EventBridge schedule (apply), or a direct invocation choosing mode and account. */
+export interface ReconcileRequest {
+  mode: RunMode;
+  accountId?: string;
+}
+
+/**
+ * Reads the run request from an event: an EventBridge event (its `detail` may carry `mode` and `accountId`;
+ * the schedule sends none, so it repairs) or a plain `{"mode","accountId"}` payload. Anything else is refused.
+ */
+export function requestFromEvent(event: unknown): ReconcileRequest {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new PermanentInputError('reconcile event must be a JSON object');
+  }
+  const source = 'detail-type' in event ? ((event as { detail?: unknown }).detail ?? {}) : event;
+  const { mode = 'apply', accountId } = source as { mode?: unknown; accountId?: unknown };
+  if (mode !== 'plan' && mode !== 'apply')
+    throw new PermanentInputError(`reconcile event: mode must be "plan" or "apply", got ${JSON.stringify(mode)}`);
+  if (accountId !== undefined && (typeof accountId !== 'string' || !/^\d{12}$/.test(accountId))) {
+    throw new PermanentInputError(`reconcile event: accountId must be 12 digits, got ${JSON.stringify(accountId)}`);
+  }
+  return { mode, ...(accountId !== undefined ? { accountId } : {}) };
+}
+
+/** Per-status account counts and unrepaired findings, for the alarms on reconcile health. */
+export function emitRunMetrics(report: ReconcileReport, add: (name: string, value: number) => void): void {
+  const statuses = { healthy: 0, repaired: 0, degraded: 0, error: 0 };
+  let failedActions = 0;
+  for (const account of report.accounts) {
+    statuses[account.status] += 1;
+    failedActions += account.actions.filter((action) => action.status === 'failed').length;
+  }
+  add('AccountsHealthy', statuses.healthy);
+  add('AccountsRepaired', statuses.repaired);
+  add('AccountsDegraded', statuses.degraded);
+  add('AccountsError', statuses.error);
+  add('AccountsNotHealthy', statuses.degraded + statuses.error);
+  add('ActionsFailed', failedActions);
+}

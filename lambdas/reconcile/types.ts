@@ -1,0 +1,331 @@
+/**
+ * The reconcile domain's data: what observe saw, what plan decided, and the report of DESIGN section 8.
+ *
+ * Every observed part is an `Observation`: either a known value or `{ known: false, error }`. "Absent" is a
+ * known value (`null` or `state: 'absent'`), never the absence of an answer: an API error such as AccessDenied
+ * makes the part unknown, and the planner creates nothing on unknown state.
+ */
+
+export type Observation<T> = { known: true; value: T } | { known: false; error: string };
+
+export function known<T>(value: T): Observation<T> {
+  return { known: true, value };
+}
+
+export function unknown<T = never>(error: string): Observation<T> {
+  return { known: false, error };
+}
+
+/** What a part looks like when observe never looked at it (it was not needed, or an earlier call failed). */
+export const NOT_OBSERVED: Observation<never> = { known: false, error: 'not observed' };
+
+// ---- observed state ---------------------------------------------------------------------------------------
+
+export interface TrailStatus {
+  isLogging: boolean;
+  /** CloudTrail's LatestDeliveryError: the last failure writing a log file to S3 (empty when none). */
+  latestDeliveryError?: string;
+  /** CloudTrail's LatestNotificationError: the last failure publishing to SNS (empty when none). */
+  latestNotificationError?: string;
+}
+
+/** What a trail's event selectors record; only the two facts the cost guard needs. */
+export interface EventSelectorSummary {
+  managementEvents: boolean;
+  dataEvents: boolean;
+}
+
+export interface ObservedTrail {
+  arn: string;
+  name: string;
+  homeRegion: string;
+  /** The account in the trail's ARN: another account for an organization trail seen from a member. */
+  ownerAccountId: string;
+  isMultiRegion: boolean;
+  isOrganization: boolean;
+  bucketName?: string;
+  topicArn?: string;
+  hasInsightSelectors: boolean;
+  cloudWatchLogsLogGroupArn?: string;
+  status: Observation<TrailStatus>;
+  selectors: Observation<EventSelectorSummary>;
+}
+
+export type BucketProbe =
+  /** HeadBucket 404: no bucket of that name exists anywhere. */
+  | { state: 'absent' }
+  /** HeadBucket 200 with ExpectedBucketOwner = the account. `policy` only for the trail's own bucket. */
+  | { state: 'owned'; policy?: Observation<string | null> }
+  /**
+   * HeadBucket 403 with ExpectedBucketOwner = the account, and the account's own ListBuckets does not hold the
+   * name: another account owns it.
+   */
+  | { state: 'foreign' }
+  /**
+   * HeadBucket 403 and ownership undetermined (ListBuckets failed) or the account owns it but it denies the role.
+   * The planner never treats it as "ours" nor as "free".
+   */
+  | { state: 'forbidden' };
+
+export interface ObservedSubscription {
+  /** `PendingConfirmation` while unconfirmed (that is what ListSubscriptionsByTopic returns). */
+  arn: string;
+  protocol: string;
+  endpoint: string;
+  pending: boolean;
+  /** Only read for the queue's own subscription. */
+  filterPolicy?: Observation<string | null>;
+}
+
+export interface ObservedTopic {
+  arn: string;
+  policy?: string;
+  subscriptions: Observation<ObservedSubscription[]>;
+}
+
+export interface ObservedQueue {
+  name: string;
+  url: string;
+  arn: string;
+  policy?: string;
+  redrivePolicy?: string;
+}
+
+export interface ObservedEventSourceMapping {
+  uuid: string;
+  functionArn: string;
+  /** Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting. */
+  state: string;
+}
+
+export interface ObservedState {
+  accountId: string;
+  /** The collector's region: home region of a trail the collector creates, region of the queue. */
+  region: string;
+  trails: Observation<ObservedTrail[]>;
+  /** Keyed by bucket name; a name observe did not probe is simply missing (= unknown). */
+  buckets: Record<string, Observation<BucketProbe>>;
+  /** Keyed by topic ARN; `null` = the topic does not exist. */
+  topics: Record<string, Observation<ObservedTopic | null>>;
+  /** Keyed by queue name (in `region`); `null` = the queue does not exist. */
+  queues: Record<string, Observation<ObservedQueue | null>>;
+  /** Mappings from the account's queue (any function); undefined when no ingest function is configured. */
+  eventSourceMappings?: Observation<ObservedEventSourceMapping[]>;
+}
+
+// ---- plan context -----------------------------------------------------------------------------------------
+
+/** What the registry remembers of the chain from the last run. */
+export interface RecordedChain {
+  trailArn?: string;
+  bucketName?: string;
+  topicArn?: string;
+  queueArn?: string;
+  generatedBucketName?: string;
+  bucketPolicySha256?: string;
+  eventSourceMappingUuid?: string;
+  /** Re-creation timestamps (ISO) per resource key, for the REPAIR_LOOP guard. */
+  recreations?: Record<string, string[]>;
+}
+
+/** A registered account that is the log archive for this one, and the buckets it collects from. */
+export interface LogArchiveRef {
+  accountId: string;
+  bucketNames: string[];
+}
+
+export interface CostAssumptions {
+  /** Management events per month in the collector region (default: a configurable estimate). */
+  monthlyManagementEvents: number;
+  /** Data events per month for a trail that records data events. */
+  monthlyDataEvents: number;
+  /** Average size of one CloudTrail record as delivered to CloudWatch Logs (uncompressed JSON). */
+  averageEventBytes: number;
+  /** Where the numbers came from, repeated in every cost note. */
+  source: string;
+}
+
+export interface PlanContext {
+  accountId: string;
+  region: string;
+  now: Date;
+  recorded: RecordedChain;
+  /**
+   * A fresh `outcomes-<account>-<suffix>` name, used only if the default name is taken and no generated name is
+   * recorded yet. Chosen by the caller (random), so the planner stays pure.
+   */
+  freshBucketName: string;
+  ingestFunctionArn?: string;
+  ingestRoleArn?: string;
+  logArchives: LogArchiveRef[];
+  costs: CostAssumptions;
+  /** VisibilityTimeout of a queue the collector creates (>= 6 x the ingest function's timeout). */
+  queueVisibilityTimeoutSeconds: number;
+}
+
+// ---- findings and actions (DESIGN section 8) --------------------------------------------------------------
+
+export const SEED_FINDING_CODES = [
+  'TRAIL_MISSING',
+  'BUCKET_CHANGED',
+  'BUCKET_POLICY_CHANGED',
+  'BUCKET_MISSING',
+  'TOPIC_CHANGED',
+  'TOPIC_POLICY_INVALID',
+  'TOPIC_MISSING',
+  'SUBSCRIPTION_MISSING',
+  'QUEUE_POLICY_INVALID',
+  'QUEUE_MISSING',
+] as const;
+
+export const FINDING_CODES = [
+  ...SEED_FINDING_CODES,
+  'TRAIL_NOT_LOGGING',
+  'TRAIL_NO_TOPIC',
+  'SUBSCRIPTION_PENDING',
+  'SUBSCRIPTION_FILTERED',
+  'TRAIL_DELIVERY_ERROR',
+  'TRAIL_NOTIFICATION_ERROR',
+  'BUCKET_NAME_TAKEN',
+  'ESM_MISSING',
+  'ESM_DISABLED',
+  'ROLE_UNASSUMABLE',
+  'POLICY_DENY_CONFLICT',
+  'REPAIR_LOOP',
+  'COST_DUPLICATE_TRAILS',
+  'COST_DATA_EVENTS',
+  'COST_INSIGHTS',
+  'COST_CLOUDWATCH_LOGS',
+  // Added beyond the design's list (decisions in the reconcile docs):
+  /** A read-only call failed: that part of the chain is unknown and nothing is repaired on it. */
+  'OBSERVE_INCOMPLETE',
+  /** Management events are logged only by a trail this account cannot change, and nothing collects from it. */
+  'TRAIL_NOT_COLLECTABLE',
+  /** The account's trail delivers into the bucket of a registered log archive, which collects it. */
+  'COLLECTED_BY_LOG_ARCHIVE',
+] as const;
+
+export type FindingCode = (typeof FINDING_CODES)[number];
+export type Severity = 'info' | 'low' | 'medium' | 'high';
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  /** ARN or name. */
+  resource: string;
+  /** What is wrong, in words. */
+  message: string;
+}
+
+export const ACTION_CODES = [
+  'CREATE_TRAIL',
+  'REUSE_TRAIL',
+  'UPDATE_TRAIL',
+  'START_LOGGING',
+  'CREATE_BUCKET',
+  'PUT_BUCKET_POLICY',
+  'CREATE_TOPIC',
+  'PUT_TOPIC_POLICY',
+  'SUBSCRIBE',
+  'CREATE_QUEUE',
+  'PUT_QUEUE_POLICY',
+  'CREATE_ESM',
+  'ENABLE_ESM',
+] as const;
+
+export type ActionCode = (typeof ACTION_CODES)[number];
+export type ActionStatus = 'planned' | 'applied' | 'failed' | 'skipped';
+
+export interface CostImpact {
+  monthlyUsd: number;
+  note: string;
+}
+
+/** An action as reported (section 8). */
+export interface Action {
+  code: ActionCode;
+  resource: string;
+  reason: FindingCode;
+  costImpact: CostImpact;
+  status: ActionStatus;
+  /** When failed or skipped. */
+  error?: string;
+}
+
+export type AccountHealth = 'healthy' | 'repaired' | 'degraded' | 'error';
+
+export interface AccountReport {
+  accountId: string;
+  status: AccountHealth;
+  findings: Finding[];
+  actions: Action[];
+}
+
+export type RunMode = 'plan' | 'apply';
+
+export interface ReconcileReport {
+  mode: RunMode;
+  runAt: string;
+  accounts: AccountReport[];
+}
+
+// ---- planned actions: what apply needs beyond the report -------------------------------------------------
+
+/** The operation and its exact inputs. Every input is decided by the planner; apply only executes. */
+export type ActionSpec =
+  | { code: 'CREATE_BUCKET'; params: { bucketName: string; region: string } }
+  | { code: 'PUT_BUCKET_POLICY'; params: { bucketName: string; region: string; trailArn: string } }
+  | { code: 'CREATE_TOPIC'; params: { topicName: string; region: string } }
+  | { code: 'PUT_TOPIC_POLICY'; params: { topicArn: string; trailArn: string } }
+  | { code: 'CREATE_QUEUE'; params: { queueName: string; region: string; deadLetterQueueArn?: string } }
+  | { code: 'PUT_QUEUE_POLICY'; params: { queueName: string; queueArn: string; topicArn: string } }
+  | { code: 'SUBSCRIBE'; params: { topicArn: string; queueArn: string } }
+  /** No AWS call: the trail becomes the recorded collection trail. */
+  | { code: 'REUSE_TRAIL'; params: { trailArn: string } }
+  | {
+      code: 'CREATE_TRAIL';
+      params: { trailName: string; region: string; bucketName: string; topicName: string };
+    }
+  /** Exactly one setting per action; every other trail setting (event selectors above all) stays as it is. */
+  | {
+      code: 'UPDATE_TRAIL';
+      params: { trailName: string; region: string } & ({ bucketName: string } | { topicName: string });
+    }
+  | { code: 'START_LOGGING'; params: { trailName: string; region: string } }
+  | { code: 'CREATE_ESM'; params: { queueArn: string; functionArn: string } }
+  | { code: 'ENABLE_ESM'; params: { uuid: string } };
+
+/** The chain parts an action changes: the registry records a part only when all its actions applied. */
+export type ChainPart = 'trail' | 'bucket' | 'topic' | 'queue' | 'esm';
+
+export type PlannedAction = ActionSpec & {
+  /** Unique within a plan. */
+  id: string;
+  resource: string;
+  reason: FindingCode;
+  costImpact: CostImpact;
+  part: ChainPart;
+  /** Ids of earlier actions that must have been applied first; a failure skips everything depending on it. */
+  dependsOn: string[];
+  /** Set when this creation re-creates a resource the collector had recorded: counted for REPAIR_LOOP. */
+  recreationKey?: string;
+};
+
+/** The chain as it will stand once every planned action is applied: what the registry records. */
+export interface ChainTarget {
+  trailArn?: string;
+  bucketName?: string;
+  topicArn?: string;
+  queueArn?: string;
+  eventSourceMappingUuid?: string;
+  /** Set when the plan uses (and so the registry must keep) a generated bucket name. */
+  generatedBucketName?: string;
+  /** Fingerprint of the trail bucket's policy as observed, to report BUCKET_POLICY_CHANGED next time. */
+  bucketPolicySha256?: string;
+}
+
+export interface Plan {
+  findings: Finding[];
+  actions: PlannedAction[];
+  target: ChainTarget;
+}

@@ -1,0 +1,448 @@
+/**
+ * An in-memory stand-in for the AWS calls reconcile makes, behind the `ReconcileClients` seam: per-account
+ * trails, buckets, topics, subscriptions and queues, collector-account event source mappings, optional latency
+ * per call, call counting and error injection. Fast enough for 1,000 accounts; used by unit tests and bench/.
+ */
+import type { RoleTarget } from '../../lambdas/shared/credentials';
+import type { AccountRecord } from '../../lambdas/shared/registry';
+import { RoleAssumptionError } from '../../lambdas/shared/credentials';
+import type { CollectorClients, CustomerClients, ReconcileClients } from '../../lambdas/reconcile/clients';
+import {
+  defaultBucketPolicy,
+  defaultQueueStatements,
+  defaultTopicStatements,
+  mergeCollectorStatements,
+} from '../../lambdas/reconcile/policies';
+
+export interface FakeTrail {
+  name: string;
+  region: string;
+  /** Owner account (defaults to the account holding it); another id makes it an organization trail. */
+  owner?: string;
+  bucket: string;
+  topicName?: string;
+  multiRegion: boolean;
+  organization?: boolean;
+  logging: boolean;
+  selectors?: { management: boolean; data: boolean };
+  insights?: boolean;
+  cloudWatchLogGroupArn?: string;
+  deliveryError?: string;
+  notificationError?: string;
+}
+
+export interface FakeAccount {
+  trails: FakeTrail[];
+  /** Bucket name -> policy text (undefined: no policy). */
+  buckets: Map<string, string | undefined>;
+  /** Topic ARN -> policy text. */
+  topics: Map<string, string | undefined>;
+  subscriptions: { arn: string; topicArn: string; endpoint: string; pending?: boolean; filterPolicy?: string }[];
+  /** Queue name -> attributes. */
+  queues: Map<string, Record<string, string>>;
+}
+
+export interface FakeEsm {
+  uuid: string;
+  queueArn: string;
+  functionArn: string;
+  state: 'Enabled' | 'Disabled';
+  batchSize?: number;
+  responseTypes?: string[];
+}
+
+type Failure = { name: string; status?: number; message?: string };
+
+export class FakeCloud {
+  readonly accounts = new Map<string, FakeAccount>();
+  /** Buckets owned by accounts the collector does not manage: HeadBucket answers 403. */
+  readonly foreignBuckets = new Set<string>();
+  readonly esms: FakeEsm[] = [];
+  readonly calls: { accountId: string; command: string; input: Record<string, unknown> }[] = [];
+  /** `${accountId}:${CommandName}` or `*:${CommandName}` -> error to throw. */
+  readonly failures = new Map<string, Failure>();
+  readonly unassumable = new Set<string>();
+  private nextId = 1;
+
+  constructor(private readonly options: { latencyMs?: number; region?: string } = {}) {}
+
+  account(accountId: string): FakeAccount {
+    let account = this.accounts.get(accountId);
+    if (!account) {
+      account = { trails: [], buckets: new Map(), topics: new Map(), subscriptions: [], queues: new Map() };
+      this.accounts.set(accountId, account);
+    }
+    return account;
+  }
+
+  /** `accountId` '*' fails the command for every account. */
+  fail(accountId: string, command: string, failure: Failure): void {
+    this.failures.set(`${accountId}:${command}`, failure);
+  }
+
+  callsOf(accountId: string): string[] {
+    return this.calls.filter((call) => call.accountId === accountId).map((call) => call.command);
+  }
+
+  clients(): ReconcileClients {
+    const collector: CollectorClients = { lambda: this.sender('collector', 'us-east-1') as CollectorClients['lambda'] };
+    return {
+      customer: async (target: RoleTarget) => {
+        await this.delay();
+        if (this.unassumable.has(target.accountId)) {
+          throw new RoleAssumptionError(
+            target.roleArn,
+            'AccessDenied',
+            new Error('not authorized to perform sts:AssumeRole'),
+          );
+        }
+        const client = (region: string) => this.sender(target.accountId, region);
+        return {
+          cloudTrail: client as unknown as CustomerClients['cloudTrail'],
+          s3: client as unknown as CustomerClients['s3'],
+          sns: client as unknown as CustomerClients['sns'],
+          sqs: client as unknown as CustomerClients['sqs'],
+        };
+      },
+      collector,
+    };
+  }
+
+  private async delay(): Promise<void> {
+    if (this.options.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
+  }
+
+  private sender(accountId: string, region: string) {
+    return {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        const name = command.constructor.name.replace(/Command$/, '');
+        this.calls.push({ accountId, command: name, input: command.input });
+        await this.delay();
+        const failure = this.failures.get(`${accountId}:${name}`) ?? this.failures.get(`*:${name}`);
+        if (failure) throw awsError(failure.name, failure.status ?? 400, failure.message ?? failure.name);
+        return this.handle(accountId, region, name, command.input);
+      },
+    };
+  }
+
+  private trailArn(accountId: string, trail: FakeTrail): string {
+    return `arn:aws:cloudtrail:${trail.region}:${trail.owner ?? accountId}:trail/${trail.name}`;
+  }
+
+  private findTrail(accountId: string, nameOrArn: string): FakeTrail {
+    const trail = this.account(accountId).trails.find(
+      (t) => t.name === nameOrArn || this.trailArn(accountId, t) === nameOrArn,
+    );
+    if (!trail) throw awsError('TrailNotFoundException', 400, `Unknown trail: ${nameOrArn}`);
+    return trail;
+  }
+
+  private queueArn(accountId: string, region: string, name: string): string {
+    return `arn:aws:sqs:${region}:${accountId}:${name}`;
+  }
+
+  private handle(accountId: string, region: string, name: string, input: Record<string, unknown>): unknown {
+    if (accountId === 'collector') return this.handleLambda(name, input);
+    const account = this.account(accountId);
+    const str = (key: string): string => {
+      const value = input[key];
+      return typeof value === 'string' ? value : '';
+    };
+    switch (name) {
+      case 'DescribeTrails':
+        return {
+          trailList: account.trails.map((t) => ({
+            Name: t.name,
+            TrailARN: this.trailArn(accountId, t),
+            HomeRegion: t.region,
+            S3BucketName: t.bucket,
+            ...(t.topicName
+              ? {
+                  SnsTopicName: t.topicName,
+                  SnsTopicARN: `arn:aws:sns:${t.region}:${t.owner ?? accountId}:${t.topicName}`,
+                }
+              : {}),
+            IsMultiRegionTrail: t.multiRegion,
+            IsOrganizationTrail: t.organization ?? false,
+            HasCustomEventSelectors: t.selectors !== undefined,
+            HasInsightSelectors: t.insights ?? false,
+            ...(t.cloudWatchLogGroupArn ? { CloudWatchLogsLogGroupArn: t.cloudWatchLogGroupArn } : {}),
+          })),
+        };
+      case 'GetTrailStatus': {
+        const t = this.findTrail(accountId, str('Name'));
+        return {
+          IsLogging: t.logging,
+          ...(t.deliveryError ? { LatestDeliveryError: t.deliveryError } : {}),
+          ...(t.notificationError ? { LatestNotificationError: t.notificationError } : {}),
+        };
+      }
+      case 'GetEventSelectors': {
+        const t = this.findTrail(accountId, str('TrailName'));
+        const s = t.selectors ?? { management: true, data: false };
+        return {
+          EventSelectors: [
+            {
+              ReadWriteType: 'All',
+              IncludeManagementEvents: s.management,
+              DataResources: s.data ? [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }] : [],
+            },
+          ],
+        };
+      }
+      case 'CreateTrail': {
+        if (account.trails.some((t) => t.name === str('Name') && t.region === region))
+          throw awsError('TrailAlreadyExistsException', 400, 'exists');
+        if (!account.buckets.has(str('S3BucketName')))
+          throw awsError('S3BucketDoesNotExistException', 400, 'no bucket');
+        const trail: FakeTrail = {
+          name: str('Name'),
+          region,
+          bucket: str('S3BucketName'),
+          multiRegion: input.IsMultiRegionTrail === true,
+          logging: false,
+          ...(input.SnsTopicName ? { topicName: str('SnsTopicName') } : {}),
+        };
+        account.trails.push(trail);
+        return { TrailARN: this.trailArn(accountId, trail) };
+      }
+      case 'UpdateTrail': {
+        const t = this.findTrail(accountId, str('Name'));
+        if (input.S3BucketName !== undefined) t.bucket = str('S3BucketName');
+        if (input.SnsTopicName !== undefined) t.topicName = str('SnsTopicName');
+        return {};
+      }
+      case 'StartLogging':
+        this.findTrail(accountId, str('Name')).logging = true;
+        return {};
+      case 'HeadBucket':
+        if (this.foreignBuckets.has(str('Bucket'))) throw awsError('Forbidden', 403, 'Forbidden');
+        if (!account.buckets.has(str('Bucket'))) throw awsError('NotFound', 404, 'Not Found');
+        return {};
+      case 'ListBuckets':
+        return {
+          Buckets: [...account.buckets.keys()].filter((b) => b.startsWith(str('Prefix'))).map((Name) => ({ Name })),
+        };
+      case 'GetBucketPolicy': {
+        const policy = account.buckets.get(str('Bucket'));
+        if (policy === undefined) throw awsError('NoSuchBucketPolicy', 404, 'The bucket policy does not exist');
+        return { Policy: policy };
+      }
+      case 'CreateBucket':
+        if (this.foreignBuckets.has(str('Bucket'))) throw awsError('BucketAlreadyExists', 409, 'taken');
+        if (!account.buckets.has(str('Bucket'))) account.buckets.set(str('Bucket'), undefined);
+        return {};
+      case 'PutPublicAccessBlock':
+        return {};
+      case 'PutBucketPolicy':
+        account.buckets.set(str('Bucket'), str('Policy'));
+        return {};
+      case 'GetTopicAttributes': {
+        const arn = str('TopicArn');
+        if (!account.topics.has(arn)) throw awsError('NotFoundException', 404, 'Topic does not exist');
+        const policy = account.topics.get(arn);
+        return { Attributes: { TopicArn: arn, ...(policy ? { Policy: policy } : {}) } };
+      }
+      case 'CreateTopic': {
+        const arn = `arn:aws:sns:${region}:${accountId}:${str('Name')}`;
+        if (!account.topics.has(arn)) account.topics.set(arn, undefined);
+        return { TopicArn: arn };
+      }
+      case 'SetTopicAttributes':
+        account.topics.set(str('TopicArn'), str('AttributeValue'));
+        return {};
+      case 'ListSubscriptionsByTopic': {
+        const arn = str('TopicArn');
+        if (!account.topics.has(arn)) throw awsError('NotFoundException', 404, 'Topic does not exist');
+        return {
+          Subscriptions: account.subscriptions
+            .filter((s) => s.topicArn === arn)
+            .map((s) => ({
+              SubscriptionArn: s.pending ? 'PendingConfirmation' : s.arn,
+              Protocol: 'sqs',
+              Endpoint: s.endpoint,
+              TopicArn: arn,
+            })),
+        };
+      }
+      case 'GetSubscriptionAttributes': {
+        const s = account.subscriptions.find((sub) => sub.arn === str('SubscriptionArn'));
+        if (!s) throw awsError('NotFoundException', 404, 'no subscription');
+        return {
+          Attributes: {
+            PendingConfirmation: String(s.pending ?? false),
+            ...(s.filterPolicy ? { FilterPolicy: s.filterPolicy } : {}),
+          },
+        };
+      }
+      case 'Subscribe': {
+        const existing = account.subscriptions.find(
+          (s) => s.topicArn === str('TopicArn') && s.endpoint === str('Endpoint'),
+        );
+        if (existing) {
+          existing.pending = false;
+          return { SubscriptionArn: existing.arn };
+        }
+        const arn = `${str('TopicArn')}:sub-${this.nextId++}`;
+        account.subscriptions.push({ arn, topicArn: str('TopicArn'), endpoint: str('Endpoint') });
+        return { SubscriptionArn: arn };
+      }
+      case 'GetQueueUrl':
+        if (!account.queues.has(str('QueueName')))
+          throw awsError('QueueDoesNotExist', 400, 'The specified queue does not exist.');
+        return { QueueUrl: `https://sqs.${region}.amazonaws.com/${accountId}/${str('QueueName')}` };
+      case 'GetQueueAttributes': {
+        const queueName = str('QueueUrl').split('/').pop() ?? '';
+        const attributes = account.queues.get(queueName);
+        if (!attributes) throw awsError('QueueDoesNotExist', 400, 'The specified queue does not exist.');
+        return { Attributes: { QueueArn: this.queueArn(accountId, region, queueName), ...attributes } };
+      }
+      case 'CreateQueue': {
+        const queueName = str('QueueName');
+        if (!account.queues.has(queueName))
+          account.queues.set(queueName, { ...(input.Attributes as Record<string, string>) });
+        return { QueueUrl: `https://sqs.${region}.amazonaws.com/${accountId}/${queueName}` };
+      }
+      case 'SetQueueAttributes': {
+        const queueName = str('QueueUrl').split('/').pop() ?? '';
+        Object.assign(account.queues.get(queueName) ?? {}, input.Attributes as Record<string, string>);
+        return {};
+      }
+      default:
+        throw new Error(`FakeCloud: ${name} is not implemented (and reconcile should not need it)`);
+    }
+  }
+
+  private handleLambda(name: string, input: Record<string, unknown>): unknown {
+    switch (name) {
+      case 'ListEventSourceMappings':
+        return {
+          EventSourceMappings: this.esms
+            .filter((m) => m.queueArn === input.EventSourceArn)
+            .map((m) => ({ UUID: m.uuid, FunctionArn: m.functionArn, EventSourceArn: m.queueArn, State: m.state })),
+        };
+      case 'CreateEventSourceMapping': {
+        const mapping: FakeEsm = {
+          uuid: `esm-${this.nextId++}`,
+          queueArn: String(input.EventSourceArn),
+          functionArn: String(input.FunctionName),
+          state: input.Enabled === false ? 'Disabled' : 'Enabled',
+          batchSize: input.BatchSize as number,
+          responseTypes: input.FunctionResponseTypes as string[],
+        };
+        this.esms.push(mapping);
+        return { UUID: mapping.uuid };
+      }
+      case 'UpdateEventSourceMapping': {
+        const mapping = this.esms.find((m) => m.uuid === input.UUID);
+        if (!mapping) throw awsError('ResourceNotFoundException', 404, 'no mapping');
+        if (input.Enabled !== undefined) mapping.state = input.Enabled ? 'Enabled' : 'Disabled';
+        return {};
+      }
+      default:
+        throw new Error(`FakeCloud: lambda ${name} is not implemented`);
+    }
+  }
+}
+
+function awsError(name: string, status: number, message: string): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+}
+
+/** Puts a healthy default chain into the fake account (and its ESM when a function is given). */
+export function seedHealthyAccount(
+  cloud: FakeCloud,
+  accountId: string,
+  options: { region?: string; ingestFunctionArn?: string; ingestRoleArn?: string } = {},
+): { trailArn: string; bucket: string; topicArn: string; queueArn: string } {
+  const region = options.region ?? 'us-east-1';
+  const account = cloud.account(accountId);
+  const trailArn = `arn:aws:cloudtrail:${region}:${accountId}:trail/outcomes-trail`;
+  const bucket = `outcomes-${accountId}`;
+  const topicArn = `arn:aws:sns:${region}:${accountId}:outcomestopic`;
+  const queueArn = `arn:aws:sqs:${region}:${accountId}:outcomesqueue`;
+  account.buckets.set(bucket, JSON.stringify(defaultBucketPolicy({ bucketName: bucket, accountId, trailArn })));
+  account.topics.set(
+    topicArn,
+    JSON.stringify(mergeCollectorStatements(undefined, defaultTopicStatements({ topicArn, trailArn, accountId }))),
+  );
+  account.queues.set('outcomesqueue-dlq', { SqsManagedSseEnabled: 'true' });
+  account.queues.set('outcomesqueue', {
+    SqsManagedSseEnabled: 'true',
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: `arn:aws:sqs:${region}:${accountId}:outcomesqueue-dlq`,
+      maxReceiveCount: 5,
+    }),
+    Policy: JSON.stringify(
+      mergeCollectorStatements(
+        undefined,
+        defaultQueueStatements({
+          queueArn,
+          topicArn,
+          ...(options.ingestRoleArn ? { ingestRoleArn: options.ingestRoleArn } : {}),
+        }),
+      ),
+    ),
+  });
+  account.subscriptions.push({ arn: `${topicArn}:seed`, topicArn, endpoint: queueArn });
+  account.trails.push({
+    name: 'outcomes-trail',
+    region,
+    bucket,
+    topicName: 'outcomestopic',
+    multiRegion: true,
+    logging: true,
+  });
+  if (options.ingestFunctionArn) {
+    cloud.esms.push({
+      uuid: `esm-seed-${accountId}`,
+      queueArn,
+      functionArn: options.ingestFunctionArn,
+      state: 'Enabled',
+    });
+  }
+  return { trailArn, bucket, topicArn, queueArn };
+}
+
+/** The registry calls reconcile makes, in memory (Scan order = account id, like AccountsRegistry.list). */
+export class MemoryRegistry {
+  readonly records = new Map<string, AccountRecord>();
+  updates = 0;
+
+  constructor(records: Partial<AccountRecord>[] = []) {
+    for (const record of records) this.add(record);
+  }
+
+  add(record: Partial<AccountRecord>): AccountRecord {
+    const full: AccountRecord = {
+      accountId: record.accountId!,
+      externalId: `ext-${record.accountId}`,
+      mode: 'apply',
+      logArchiveFor: [],
+      registeredAt: '2026-01-01T00:00:00.000Z',
+      status: 'new',
+      ...record,
+    };
+    this.records.set(full.accountId, full);
+    return full;
+  }
+
+  get(accountId: string): AccountRecord {
+    return structuredClone(this.records.get(accountId)!);
+  }
+
+  list(): Promise<AccountRecord[]> {
+    return Promise.resolve(
+      [...this.records.values()].map((r) => structuredClone(r)).sort((a, b) => a.accountId.localeCompare(b.accountId)),
+    );
+  }
+
+  update(accountId: string, fields: Partial<Omit<AccountRecord, 'accountId'>>): Promise<void> {
+    this.updates += 1;
+    const record = this.records.get(accountId);
+    if (!record) return Promise.reject(new Error(`no account ${accountId}`));
+    for (const [key, value] of Object.entries(fields))
+      if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = structuredClone(value);
+    return Promise.resolve();
+  }
+}

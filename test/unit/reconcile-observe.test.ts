@@ -1,0 +1,289 @@
+/** observe with the real SDK clients, their `send` mocked (aws-sdk-client-mock): which calls, which inputs, how errors read. */
+import {
+  CloudTrailClient,
+  DescribeTrailsCommand,
+  GetEventSelectorsCommand,
+  GetTrailStatusCommand,
+} from '@aws-sdk/client-cloudtrail';
+import { LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { GetBucketPolicyCommand, HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetSubscriptionAttributesCommand,
+  GetTopicAttributesCommand,
+  ListSubscriptionsByTopicCommand,
+  SNSClient,
+} from '@aws-sdk/client-sns';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { observeAccount, summarizeSelectors } from '../../lambdas/reconcile/observe';
+import type { CustomerClients } from '../../lambdas/reconcile/clients';
+import {
+  ACCT,
+  BUCKET,
+  FUNCTION_ARN,
+  GENERATED,
+  QUEUE_ARN,
+  TOPIC_ARN,
+  TRAIL_ARN,
+  context,
+} from '../helpers/reconcile-fixtures';
+
+const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+const awsError = (name: string, status: number) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+function setup() {
+  const instances = {
+    ctHome: new CloudTrailClient({ region: 'us-east-1', credentials }),
+    ctEu: new CloudTrailClient({ region: 'eu-west-1', credentials }),
+    s3: new S3Client({ region: 'us-east-1', credentials }),
+    sns: new SNSClient({ region: 'us-east-1', credentials }),
+    sqs: new SQSClient({ region: 'us-east-1', credentials }),
+    lambda: new LambdaClient({ region: 'us-east-1', credentials }),
+  };
+  const mocks = {
+    ctHome: mockClient(instances.ctHome),
+    ctEu: mockClient(instances.ctEu),
+    s3: mockClient(instances.s3),
+    sns: mockClient(instances.sns),
+    sqs: mockClient(instances.sqs),
+    lambda: mockClient(instances.lambda),
+  };
+  const clients: CustomerClients = {
+    cloudTrail: (region) => (region === 'eu-west-1' ? instances.ctEu : instances.ctHome),
+    s3: () => instances.s3,
+    sns: () => instances.sns,
+    sqs: () => instances.sqs,
+  };
+  // A healthy default chain unless a test says otherwise.
+  mocks.ctHome.on(DescribeTrailsCommand).resolves({
+    trailList: [
+      {
+        Name: 'outcomes-trail',
+        TrailARN: TRAIL_ARN,
+        HomeRegion: 'us-east-1',
+        S3BucketName: BUCKET,
+        SnsTopicARN: TOPIC_ARN,
+        IsMultiRegionTrail: true,
+        HasCustomEventSelectors: false,
+      },
+    ],
+  });
+  mocks.ctHome.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+  mocks.s3.on(HeadBucketCommand).resolves({});
+  mocks.s3.on(GetBucketPolicyCommand).resolves({ Policy: '{"Statement":[]}' });
+  mocks.sns.on(GetTopicAttributesCommand).resolves({ Attributes: { Policy: '{}' } });
+  mocks.sns.on(ListSubscriptionsByTopicCommand).resolves({
+    Subscriptions: [{ SubscriptionArn: `${TOPIC_ARN}:s1`, Protocol: 'sqs', Endpoint: QUEUE_ARN }],
+  });
+  mocks.sns.on(GetSubscriptionAttributesCommand).resolves({ Attributes: { PendingConfirmation: 'false' } });
+  mocks.sqs.on(GetQueueUrlCommand).resolves({ QueueUrl: `https://sqs.us-east-1.amazonaws.com/${ACCT}/outcomesqueue` });
+  mocks.sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: QUEUE_ARN, Policy: '{}' } });
+  mocks.lambda.on(ListEventSourceMappingsCommand).resolves({ EventSourceMappings: [] });
+  return { mocks, clients, collector: { lambda: instances.lambda } };
+}
+
+describe('observeAccount', () => {
+  test('a healthy account: the documented calls, with includeShadowTrails and ExpectedBucketOwner', async () => {
+    const { mocks, clients, collector } = setup();
+    const state = await observeAccount(clients, context({ ingestFunctionArn: FUNCTION_ARN }), collector);
+    expect(state.trails).toMatchObject({
+      known: true,
+      value: [{ arn: TRAIL_ARN, status: { known: true, value: { isLogging: true } } }],
+    });
+    expect(mocks.ctHome.commandCalls(DescribeTrailsCommand)[0]!.args[0].input).toEqual({ includeShadowTrails: true });
+    expect(mocks.ctHome.commandCalls(GetTrailStatusCommand)[0]!.args[0].input).toEqual({ Name: TRAIL_ARN });
+    expect(mocks.ctHome.commandCalls(GetEventSelectorsCommand)).toHaveLength(0);
+    for (const call of [
+      ...mocks.s3.commandCalls(HeadBucketCommand),
+      ...mocks.s3.commandCalls(GetBucketPolicyCommand),
+    ]) {
+      expect(call.args[0].input).toEqual({ Bucket: BUCKET, ExpectedBucketOwner: ACCT });
+    }
+    expect(mocks.lambda.commandCalls(ListEventSourceMappingsCommand)[0]!.args[0].input).toEqual({
+      EventSourceArn: QUEUE_ARN,
+    });
+    const total = [mocks.ctHome, mocks.ctEu, mocks.s3, mocks.sns, mocks.sqs, mocks.lambda].reduce(
+      (n, m) => n + m.calls().length,
+      0,
+    );
+    expect(total).toBe(10);
+  });
+
+  test('DescribeTrails denied: the trails are unknown (not "no trail"), and no bucket or topic is probed', async () => {
+    const { mocks, clients } = setup();
+    mocks.ctHome.on(DescribeTrailsCommand).rejects(awsError('AccessDeniedException', 400));
+    const state = await observeAccount(clients, context());
+    expect(state.trails).toEqual({
+      known: false,
+      error: expect.stringContaining('DescribeTrails failed: AccessDeniedException'),
+    });
+    expect(mocks.s3.calls()).toHaveLength(0);
+    expect(mocks.sns.calls()).toHaveLength(0);
+    expect(state.queues.outcomesqueue?.known).toBe(true);
+  });
+
+  test('event selectors are read in the trail home region, only for trails with custom selectors', async () => {
+    const { mocks, clients } = setup();
+    const shadow = 'arn:aws:cloudtrail:eu-west-1:111122223333:trail/acme';
+    mocks.ctHome.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        {
+          Name: 'acme',
+          TrailARN: shadow,
+          HomeRegion: 'eu-west-1',
+          S3BucketName: 'acme-logs',
+          IsMultiRegionTrail: true,
+          HasCustomEventSelectors: true,
+        },
+      ],
+    });
+    mocks.ctEu.on(GetEventSelectorsCommand).resolves({
+      AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Data'] }] }],
+    });
+    const state = await observeAccount(clients, context({ recorded: {} }));
+    expect(mocks.ctEu.commandCalls(GetEventSelectorsCommand)[0]!.args[0].input).toEqual({ TrailName: shadow });
+    expect(state.trails.known && state.trails.value[0]!.selectors).toEqual({
+      known: true,
+      value: { managementEvents: false, dataEvents: true },
+    });
+  });
+
+  test.each([
+    ['403 and not in the account bucket list: foreign', { Buckets: [] }, 'foreign'],
+    ['403 but the account owns it: forbidden (denied), never "free"', { Buckets: [{ Name: BUCKET }] }, 'forbidden'],
+  ])('HeadBucket %s', async (_name, listed, expected) => {
+    const { mocks, clients } = setup();
+    mocks.s3.on(HeadBucketCommand).rejects(awsError('Forbidden', 403));
+    mocks.s3.on(ListBucketsCommand).resolves(listed);
+    const state = await observeAccount(clients, context());
+    expect(state.buckets[BUCKET]).toEqual({ known: true, value: { state: expected } });
+    expect(mocks.s3.commandCalls(ListBucketsCommand)[0]!.args[0].input).toMatchObject({ Prefix: BUCKET });
+  });
+
+  test('a foreign default name makes observe probe the generated fallback name', async () => {
+    const { mocks, clients } = setup();
+    mocks.s3.on(HeadBucketCommand, { Bucket: BUCKET }).rejects(awsError('Forbidden', 403));
+    mocks.s3.on(ListBucketsCommand).resolves({ Buckets: [] });
+    mocks.s3.on(HeadBucketCommand, { Bucket: GENERATED }).rejects(awsError('NotFound', 404));
+    const state = await observeAccount(clients, context());
+    expect(state.buckets[GENERATED]).toEqual({ known: true, value: { state: 'absent' } });
+  });
+
+  test('HeadBucket throttled: unknown, nothing else concluded', async () => {
+    const { mocks, clients } = setup();
+    mocks.s3.on(HeadBucketCommand).rejects(awsError('SlowDown', 503));
+    const state = await observeAccount(clients, context());
+    expect(state.buckets[BUCKET]).toEqual({ known: false, error: expect.stringContaining('SlowDown') });
+    expect(Object.keys(state.buckets)).toEqual([BUCKET]);
+  });
+
+  test("subscriptions are paged; only the queue's own subscription is read further", async () => {
+    const { mocks, clients } = setup();
+    mocks.sns
+      .on(ListSubscriptionsByTopicCommand)
+      .resolvesOnce({
+        Subscriptions: [{ SubscriptionArn: `${TOPIC_ARN}:other`, Protocol: 'email', Endpoint: 'a@b.c' }],
+        NextToken: 'p2',
+      })
+      .resolvesOnce({ Subscriptions: [{ SubscriptionArn: `${TOPIC_ARN}:s1`, Protocol: 'sqs', Endpoint: QUEUE_ARN }] });
+    mocks.sns.on(GetSubscriptionAttributesCommand).resolves({ Attributes: { FilterPolicy: '{"a":["b"]}' } });
+    const state = await observeAccount(clients, context());
+    const topic = state.topics[TOPIC_ARN];
+    expect(topic?.known && topic.value?.subscriptions).toEqual({
+      known: true,
+      value: [
+        expect.objectContaining({ protocol: 'email' }),
+        expect.objectContaining({
+          endpoint: QUEUE_ARN,
+          pending: false,
+          filterPolicy: { known: true, value: '{"a":["b"]}' },
+        }),
+      ],
+    });
+    expect(mocks.sns.commandCalls(ListSubscriptionsByTopicCommand)[1]!.args[0].input).toEqual({
+      TopicArn: TOPIC_ARN,
+      NextToken: 'p2',
+    });
+    expect(mocks.sns.commandCalls(GetSubscriptionAttributesCommand)).toHaveLength(1);
+  });
+
+  test('a deleted topic is absent; a denied one is unknown', async () => {
+    const { mocks, clients } = setup();
+    mocks.sns.on(GetTopicAttributesCommand).rejects(awsError('NotFoundException', 404));
+    expect((await observeAccount(clients, context())).topics[TOPIC_ARN]).toEqual({ known: true, value: null });
+    mocks.sns.on(GetTopicAttributesCommand).rejects(awsError('AuthorizationErrorException', 403));
+    expect((await observeAccount(clients, context())).topics[TOPIC_ARN]?.known).toBe(false);
+  });
+
+  test('a deleted queue is absent and only then the DLQ is looked up; a denied queue is unknown', async () => {
+    const { mocks, clients } = setup();
+    mocks.sqs.on(GetQueueUrlCommand, { QueueName: 'outcomesqueue' }).rejects(awsError('QueueDoesNotExist', 400));
+    mocks.sqs.on(GetQueueUrlCommand, { QueueName: 'outcomesqueue-dlq' }).resolves({ QueueUrl: 'https://q/dlq' });
+    const state = await observeAccount(clients, context());
+    expect(state.queues.outcomesqueue).toEqual({ known: true, value: null });
+    expect(state.queues['outcomesqueue-dlq']).toMatchObject({ known: true, value: { name: 'outcomesqueue-dlq' } });
+    mocks.sqs.on(GetQueueUrlCommand).rejects(awsError('AccessDenied', 403));
+    const denied = await observeAccount(clients, context());
+    expect(denied.queues.outcomesqueue?.known).toBe(false);
+    expect(denied.queues['outcomesqueue-dlq']).toBeUndefined();
+  });
+
+  test('event source mappings are paged through the collector Lambda client', async () => {
+    const { mocks, clients, collector } = setup();
+    mocks.lambda
+      .on(ListEventSourceMappingsCommand)
+      .resolvesOnce({
+        EventSourceMappings: [
+          { UUID: 'a', FunctionArn: 'arn:aws:lambda:us-east-1:1:function:other', State: 'Enabled' },
+        ],
+        NextMarker: 'm',
+      })
+      .resolvesOnce({ EventSourceMappings: [{ UUID: 'b', FunctionArn: FUNCTION_ARN, State: 'Disabled' }] });
+    const state = await observeAccount(clients, context({ ingestFunctionArn: FUNCTION_ARN }), collector);
+    expect(state.eventSourceMappings).toEqual({
+      known: true,
+      value: [
+        { uuid: 'a', functionArn: 'arn:aws:lambda:us-east-1:1:function:other', state: 'Enabled' },
+        { uuid: 'b', functionArn: FUNCTION_ARN, state: 'Disabled' },
+      ],
+    });
+  });
+});
+
+describe('summarizeSelectors', () => {
+  test.each([
+    ['no selectors: CloudTrail default', {}, { managementEvents: true, dataEvents: false }],
+    [
+      'basic, management only',
+      { EventSelectors: [{ IncludeManagementEvents: true, DataResources: [] }] },
+      { managementEvents: true, dataEvents: false },
+    ],
+    [
+      'basic, data only',
+      {
+        EventSelectors: [
+          { IncludeManagementEvents: false, DataResources: [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }] },
+        ],
+      },
+      { managementEvents: false, dataEvents: true },
+    ],
+    [
+      'advanced, both',
+      {
+        AdvancedEventSelectors: [
+          { FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Data'] },
+              { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+            ],
+          },
+        ],
+      },
+      { managementEvents: true, dataEvents: true },
+    ],
+  ])('%s', (_name, response, expected) => {
+    expect(summarizeSelectors(response)).toEqual(expected);
+  });
+});
