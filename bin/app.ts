@@ -1,12 +1,14 @@
 import { App } from 'aws-cdk-lib';
-import { CollectorStack } from '../lib/collector.stack';
+import { buildCollectorApp } from '../lib/app';
+import { CollectorConfigError } from '../lib/config';
 
 const app = new App();
-const downstreamUrl =
-  (app.node.tryGetContext('downstreamUrl') as string | undefined) ?? 'https://logs.example.com/intake';
-new CollectorStack(app, 'CloudTrailCollector', {
-  downstreamUrl,
-  description:
-    'cloudtrail-collector: collects CloudTrail logs from customer accounts and repairs their delivery chains',
-});
+try {
+  buildCollectorApp(app);
+} catch (error) {
+  if (!(error instanceof CollectorConfigError)) throw error;
+  // A configuration mistake: say which key, without a stack trace.
+  process.stderr.write(`cloudtrail-collector: ${error.message}\n`);
+  process.exit(2);
+}
 app.synth();

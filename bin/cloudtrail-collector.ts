@@ -109,9 +109,21 @@ export function buildProgram(): Command {
     .command('sandbox')
     .description('run the whole system on this machine against the local AWS emulator (moto)')
     .option('--files <n>', 'CloudTrail log files to deliver', positiveInt, 12)
-    .option('--keep-running', 'leave the emulator and the downstream receiver running at the end')
-    .action((opts: { files: number; keepRunning?: boolean }) =>
-      run(() => runSandbox({ files: opts.files, keepRunning: opts.keepRunning === true }))(),
+    .option('--keep-running', 'leave the emulator running at the end (the receiver stops)')
+    .option(
+      '--rows <codes>',
+      'seed rows of the drift table to break and repair, comma-separated, or "none" (default: all)',
+    )
+    .action((opts: { files: number; keepRunning?: boolean; rows?: string }) =>
+      run(() =>
+        runSandbox({
+          files: opts.files,
+          keepRunning: opts.keepRunning === true,
+          ...(opts.rows !== undefined
+            ? { rows: opts.rows === 'none' ? [] : opts.rows.split(',').map((row) => row.trim().toUpperCase()) }
+            : {}),
+        }),
+      )(),
     );
 
   return program;

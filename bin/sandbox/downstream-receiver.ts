@@ -2,8 +2,76 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 
-/** What the receiver does with the next requests: tests and the sandbox make it misbehave on command. */
-export type Fault = { kind: 'status'; status: number; retryAfter?: string } | { kind: 'reset' } | { kind: 'hang' };
+/**
+ * What the receiver does with the next requests: tests and the sandbox make it misbehave on command.
+ * - `status`: answer that status (with `Retry-After` when given); `echoHeaders` puts the request headers in the
+ *   body, as some misconfigured intakes and proxies do (a hostile echo of the `Authorization` header);
+ * - `reset`: destroy the connection without answering;
+ * - `hang`: never answer (until the client gives up or the receiver stops);
+ * - `delay`: answer normally, `ms` later (a slow intake);
+ * - `accept-then-reset`: accept the records, then destroy the connection before answering (the client cannot
+ *   know the batch arrived, and sends it again with the same idempotency key).
+ */
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string; echoHeaders?: boolean }
+  | { kind: 'reset' }
+  | { kind: 'hang' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'accept-then-reset' };
+
+/** What a fault policy sees of one request. */
+export interface FaultContext {
+  /** 1 for the first request the receiver got. */
+  requestNumber: number;
+  idempotencyKey: string;
+  /** From the `X-Record-Count` header (0 when absent). */
+  recordCount: number;
+  /** Compressed body size. */
+  bytes: number;
+}
+
+/** Chooses a fault (or none) for a request when no injected fault is queued. */
+export type FaultPolicy = (request: FaultContext) => Fault | undefined;
+
+/** Probability of each fault per request, for `randomFaultPolicy`. */
+export interface FaultRates {
+  status500?: number;
+  status429?: number;
+  status413?: number;
+  reset?: number;
+  hang?: number;
+  acceptThenReset?: number;
+  /** `Retry-After` value sent with the 429s (seconds, as a string). Default "1". */
+  retryAfter?: string;
+}
+
+/**
+ * A policy that injects each kind of fault at random with the given probability per request (at most one per
+ * request). `random` makes runs repeatable.
+ */
+export function randomFaultPolicy(rates: FaultRates, random: () => number = Math.random): FaultPolicy {
+  const table: [number, Fault][] = [
+    [rates.status500 ?? 0, { kind: 'status', status: 500 }],
+    [rates.status429 ?? 0, { kind: 'status', status: 429, retryAfter: rates.retryAfter ?? '1' }],
+    [rates.status413 ?? 0, { kind: 'status', status: 413 }],
+    [rates.reset ?? 0, { kind: 'reset' }],
+    [rates.hang ?? 0, { kind: 'hang' }],
+    [rates.acceptThenReset ?? 0, { kind: 'accept-then-reset' }],
+  ];
+  return () => {
+    let roll = random();
+    for (const [rate, fault] of table) {
+      if (roll < rate) return fault;
+      roll -= rate;
+    }
+    return undefined;
+  };
+}
+
+/** A short stable name of a fault, for counts. */
+export function faultName(fault: Fault): string {
+  return fault.kind === 'status' ? `status ${fault.status}` : fault.kind;
+}
 
 export interface ReceivedBatch {
   idempotencyKey: string;
@@ -11,6 +79,8 @@ export interface ReceivedBatch {
   token?: string;
   eventIds: string[];
   duplicateKey: boolean;
+  /** The NDJSON lines as received, only with the `keepLines` option. */
+  lines?: string[];
 }
 
 /**
@@ -26,10 +96,16 @@ export class DownstreamReceiver {
   readonly acceptedKeys = new Set<string>();
   readonly rejected: string[] = [];
   requests = 0;
+  /** Faults served, by `faultName`. */
+  readonly faultsServed = new Map<string, number>();
   private readonly faults: Fault[] = [];
+  private policy: FaultPolicy | undefined;
   private readonly hanging = new Set<ServerResponse>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly options: { token?: string; recordsWithoutEventId?: 'count' } = {}) {}
+  constructor(
+    private readonly options: { token?: string; recordsWithoutEventId?: 'count'; keepLines?: boolean } = {},
+  ) {}
 
   async start(): Promise<string> {
     this.server = createServer((request, response) => {
@@ -50,6 +126,17 @@ export class DownstreamReceiver {
     this.faults.push(...faults);
   }
 
+  /** Consulted for every request that finds no injected fault queued; `undefined` removes it. */
+  setFaultPolicy(policy: FaultPolicy | undefined): void {
+    this.policy = policy;
+  }
+
+  get faultsServedTotal(): number {
+    let total = 0;
+    for (const count of this.faultsServed.values()) total += count;
+    return total;
+  }
+
   get uniqueRecords(): number {
     return this.eventIds.size;
   }
@@ -64,6 +151,8 @@ export class DownstreamReceiver {
   async stop(): Promise<void> {
     for (const response of this.hanging) response.destroy();
     this.hanging.clear();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();
@@ -72,22 +161,52 @@ export class DownstreamReceiver {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.requests += 1;
+    const requestNumber = this.requests;
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const fault = this.faults.shift();
+    const fault =
+      this.faults.shift() ??
+      this.policy?.({
+        requestNumber,
+        idempotencyKey: String(request.headers['x-idempotency-key'] ?? ''),
+        recordCount: Number(request.headers['x-record-count'] ?? 0) || 0,
+        bytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+      });
+    if (fault) this.faultsServed.set(faultName(fault), (this.faultsServed.get(faultName(fault)) ?? 0) + 1);
     if (fault?.kind === 'reset') {
       request.socket.destroy();
       return;
     }
     if (fault?.kind === 'hang') {
       this.hanging.add(response);
+      // The client gave up (its timeout): nothing left to hold.
+      response.once('close', () => this.hanging.delete(response));
       return;
     }
     if (fault?.kind === 'status') {
       response.writeHead(fault.status, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
-      response.end(`injected ${fault.status}`);
+      response.end(
+        fault.echoHeaders
+          ? `injected ${fault.status}; you sent ${JSON.stringify(request.headers)}`
+          : `injected ${fault.status}`,
+      );
       return;
     }
+    if (fault?.kind === 'delay') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          resolve();
+        }, fault.ms);
+        this.timers.add(timer);
+      });
+      // The client gave up while we were slow: it will send again, so nothing is accepted now.
+      if (request.socket.destroyed) return;
+    }
+    this.accept(request, response, chunks, fault?.kind === 'accept-then-reset');
+  }
+
+  private accept(request: IncomingMessage, response: ServerResponse, chunks: Buffer[], resetAfter: boolean): void {
     const problem = this.checkRequest(request);
     if (problem) return this.reject(response, problem === 'bad token' ? 401 : 400, problem);
     let lines: string[];
@@ -114,10 +233,15 @@ export class DownstreamReceiver {
       ...(request.headers.authorization ? { token: request.headers.authorization } : {}),
       eventIds,
       duplicateKey,
+      ...(this.options.keepLines ? { lines } : {}),
     });
     if (!duplicateKey) {
       this.acceptedKeys.add(key);
       for (const id of eventIds) this.eventIds.set(id, (this.eventIds.get(id) ?? 0) + 1);
+    }
+    if (resetAfter) {
+      request.socket.destroy();
+      return;
     }
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ accepted: eventIds.length, duplicate: duplicateKey }));

@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 
 /** How to get the emulator on a machine that lacks it; printed instead of skipping tests. */
 export const MOTO_INSTALL_HINT =
-  'moto_server was not found: install it with `pip install "moto[server]" cfn-lint` and run again';
+  'the local AWS emulator (moto server) was not found in python3: install it with `pip install "moto[server]" cfn-lint` ' +
+  '(or point MOTO_PYTHON at the Python that has it) and run again';
 
 export interface MotoServer {
   endpoint: string;
@@ -26,8 +27,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * moto_server, started through Python with one change: S3 bucket-policy enforcement is turned off. moto 5.2.1
+ * enforces bucket policies on object reads and writes but ignores their Condition blocks and service
+ * principals, so CloudTrail's own documented bucket policy (Allow with `aws:SourceArn`) and a TLS-only Deny
+ * (`aws:SecureTransport`) each block every PutObject and GetObject. DESIGN section 9 already treats resource
+ * policies as not evaluated by the emulator: policies are validated in-process (policy-validation.ts).
+ */
+const MOTO_SERVER = [
+  'import sys',
+  'from moto.iam.access_control import PermissionResult',
+  'from moto.s3.models import FakeBucket',
+  'FakeBucket.get_permission = lambda self, action, resource: PermissionResult.NEUTRAL',
+  'from moto.server import main',
+  'main(sys.argv[1:])',
+].join('\n');
+
+const PYTHON = process.env.MOTO_PYTHON ?? 'python3';
+
 export function motoAvailable(): boolean {
-  const probe = spawnSync('moto_server', ['--help'], { stdio: 'ignore' });
+  const probe = spawnSync(PYTHON, ['-c', 'import moto.server, flask'], { stdio: 'ignore' });
   return probe.error === undefined && probe.status === 0;
 }
 
@@ -35,7 +54,7 @@ export function motoAvailable(): boolean {
 export async function startMoto(options: { timeoutMs?: number } = {}): Promise<MotoServer> {
   if (!motoAvailable()) throw new Error(MOTO_INSTALL_HINT);
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(PYTHON, ['-c', MOTO_SERVER, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'false' },
   });

@@ -248,7 +248,14 @@ export function trailRule(trails: ObservedTrail[], selection: TrailSelection, ct
             ),
           );
         } else if (!recordedDeleted) {
-          out.findings.push(finding('TRAIL_MISSING', 'medium', trail.arn, 'no trail is recorded for collection yet'));
+          out.findings.push(
+            finding(
+              'TRAIL_MISSING',
+              'medium',
+              trail.arn,
+              'no trail is recorded for collection yet; this existing trail logs management events and is reused',
+            ),
+          );
         }
         out.actions.push({
           code: 'REUSE_TRAIL',
@@ -754,7 +761,15 @@ export function queueRule(topicArn: string | undefined, observed: ObservedState,
     return out;
   }
   if (probe.value === null) {
-    out.findings.push(finding('QUEUE_MISSING', 'high', arn, 'the queue no longer exists (deleted)'));
+    const wasRecorded = ctx.recorded.queueArn !== undefined;
+    out.findings.push(
+      finding(
+        'QUEUE_MISSING',
+        'high',
+        arn,
+        wasRecorded ? 'the queue no longer exists (deleted)' : 'the queue does not exist yet',
+      ),
+    );
     const dlq = observed.queues[CHAIN_NAMES.dlq] ?? NOT_OBSERVED;
     if (!dlq.known) {
       out.findings.push(incomplete(dlqArn, 'the dead-letter queue', dlq.error));

@@ -1,26 +1,21 @@
 import {
   CreateTrailCommand,
   DescribeTrailsCommand,
-  GetTrailStatusCommand,
   StartLoggingCommand,
   type CloudTrailClient,
 } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import {
-  GetTopicAttributesCommand,
-  ListSubscriptionsByTopicCommand,
-  SetTopicAttributesCommand,
-} from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { SetTopicAttributesCommand } from '@aws-sdk/client-sns';
+import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { checkChain } from '../../bin/sandbox/chain-check';
 import { createChain, createRegistryTable, type DemoChain } from '../../bin/sandbox/demo-chain';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { AccountsRegistry, type AccountRecord } from '../../lambdas/shared/registry';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
-import { checkQueuePolicy, checkTopicPolicy } from '../../lambdas/reconcile/policy-validation';
 import {
   defaultBucketPolicy,
   defaultQueueStatements,
@@ -172,47 +167,15 @@ export interface ChainCheck {
   queueArn: string;
 }
 
-/**
- * Checks the chain with plain SDK calls: the given trail logs into an existing bucket and notifies an existing
- * topic whose policy lets CloudTrail publish; the queue is subscribed and its policy lets the topic send.
- */
+/** The sandbox's independent chain check (plain SDK calls), as a test expectation: every link must hold. */
 export async function expectWorkingChain(
   clients: TenantClients,
   accountId: string,
   trailArn: string,
 ): Promise<ChainCheck> {
-  const described = await clients.cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }));
-  const trail = (described.trailList ?? []).find((t) => t.TrailARN === trailArn);
-  expect(trail).toBeDefined();
-  const status = await clients.cloudTrail.send(new GetTrailStatusCommand({ Name: trailArn }));
-  expect(status.IsLogging).toBe(true);
-  const bucket = trail!.S3BucketName!;
-  await clients.s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: accountId }));
-  const topicArn = trail!.SnsTopicARN!;
-  expect(topicArn).toBeDefined();
-  const topic = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
-  expect(checkTopicPolicy(topic.Attributes?.Policy, { topicArn, trailArn, accountId })).toMatchObject({
-    allowed: true,
-  });
-  const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: 'outcomesqueue' }));
-  const queue = await clients.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl,
-      AttributeNames: ['QueueArn', 'Policy', 'RedrivePolicy', 'SqsManagedSseEnabled'],
-    }),
-  );
-  const queueArn = queue.Attributes!.QueueArn!;
-  expect(checkQueuePolicy(queue.Attributes?.Policy, { queueArn, topicArn, accountId }).topicSend).toMatchObject({
-    allowed: true,
-  });
-  expect(JSON.parse(queue.Attributes!.RedrivePolicy!)).toMatchObject({
-    deadLetterTargetArn: expect.stringContaining('outcomesqueue-dlq'),
-  });
-  const subscriptions = await clients.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
-  expect(subscriptions.Subscriptions).toEqual(
-    expect.arrayContaining([expect.objectContaining({ Protocol: 'sqs', Endpoint: queueArn })]),
-  );
-  return { trailArn, bucket, topicArn, queueArn };
+  const checked = await checkChain(clients, accountId, trailArn);
+  expect(checked.problems).toEqual([]);
+  return { trailArn, bucket: checked.bucket!, topicArn: checked.topicArn!, queueArn: checked.queueArn! };
 }
 
 /** Trails the account owns (home region us-east-1 and elsewhere), for "no new trail" checks. */
