@@ -1,47 +1,283 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { Construct } from 'constructs';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { customerDeployCommand } from '../bin/commands/accounts';
 import { CollectorFunction } from './collector-function.construct';
+import { ratePeriodSeconds, type CollectorConfig } from './config';
+import { Monitoring } from './monitoring.construct';
+import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, GENERATED_FILES } from './names';
+import { collectorScopes } from './permission-scopes';
 
 export interface CollectorStackProps extends StackProps {
-  /** The downstream log intake (HTTPS). */
-  downstreamUrl: string;
-  /** Secrets Manager ARN of the downstream bearer token (never a plain environment value). */
-  downstreamTokenSecretArn?: string;
-  customerRoleName?: string;
+  config: CollectorConfig;
+}
+
+/** The secret's ARN as an IAM resource: a partial ARN (no `-xxxxxx` suffix) needs the suffix wildcard. */
+export function secretResourceArn(arn: string): string {
+  const name = arn.split(':secret:')[1] ?? '';
+  return /-[A-Za-z0-9]{6}$/.test(name) ? arn : `${arn}-??????`;
 }
 
 /**
- * The collector account: the accounts registry and the ingest function. The reconcile function, schedule,
- * alarms and dashboard are added by the stacks issue.
+ * The collector account (design section 6): the accounts registry, the ingest function the customer queues'
+ * event source mappings invoke, the reconcile function and its schedule, the downstream token secret reference,
+ * alarms and a dashboard. No business logic: handlers live in lambdas/.
  */
 export class CollectorStack extends Stack {
   readonly registry: Table;
   readonly ingest: CollectorFunction;
+  readonly reconcile: CollectorFunction;
+  readonly reconcileFailures: Queue;
+  readonly alarmTopic: Topic;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: CollectorStackProps) {
     super(scope, id, props);
+    const { config } = props;
+    const logRetention = config.logRetentionDays as RetentionDays;
 
     this.registry = new Table(this, 'AccountsRegistry', {
       partitionKey: { name: 'accountId', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
+      // Holds each account's ExternalId: encrypted with the AWS managed KMS key, restorable to any second of the
+      // last 35 days, protected from deletion, kept when the stack goes.
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // The downstream bearer token: referenced by ARN (DOWNSTREAM_TOKEN_SECRET_ARN) and read by the function at
+    // cold start; it never appears in the environment, the template or the logs.
+    let downstreamSecretArn: string;
+    if (config.downstreamTokenSecretArn !== undefined) {
+      downstreamSecretArn = config.downstreamTokenSecretArn;
+    } else {
+      const secret = new Secret(this, 'DownstreamToken', {
+        secretName: 'cloudtrail-collector/downstream-token',
+        description:
+          'Bearer token of the downstream log intake. Put the real value with `aws secretsmanager put-secret-value` before registering accounts.',
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      NagSuppressions.addResourceSuppressions(secret, [
+        {
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'The token is issued by the downstream intake, not by AWS: it is rotated there and written here by the operator; a Secrets Manager rotation Lambda could not obtain a new one.',
+        },
+      ]);
+      downstreamSecretArn = secret.secretArn;
+    }
+
+    // Alarm notifications carry alarm names and states only (no log data), so the topic is not KMS-encrypted:
+    // CloudWatch cannot publish to a topic under the AWS managed SNS key, and a customer managed key would only add
+    // a monthly charge. Publishing requires TLS.
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      topicName: 'cloudtrail-collector-alarms',
+      displayName: 'cloudtrail-collector alarms',
+      enforceSSL: true,
+    });
+    for (const email of config.alarms.emails) this.alarmTopic.addSubscription(new EmailSubscription(email));
+
+    // Failed scheduled reconcile runs (asynchronous on-failure destination) and events EventBridge could not
+    // deliver (the rule target's dead-letter queue) land here; an alarm watches its depth.
+    this.reconcileFailures = new Queue(this, 'ReconcileFailures', {
+      queueName: 'cloudtrail-collector-reconcile-failures',
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    NagSuppressions.addResourceSuppressions(this.reconcileFailures, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself the dead-letter target of the reconcile function and of its schedule rule; nothing consumes it automatically, so it needs no DLQ of its own.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'A dead-letter queue has no consumer to fail: operators read it after the ReconcileFailuresQueued alarm, so a redrive policy would only move the evidence elsewhere.',
+      },
+    ]);
+
+    const operators = config.operatorPrincipalArns.map((arn) => new ArnPrincipal(arn));
+    const base = { partition: Aws.PARTITION, region: Aws.REGION, account: Aws.ACCOUNT_ID };
+
+    // Ingest sizing, from the streaming design and the ingest benchmark (bench/README.md): the core decodes about
+    // 100 MB/s of uncompressed CloudTrail per vCPU with a flat 100-200 MB RSS, even for 1 GiB files.
+    // - memory 1024 MB on arm64: Lambda gives CPU in proportion to memory (1769 MB = 1 vCPU), so ~0.58 vCPU,
+    //   ~55-60 MB/s per invocation, and proportionally more network bandwidth for GetObject and the downstream POSTs;
+    //   memory itself is 2-5x the peak need (4 messages at once x 4 in-flight 4 MiB batches, plus gunzip and runtime).
+    // - timeout 5 min: a worst-case batch of 10 messages naming 1 GiB (uncompressed) files each is ~10 GiB / 58 MB/s
+    //   = ~185 s; typical files (< 10 MB uncompressed) take well under a second. The customer queue's visibility
+    //   timeout is 6 x this (reconcile's INGEST_TIMEOUT_SECONDS), as AWS recommends for SQS event sources.
+    // - reserved concurrency: caps the fan-out over every customer queue (downstream protection, and a bound on
+    //   cost if a customer floods its queue); 20 x ~58 MB/s is ~1 GB/s, far above CloudTrail volumes of hundreds
+    //   of accounts. Throttling returns messages to their queue; the IngestThrottles alarm says when to raise it.
+    const filters = config.ingest.filters;
     this.ingest = new CollectorFunction(this, 'Ingest', {
       entry: 'ingest/handler.ts',
+      functionName: FUNCTION_NAMES.ingest,
       description: 'Reads CloudTrail log files announced on customer queues and forwards every record downstream',
-      memorySize: 1024,
-      timeout: Duration.minutes(5),
+      memorySize: config.ingest.memoryMb,
+      timeout: Duration.seconds(config.ingest.timeoutSeconds),
+      reservedConcurrentExecutions: config.ingest.reservedConcurrency,
+      logRetention,
+      role: {
+        name: COLLECTOR_ROLE_NAMES.ingest,
+        principal: 'ingest',
+        scopes: collectorScopes({
+          ...base,
+          registryTableArn: this.registry.tableArn,
+          downstreamSecretArn: secretResourceArn(downstreamSecretArn),
+        }),
+        alsoTrusted: operators,
+      },
       environment: {
         ACCOUNTS_TABLE: this.registry.tableName,
-        DOWNSTREAM_URL: props.downstreamUrl,
-        CUSTOMER_ROLE_NAME: props.customerRoleName ?? 'CloudTrailCollectorRole',
-        ...(props.downstreamTokenSecretArn ? { DOWNSTREAM_TOKEN_SECRET_ARN: props.downstreamTokenSecretArn } : {}),
+        DOWNSTREAM_URL: config.downstreamUrl,
+        DOWNSTREAM_TOKEN_SECRET_ARN: downstreamSecretArn,
+        CUSTOMER_ROLE_NAME,
+        ...(filters.dropEventSources.length > 0
+          ? { FILTER_DROP_EVENT_SOURCES: filters.dropEventSources.join(',') }
+          : {}),
+        ...(filters.dropEventNames.length > 0 ? { FILTER_DROP_EVENT_NAMES: filters.dropEventNames.join(',') } : {}),
+        ...(filters.dropReadOnly ? { FILTER_DROP_READ_ONLY: 'true' } : {}),
       },
     });
-    this.registry.grantReadData(this.ingest.function);
+    // SQS event source mappings invoke synchronously: Lambda's DLQ and on-failure destinations do not apply to
+    // them. Failure handling is the customer queue's redrive policy to outcomesqueue-dlq (maxReceiveCount 5, set
+    // by reconcile) together with ReportBatchItemFailures on the mapping (also set by reconcile).
+    NagSuppressions.addResourceSuppressions(this.ingest.function, [
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked only by SQS event source mappings (synchronous): a function DLQ never receives anything. Failed messages stay in the customer queue and move to its outcomesqueue-dlq after 5 receives (ReportBatchItemFailures on).',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'X-Ray would sample one trace per SQS batch at a per-trace charge, for a function whose every stage is already counted and timed in its logs and metrics (RecordsRead, BytesIn, ObjectDuration, ...).',
+      },
+    ]);
+
+    const period = ratePeriodSeconds(config.reconcile.schedule);
+    this.reconcile = new CollectorFunction(this, 'Reconcile', {
+      entry: 'reconcile/handler.ts',
+      functionName: FUNCTION_NAMES.reconcile,
+      description: 'Observes every registered account, plans and applies repairs of its CloudTrail delivery chain',
+      memorySize: config.reconcile.memoryMb,
+      timeout: Duration.seconds(config.reconcile.timeoutSeconds),
+      // One run at a time: two overlapping apply runs could race on the same account's repairs.
+      reservedConcurrentExecutions: 1,
+      logRetention,
+      role: {
+        name: COLLECTOR_ROLE_NAMES.reconcile,
+        principal: 'reconcile',
+        scopes: collectorScopes({
+          ...base,
+          registryTableArn: this.registry.tableArn,
+          ingestFunctionArn: this.ingest.function.functionArn,
+          reconcileFailureQueueArn: this.reconcileFailures.queueArn,
+        }),
+        alsoTrusted: operators,
+      },
+      environment: {
+        ACCOUNTS_TABLE: this.registry.tableName,
+        CUSTOMER_ROLE_NAME,
+        INGEST_FUNCTION_ARN: this.ingest.function.functionArn,
+        INGEST_ROLE_ARN: this.ingest.role.roleArn,
+        // reconcile sets each customer queue's visibility timeout to 6 x this.
+        INGEST_TIMEOUT_SECONDS: String(config.ingest.timeoutSeconds),
+        RECONCILE_CONCURRENCY: String(config.reconcile.concurrency),
+        STALE_AFTER_MINUTES: String(config.alarms.staleAfterMinutes),
+      },
+    });
+    // A failed scheduled run is not retried by Lambda (the next scheduled run is the retry, and reserved
+    // concurrency 1 would only queue retries behind it); it goes to the failure queue. A run still waiting for the
+    // running one after a full period is dropped there too, instead of piling up.
+    const maxEventAge = Duration.seconds(Math.min(period ?? 3600, 6 * 3600));
+    this.reconcile.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge,
+      onFailure: new SqsDestination(this.reconcileFailures),
+    });
+    NagSuppressions.addResourceSuppressions(this.reconcile.function, [
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'The asynchronous on-failure destination (the reconcile failure queue) is configured instead of a DLQ: it receives the same events plus the error and the response context.',
+      },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'Each run logs a structured report (per account: findings, actions, status) and emits health metrics; X-Ray segments would add a per-trace charge and no information the report lacks.',
+      },
+    ]);
+
+    new Rule(this, 'ReconcileSchedule', {
+      ruleName: 'cloudtrail-collector-reconcile',
+      description: 'Runs the reconcile (observe, plan, apply) over every registered account',
+      schedule: Schedule.expression(config.reconcile.schedule),
+      targets: [
+        new LambdaFunction(this.reconcile.function, {
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(10),
+          deadLetterQueue: this.reconcileFailures,
+        }),
+      ],
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      ingest: this.ingest.function,
+      reconcile: this.reconcile.function,
+      reconcileFailureQueue: this.reconcileFailures,
+      alarmTopic: this.alarmTopic,
+      reconcilePeriod: Duration.seconds(Math.min(period ?? 3600, 12 * 3600)),
+    });
+
+    const oneLine = (command: string) => command.replace(/ \\\n\s+/g, ' ');
+    const deployCommand = oneLine(
+      customerDeployCommand({
+        collectorAccountId: Aws.ACCOUNT_ID,
+        externalId: '<external-id-from-accounts-add>',
+        mode: 'apply',
+        region: Aws.REGION,
+      }),
+    );
+    new CfnOutput(this, 'IngestRoleArn', {
+      description: 'Trusted by every customer CloudTrailCollectorRole (by this exact ARN)',
+      value: this.ingest.role.roleArn,
+    });
+    new CfnOutput(this, 'ReconcileRoleArn', {
+      description: 'Trusted by every customer CloudTrailCollectorRole (by this exact ARN)',
+      value: this.reconcile.role.roleArn,
+    });
+    new CfnOutput(this, 'IngestFunctionArn', { value: this.ingest.function.functionArn });
+    new CfnOutput(this, 'AccountsTableName', {
+      description: 'ACCOUNTS_TABLE for the command-line tool',
+      value: this.registry.tableName,
+    });
+    new CfnOutput(this, 'DownstreamTokenSecretArn', { value: downstreamSecretArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'CustomerDeployCommand', {
+      description:
+        'What a customer runs in each account (Mode=apply or report; the ExternalId is printed by `cloudtrail-collector accounts add`)',
+      value: deployCommand,
+    });
+    new CfnOutput(this, 'LogArchiveDeployCommand', {
+      description: 'The same for a log archive account (centralized collection): the log-archive role template',
+      value: `${deployCommand.replace(GENERATED_FILES.customerTemplate, GENERATED_FILES.logArchiveTemplate)} LogArchiveBucketName=<archive-bucket>`,
+    });
   }
 }

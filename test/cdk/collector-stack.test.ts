@@ -1,20 +1,62 @@
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { CollectorStack } from '../../lib/collector.stack';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { CreateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { loadIngestConfig } from '../../lambdas/ingest/config';
+import { createActionExecutor } from '../../lambdas/reconcile/apply';
+import type { CollectorClients, CustomerClients } from '../../lambdas/reconcile/clients';
+import { loadReconcileConfig } from '../../lambdas/reconcile/config';
+import type { PlannedAction } from '../../lambdas/reconcile/types';
+import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, GENERATED_FILES, METRICS } from '../../lib/names';
+import { actionsFor } from '../../lib/permissions';
+import { allowedActions, roleInlineStatements, synthApp } from './support';
 
-describe('CollectorStack', () => {
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; DependsOn?: unknown };
+
+const INGEST_ARN = `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAMES.ingest}`;
+const INGEST_ROLE_ARN = `arn:aws:iam::123456789012:role/${COLLECTOR_ROLE_NAMES.ingest}`;
+
+describe('CollectorStack (cdk.json configuration)', () => {
   let template: Template;
+  let json: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
+
+  const byType = (type: string): [string, Resource][] =>
+    Object.entries(json.Resources).filter(([, resource]) => resource.Type === type);
+  const fn = (name: string): [string, Resource] => {
+    const found = byType('AWS::Lambda::Function').find(([, r]) => r.Properties.FunctionName === name);
+    if (!found) throw new Error(`no function ${name}`);
+    return found;
+  };
+  const role = (name: string): [string, Resource] => {
+    const found = byType('AWS::IAM::Role').find(([, r]) => r.Properties.RoleName === name);
+    if (!found) throw new Error(`no role ${name}`);
+    return found;
+  };
+  /** The function's environment with CloudFormation references replaced by plausible deployed values. */
+  const deployedEnv = (name: string): Record<string, string> => {
+    const variables = (fn(name)[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const [ingestLogicalId] = fn(FUNCTION_NAMES.ingest);
+    const [ingestRoleId] = role(COLLECTOR_ROLE_NAMES.ingest);
+    const resolved: Record<string, string> = { AWS_REGION: 'us-east-1' };
+    for (const [key, value] of Object.entries(variables)) {
+      if (typeof value === 'string') resolved[key] = value;
+      else if (JSON.stringify(value) === JSON.stringify({ 'Fn::GetAtt': [ingestLogicalId, 'Arn'] }))
+        resolved[key] = INGEST_ARN;
+      else if (JSON.stringify(value) === JSON.stringify({ 'Fn::GetAtt': [ingestRoleId, 'Arn'] }))
+        resolved[key] = INGEST_ROLE_ARN;
+      else if (key === 'DOWNSTREAM_TOKEN_SECRET_ARN')
+        resolved[key] = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:t-AbCdEf';
+      else resolved[key] = `resolved-${key.toLowerCase()}`;
+    }
+    return resolved;
+  };
 
   beforeAll(() => {
-    const app = new App();
-    const stack = new CollectorStack(app, 'Test', {
-      downstreamUrl: 'https://logs.example.com/intake',
-      downstreamTokenSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:downstream-token-AbCdEf',
-    });
-    template = Template.fromStack(stack);
+    const built = synthApp();
+    template = built.template(built.collector);
+    json = template.toJSON() as typeof json;
   });
 
-  test('the registry is keyed by accountId, encrypted, with point-in-time recovery, and kept on delete', () => {
+  test('the registry is keyed by accountId, encrypted, with point-in-time recovery, protected and kept on delete', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: Match.objectLike({
         KeySchema: [{ AttributeName: 'accountId', KeyType: 'HASH' }],
@@ -22,37 +64,287 @@ describe('CollectorStack', () => {
         BillingMode: 'PAY_PER_REQUEST',
         SSESpecification: { SSEEnabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
       }),
       DeletionPolicy: 'Retain',
     });
   });
 
-  test('the ingest function runs Node.js 24 on arm64 with source maps and its settings', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-      Handler: 'index.handler',
-      Environment: {
-        Variables: Match.objectLike({
-          NODE_OPTIONS: '--enable-source-maps',
-          DOWNSTREAM_URL: 'https://logs.example.com/intake',
-          CUSTOMER_ROLE_NAME: 'CloudTrailCollectorRole',
-          ACCOUNTS_TABLE: Match.anyValue(),
-          // The token is referenced by ARN, never placed in the environment.
-          DOWNSTREAM_TOKEN_SECRET_ARN: Match.stringLikeRegexp('^arn:aws:secretsmanager:'),
-        }),
-      },
-    });
-    const variables = Object.values(template.findResources('AWS::Lambda::Function')).map(
-      (fn) => (fn as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables ?? {},
-    );
-    for (const vars of variables) expect(vars).not.toHaveProperty('DOWNSTREAM_TOKEN');
+  test('both functions run Node.js 24 on arm64 with source maps', () => {
+    for (const name of Object.values(FUNCTION_NAMES)) {
+      expect(fn(name)[1].Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
+      });
+    }
   });
 
-  test('every function has an explicit log group with retention', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      LoggingConfig: { LogGroup: Match.anyValue() },
+  test('ingest: memory, timeout and reserved concurrency from the configuration, the token only by ARN', () => {
+    const props = fn(FUNCTION_NAMES.ingest)[1].Properties;
+    expect(props).toMatchObject({ MemorySize: 1024, Timeout: 300, ReservedConcurrentExecutions: 20 });
+    const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables).toMatchObject({
+      DOWNSTREAM_URL: 'https://logs.example.com/intake',
+      CUSTOMER_ROLE_NAME,
+      ACCOUNTS_TABLE: { Ref: expect.any(String) },
+      DOWNSTREAM_TOKEN_SECRET_ARN: { Ref: expect.stringMatching(/^DownstreamToken/) },
     });
+    for (const [, resource] of byType('AWS::Lambda::Function')) {
+      expect((resource.Properties.Environment as { Variables: object }).Variables).not.toHaveProperty(
+        'DOWNSTREAM_TOKEN',
+      );
+    }
+    // The handler accepts the environment the stack gives it.
+    expect(() => loadIngestConfig(deployedEnv(FUNCTION_NAMES.ingest))).not.toThrow();
+  });
+
+  test('the downstream token secret is created for the operator to fill in, and kept', () => {
+    template.hasResource('AWS::SecretsManager::Secret', {
+      Properties: Match.objectLike({ Name: 'cloudtrail-collector/downstream-token' }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('reconcile: its environment, one run at a time, failures to the failure queue without retry', () => {
+    const [logicalId, reconcile] = fn(FUNCTION_NAMES.reconcile);
+    expect(reconcile.Properties).toMatchObject({ ReservedConcurrentExecutions: 1, Timeout: 600, MemorySize: 512 });
+    const env = deployedEnv(FUNCTION_NAMES.reconcile);
+    expect(env).toMatchObject({
+      INGEST_FUNCTION_ARN: INGEST_ARN,
+      INGEST_ROLE_ARN,
+      INGEST_TIMEOUT_SECONDS: '300',
+      RECONCILE_CONCURRENCY: '10',
+      CUSTOMER_ROLE_NAME,
+    });
+    const config = loadReconcileConfig(env);
+    expect(config.queueVisibilityTimeoutSeconds).toBe(6 * 300);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 900,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcileFailures'), 'Arn'] } },
+      },
+    });
+  });
+
+  test('the EventBridge schedule runs reconcile every 15 minutes, with retries and a dead-letter queue', () => {
+    const [logicalId] = fn(FUNCTION_NAMES.reconcile);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcileFailures'), 'Arn'] } },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [logicalId, 'Arn'] },
+    });
+  });
+
+  describe('event source: mappings are created at run time by reconcile, on the customer queues', () => {
+    test('no static mapping in the stack; the ingest role may poll only queues named outcomesqueue in this region', () => {
+      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+      const statements = roleInlineStatements(role(COLLECTOR_ROLE_NAMES.ingest)[1]);
+      const polling = statements.find((statement) => statement.Sid === 'EventSourcePollingCustomerQueuesInRegion');
+      expect(polling).toMatchObject({
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+        Resource: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sqs:', { Ref: 'AWS::Region' }, ':*:outcomesqueue']],
+        },
+      });
+    });
+
+    test('reconcile may create and update mappings only for the ingest function', () => {
+      const [ingestId] = fn(FUNCTION_NAMES.ingest);
+      const statements = roleInlineStatements(role(COLLECTOR_ROLE_NAMES.reconcile)[1]);
+      for (const action of ['lambda:CreateEventSourceMapping', 'lambda:UpdateEventSourceMapping']) {
+        const statement = statements.find((s) => ([] as string[]).concat(s.Action).includes(action));
+        expect(statement?.Condition).toEqual({
+          ArnLike: {
+            'lambda:FunctionArn': [
+              { 'Fn::GetAtt': [ingestId, 'Arn'] },
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ingestId, 'Arn'] }, ':*']] },
+            ],
+          },
+        });
+      }
+    });
+
+    test('the mapping and queue reconcile creates: ReportBatchItemFailures, batches of 10, visibility 6 x timeout, redrive to the DLQ', async () => {
+      const sent: unknown[] = [];
+      const client = { send: (command: unknown) => (sent.push(command), Promise.resolve({})) };
+      const customer = { sqs: () => client } as unknown as CustomerClients;
+      const collector = { lambda: client } as unknown as CollectorClients;
+      const config = loadReconcileConfig(deployedEnv(FUNCTION_NAMES.reconcile));
+      const executor = createActionExecutor(customer, collector, {
+        accountId: '111122223333',
+        queueVisibilityTimeoutSeconds: config.queueVisibilityTimeoutSeconds,
+        ingestRoleArn: INGEST_ROLE_ARN,
+      });
+      const queueArn = 'arn:aws:sqs:us-east-1:111122223333:outcomesqueue';
+      const action = (spec: Pick<PlannedAction, 'code' | 'params'>): PlannedAction =>
+        ({
+          id: 'a',
+          resource: 'r',
+          reason: 'QUEUE_MISSING',
+          part: 'queue',
+          dependsOn: [],
+          costImpact: { monthlyUsd: 0, note: '' },
+          ...spec,
+        }) as PlannedAction;
+      await executor.execute(
+        action({ code: 'CREATE_ESM', params: { queueArn, functionArn: config.ingestFunctionArn! } }),
+      );
+      await executor.execute(
+        action({
+          code: 'CREATE_QUEUE',
+          params: { queueName: 'outcomesqueue', region: 'us-east-1', deadLetterQueueArn: `${queueArn}-dlq` },
+        }),
+      );
+      const esm = sent.find((c) => c instanceof CreateEventSourceMappingCommand) as CreateEventSourceMappingCommand;
+      expect(esm.input).toMatchObject({
+        EventSourceArn: queueArn,
+        FunctionName: INGEST_ARN,
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        Enabled: true,
+      });
+      const queue = sent.find((c) => c instanceof CreateQueueCommand) as CreateQueueCommand;
+      expect(queue.input.Attributes).toMatchObject({ VisibilityTimeout: '1800', SqsManagedSseEnabled: 'true' });
+      expect(JSON.parse(queue.input.Attributes!.RedrivePolicy!)).toEqual({
+        deadLetterTargetArn: `${queueArn}-dlq`,
+        maxReceiveCount: 5,
+      });
+    });
+  });
+
+  test("execution roles: fixed names, trusted by Lambda only, holding exactly the permission map's actions", () => {
+    for (const principal of ['ingest', 'reconcile'] as const) {
+      const [, resource] = role(COLLECTOR_ROLE_NAMES[principal]);
+      expect(resource.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
+      });
+      expect(resource.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(allowedActions(roleInlineStatements(resource))).toEqual(actionsFor(principal));
+    }
+    // Nothing else grants to them: no separate policies, no managed policies.
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    template.resourceCountIs('AWS::IAM::Role', 2);
+  });
+
+  test('every function has its own log group with the configured retention, kept on delete', () => {
+    const groups = byType('AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(2);
+    for (const [, group] of groups) {
+      expect(group.Properties.RetentionInDays).toBe(90);
+      expect(group.DeletionPolicy).toBe('Retain');
+    }
+    for (const name of Object.values(FUNCTION_NAMES)) {
+      const logGroup = (fn(name)[1].Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(groups.map(([id]) => id)).toContain(logGroup);
+    }
+  });
+
+  test('alarms: DLQ depth, ingest errors, reconcile failures, accounts not healthy, stale accounts; all notify the topic', () => {
+    const alarms = byType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms.map((alarm) => alarm.AlarmName).sort()).toEqual([
+      'cloudtrail-collector-accounts-not-healthy',
+      'cloudtrail-collector-accounts-stale',
+      'cloudtrail-collector-dead-letter-messages',
+      'cloudtrail-collector-ingest-errors',
+      'cloudtrail-collector-ingest-messages-failing',
+      'cloudtrail-collector-ingest-throttles',
+      'cloudtrail-collector-reconcile-errors',
+      'cloudtrail-collector-reconcile-failures-queued',
+      'cloudtrail-collector-reconcile-not-running',
+    ]);
+    const [topicId] = byType('AWS::SNS::Topic')[0]!;
+    for (const alarm of alarms) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
+      expect(typeof alarm.AlarmDescription).toBe('string');
+    }
+    const reconcileMetric = {
+      Namespace: METRICS.namespace,
+      Dimensions: [{ Name: 'service', Value: METRICS.reconcileService }],
+    };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-dead-letter-messages',
+      MetricName: 'DeadLetterMessages',
+      ...reconcileMetric,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-accounts-not-healthy',
+      MetricName: 'AccountsNotHealthy',
+      ...reconcileMetric,
+      EvaluationPeriods: 2,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-accounts-stale',
+      MetricName: 'AccountsStale',
+      ...reconcileMetric,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-ingest-errors',
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn(FUNCTION_NAMES.ingest)[0] } }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-reconcile-not-running',
+      MetricName: 'Invocations',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      Period: 1800,
+    });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('the failure queue and the alarm topic require TLS; the failure queue is encrypted', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'cloudtrail-collector-reconcile-failures',
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    for (const type of ['AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy']) {
+      template.hasResourceProperties(type, {
+        PolicyDocument: Match.objectLike({
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        }),
+      });
+    }
+  });
+
+  test('outputs: both role ARNs and the exact customer deploy commands', () => {
+    const [ingestRoleId] = role(COLLECTOR_ROLE_NAMES.ingest);
+    const [reconcileRoleId] = role(COLLECTOR_ROLE_NAMES.reconcile);
+    expect(json.Outputs.IngestRoleArn!.Value).toEqual({ 'Fn::GetAtt': [ingestRoleId, 'Arn'] });
+    expect(json.Outputs.ReconcileRoleArn!.Value).toEqual({ 'Fn::GetAtt': [reconcileRoleId, 'Arn'] });
+    const joined = (output: string) =>
+      (json.Outputs[output]!.Value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
+        .map((part) => (typeof part === 'string' ? part : `<${(part as { Ref: string }).Ref}>`))
+        .join('');
+    expect(joined('CustomerDeployCommand')).toBe(
+      'aws cloudformation deploy --stack-name cloudtrail-collector-role ' +
+        `--template-file ${GENERATED_FILES.customerTemplate} --capabilities CAPABILITY_NAMED_IAM --region <AWS::Region> ` +
+        '--parameter-overrides CollectorAccountId=<AWS::AccountId> ExternalId=<external-id-from-accounts-add> Mode=apply',
+    );
+    expect(joined('LogArchiveDeployCommand')).toContain(`--template-file ${GENERATED_FILES.logArchiveTemplate}`);
+    expect(joined('LogArchiveDeployCommand')).toMatch(/ LogArchiveBucketName=<archive-bucket>$/);
   });
 });

@@ -1,0 +1,299 @@
+/**
+ * The generated, committed files: the two customer role templates and docs/permissions.md. `npm run generate`
+ * (also run by `npm run synth`) writes them; tests render them again and fail when a committed file differs, so
+ * they can never drift from the stacks and the permission map.
+ */
+import { App } from 'aws-cdk-lib';
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { addCustomerStack } from './app';
+import type { CustomerRoleVariant } from './customer-account.stack';
+import {
+  CHAIN_NAMES,
+  COLLECTOR_ROLE_NAMES,
+  CUSTOMER_ROLE_NAME,
+  FUNCTION_NAMES,
+  GENERATED_FILES,
+  STACK_IDS,
+} from './names';
+import { WILDCARD_REASONS, collectorScopes, customerScopes } from './permission-scopes';
+import {
+  CUSTOMER_GROUPS,
+  DENIED_COST_ACTIONS,
+  GROUP_PURPOSE,
+  OPERATIONS,
+  statementsFor,
+  type OperationName,
+  type OperationSpec,
+  type Principal,
+  type ResolvedScope,
+  type Scope,
+  type ScopeResolver,
+} from './permissions';
+
+export const PROJECT_ROOT = path.join(__dirname, '..');
+
+/** The customer template of one variant, as CloudFormation JSON (a fresh synth of CustomerAccountStack). */
+export function synthCustomerTemplate(variant: CustomerRoleVariant): unknown {
+  // The built-in CloudFormation validation adds seconds and never changes a template; cfn-lint runs in the tests.
+  const app = new App({ builtinCloudFormationValidation: false });
+  const stack = addCustomerStack(app, variant);
+  return app.synth().getStackByName(stack.stackName).template as unknown;
+}
+
+/**
+ * JSON as prettier writes it with the project's settings, so `prettier --check .` accepts the committed files.
+ * Prettier runs as its command-line tool: its API loads ES modules, which the test runner cannot.
+ */
+export function formatJson(value: unknown, file: string): string {
+  const result = spawnSync(process.execPath, [require.resolve('prettier/bin/prettier.cjs'), '--stdin-filepath', file], {
+    cwd: PROJECT_ROOT,
+    input: JSON.stringify(value, null, 2),
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`prettier failed on ${file}: ${result.stderr || String(result.error)}`);
+  return result.stdout;
+}
+
+export function renderCustomerTemplate(variant: CustomerRoleVariant): string {
+  const file = variant === 'standard' ? GENERATED_FILES.customerTemplate : GENERATED_FILES.logArchiveTemplate;
+  return formatJson(synthCustomerTemplate(variant), file);
+}
+
+// ---- docs/permissions.md ------------------------------------------------------------------------------------
+
+const DOC_ACCOUNT = '<account>';
+const DOC_COLLECTOR = '<collector-account>';
+const DOC_REGION = '<collector-region>';
+
+function docCustomerScopes(): ScopeResolver {
+  return customerScopes({ partition: 'aws', account: DOC_ACCOUNT });
+}
+
+function docCollectorScopes(principal: 'ingest' | 'reconcile'): ScopeResolver {
+  return collectorScopes({
+    partition: 'aws',
+    region: DOC_REGION,
+    account: DOC_COLLECTOR,
+    registryTableArn: `arn:aws:dynamodb:${DOC_REGION}:${DOC_COLLECTOR}:table/<registry-table>`,
+    downstreamSecretArn: `arn:aws:secretsmanager:${DOC_REGION}:${DOC_COLLECTOR}:secret:<downstream-token>`,
+    ingestFunctionArn: `arn:aws:lambda:${DOC_REGION}:${DOC_COLLECTOR}:function:${FUNCTION_NAMES.ingest}`,
+    reconcileFailureQueueArn: `arn:aws:sqs:${DOC_REGION}:${DOC_COLLECTOR}:cloudtrail-collector-reconcile-failures`,
+    logGroupArn: `arn:aws:logs:${DOC_REGION}:${DOC_COLLECTOR}:log-group:<${principal} log group>:*`,
+  });
+}
+
+/** Escapes `<` and `>` outside code spans, so `outcomes-<account id>` is not read as an HTML tag. */
+const prose = (text: string) =>
+  text
+    .split('`')
+    .map((part, index) => (index % 2 === 0 ? part.replace(/</g, '&lt;').replace(/>/g, '&gt;') : part))
+    .join('`');
+/** A line break inside a table cell, kept through `prose`. */
+const BR = '\u0001';
+const cell = (text: string) =>
+  prose(text).replace(/\|/g, '\\|').replace(/\n/g, ' ').replace(new RegExp(BR, 'g'), '<br>');
+const code = (text: string) => `\`${text}\``;
+
+function resources(scope: ResolvedScope | undefined): string {
+  if (scope === undefined) return '';
+  const list = scope.resources.map(code).join(BR);
+  const conditions = scope.conditions ? `${BR}if ${code(JSON.stringify(scope.conditions))}` : '';
+  return list + conditions;
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ].join('\n');
+}
+
+function grantRows(principal: Principal, scopes: ScopeResolver, groups?: readonly string[]): string[][] {
+  const rows: string[][] = [];
+  for (const statement of statementsFor(principal)) {
+    if (groups !== undefined && !groups.includes(statement.group)) continue;
+    for (const operation of statement.operations) {
+      const spec: OperationSpec = OPERATIONS[operation];
+      const grant = spec.grants.find(
+        (g) => g.principal === principal && g.group === statement.group && g.scope === statement.scope,
+      );
+      rows.push([
+        statement.group,
+        `${code(operation)}${spec.platform ? ' (platform)' : ''}`,
+        (grant?.actions ?? []).map(code).join(', '),
+        resources(scopes[statement.scope]),
+        spec.why,
+      ]);
+    }
+  }
+  return rows;
+}
+
+export function renderPermissionsDoc(): string {
+  const customer = docCustomerScopes();
+  const operations = Object.keys(OPERATIONS) as OperationName[];
+  const sdkOperations = operations.filter((name) => !(OPERATIONS[name] as OperationSpec).platform);
+  const lines: string[] = [];
+  const add = (...text: string[]) => lines.push(...text);
+
+  add(
+    '# Permissions',
+    '',
+    '<!-- Generated from lib/permissions.ts by `npm run generate` (also run by `npm run synth`). Do not edit:',
+    '     test/cdk/permissions.test.ts fails when this file differs from what the map generates. -->',
+    '',
+    'Every permission the collector holds or asks for comes from one map, [lib/permissions.ts](../lib/permissions.ts):',
+    'each AWS operation the ingest and reconcile code (and the registry code the command-line tool shares) sends, the',
+    'IAM actions it needs, who needs them, on which resources, and why. The customer role templates, the collector',
+    'execution roles and this page are generated from it. A test scans `lambdas/` for every AWS SDK command the code',
+    'sends and fails when the map lacks one, or lists one no code sends; other tests check that each synthesized role',
+    'holds exactly the actions the map gives it.',
+    '',
+    `The map lists ${sdkOperations.length} operations sent by the code and ${operations.length - sdkOperations.length} *platform*`,
+    "operations, which AWS performs with a function's role on its behalf (no SDK call in our code).",
+    '',
+    '## Who holds what',
+    '',
+    table(
+      ['principal', 'where', 'trusted by', 'used by'],
+      [
+        [
+          code(CUSTOMER_ROLE_NAME),
+          'each customer account',
+          `${code(`arn:aws:iam::<CollectorAccountId>:role/${COLLECTOR_ROLE_NAMES.ingest}`)} and ${code(`arn:aws:iam::<CollectorAccountId>:role/${COLLECTOR_ROLE_NAMES.reconcile}`)}, only with ${code('sts:ExternalId')} = the account ExternalId`,
+          'ingest (read log files), reconcile (observe, repair), the command-line tool acting as those roles',
+        ],
+        [
+          code(COLLECTOR_ROLE_NAMES.ingest),
+          'collector account',
+          `${code('lambda.amazonaws.com')} (and operators listed in ${code('cloudtrailCollector.operatorPrincipalArns')})`,
+          `the ingest function ${code(FUNCTION_NAMES.ingest)} and its event source mappings`,
+        ],
+        [
+          code(COLLECTOR_ROLE_NAMES.reconcile),
+          'collector account',
+          `${code('lambda.amazonaws.com')} (and operators listed in ${code('cloudtrailCollector.operatorPrincipalArns')})`,
+          `the reconcile function ${code(FUNCTION_NAMES.reconcile)}`,
+        ],
+        ['operator', 'collector account', 'your own IAM', '`cloudtrail-collector accounts add|list|remove`, `status`'],
+      ],
+    ),
+    '',
+    'The collector roles have fixed names because every customer role trusts them by ARN, and the customer template is',
+    'one committed file for every customer. IAM names are global to an account: run one collector per AWS account.',
+    'If a collector role is ever deleted and re-created, IAM no longer matches it in the customer trust policies',
+    "(they hold the deleted role's unique id): customers must update their stack (or re-create it) to trust it again.",
+    '',
+    `## Customer role: ${code(CUSTOMER_ROLE_NAME)}`,
+    '',
+    `Template: [${GENERATED_FILES.customerTemplate}](../${GENERATED_FILES.customerTemplate}) (stack ${code(STACK_IDS.customer)}),`,
+    'a plain CloudFormation template (no CDK, no assets). Parameters: `CollectorAccountId`, `ExternalId`, `Mode`',
+    '(`apply` or `report`, default `report`). One IAM policy per group below; the `repair` policy exists only when',
+    '`Mode=apply`, so a `report` role has no write permission at all.',
+    '',
+  );
+  for (const group of CUSTOMER_GROUPS) {
+    add(
+      `### ${group}: ${code(`cloudtrail-collector-${group}`)}`,
+      '',
+      `${prose(GROUP_PURPOSE[group])}.`,
+      '',
+      table(
+        ['operation', 'IAM actions', 'resources', 'why'],
+        grantRows('customer', customer, [group]).map(([, ...rest]) => rest),
+      ),
+      '',
+    );
+  }
+  add(
+    '### Denied in every mode: `cloudtrail-collector-deny-cost-creating-calls`',
+    '',
+    'An explicit Deny on `*`, which no Allow can override: data events (event selectors), Insights, CloudTrail Lake',
+    '(event data stores, queries, dashboards, federation, event configuration), channels and imports. The collector',
+    'never calls them (lambdas/reconcile/apply.ts), and the customer can see that it cannot.',
+    '',
+    ...DENIED_COST_ACTIONS.map((action) => `- ${code(action)}`),
+    '',
+    'No `iam:PassRole` is granted either, so the role cannot attach CloudWatch Logs delivery (a paid feature) to a trail.',
+    '',
+    '### What repair cannot do',
+    '',
+    `Repairs are limited to the collector's own names: ${code(CHAIN_NAMES.trail)}, ${code('outcomes-<account id>[-suffix]')},`,
+    `${code(CHAIN_NAMES.topic)}, ${code(CHAIN_NAMES.queue)} and ${code(CHAIN_NAMES.dlq)}, plus subscribing ${code(CHAIN_NAMES.queue)} to`,
+    "the trail's topic. A repair the plan proposes on a customer-named resource (UpdateTrail or StartLogging on a reused",
+    'trail, SetTopicAttributes on a customer topic) is denied by IAM: the action is reported `failed` with AccessDenied,',
+    'the finding stays open (`degraded`), and the customer fixes it. The collector never changes what it does not own.',
+    '',
+    `### Log-archive variant: [${GENERATED_FILES.logArchiveTemplate}](../${GENERATED_FILES.logArchiveTemplate})`,
+    '',
+    `For centralized collection (stack ${code(STACK_IDS.logArchive)}): deployed in the log archive account instead of the`,
+    'customer template (same role name, same groups), with one more parameter, `LogArchiveBucketName`. Its',
+    '`read-log-files` policy also allows every CloudTrail key of that bucket, whichever account or organization wrote it:',
+    '',
+    ...customerScopes({ partition: 'aws', account: DOC_ACCOUNT, logArchiveBucket: '<LogArchiveBucketName>' })
+      .logFiles!.resources.filter((resource) => resource.includes('<LogArchiveBucketName>'))
+      .map((resource) => `- ${code(resource)}`),
+    '',
+    'Register the archive with `cloudtrail-collector accounts add --account-id <archive> --log-archive-for <ids>`: ingest',
+    'then accepts, from its queue, log files of exactly those accounts (tenant binding).',
+    '',
+  );
+
+  for (const principal of ['ingest', 'reconcile'] as const) {
+    add(
+      `## Collector role: ${code(COLLECTOR_ROLE_NAMES[principal])}`,
+      '',
+      'One inline policy per group. The function gets the role as immutable: no CDK `grant*` call can add to it.',
+      '',
+      table(
+        ['policy', 'operation', 'IAM actions', 'resources', 'why'],
+        grantRows(principal, docCollectorScopes(principal)),
+      ),
+      '',
+    );
+  }
+  add(
+    '## Operator: the command-line tool',
+    '',
+    'Registry operations of `accounts add|list|remove` and `status`, with your own credentials (not granted by any',
+    'stack). `plan`, `apply`, `invoke` and `ingest --queue-url` against real accounts must run as the reconcile or',
+    'ingest role (list your principal in `cloudtrailCollector.operatorPrincipalArns`, then use a profile with',
+    '`role_arn`): customer roles trust only those two roles.',
+    '',
+    table(
+      ['operation', 'IAM actions', 'resources', 'why'],
+      grantRows('operator', docCollectorScopes('reconcile')).map(([, ...rest]) => rest),
+    ),
+    '',
+    '## Why each wildcard',
+    '',
+    'Each is also the reason of the cdk-nag suppression written next to the policy that holds it.',
+    '',
+    table(
+      ['scope', 'resources', 'reason'],
+      (Object.keys(WILDCARD_REASONS) as Scope[]).map((scope) => {
+        const resolved = customer[scope] ?? docCollectorScopes('reconcile')[scope];
+        return [code(scope), resources(resolved), WILDCARD_REASONS[scope] ?? ''];
+      }),
+    ),
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** Writes every generated file under `root` (the project root by default). */
+export async function writeGeneratedFiles(root = PROJECT_ROOT): Promise<string[]> {
+  const files: [string, string][] = [
+    [GENERATED_FILES.customerTemplate, renderCustomerTemplate('standard')],
+    [GENERATED_FILES.logArchiveTemplate, renderCustomerTemplate('log-archive')],
+    [GENERATED_FILES.permissionsDoc, renderPermissionsDoc()],
+  ];
+  for (const [file, content] of files) {
+    await mkdir(path.dirname(path.join(root, file)), { recursive: true });
+    await writeFile(path.join(root, file), content);
+  }
+  return files.map(([file]) => file);
+}

@@ -1,0 +1,51 @@
+/**
+ * Fixed names shared by the stacks, the generated templates and the docs. The chain names come from the reconcile
+ * code (one source: what reconcile creates is what the customer role lets it touch).
+ */
+import { CHAIN_NAMES } from '../lambdas/reconcile/names';
+
+export { CHAIN_NAMES };
+
+/** The role each customer deploys; ingest and reconcile build its ARN from this name (CUSTOMER_ROLE_NAME). */
+export const CUSTOMER_ROLE_NAME = 'CloudTrailCollectorRole';
+
+/**
+ * The collector's execution roles have fixed names because the customer template trusts them by ARN
+ * (`arn:aws:iam::<CollectorAccountId>:role/<name>`) and that template is one static, committed file for every
+ * customer of every operator: a generated name (`CloudTrailCollector-IngestRoleABC123`) would differ per deployment
+ * and per replacement, and a name from operator configuration would make the published template operator-specific.
+ * The price: one collector per AWS account (IAM names are global to the account) — use one account per
+ * environment, as AWS recommends anyway.
+ */
+export const COLLECTOR_ROLE_NAMES = {
+  ingest: 'cloudtrail-collector-ingest',
+  reconcile: 'cloudtrail-collector-reconcile',
+} as const;
+
+/** Function names, for operators (`aws lambda invoke --function-name ...`) and dashboards. */
+export const FUNCTION_NAMES = {
+  ingest: 'cloudtrail-collector-ingest',
+  reconcile: 'cloudtrail-collector-reconcile',
+} as const;
+
+/** CDK stack ids (and CloudFormation stack names). */
+export const STACK_IDS = {
+  collector: 'CloudTrailCollector',
+  customer: 'CloudTrailCollectorCustomerRole',
+  logArchive: 'CloudTrailCollectorLogArchiveRole',
+} as const;
+
+/** Where the generated files live, relative to the project root. */
+export const GENERATED_FILES = {
+  /** Must stay equal to bin/commands/accounts.ts CUSTOMER_TEMPLATE (a test checks it). */
+  customerTemplate: 'templates/customer-account-role.template.json',
+  logArchiveTemplate: 'templates/log-archive-role.template.json',
+  permissionsDoc: 'docs/permissions.md',
+} as const;
+
+/** Metric namespace and service dimensions used by the Lambdas (Powertools Metrics adds `service`). */
+export const METRICS = {
+  namespace: 'CloudTrailCollector',
+  ingestService: 'ingest',
+  reconcileService: 'reconcile',
+} as const;

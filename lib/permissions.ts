@@ -1,0 +1,459 @@
+/**
+ * The one source of truth for permissions: every AWS operation the ingest and reconcile code (and the registry
+ * code the command-line tool shares) sends, mapped to the IAM actions it needs, who needs them, for which
+ * resources, and why. The customer role template, the collector's execution roles and docs/permissions.md are
+ * all built from this map; test/cdk/permissions.test.ts scans lambdas/ for every `new XxxCommand(...)` of an AWS
+ * SDK client and fails when the code sends an operation this map does not list, or the map lists one that no code
+ * sends.
+ *
+ * A few entries are `platform` operations: calls AWS makes on the code's behalf with the function's role (the
+ * event source mapping polling a customer queue, Lambda writing logs, the asynchronous on-failure destination).
+ * They have no SDK call in our code, so the scan skips them.
+ */
+import { INGEST_QUEUE_ACTIONS } from '../lambdas/reconcile/policies';
+
+/** Who holds the permission. */
+export type Principal =
+  /** CloudTrailCollectorRole in each customer account, assumed by the ingest and reconcile roles. */
+  | 'customer'
+  /** The ingest function's execution role in the collector account. */
+  | 'ingest'
+  /** The reconcile function's execution role in the collector account. */
+  | 'reconcile'
+  /** The person running the command-line tool (`accounts add|list|remove`, `status`): their own credentials. */
+  | 'operator';
+
+/**
+ * Permission groups. The customer role gets one IAM policy per group, so that a customer reviews "what the
+ * collector can read", "what it can change" and "what it can never do" separately, and `report` mode simply
+ * leaves the `repair` policy out.
+ */
+export type PermissionGroup =
+  // customer role
+  | 'observe'
+  | 'repair'
+  | 'read-log-files'
+  | 'decrypt-log-files'
+  | 'queue'
+  // collector roles
+  | 'assume-customer-role'
+  | 'registry'
+  | 'downstream-token'
+  | 'event-source-mappings'
+  | 'event-source-polling'
+  | 'function-logs'
+  | 'failure-destination';
+
+/**
+ * Symbolic resource scopes, resolved to ARNs (and conditions) by each stack: the customer template with
+ * `${AWS::AccountId}`, the collector stack with its own table, function and queues.
+ */
+export type Scope =
+  // customer account
+  | 'all'
+  | 'anyTrail'
+  | 'collectorTrail'
+  | 'anyBucket'
+  | 'collectorBuckets'
+  | 'accountTopics'
+  | 'collectorTopic'
+  | 'accountTopicsForCollectorQueue'
+  | 'collectorQueues'
+  | 'collectorQueue'
+  | 'logFiles'
+  | 'kmsKeysViaS3'
+  // collector account
+  | 'customerRoles'
+  | 'registryTable'
+  | 'downstreamSecret'
+  | 'anyEventSourceMapping'
+  | 'ingestEventSourceMappingCreate'
+  | 'ingestEventSourceMappings'
+  | 'customerQueuesInRegion'
+  | 'ownLogGroup'
+  | 'reconcileFailureQueue';
+
+export interface Grant {
+  principal: Principal;
+  group: PermissionGroup;
+  actions: readonly string[];
+  scope: Scope;
+}
+
+export interface OperationSpec {
+  /** What the code does with it, in words (goes into docs/permissions.md). */
+  why: string;
+  grants: readonly Grant[];
+  /** Sent by AWS on the code's behalf, not by an SDK call in lambdas/ (skipped by the code scan). */
+  platform?: true;
+}
+
+/** Keyed `<Service>.<ApiOperation>`, as the code scan names SDK commands (lib-dynamodb `GetCommand` = GetItem). */
+export const OPERATIONS = {
+  // ---- CloudTrail (customer account) ------------------------------------------------------------------------
+  'CloudTrail.DescribeTrails': {
+    why: 'observe: every trail that logs this account, shadow and organization trails included (the cost guard)',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:DescribeTrails'], scope: 'all' }],
+  },
+  'CloudTrail.GetTrailStatus': {
+    why: 'observe: is the trail logging, its last delivery and notification errors',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:GetTrailStatus'], scope: 'anyTrail' }],
+  },
+  'CloudTrail.GetEventSelectors': {
+    why: 'observe: does a trail with custom selectors log management events, data events (COST_DATA_EVENTS)',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:GetEventSelectors'], scope: 'anyTrail' }],
+  },
+  'CloudTrail.CreateTrail': {
+    why: 'repair TRAIL_MISSING when no trail can be reused: creates outcomes-trail (management events only)',
+    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:CreateTrail'], scope: 'collectorTrail' }],
+  },
+  'CloudTrail.UpdateTrail': {
+    why: 'repair: points outcomes-trail at a re-created bucket or topic',
+    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:UpdateTrail'], scope: 'collectorTrail' }],
+  },
+  'CloudTrail.StartLogging': {
+    why: 'repair TRAIL_NOT_LOGGING on outcomes-trail',
+    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:StartLogging'], scope: 'collectorTrail' }],
+  },
+
+  // ---- S3 (customer account) --------------------------------------------------------------------------------
+  'S3.HeadBucket': {
+    why: 'observe: does the trail bucket exist and belong to this account (BUCKET_MISSING); s3:ListBucket also makes a missing log file answer NoSuchKey instead of AccessDenied',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['s3:ListBucket'], scope: 'anyBucket' }],
+  },
+  'S3.GetBucketPolicy': {
+    why: 'observe: the trail bucket policy (BUCKET_POLICY_CHANGED); repair: merged before writing the default policy',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['s3:GetBucketPolicy'], scope: 'anyBucket' }],
+  },
+  'S3.ListBuckets': {
+    why: 'observe: after a 403 on HeadBucket, tells "owned by another account" (BUCKET_NAME_TAKEN) from "ours but denied"',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['s3:ListAllMyBuckets'], scope: 'all' }],
+  },
+  'S3.CreateBucket': {
+    why: 'repair BUCKET_MISSING: creates outcomes-<account id>[-<suffix>] with ObjectOwnership BucketOwnerEnforced',
+    grants: [
+      {
+        principal: 'customer',
+        group: 'repair',
+        actions: ['s3:CreateBucket', 's3:PutBucketOwnershipControls'],
+        scope: 'collectorBuckets',
+      },
+    ],
+  },
+  'S3.PutPublicAccessBlock': {
+    why: 'repair: blocks all public access on the bucket the collector created',
+    grants: [
+      { principal: 'customer', group: 'repair', actions: ['s3:PutBucketPublicAccessBlock'], scope: 'collectorBuckets' },
+    ],
+  },
+  'S3.PutBucketPolicy': {
+    why: "repair: CloudTrail's documented bucket policy, only on a bucket the collector created",
+    grants: [{ principal: 'customer', group: 'repair', actions: ['s3:PutBucketPolicy'], scope: 'collectorBuckets' }],
+  },
+  'S3.GetObject': {
+    why: 'ingest: streams each announced CloudTrail log file (ExpectedBucketOwner = the customer account); objects encrypted with SSE-KMS need kms:Decrypt through S3',
+    grants: [
+      { principal: 'customer', group: 'read-log-files', actions: ['s3:GetObject'], scope: 'logFiles' },
+      { principal: 'customer', group: 'decrypt-log-files', actions: ['kms:Decrypt'], scope: 'kmsKeysViaS3' },
+    ],
+  },
+
+  // ---- SNS (customer account) -------------------------------------------------------------------------------
+  'SNS.GetTopicAttributes': {
+    why: 'observe: does the trail topic exist, its policy (TOPIC_MISSING, TOPIC_POLICY_INVALID); repair: merged before writing',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['sns:GetTopicAttributes'], scope: 'accountTopics' }],
+  },
+  'SNS.ListSubscriptionsByTopic': {
+    why: 'observe: is outcomesqueue subscribed (SUBSCRIPTION_MISSING, SUBSCRIPTION_PENDING)',
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['sns:ListSubscriptionsByTopic'], scope: 'accountTopics' },
+    ],
+  },
+  'SNS.GetSubscriptionAttributes': {
+    why: "observe: the queue subscription's filter policy (SUBSCRIPTION_FILTERED)",
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['sns:GetSubscriptionAttributes'], scope: 'accountTopics' },
+    ],
+  },
+  'SNS.CreateTopic': {
+    why: 'repair TOPIC_MISSING: creates outcomestopic',
+    grants: [{ principal: 'customer', group: 'repair', actions: ['sns:CreateTopic'], scope: 'collectorTopic' }],
+  },
+  'SNS.SetTopicAttributes': {
+    why: "repair TOPIC_POLICY_INVALID: CloudTrail's documented publish statement, on outcomestopic",
+    grants: [{ principal: 'customer', group: 'repair', actions: ['sns:SetTopicAttributes'], scope: 'collectorTopic' }],
+  },
+  'SNS.Subscribe': {
+    why: "repair SUBSCRIPTION_MISSING, TOPIC_CHANGED: subscribes outcomesqueue (and nothing else) to the trail's topic",
+    grants: [
+      { principal: 'customer', group: 'repair', actions: ['sns:Subscribe'], scope: 'accountTopicsForCollectorQueue' },
+    ],
+  },
+
+  // ---- SQS (customer account) -------------------------------------------------------------------------------
+  'SQS.GetQueueUrl': {
+    why: 'observe: do outcomesqueue and outcomesqueue-dlq exist (QUEUE_MISSING)',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['sqs:GetQueueUrl'], scope: 'collectorQueues' }],
+  },
+  'SQS.GetQueueAttributes': {
+    why: 'observe: queue ARN, policy and redrive policy (QUEUE_POLICY_INVALID); the command-line poller reads the queue ARN',
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['sqs:GetQueueAttributes'], scope: 'collectorQueues' },
+    ],
+  },
+  'SQS.CreateQueue': {
+    why: 'repair QUEUE_MISSING: creates outcomesqueue-dlq and outcomesqueue (SSE-SQS, redrive to the DLQ)',
+    grants: [{ principal: 'customer', group: 'repair', actions: ['sqs:CreateQueue'], scope: 'collectorQueues' }],
+  },
+  'SQS.SetQueueAttributes': {
+    why: 'repair QUEUE_POLICY_INVALID: SNS delivery and the ingest role statements, on outcomesqueue',
+    grants: [{ principal: 'customer', group: 'repair', actions: ['sqs:SetQueueAttributes'], scope: 'collectorQueues' }],
+  },
+  'SQS.ReceiveMessage': {
+    why: "`cloudtrail-collector ingest --queue-url`: polls the queue through the customer role, with the event source mapping's semantics",
+    grants: [{ principal: 'customer', group: 'queue', actions: ['sqs:ReceiveMessage'], scope: 'collectorQueue' }],
+  },
+  'SQS.DeleteMessageBatch': {
+    why: '`cloudtrail-collector ingest --queue-url`: deletes the messages whose records were all delivered',
+    grants: [{ principal: 'customer', group: 'queue', actions: ['sqs:DeleteMessage'], scope: 'collectorQueue' }],
+  },
+
+  // ---- collector account ------------------------------------------------------------------------------------
+  'STS.AssumeRole': {
+    why: "assumes CloudTrailCollectorRole in a customer account, always with that account's ExternalId",
+    grants: [
+      { principal: 'ingest', group: 'assume-customer-role', actions: ['sts:AssumeRole'], scope: 'customerRoles' },
+      { principal: 'reconcile', group: 'assume-customer-role', actions: ['sts:AssumeRole'], scope: 'customerRoles' },
+    ],
+  },
+  'DynamoDB.GetItem': {
+    why: 'ingest: the registry entry of the account whose queue delivered the message (tenant binding); CLI: one account',
+    grants: [
+      { principal: 'ingest', group: 'registry', actions: ['dynamodb:GetItem'], scope: 'registryTable' },
+      { principal: 'operator', group: 'registry', actions: ['dynamodb:GetItem'], scope: 'registryTable' },
+    ],
+  },
+  'DynamoDB.Scan': {
+    why: 'reconcile: every registered account; CLI: `accounts list`, `status`',
+    grants: [
+      { principal: 'reconcile', group: 'registry', actions: ['dynamodb:Scan'], scope: 'registryTable' },
+      { principal: 'operator', group: 'registry', actions: ['dynamodb:Scan'], scope: 'registryTable' },
+    ],
+  },
+  'DynamoDB.UpdateItem': {
+    why: 'reconcile: records status, findings, actions and the chain found for each account',
+    grants: [
+      { principal: 'reconcile', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
+      { principal: 'operator', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
+    ],
+  },
+  'DynamoDB.PutItem': {
+    why: 'CLI `accounts add`: registers an account (never overwrites one)',
+    grants: [{ principal: 'operator', group: 'registry', actions: ['dynamodb:PutItem'], scope: 'registryTable' }],
+  },
+  'DynamoDB.DeleteItem': {
+    why: 'CLI `accounts remove`',
+    grants: [{ principal: 'operator', group: 'registry', actions: ['dynamodb:DeleteItem'], scope: 'registryTable' }],
+  },
+  'SecretsManager.GetSecretValue': {
+    why: 'ingest: reads the downstream bearer token once per cold start (DOWNSTREAM_TOKEN_SECRET_ARN)',
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'downstream-token',
+        actions: ['secretsmanager:GetSecretValue'],
+        scope: 'downstreamSecret',
+      },
+    ],
+  },
+  'Lambda.ListEventSourceMappings': {
+    why: 'observe: the mapping from a customer queue to the ingest function (ESM_MISSING, ESM_DISABLED)',
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'event-source-mappings',
+        actions: ['lambda:ListEventSourceMappings'],
+        scope: 'anyEventSourceMapping',
+      },
+    ],
+  },
+  'Lambda.CreateEventSourceMapping': {
+    why: 'repair ESM_MISSING: maps the customer queue to the ingest function (ReportBatchItemFailures)',
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'event-source-mappings',
+        actions: ['lambda:CreateEventSourceMapping'],
+        scope: 'ingestEventSourceMappingCreate',
+      },
+    ],
+  },
+  'Lambda.UpdateEventSourceMapping': {
+    why: 'repair ESM_DISABLED: re-enables the mapping',
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'event-source-mappings',
+        actions: ['lambda:UpdateEventSourceMapping'],
+        scope: 'ingestEventSourceMappings',
+      },
+    ],
+  },
+
+  // ---- platform: AWS acting with the function's role ---------------------------------------------------------
+  'Lambda.PollCustomerQueue': {
+    why: "the event source mapping polls each customer's outcomesqueue with the ingest role (cross-account: the queue policy written by reconcile grants the same actions)",
+    platform: true,
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: INGEST_QUEUE_ACTIONS,
+        scope: 'customerQueuesInRegion',
+      },
+    ],
+  },
+  'Lambda.WriteLogs': {
+    why: "Lambda writes the function's logs to its own log group (created by the stack, so no logs:CreateLogGroup)",
+    platform: true,
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'function-logs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        scope: 'ownLogGroup',
+      },
+      {
+        principal: 'reconcile',
+        group: 'function-logs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        scope: 'ownLogGroup',
+      },
+    ],
+  },
+  'Lambda.AsyncOnFailureDestination': {
+    why: 'a scheduled reconcile run that failed is sent to the reconcile failure queue (the on-failure destination)',
+    platform: true,
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'failure-destination',
+        actions: ['sqs:SendMessage'],
+        scope: 'reconcileFailureQueue',
+      },
+    ],
+  },
+} as const satisfies Record<string, OperationSpec>;
+
+export type OperationName = keyof typeof OPERATIONS;
+
+/**
+ * Cost-creating CloudTrail calls, explicitly denied to the customer role in every mode: data events (event
+ * selectors), Insights, CloudTrail Lake (event data stores, queries, dashboards, federation), channels and imports.
+ * An explicit Deny wins over any Allow, so not even a later, broader policy on the role can turn them on.
+ */
+export const DENIED_COST_ACTIONS = [
+  'cloudtrail:PutEventSelectors',
+  'cloudtrail:PutInsightSelectors',
+  'cloudtrail:CreateEventDataStore',
+  'cloudtrail:UpdateEventDataStore',
+  'cloudtrail:RestoreEventDataStore',
+  'cloudtrail:StartEventDataStoreIngestion',
+  'cloudtrail:PutEventConfiguration',
+  'cloudtrail:StartQuery',
+  'cloudtrail:EnableFederation',
+  'cloudtrail:CreateDashboard',
+  'cloudtrail:UpdateDashboard',
+  'cloudtrail:StartDashboardRefresh',
+  'cloudtrail:CreateChannel',
+  'cloudtrail:UpdateChannel',
+  'cloudtrail:CreateServiceLinkedChannel',
+  'cloudtrail:UpdateServiceLinkedChannel',
+  'cloudtrail:StartImport',
+] as const;
+
+export interface ResolvedScope {
+  resources: string[];
+  conditions?: Record<string, Record<string, string | string[]>>;
+}
+
+export type ScopeResolver = Partial<Record<Scope, ResolvedScope>>;
+
+export interface StatementSpec {
+  sid: string;
+  group: PermissionGroup;
+  scope: Scope;
+  actions: string[];
+  operations: OperationName[];
+}
+
+function pascal(text: string): string {
+  return text
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((word) => word[0]!.toUpperCase() + word.slice(1))
+    .join('');
+}
+
+/**
+ * The statements of one principal, one per (group, scope), in a stable order: groups in the order given, then
+ * scope name. Actions are sorted and deduplicated.
+ */
+export function statementsFor(principal: Principal, groups?: readonly PermissionGroup[]): StatementSpec[] {
+  const byKey = new Map<string, StatementSpec>();
+  for (const [name, spec] of Object.entries(OPERATIONS) as [OperationName, OperationSpec][]) {
+    for (const grant of spec.grants) {
+      if (grant.principal !== principal) continue;
+      if (groups !== undefined && !groups.includes(grant.group)) continue;
+      const key = `${grant.group}\u0000${grant.scope}`;
+      let statement = byKey.get(key);
+      if (statement === undefined) {
+        statement = {
+          sid: `${pascal(grant.group)}${pascal(grant.scope)}`,
+          group: grant.group,
+          scope: grant.scope,
+          actions: [],
+          operations: [],
+        };
+        byKey.set(key, statement);
+      }
+      for (const action of grant.actions) if (!statement.actions.includes(action)) statement.actions.push(action);
+      if (!statement.operations.includes(name)) statement.operations.push(name);
+    }
+  }
+  const order = groups ?? [];
+  return [...byKey.values()]
+    .map((statement) => ({ ...statement, actions: [...statement.actions].sort() }))
+    .sort(
+      (a, b) =>
+        (order.indexOf(a.group) === -1 ? 99 : order.indexOf(a.group)) -
+          (order.indexOf(b.group) === -1 ? 99 : order.indexOf(b.group)) ||
+        a.group.localeCompare(b.group) ||
+        a.scope.localeCompare(b.scope),
+    );
+}
+
+/** Every IAM action a principal gets (optionally within some groups), sorted. */
+export function actionsFor(principal: Principal, groups?: readonly PermissionGroup[]): string[] {
+  return [...new Set(statementsFor(principal, groups).flatMap((statement) => statement.actions))].sort();
+}
+
+/** The customer role's groups, in the order its policies are written. */
+export const CUSTOMER_GROUPS = ['observe', 'read-log-files', 'decrypt-log-files', 'queue', 'repair'] as const;
+
+/** What each customer policy is for (template descriptions and docs). */
+export const GROUP_PURPOSE: Record<PermissionGroup, string> = {
+  observe: 'read-only view of the delivery chain: trails, the trail bucket, topic, subscription, queues',
+  repair:
+    "create or fix the collector's own resources only (outcomes-trail, outcomes-<account id>[-suffix], outcomestopic, outcomesqueue[-dlq]); left out in report mode",
+  'read-log-files': 'read CloudTrail log files (keys under AWSLogs/<this account>/, or the log archive bucket)',
+  'decrypt-log-files': 'decrypt SSE-KMS log files, only through S3 (kms:ViaService)',
+  queue: 'receive and delete messages of outcomesqueue (the command-line poller, like the event source mapping)',
+  'assume-customer-role': 'assume CloudTrailCollectorRole in customer accounts',
+  registry: 'the accounts registry table',
+  'downstream-token': 'the downstream bearer token secret',
+  'event-source-mappings': 'event source mappings from customer queues to the ingest function, and no other function',
+  'event-source-polling': 'the event source mapping polls customer queues named outcomesqueue in the collector region',
+  'function-logs': 'the function writes to its own log group',
+  'failure-destination': 'failed scheduled runs go to the reconcile failure queue',
+};

@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { renderPermissionsDoc } from '../../lib/generated-files';
+import { GENERATED_FILES } from '../../lib/names';
+import { OPERATIONS, actionsFor, type OperationName, type OperationSpec, type Principal } from '../../lib/permissions';
+import { ROOT, reachableFrom, scanCallSites, type CallSite } from './code-scan';
+
+const HANDLERS = { ingest: 'lambdas/ingest/handler.ts', reconcile: 'lambdas/reconcile/handler.ts' } as const;
+const operations = Object.entries(OPERATIONS) as [OperationName, OperationSpec][];
+const sdkOperations = operations.filter(([, spec]) => !spec.platform).map(([name]) => name as string);
+
+describe('the permission map against the code', () => {
+  let sites: CallSite[];
+  let sent: Map<string, string[]>;
+
+  beforeAll(() => {
+    sites = scanCallSites();
+    sent = new Map();
+    for (const site of sites) sent.set(site.operation, [...(sent.get(site.operation) ?? []), site.file]);
+  });
+
+  test('the scan finds the operations of both functions (sanity check of the scanner)', () => {
+    for (const operation of ['S3.GetObject', 'STS.AssumeRole', 'CloudTrail.DescribeTrails', 'DynamoDB.GetItem']) {
+      expect(sent.has(operation)).toBe(true);
+    }
+  });
+
+  test('the scanner reads value imports of commands and paginators, and skips type-only imports', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'scan-'));
+    try {
+      const file = path.join(dir, 'sample.ts');
+      writeFileSync(
+        file,
+        [
+          "import { PutObjectCommand, type GetObjectCommandOutput, paginateListObjectsV2 } from '@aws-sdk/client-s3';",
+          "import type { SendMessageCommand } from '@aws-sdk/client-sqs';",
+          "import { QueryCommand as Q } from '@aws-sdk/lib-dynamodb';",
+        ].join('\n'),
+      );
+      expect(scanCallSites([file]).map((site) => site.operation)).toEqual([
+        'S3.PutObject',
+        'S3.ListObjectsV2',
+        'DynamoDB.Query',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every AWS command the code sends is granted by the map', () => {
+    const missing = [...sent.entries()]
+      .filter(([operation]) => !(operation in OPERATIONS))
+      .map(([operation, files]) => `${operation} (sent from ${[...new Set(files)].join(', ')})`);
+    expect(missing).toEqual([]);
+  });
+
+  test('every operation the map grants is sent by some code (platform operations aside)', () => {
+    const unused = sdkOperations.filter((operation) => !sent.has(operation));
+    expect(unused).toEqual([]);
+  });
+
+  test("an operation granted to a collector role is sent from code that role's handler runs", () => {
+    const wrong: string[] = [];
+    for (const principal of ['ingest', 'reconcile'] as const) {
+      const reachable = reachableFrom(HANDLERS[principal]);
+      for (const [name, spec] of operations) {
+        if (spec.platform || !spec.grants.some((grant) => grant.principal === principal)) continue;
+        const files = sent.get(name) ?? [];
+        if (!files.some((file) => reachable.has(file)))
+          wrong.push(`${name} is granted to ${principal}, sent only from ${files.join(', ')}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test("an operation only one handler's code sends is granted to that handler's role or to the customer role", () => {
+    const reach = { ingest: reachableFrom(HANDLERS.ingest), reconcile: reachableFrom(HANDLERS.reconcile) };
+    const wrong: string[] = [];
+    for (const [operation, files] of sent) {
+      const spec = (OPERATIONS as Record<string, OperationSpec>)[operation];
+      if (spec === undefined) continue;
+      for (const principal of ['ingest', 'reconcile'] as const) {
+        const other = principal === 'ingest' ? 'reconcile' : 'ingest';
+        const only = files.every((file) => reach[principal].has(file) && !reach[other].has(file));
+        const allowed: Principal[] = [principal, 'customer'];
+        if (only && !spec.grants.some((grant) => allowed.includes(grant.principal))) {
+          wrong.push(
+            `${operation} is sent only by ${principal} code but granted to ${spec.grants.map((g) => g.principal).join(', ')}`,
+          );
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  test('every operation has a reason and well-formed IAM actions', () => {
+    for (const [name, spec] of operations) {
+      for (const grant of spec.grants) {
+        expect(grant.actions.length).toBeGreaterThan(0);
+        for (const action of grant.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Z][A-Za-z]+$/);
+      }
+      expect(spec.why.length).toBeGreaterThan(10);
+      expect(name).toMatch(/^[A-Za-z0-9]+\.[A-Z][A-Za-z]+$/);
+    }
+  });
+
+  test('the collector roles get only the actions they need, and never a customer-side write', () => {
+    expect(actionsFor('ingest')).toEqual([
+      'dynamodb:GetItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sts:AssumeRole',
+    ]);
+    expect(actionsFor('reconcile')).toEqual([
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'lambda:CreateEventSourceMapping',
+      'lambda:ListEventSourceMappings',
+      'lambda:UpdateEventSourceMapping',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:SendMessage',
+      'sts:AssumeRole',
+    ]);
+  });
+
+  test(`${GENERATED_FILES.permissionsDoc} is generated from the map (run \`npm run generate\` after changing it)`, () => {
+    const committed = readFileSync(path.join(ROOT, GENERATED_FILES.permissionsDoc), 'utf8');
+    expect(committed).toEqual(renderPermissionsDoc());
+  });
+});
