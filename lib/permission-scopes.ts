@@ -22,6 +22,7 @@ export function customerScopes({ partition, account, logArchiveBucket }: Custome
     all: { resources: ['*'] },
     anyTrail: { resources: [`arn:${partition}:cloudtrail:*:*:trail/*`] },
     collectorTrail: { resources: [`arn:${partition}:cloudtrail:*:${account}:trail/${CHAIN_NAMES.trail}`] },
+    accountTrails: { resources: [`arn:${partition}:cloudtrail:*:${account}:trail/*`] },
     anyBucket: { resources: [`arn:${partition}:s3:::*`] },
     collectorBuckets: {
       resources: [`arn:${partition}:s3:::outcomes-${account}`, `arn:${partition}:s3:::outcomes-${account}-*`],
@@ -118,6 +119,8 @@ export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
   collectorQueue: 'only outcomesqueue of this account, in the region the collector runs in (any)',
   collectorTopic: 'only outcomestopic of this account, in the trail home region (any)',
   collectorTrail: 'only outcomes-trail of this account, in its home region (any)',
+  accountTrails:
+    "trails of this account only (any name: the cost guard reuses the customer's existing trail rather than create a paid second copy, so it must set that trail's SNS topic or start it); UpdateTrail and StartLogging cannot enable data events, Insights or Lake, and the explicit Deny blocks every selector call",
   logFiles:
     'only CloudTrail keys (AWSLogs/<account>/..., optionally under a key prefix and an organization id) in whichever bucket the trail delivers to; every GetObject passes ExpectedBucketOwner = this account',
   kmsKeysViaS3:

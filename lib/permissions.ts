@@ -53,6 +53,7 @@ export type Scope =
   | 'all'
   | 'anyTrail'
   | 'collectorTrail'
+  | 'accountTrails'
   | 'anyBucket'
   | 'collectorBuckets'
   | 'accountTopics'
@@ -108,12 +109,12 @@ export const OPERATIONS = {
     grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:CreateTrail'], scope: 'collectorTrail' }],
   },
   'CloudTrail.UpdateTrail': {
-    why: 'repair: points outcomes-trail at a re-created bucket or topic',
-    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:UpdateTrail'], scope: 'collectorTrail' }],
+    why: "repair: points the collection trail (outcomes-trail, or the customer's trail it reuses instead of creating a paid second one) at the collector's topic or a re-created bucket",
+    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:UpdateTrail'], scope: 'accountTrails' }],
   },
   'CloudTrail.StartLogging': {
-    why: 'repair TRAIL_NOT_LOGGING on outcomes-trail',
-    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:StartLogging'], scope: 'collectorTrail' }],
+    why: 'repair TRAIL_NOT_LOGGING on the collection trail (started only when no other trail logs management events)',
+    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:StartLogging'], scope: 'accountTrails' }],
   },
 
   // ---- S3 (customer account) --------------------------------------------------------------------------------

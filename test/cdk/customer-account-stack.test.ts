@@ -122,7 +122,7 @@ describe.each([
     expect(writes).toEqual(['sqs:DeleteMessage']);
   });
 
-  test("repairs are scoped to the collector's own outcomes* names", () => {
+  test("repairs are scoped to the collector's own outcomes* names, and to this account's trails", () => {
     for (const statement of statementsOf(policyNamed(template, 'cloudtrail-collector-repair'))) {
       const resources = asArray(statement.Resource).map(flat);
       if (asArray(statement.Action).includes('sns:Subscribe')) {
@@ -136,6 +136,14 @@ describe.each([
           'sns:Endpoint'
         ];
         expect(flat(endpoint)).toBe(`arn:<AWS::Partition>:sqs:*:<AWS::AccountId>:${CHAIN_NAMES.queue}`);
+        continue;
+      }
+      const actions = asArray(statement.Action);
+      if (actions.includes('cloudtrail:UpdateTrail') || actions.includes('cloudtrail:StartLogging')) {
+        // The trail reused instead of a paid second one is the customer's, whatever its name: this account only,
+        // and only these two calls (selectors stay denied).
+        expect([...actions].sort()).toEqual(['cloudtrail:StartLogging', 'cloudtrail:UpdateTrail']);
+        expect(resources).toEqual(['arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*']);
         continue;
       }
       for (const resource of resources) {
