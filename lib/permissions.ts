@@ -242,9 +242,10 @@ export const OPERATIONS = {
     ],
   },
   'DynamoDB.UpdateItem': {
-    why: 'reconcile: records status, findings, actions and the chain found for each account',
+    why: 'reconcile: records status, findings, actions and the chain found for each account; ingest: the time records last arrived from an account (COLLECTION_STALE)',
     grants: [
       { principal: 'reconcile', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
+      { principal: 'ingest', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
       { principal: 'operator', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
     ],
   },

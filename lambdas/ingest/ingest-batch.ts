@@ -15,7 +15,9 @@ export interface CountSink {
 }
 
 export interface IngestDeps {
-  registry: Pick<AccountsRegistry, 'get'>;
+  registry: Pick<AccountsRegistry, 'get' | 'recordDelivery'>;
+  /** When this process last wrote `lastRecordAt` per account: the registry is written at most every few minutes. */
+  deliveryMarks?: Map<string, number>;
   credentials: Pick<AssumedRoleCredentialCache, 'providerFor'>;
   /** An S3 client for one tenant, built from that tenant's assumed-role credentials (cached by the caller). */
   s3ForTenant(tenant: TenantBinding): S3Client;
@@ -105,6 +107,7 @@ export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, de
 
   const outcomes = new Map<string, MessageOutcome>();
   const batchItemFailures: { itemIdentifier: string }[] = [];
+  const delivered = new Set<string>();
   settled.forEach((result, index) => {
     const record = records[index]!;
     let outcome: MessageOutcome;
@@ -123,9 +126,41 @@ export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, de
       deps.counts.count(poison ? 'MessagesPoison' : 'MessagesFailed', 1);
     }
     if (outcome.status === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
+    if (outcome.status === 'forwarded' && outcome.records > 0) delivered.add(record.eventSourceARN);
     outcomes.set(record.messageId, outcome);
   });
+  await noteDeliveries([...delivered], tenants, deps);
   return { batchItemFailures, outcomes };
+}
+
+/** Minimum time between two `lastRecordAt` writes for one account from one process. */
+const DELIVERY_MARK_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * Records that data arrived from these tenants (for COLLECTION_STALE and its alarm). Best effort: a failed write
+ * is logged and never fails a message whose records were delivered.
+ */
+async function noteDeliveries(
+  eventSourceArns: string[],
+  tenants: Map<string, Promise<TenantBinding>>,
+  deps: IngestDeps,
+): Promise<void> {
+  const now = Date.now();
+  for (const arn of eventSourceArns) {
+    const tenant = await tenants.get(arn)?.catch(() => undefined);
+    if (!tenant) continue;
+    const last = deps.deliveryMarks?.get(tenant.accountId);
+    if (last !== undefined && now - last < DELIVERY_MARK_INTERVAL_MS) continue;
+    try {
+      await deps.registry.recordDelivery(tenant.accountId, new Date(now).toISOString());
+      deps.deliveryMarks?.set(tenant.accountId, now);
+    } catch (error) {
+      deps.logger.warn('could not record the last delivery time', {
+        accountId: tenant.accountId,
+        error: errorMessage(error),
+      });
+    }
+  }
 }
 
 async function resolveTenant(eventSourceArn: string, deps: IngestDeps): Promise<TenantBinding> {

@@ -52,6 +52,7 @@ export async function createIngestDeps(
   return {
     registry: new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable),
     credentials,
+    deliveryMarks: new Map(),
     s3ForTenant,
     sink: new HttpSink({
       url: config.downstreamUrl.toString(),

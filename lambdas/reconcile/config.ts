@@ -14,6 +14,8 @@ export interface ReconcileConfig extends CommonConfig {
   /** Accounts reconciled at once. */
   concurrency: number;
   costs: CostAssumptions;
+  /** COLLECTION_STALE after this many minutes without a record from an account (unset: not checked). */
+  staleAfterMinutes?: number;
   /** 6 x the ingest function's timeout (DESIGN section 2). */
   queueVisibilityTimeoutSeconds: number;
 }
@@ -33,6 +35,7 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
   const managementEvents = getIntFromEnv('RECONCILE_MONTHLY_MANAGEMENT_EVENTS', -1, { min: 0, max: 1e12 }, env);
   const dataEvents = getIntFromEnv('RECONCILE_MONTHLY_DATA_EVENTS', -1, { min: 0, max: 1e13 }, env);
   const configured = managementEvents >= 0 || dataEvents >= 0;
+  const staleAfterMinutes = getIntFromEnv('STALE_AFTER_MINUTES', 0, { min: 0, max: 525_600 }, env);
   return {
     ...loadCommonConfig(env),
     ...(ingestFunctionArn !== undefined ? { ingestFunctionArn } : {}),
@@ -44,6 +47,7 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
       ...(dataEvents >= 0 ? { monthlyDataEvents: dataEvents } : {}),
       ...(configured ? { source: 'operator estimate from RECONCILE_MONTHLY_* settings' } : {}),
     },
+    ...(staleAfterMinutes > 0 ? { staleAfterMinutes } : {}),
     queueVisibilityTimeoutSeconds: 6 * getIntFromEnv('INGEST_TIMEOUT_SECONDS', 60, { min: 1, max: 900 }, env),
   };
 }

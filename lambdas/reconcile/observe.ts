@@ -347,9 +347,36 @@ async function observeQueues(clients: CustomerClients, ctx: PlanContext, state: 
   const sqs = clients.sqs(ctx.region);
   state.queues[CHAIN_NAMES.queue] = await observeQueue(sqs, CHAIN_NAMES.queue, true);
   const main = state.queues[CHAIN_NAMES.queue];
-  // The dead-letter queue only matters when the queue must be re-created (it needs the DLQ's ARN).
-  if (main?.known && main.value === null)
+  if (main?.known && main.value === null) {
+    // The queue must be re-created, and needs the DLQ's ARN.
     state.queues[CHAIN_NAMES.dlq] = await observeQueue(sqs, CHAIN_NAMES.dlq, false);
+  } else if (main?.known && main.value) {
+    // Its depth feeds DLQ_NOT_EMPTY and the dead-letter alarm; the URL is the queue's with the DLQ's name,
+    // so this costs one call, not two.
+    state.queues[CHAIN_NAMES.dlq] = await observeDeadLetterQueue(sqs, main.value.url);
+  }
+}
+
+async function observeDeadLetterQueue(
+  sqs: ReturnType<CustomerClients['sqs']>,
+  queueUrl: string,
+): Promise<Observation<ObservedQueue | null>> {
+  const url = `${queueUrl.slice(0, queueUrl.lastIndexOf('/') + 1)}${CHAIN_NAMES.dlq}`;
+  try {
+    const response = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }),
+    );
+    const attributes = response.Attributes ?? {};
+    return known({
+      name: CHAIN_NAMES.dlq,
+      url,
+      arn: attributes.QueueArn ?? '',
+      messages: Number(attributes.ApproximateNumberOfMessages ?? '0'),
+    });
+  } catch (error) {
+    if (NOT_FOUND.queue.includes(awsErrorName(error) ?? '')) return known(null);
+    return unknown(describeError('GetQueueAttributes', error));
+  }
 }
 
 async function observeQueue(

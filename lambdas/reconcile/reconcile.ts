@@ -10,10 +10,10 @@ import type { LoggerLike } from '../shared/logger';
 import { AccountNotRegisteredError, type AccountRecord, type AccountsRegistry } from '../shared/registry';
 import { applyPlan, createActionExecutor, type ActionExecutor } from './apply';
 import type { ReconcileClients } from './clients';
-import { defaultBucketName, generatedBucketName, partitionOf } from './names';
+import { CHAIN_NAMES, defaultBucketName, generatedBucketName, partitionOf } from './names';
 import { observeAccount } from './observe';
 import { PART_FIELDS, REPAIR_LOOP_WINDOW_MS, planAccount } from './plan';
-import { finding } from './rules';
+import { finding, stalenessRule } from './rules';
 import type {
   AccountHealth,
   AccountReport,
@@ -37,6 +37,7 @@ export interface ReconcileSettings {
   ingestRoleArn?: string;
   costs: CostAssumptions;
   queueVisibilityTimeoutSeconds: number;
+  staleAfterMinutes?: number;
 }
 
 export interface ReconcileDeps {
@@ -110,11 +111,17 @@ export async function reconcileAccount(
     deps,
   );
   const actions = await applyPlan(plan.actions, executor, execute);
+  const stale = stalenessRule(record, now, deps.config.staleAfterMinutes);
+  const findings = stale ? [...plan.findings, stale] : plan.findings;
+  const deadLetters = observed.queues[CHAIN_NAMES.dlq];
   const report: AccountReport = {
     accountId: record.accountId,
-    status: accountStatus(plan.findings, actions, observedWhollyFailed(observed)),
-    findings: plan.findings,
+    status: accountStatus(findings, actions, observedWhollyFailed(observed)),
+    findings,
     actions,
+    ...(deadLetters?.known && deadLetters.value?.messages !== undefined
+      ? { deadLetterMessages: deadLetters.value.messages }
+      : {}),
   };
   await record_(
     deps,

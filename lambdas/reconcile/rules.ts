@@ -755,6 +755,19 @@ export function queueRule(topicArn: string | undefined, observed: ObservedState,
   const arn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
   const dlqArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.dlq);
   const out: QueueDecision = { ...empty(), created: false };
+  const deadLetters = observed.queues[CHAIN_NAMES.dlq];
+  if (deadLetters?.known && deadLetters.value?.messages) {
+    // Reported, never purged: each message names log files whose records did not all reach the downstream.
+    out.findings.push(
+      finding(
+        'DLQ_NOT_EMPTY',
+        'medium',
+        dlqArn,
+        `${deadLetters.value.messages} message(s) in ${CHAIN_NAMES.dlq}: their log files were not fully delivered; ` +
+          'fix the cause (see the ingest logs), then redrive them to the queue',
+      ),
+    );
+  }
   const probe = observed.queues[CHAIN_NAMES.queue] ?? NOT_OBSERVED;
   if (!probe.known) {
     out.findings.push(incomplete(arn, 'the queue', probe.error));
@@ -1018,4 +1031,31 @@ export function createTrailRule(
     startLogging(trail.arn, trail.name, trail.homeRegion, 'TRAIL_MISSING'),
   );
   return out;
+}
+
+// ---- collection freshness ---------------------------------------------------------------------------------
+
+/**
+ * COLLECTION_STALE when no record from the account reached the downstream for longer than the limit (counted
+ * from registration when none ever did). CloudTrail delivers every few minutes while anything happens in an
+ * account, so hours of silence mean the chain or the ingest is broken somewhere the observe step cannot see.
+ */
+export function stalenessRule(
+  record: { accountId: string; registeredAt: string; lastRecordAt?: string },
+  now: Date,
+  staleAfterMinutes: number | undefined,
+): Finding | undefined {
+  if (staleAfterMinutes === undefined) return undefined;
+  const since = record.lastRecordAt ?? record.registeredAt;
+  const silentMinutes = (now.getTime() - Date.parse(since)) / 60_000;
+  if (!(silentMinutes > staleAfterMinutes)) return undefined;
+  const what = record.lastRecordAt
+    ? `the last record arrived at ${record.lastRecordAt}`
+    : `no record has arrived since registration (${record.registeredAt})`;
+  return finding(
+    'COLLECTION_STALE',
+    'medium',
+    record.accountId,
+    `${what}: more than ${staleAfterMinutes} minutes without data from this account`,
+  );
 }

@@ -29,9 +29,13 @@ export function requestFromEvent(event: unknown): ReconcileRequest {
 export function emitRunMetrics(report: ReconcileReport, add: (name: string, value: number) => void): void {
   const statuses = { healthy: 0, repaired: 0, degraded: 0, error: 0 };
   let failedActions = 0;
+  let deadLetterMessages = 0;
+  let stale = 0;
   for (const account of report.accounts) {
     statuses[account.status] += 1;
     failedActions += account.actions.filter((action) => action.status === 'failed').length;
+    deadLetterMessages += account.deadLetterMessages ?? 0;
+    if (account.findings.some((finding) => finding.code === 'COLLECTION_STALE')) stale += 1;
   }
   add('AccountsHealthy', statuses.healthy);
   add('AccountsRepaired', statuses.repaired);
@@ -39,4 +43,7 @@ export function emitRunMetrics(report: ReconcileReport, add: (name: string, valu
   add('AccountsError', statuses.error);
   add('AccountsNotHealthy', statuses.degraded + statuses.error);
   add('ActionsFailed', failedActions);
+  // Summed over accounts, no per-account dimension: custom metrics are billed per dimension value.
+  add('DeadLetterMessages', deadLetterMessages);
+  add('AccountsStale', stale);
 }

@@ -89,6 +89,8 @@ export interface ObservedQueue {
   arn: string;
   policy?: string;
   redrivePolicy?: string;
+  /** Messages waiting (ApproximateNumberOfMessages): read for the dead-letter queue only. */
+  messages?: number;
 }
 
 export interface ObservedEventSourceMapping {
@@ -203,6 +205,10 @@ export const FINDING_CODES = [
   'TRAIL_NOT_COLLECTABLE',
   /** The account's trail delivers into the bucket of a registered log archive, which collects it. */
   'COLLECTED_BY_LOG_ARCHIVE',
+  /** outcomesqueue-dlq holds messages: log files that were not delivered and wait for a redrive. */
+  'DLQ_NOT_EMPTY',
+  /** No record from this account reached the downstream for longer than STALE_AFTER_MINUTES. */
+  'COLLECTION_STALE',
 ] as const;
 
 export type FindingCode = (typeof FINDING_CODES)[number];
@@ -259,6 +265,8 @@ export interface AccountReport {
   status: AccountHealth;
   findings: Finding[];
   actions: Action[];
+  /** Depth of outcomesqueue-dlq when it could be read (an addition to section 8, feeding the DLQ alarm). */
+  deadLetterMessages?: number;
 }
 
 export type RunMode = 'plan' | 'apply';

@@ -35,6 +35,8 @@ export interface AccountRecord {
   generatedBucketName?: string;
   findings?: unknown[];
   actions?: unknown[];
+  /** When records from this account last reached the downstream (written by ingest, read for COLLECTION_STALE). */
+  lastRecordAt?: string;
   /** Re-creations per resource (ISO timestamps), for the REPAIR_LOOP guard. */
   recreations?: Record<string, string[]>;
   /** SHA-256 of the trail bucket's policy as last observed: a different one next run is BUCKET_POLICY_CHANGED. */
@@ -143,6 +145,29 @@ export class AccountsRegistry {
       new DeleteCommand({ TableName: this.tableName, Key: { accountId }, ReturnValues: 'ALL_OLD' }),
     );
     return result.Attributes !== undefined;
+  }
+
+  /**
+   * Moves `lastRecordAt` forward (never back: concurrent ingest runs may finish out of order). Returns false
+   * when the stored value was already as recent.
+   */
+  async recordDelivery(accountId: string, at: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          UpdateExpression: 'SET lastRecordAt = :at',
+          ConditionExpression:
+            'attribute_exists(accountId) AND (attribute_not_exists(lastRecordAt) OR lastRecordAt < :at)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
   }
 
   /** Writes the fields a reconcile run owns, leaving the registration itself untouched. */

@@ -108,6 +108,7 @@ describe('the permission map against the code', () => {
   test('the collector roles get only the actions they need, and never a customer-side write', () => {
     expect(actionsFor('ingest')).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',

@@ -89,6 +89,10 @@ describe('ingest end to end through the emulator', () => {
     expect(world.receiver.batches.every((batch) => batch.token === 'Bearer test-token')).toBe(true);
     expect(deps.tally.get('RecordsRead')).toBe(expected.length);
     expect(deps.tally.get('RecordsForwarded')).toBe(expected.length);
+    // The registry learns that data arrived from this account (COLLECTION_STALE and its alarm).
+    const lastRecordAt = (await world.registry.get(TENANT))?.lastRecordAt;
+    expect(Date.now() - Date.parse(lastRecordAt!)).toBeLessThan(60_000);
+    expect((await world.registry.get(OTHER_TENANT))?.lastRecordAt).toBeUndefined();
   });
 
   test('a redelivered message reuses its idempotency keys, so the downstream drops the copy', async () => {

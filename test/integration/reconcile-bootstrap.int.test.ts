@@ -38,7 +38,7 @@ describe('reconcile bootstrap against the emulator', () => {
     });
 
     const plan = world.account(await world.run('plan'));
-    expect(plan).toEqual({ accountId: CUSTOMER, status: 'healthy', findings: [], actions: [] });
+    expect(plan).toEqual({ accountId: CUSTOMER, status: 'healthy', findings: [], actions: [], deadLetterMessages: 0 });
     const again = world.account(await world.run('apply'));
     expect(again.actions).toEqual([]);
   });

@@ -107,7 +107,8 @@ describe('observeAccount', () => {
       (n, m) => n + m.calls().length,
       0,
     );
-    expect(total).toBe(10);
+    // 10 for the chain, 1 for the dead-letter queue's depth (DLQ_NOT_EMPTY and the dead-letter alarm).
+    expect(total).toBe(11);
   });
 
   test('DescribeTrails denied: the trails are unknown (not "no trail"), and no bucket or topic is probed', async () => {

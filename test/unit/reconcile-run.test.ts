@@ -52,12 +52,18 @@ const codes = (report: AccountReport) => report.actions.map((a) => a.code);
 const findingCodes = (report: AccountReport) => report.findings.map((f) => f.code);
 
 describe('reconcileAll over the fake cloud', () => {
-  test('a healthy account costs 10 read-only calls, plans nothing and is recorded healthy', async () => {
+  test('a healthy account costs 11 read-only calls, plans nothing and is recorded healthy', async () => {
     const { cloud, deps, logs } = setup({ ingest: true });
     const chain = seedHealthyAccount(cloud, A, { ingestFunctionArn: FUNCTION_ARN, ingestRoleArn: INGEST_ROLE });
     const registry = new MemoryRegistry([{ accountId: A, ...chain, bucketName: chain.bucket }]);
     const report = await reconcileAll(registry, deps, { mode: 'apply' });
-    expect(account(report)).toEqual({ accountId: A, status: 'healthy', findings: [], actions: [] });
+    expect(account(report)).toEqual({
+      accountId: A,
+      status: 'healthy',
+      findings: [],
+      actions: [],
+      deadLetterMessages: 0,
+    });
     expect(cloud.callsOf(A).sort()).toEqual(
       [
         'DescribeTrails',
@@ -69,6 +75,7 @@ describe('reconcileAll over the fake cloud', () => {
         'GetSubscriptionAttributes',
         'GetQueueUrl',
         'GetQueueAttributes',
+        'GetQueueAttributes', // the dead-letter queue's depth
       ].sort(),
     );
     expect(cloud.callsOf('collector')).toEqual(['ListEventSourceMappings']);

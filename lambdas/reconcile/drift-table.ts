@@ -1,0 +1,390 @@
+/**
+ * The drift table, "if this happens, the collector does this", as data: one entry per finding code, in the order
+ * of FINDING_CODES (the seed rows of DESIGN section 5 first). docs/drift-remediation.md holds `renderDriftTable()`
+ * between markers, and test/unit/drift-table.test.ts checks three things: every finding code has exactly one
+ * entry; the doc's table equals the rendering; and the entries agree with the planner (the action codes the
+ * planner emits for each reason are exactly those listed here, and an entry that says it repairs does).
+ *
+ * Data only: nothing here decides anything. The rules live in rules.ts and plan.ts.
+ */
+import type { ActionCode, FindingCode, Severity } from './types';
+
+/**
+ * What the collector does about a finding:
+ * - `repairs`: whenever the state it depends on is known (and no REPAIR_LOOP stops it), the plan holds at least
+ *   one action for this reason;
+ * - `repairs-when-safe`: some situations are repaired, others only reported (the text says which);
+ * - `reports`: never an action for this reason.
+ */
+export type DriftOutcome = 'repairs' | 'repairs-when-safe' | 'reports';
+
+export interface DriftEntry {
+  code: FindingCode;
+  /** Every severity the finding can be reported with, lowest first. */
+  severities: readonly Severity[];
+  ifThisHappens: string;
+  theCollectorDoes: string;
+  outcome: DriftOutcome;
+  /** The action codes the planner may emit with this finding as their reason, in execution order. */
+  actions: readonly ActionCode[];
+}
+
+export const DRIFT_TABLE: readonly DriftEntry[] = [
+  // ---- the seed rows (DESIGN section 5), each broken and repaired by `npm start` -----------------------------
+  {
+    code: 'TRAIL_MISSING',
+    severities: ['medium', 'high'],
+    ifThisHappens: 'the trail used for collection is deleted, or no trail is recorded yet (a newly registered account)',
+    theCollectorDoes:
+      'reuses a trail of the account that already logs management events (`REUSE_TRAIL`: no AWS call, nothing ' +
+      'billed); only when no trail at all logs them (organization and shadow trails included) creates ' +
+      '`outcomes-trail` (multi-region, management events only, log file validation on) with its bucket and topic, ' +
+      "then starts it. When only another account's trail logs them, creates nothing (`TRAIL_NOT_COLLECTABLE`)",
+    outcome: 'repairs-when-safe',
+    actions: [
+      'CREATE_BUCKET',
+      'PUT_BUCKET_POLICY',
+      'CREATE_TOPIC',
+      'PUT_TOPIC_POLICY',
+      'SUBSCRIBE',
+      'REUSE_TRAIL',
+      'CREATE_TRAIL',
+      'START_LOGGING',
+    ],
+  },
+  {
+    code: 'BUCKET_CHANGED',
+    severities: ['info'],
+    ifThisHappens: "the trail's S3 bucket is reassigned to another bucket of the account",
+    theCollectorDoes:
+      'follows it: records the new bucket; ingest reads each log file from the bucket its notification names ' +
+      "(keys under this account's `AWSLogs/`, bucket owned by this account). Nothing is changed",
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'BUCKET_POLICY_CHANGED',
+    severities: ['info'],
+    ifThisHappens: "the trail bucket's policy is changed (it differs from the one seen on the last run)",
+    theCollectorDoes:
+      'reports it only: an existing bucket policy is never validated or rewritten; the default CloudTrail bucket ' +
+      'policy is written only to a bucket the collector created. If the change breaks delivery, CloudTrail says ' +
+      'so and `TRAIL_DELIVERY_ERROR` follows',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'BUCKET_MISSING',
+    severities: ['high'],
+    ifThisHappens: "the trail's bucket is deleted",
+    theCollectorDoes:
+      'creates `outcomes-<account id>` (or the generated name recorded earlier) with public access blocked and ' +
+      "CloudTrail's bucket policy, and points the trail at it when the trail named another bucket",
+    outcome: 'repairs',
+    actions: ['CREATE_BUCKET', 'PUT_BUCKET_POLICY', 'UPDATE_TRAIL'],
+  },
+  {
+    code: 'TOPIC_CHANGED',
+    severities: ['medium'],
+    ifThisHappens: 'the trail now notifies another SNS topic',
+    theCollectorDoes:
+      'follows the new topic: subscribes `outcomesqueue` to it if it is not subscribed yet; the queue policy is ' +
+      'then repaired for the new topic (`QUEUE_POLICY_INVALID`) and the new topic policy checked ' +
+      '(`TOPIC_POLICY_INVALID`)',
+    outcome: 'repairs-when-safe',
+    actions: ['SUBSCRIBE'],
+  },
+  {
+    code: 'TOPIC_POLICY_INVALID',
+    severities: ['high'],
+    ifThisHappens: 'the topic policy is changed and no longer lets CloudTrail publish for this trail',
+    theCollectorDoes:
+      "merges CloudTrail's documented publish statement (Sid prefix `CloudTrailCollector`) into the policy and " +
+      "keeps every statement of the customer's; a customer Deny is not removed (`POLICY_DENY_CONFLICT`)",
+    outcome: 'repairs',
+    actions: ['PUT_TOPIC_POLICY'],
+  },
+  {
+    code: 'TOPIC_MISSING',
+    severities: ['high'],
+    ifThisHappens: "the trail's topic is deleted",
+    theCollectorDoes:
+      "re-creates `outcomestopic` in the trail's home region (or uses it if it exists), writes its policy, " +
+      're-subscribes the queue, and points the trail at it when the trail named another topic',
+    outcome: 'repairs',
+    actions: ['CREATE_TOPIC', 'PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UPDATE_TRAIL'],
+  },
+  {
+    code: 'SUBSCRIPTION_MISSING',
+    severities: ['high'],
+    ifThisHappens: "the queue's SQS subscription to the topic is removed",
+    theCollectorDoes: 'detects it with `ListSubscriptionsByTopic` and subscribes `outcomesqueue` again',
+    outcome: 'repairs',
+    actions: ['SUBSCRIBE'],
+  },
+  {
+    code: 'QUEUE_POLICY_INVALID',
+    severities: ['high'],
+    ifThisHappens:
+      'the queue policy is changed and no longer lets the topic send (or, when configured, the ingest role receive)',
+    theCollectorDoes:
+      "merges the collector's statements (SNS `SendMessage` from this topic only, the ingest role's receive and " +
+      "delete, TLS only) and keeps the customer's; a customer Deny is not removed (`POLICY_DENY_CONFLICT`)",
+    outcome: 'repairs',
+    actions: ['PUT_QUEUE_POLICY'],
+  },
+  {
+    code: 'QUEUE_MISSING',
+    severities: ['high'],
+    ifThisHappens: 'the queue is deleted (or does not exist yet)',
+    theCollectorDoes:
+      're-creates `outcomesqueue-dlq` if it is gone and `outcomesqueue` (SSE-SQS, redrive to the DLQ after 5 ' +
+      'receives), its policy and its subscription; a lost event source mapping is re-created under `ESM_MISSING`',
+    outcome: 'repairs',
+    actions: ['CREATE_QUEUE', 'PUT_QUEUE_POLICY', 'SUBSCRIBE'],
+  },
+
+  // ---- beyond the seed ----------------------------------------------------------------------------------------
+  {
+    code: 'TRAIL_NOT_LOGGING',
+    severities: ['high'],
+    ifThisHappens: 'the collection trail is stopped',
+    theCollectorDoes:
+      'starts it, but only when that is free: no other trail logs management events and the trail records no ' +
+      'data events or Insights. When another trail logs them, reuses that one instead; otherwise only reports',
+    outcome: 'repairs-when-safe',
+    actions: ['REUSE_TRAIL', 'START_LOGGING'],
+  },
+  {
+    code: 'TRAIL_NO_TOPIC',
+    severities: ['high'],
+    ifThisHappens: 'the trail has no SNS topic, so delivered log files are not announced',
+    theCollectorDoes:
+      "uses `outcomestopic` in the trail's home region (created if absent, with its policy), subscribes the " +
+      'queue, and points the trail at it',
+    outcome: 'repairs',
+    actions: ['CREATE_TOPIC', 'PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UPDATE_TRAIL'],
+  },
+  {
+    code: 'SUBSCRIPTION_PENDING',
+    severities: ['medium'],
+    ifThisHappens: "the queue's subscription is pending confirmation",
+    theCollectorDoes: 'subscribes again (an SQS subscription in the same account is confirmed at once)',
+    outcome: 'repairs',
+    actions: ['SUBSCRIBE'],
+  },
+  {
+    code: 'SUBSCRIPTION_FILTERED',
+    severities: ['medium'],
+    ifThisHappens: "the queue's subscription has a filter policy",
+    theCollectorDoes:
+      'reports it: CloudTrail notifications carry no message attributes, so a filter can drop them; only the ' +
+      'customer knows why it is there',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'TRAIL_DELIVERY_ERROR',
+    severities: ['high'],
+    ifThisHappens: 'CloudTrail reports an error writing log files to the bucket (`LatestDeliveryError`)',
+    theCollectorDoes:
+      "writes CloudTrail's bucket policy again when the bucket is the collector's own and lacks its statements; " +
+      "otherwise reports it (a customer's bucket policy is never changed)",
+    outcome: 'repairs-when-safe',
+    actions: ['PUT_BUCKET_POLICY'],
+  },
+  {
+    code: 'TRAIL_NOTIFICATION_ERROR',
+    severities: ['high'],
+    ifThisHappens: 'CloudTrail reports an error publishing to the topic (`LatestNotificationError`)',
+    theCollectorDoes:
+      'reports it; when the topic policy is the cause, `TOPIC_POLICY_INVALID` repairs it (or `POLICY_DENY_CONFLICT` ' +
+      'reports it)',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'BUCKET_NAME_TAKEN',
+    severities: ['high'],
+    ifThisHappens: 'the name `outcomes-<account id>` belongs to another account (deleted, then claimed by someone)',
+    theCollectorDoes:
+      'uses `outcomes-<account id>-<random suffix>`, records that name in the registry before creating the ' +
+      'bucket and keeps it for good, and moves the trail to it when the trail wrote into the taken name',
+    outcome: 'repairs',
+    actions: ['CREATE_BUCKET', 'PUT_BUCKET_POLICY', 'UPDATE_TRAIL'],
+  },
+  {
+    code: 'ESM_MISSING',
+    severities: ['high'],
+    ifThisHappens:
+      "there is no event source mapping from the account's queue to the ingest function (collector account)",
+    theCollectorDoes:
+      'creates it in the collector account (batch size 10, `ReportBatchItemFailures`); only when an ingest ' +
+      'function is configured (`INGEST_FUNCTION_ARN`)',
+    outcome: 'repairs',
+    actions: ['CREATE_ESM'],
+  },
+  {
+    code: 'ESM_DISABLED',
+    severities: ['high'],
+    ifThisHappens: 'the event source mapping is disabled',
+    theCollectorDoes: 'enables it again',
+    outcome: 'repairs',
+    actions: ['ENABLE_ESM'],
+  },
+  {
+    code: 'ROLE_UNASSUMABLE',
+    severities: ['high'],
+    ifThisHappens:
+      '`CloudTrailCollectorRole` cannot be assumed (stack not deployed or deleted, wrong ExternalId, trust changed)',
+    theCollectorDoes: 'reports it; the account is in `error` and nothing else is observed',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'POLICY_DENY_CONFLICT',
+    severities: ['high'],
+    ifThisHappens: 'a customer statement in the topic or queue policy explicitly denies the delivery chain',
+    theCollectorDoes: 'reports it and leaves the Deny in place: the customer removes or narrows it',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'REPAIR_LOOP',
+    severities: ['high'],
+    ifThisHappens: 'a resource was re-created 3 times within 24 hours',
+    theCollectorDoes:
+      'does not re-create it again, nor anything that depends on it (someone keeps deleting it, or detection is ' +
+      "wrong): investigate, then clear the resource's entry under `recreations` in the registry",
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COST_DUPLICATE_TRAILS',
+    severities: ['medium'],
+    ifThisHappens: 'two or more trails log the same management events in the collector region',
+    theCollectorDoes:
+      'reports the estimated monthly charge of the extra copies ($2.00 per 100,000 events each); never deletes ' +
+      'a trail and never adds one',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COST_DATA_EVENTS',
+    severities: ['info'],
+    ifThisHappens: 'a logging trail records data events',
+    theCollectorDoes:
+      'reports the estimate ($0.10 per 100,000 data events); never enables data events (the customer role ' +
+      'denies `PutEventSelectors`)',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COST_INSIGHTS',
+    severities: ['info'],
+    ifThisHappens: 'a logging trail has CloudTrail Insights on',
+    theCollectorDoes:
+      'reports the estimate ($0.35 per 100,000 events analyzed, per Insights type); never enables Insights (the ' +
+      'customer role denies `PutInsightSelectors`)',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COST_CLOUDWATCH_LOGS',
+    severities: ['info'],
+    ifThisHappens: 'a logging trail also sends its events to CloudWatch Logs',
+    theCollectorDoes:
+      'reports the estimated ingestion charge (about $0.50 per GB); never configures it (the customer role has ' +
+      'no `iam:PassRole`)',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'OBSERVE_INCOMPLETE',
+    severities: ['medium', 'high'],
+    ifThisHappens: 'a read-only call failed (access denied, throttling, a timeout): that part of the chain is unknown',
+    theCollectorDoes:
+      'changes nothing that depends on it ("access denied" is never read as "absent"); high when the trail list ' +
+      'itself could not be read or the whole run failed for the account',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'TRAIL_NOT_COLLECTABLE',
+    severities: ['high'],
+    ifThisHappens:
+      "management events are logged only by a trail this account cannot change (an organization trail), or the trail delivers into another account's bucket that is not a registered log archive",
+    theCollectorDoes:
+      'creates nothing (a trail of its own would be a paid second copy); register the account that owns the ' +
+      'bucket with `--log-archive-for`',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COLLECTED_BY_LOG_ARCHIVE',
+    severities: ['info'],
+    ifThisHappens: "the account's trail delivers into the bucket of a registered log archive account",
+    theCollectorDoes: "keeps no chain in this account: the log archive's chain collects its log files",
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'DLQ_NOT_EMPTY',
+    severities: ['medium'],
+    ifThisHappens:
+      '`outcomesqueue-dlq` holds messages: log files whose records did not all reach the downstream after 5 attempts',
+    theCollectorDoes:
+      'reports the depth (summed over accounts into the `DeadLetterMessages` metric and alarm); never purges or ' +
+      'redrives: fix the cause, then redrive',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COLLECTION_STALE',
+    severities: ['medium'],
+    ifThisHappens:
+      'no record from the account reached the downstream for longer than `STALE_AFTER_MINUTES` (counted from ' +
+      'registration when none ever did)',
+    theCollectorDoes:
+      'reports it (`AccountsStale` metric and alarm): the chain can look healthy while nothing arrives, so look at ' +
+      'the ingest logs and the DLQ',
+    outcome: 'reports',
+    actions: [],
+  },
+];
+
+/** The entry of one finding code (every code has exactly one; the unit test checks it). */
+export function driftEntry(code: FindingCode): DriftEntry {
+  const entry = DRIFT_TABLE.find((candidate) => candidate.code === code);
+  if (entry === undefined) throw new Error(`no drift table entry for ${code}`);
+  return entry;
+}
+
+export const DRIFT_TABLE_HEADERS = ['if this happens', 'finding', 'severity', 'the collector does', 'actions'];
+
+function cells(entry: DriftEntry): string[] {
+  return [
+    entry.ifThisHappens,
+    `\`${entry.code}\``,
+    entry.severities.join(', '),
+    entry.theCollectorDoes,
+    entry.actions.length === 0 ? 'none' : entry.actions.map((action) => `\`${action}\``).join(', '),
+  ];
+}
+
+/**
+ * The table as Markdown, column-aligned exactly as Prettier writes it (the docs are Prettier-checked), so the
+ * block in docs/drift-remediation.md can be compared with this string as it is.
+ */
+export function renderDriftTable(entries: readonly DriftEntry[] = DRIFT_TABLE): string {
+  const rows = entries.map(cells);
+  const widths = DRIFT_TABLE_HEADERS.map((header, column) =>
+    Math.max(3, header.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (values: string[]) => `| ${values.map((value, column) => value.padEnd(widths[column]!)).join(' | ')} |`;
+  return [
+    line(DRIFT_TABLE_HEADERS),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...rows.map((row) => line(row)),
+  ].join('\n');
+}
