@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .option('--external-id <id>', 'the ExternalId the role requires (default: generated, 256 random bits)')
     .option('--mode <mode>', 'apply (repair drift) or report (findings only)', 'apply')
     .option('--log-archive-for <ids>', 'comma-separated account or organization ids whose logs this account holds')
+    .option('--log-archive-bucket <name>', 'with --log-archive-for: the bucket in this account that holds their logs')
     .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
     .option('--json', 'machine-readable output')
     .action((opts: Parameters<typeof accountsAdd>[0]) => run(() => accountsAdd(opts))());

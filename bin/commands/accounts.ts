@@ -1,11 +1,13 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { loadCommonConfig } from '../../lambdas/shared/config';
+import { PermanentInputError } from '../../lambdas/shared/errors';
 import { AccountsRegistry, validateRegistration, type AccountRecord } from '../../lambdas/shared/registry';
+import { GENERATED_FILES } from '../../lib/names';
 import { EXIT, formatTable, printJson, printResult } from './output';
 
 /** Where the customer's role template is published (generated from CustomerAccountStack). */
-export const CUSTOMER_TEMPLATE = 'templates/customer-account-role.template.json';
+export const CUSTOMER_TEMPLATE = GENERATED_FILES.customerTemplate;
 
 export function registryFromEnv(): AccountsRegistry {
   const config = loadCommonConfig();
@@ -18,14 +20,18 @@ export function customerDeployCommand(params: {
   externalId: string;
   mode: string;
   region: string;
+  /** A log-archive account deploys the variant that also reads the other accounts' logs in this bucket. */
+  logArchiveBucketName?: string;
 }): string {
+  const archive = params.logArchiveBucketName !== undefined;
   return [
     'aws cloudformation deploy',
     '--stack-name cloudtrail-collector-role',
-    `--template-file ${CUSTOMER_TEMPLATE}`,
+    `--template-file ${archive ? GENERATED_FILES.logArchiveTemplate : CUSTOMER_TEMPLATE}`,
     '--capabilities CAPABILITY_NAMED_IAM',
     `--region ${params.region}`,
-    `--parameter-overrides CollectorAccountId=${params.collectorAccountId} ExternalId=${params.externalId} Mode=${params.mode}`,
+    `--parameter-overrides CollectorAccountId=${params.collectorAccountId} ExternalId=${params.externalId} Mode=${params.mode}` +
+      (archive ? ` LogArchiveBucketName=${params.logArchiveBucketName}` : ''),
   ].join(' \\\n    ');
 }
 
@@ -43,9 +49,18 @@ export async function accountsAdd(options: {
   externalId?: string;
   mode?: string;
   logArchiveFor?: string;
+  logArchiveBucket?: string;
   collectorAccountId?: string;
   json?: boolean;
 }): Promise<number> {
+  if ((options.logArchiveFor === undefined) !== (options.logArchiveBucket === undefined)) {
+    throw new PermanentInputError(
+      '--log-archive-for and --log-archive-bucket go together: the accounts whose logs this account holds, and the bucket that holds them',
+    );
+  }
+  if (options.logArchiveBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.logArchiveBucket)) {
+    throw new PermanentInputError(`--log-archive-bucket is not a valid S3 bucket name: "${options.logArchiveBucket}"`);
+  }
   const registration = validateRegistration({
     accountId: options.accountId,
     ...(options.externalId !== undefined ? { externalId: options.externalId } : {}),
@@ -65,6 +80,7 @@ export async function accountsAdd(options: {
     externalId: record.externalId,
     mode: record.mode,
     region: loadCommonConfig().region,
+    ...(options.logArchiveBucket !== undefined ? { logArchiveBucketName: options.logArchiveBucket } : {}),
   });
   if (options.json) {
     printJson({ account: record, customerDeployCommand: deploy });

@@ -49,6 +49,34 @@ describe('command-line tool against the emulator', () => {
     expect((await runCli(['accounts', 'remove', '--account-id', '444455556666'], env)).code).toBe(1);
   });
 
+  test('a log-archive account gets the log-archive template and its bucket parameter', async () => {
+    const added = await runCli(
+      [
+        'accounts',
+        'add',
+        '--account-id',
+        '999988887777',
+        '--log-archive-for',
+        '111122223333,o-a1b2c3d4e5',
+        '--log-archive-bucket',
+        'acme-org-trail-logs',
+        '--json',
+      ],
+      env,
+    );
+    expect(added.code).toBe(0);
+    const output = JSON.parse(added.stdout);
+    expect(output.account.logArchiveFor).toEqual(['111122223333', 'o-a1b2c3d4e5']);
+    expect(output.customerDeployCommand).toContain('--template-file templates/log-archive-role.template.json');
+    expect(output.customerDeployCommand).toContain('LogArchiveBucketName=acme-org-trail-logs');
+    const alone = await runCli(
+      ['accounts', 'add', '--account-id', '999988887776', '--log-archive-for', '111122223333'],
+      env,
+    );
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--log-archive-for and --log-archive-bucket go together');
+  });
+
   test('usage and configuration errors exit 2 with the reason', async () => {
     const bad = await runCli(['accounts', 'add', '--account-id', '12'], env);
     expect(bad.code).toBe(2);
