@@ -5,7 +5,7 @@ import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
 import { reconcileAll } from '../../lambdas/reconcile/reconcile';
 import { requestFromEvent } from '../../lambdas/reconcile/run-request';
-import type { AccountReport, Finding, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
+import type { AccountReport, Action, Finding, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
 import { registryFromEnv } from './accounts';
 import { EXIT, formatTable, printJson, printResult } from './output';
 
@@ -91,7 +91,13 @@ export async function statusCommand(options: { json?: boolean }): Promise<number
   const accounts = await registryFromEnv().list();
   const rows = accounts.map((account) => {
     const findings = (account.findings ?? []) as Finding[];
-    const open = findings.filter((finding) => finding.severity !== 'info' && !finding.code.startsWith('COST_'));
+    const applied = new Set(
+      ((account.actions ?? []) as Action[]).filter((a) => a.status === 'applied').map((a) => a.reason),
+    );
+    // Open: found, not informational, and not answered by an action the same run applied.
+    const open = findings.filter(
+      (finding) => finding.severity !== 'info' && !finding.code.startsWith('COST_') && !applied.has(finding.code),
+    );
     return {
       accountId: account.accountId,
       mode: account.mode,

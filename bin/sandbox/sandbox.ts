@@ -374,6 +374,8 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       process.stderr.write(
         `emulator left running at ${moto.endpoint} (pid ${moto.process.pid}); stop it with: kill ${moto.process.pid}\n`,
       );
+      // Let this process exit while the emulator runs on: drop our end of its pipe and stop waiting for it.
+      moto.process.stderr?.destroy();
       moto.process.unref();
     } else {
       await moto?.stop();

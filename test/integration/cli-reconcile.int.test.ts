@@ -43,6 +43,9 @@ describe('reconcile through the command-line tool', () => {
     // The report-mode account is observed and reported, never repaired.
     expect(byId('444455556666').actions.every((a) => a.status === 'skipped' || a.status === 'planned')).toBe(true);
     expect(apply.code).toBe(1);
+    // Right after the repairing run, its findings are answered by applied actions: none is open.
+    const afterRepair = await runCli(['status'], env);
+    expect(afterRepair.stdout).toMatch(new RegExp(`${CUSTOMER}\\s+apply\\s+repaired\\s+\\S+\\s+-\\s`));
 
     const again = await runCli(['apply', '--account-id', CUSTOMER], env);
     expect(again.code).toBe(0);
