@@ -103,7 +103,7 @@ export function collectorScopes(p: CollectorScopeInputs): ScopeResolver {
  */
 export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
   // customer role
-  all: 'cloudtrail:DescribeTrails and s3:ListAllMyBuckets support no resource-level permissions: IAM only accepts "*" for them; both are read-only',
+  all: 'cloudtrail:DescribeTrails, cloudtrail:ListTrails and s3:ListAllMyBuckets support no resource-level permissions: IAM only accepts "*" for them; all are read-only',
   anyTrail:
     'read-only status and selectors of every trail that logs this account, including organization and shadow trails owned by another account or homed in another region: the cost guard must see all of them to never create a second paid copy',
   anyBucket:

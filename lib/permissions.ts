@@ -96,6 +96,10 @@ export const OPERATIONS = {
     why: 'observe: every trail that logs this account, shadow and organization trails included (the cost guard)',
     grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:DescribeTrails'], scope: 'all' }],
   },
+  'CloudTrail.ListTrails': {
+    why: 'observe: trails of every region, so a single-region trail homed elsewhere also counts for the cost guard',
+    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:ListTrails'], scope: 'all' }],
+  },
   'CloudTrail.GetTrailStatus': {
     why: 'observe: is the trail logging, its last delivery and notification errors',
     grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:GetTrailStatus'], scope: 'anyTrail' }],

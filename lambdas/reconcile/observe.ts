@@ -16,6 +16,7 @@
  */
 import {
   DescribeTrailsCommand,
+  ListTrailsCommand,
   GetEventSelectorsCommand,
   GetTrailStatusCommand,
   type GetEventSelectorsCommandOutput,
@@ -139,6 +140,40 @@ async function observeTrailChain(clients: CustomerClients, ctx: PlanContext, sta
   ]);
 }
 
+/** Trails of the account that DescribeTrails in `region` did not show, described in their home regions. */
+async function trailsHomedElsewhere(
+  clients: CustomerClients,
+  region: string,
+  seen: Set<string | undefined>,
+): Promise<Observation<Trail[]>> {
+  const missing = new Map<string, string[]>();
+  try {
+    let nextToken: string | undefined;
+    do {
+      const page = await clients.cloudTrail(region).send(new ListTrailsCommand({ NextToken: nextToken }));
+      for (const info of page.Trails ?? []) {
+        if (!info.TrailARN || seen.has(info.TrailARN) || !info.HomeRegion) continue;
+        missing.set(info.HomeRegion, [...(missing.get(info.HomeRegion) ?? []), info.TrailARN]);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    return unknown(describeError('ListTrails', error));
+  }
+  const found: Trail[] = [];
+  for (const [homeRegion, arns] of missing) {
+    try {
+      const response = await clients
+        .cloudTrail(homeRegion)
+        .send(new DescribeTrailsCommand({ trailNameList: arns, includeShadowTrails: false }));
+      found.push(...(response.trailList ?? []));
+    } catch (error) {
+      return unknown(describeError('DescribeTrails', error));
+    }
+  }
+  return known(found);
+}
+
 async function observeTrails(clients: CustomerClients, region: string): Promise<Observation<ObservedTrail[]>> {
   let trailList: Trail[];
   try {
@@ -148,6 +183,12 @@ async function observeTrails(clients: CustomerClients, region: string): Promise<
   } catch (error) {
     return unknown(describeError('DescribeTrails', error));
   }
+  // A single-region trail homed in another region is not a shadow trail here, yet it logs management events in
+  // its region: a multi-region outcomes-trail would bill a second copy there. ListTrails sees every region.
+  const elsewhere = await trailsHomedElsewhere(clients, region, new Set(trailList.map((trail) => trail.TrailARN)));
+  if (!elsewhere.known) return elsewhere;
+  trailList = [...trailList, ...elsewhere.value];
+  const visibleHere = new Set(trailList.filter((trail) => !elsewhere.value.includes(trail)).map((t) => t.TrailARN));
   const trails = await Promise.all(
     trailList
       .filter((trail): trail is Trail & { TrailARN: string } => typeof trail.TrailARN === 'string')
@@ -156,7 +197,7 @@ async function observeTrails(clients: CustomerClients, region: string): Promise<
         const parts = arnParts(arn);
         const homeRegion = trail.HomeRegion ?? parts.region;
         const [status, selectors] = await Promise.all([
-          trailStatus(clients, region, arn),
+          trailStatus(clients, visibleHere.has(arn) ? region : homeRegion, arn),
           trail.HasCustomEventSelectors === false
             ? Promise.resolve(known<EventSelectorSummary>({ managementEvents: true, dataEvents: false }))
             : eventSelectors(clients, homeRegion, arn),

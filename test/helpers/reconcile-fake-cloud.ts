@@ -169,6 +169,14 @@ export class FakeCloud {
             ...(t.cloudWatchLogGroupArn ? { CloudWatchLogsLogGroupArn: t.cloudWatchLogGroupArn } : {}),
           })),
         };
+      case 'ListTrails':
+        return {
+          Trails: account.trails.map((t) => ({
+            TrailARN: this.trailArn(accountId, t),
+            Name: t.name,
+            HomeRegion: t.region,
+          })),
+        };
       case 'GetTrailStatus': {
         const t = this.findTrail(accountId, str('Name'));
         return {

@@ -2,6 +2,7 @@
 import {
   CloudTrailClient,
   DescribeTrailsCommand,
+  ListTrailsCommand,
   GetEventSelectorsCommand,
   GetTrailStatusCommand,
 } from '@aws-sdk/client-cloudtrail';
@@ -70,6 +71,8 @@ function setup() {
     ],
   });
   mocks.ctHome.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+  // Trails of other regions that DescribeTrails here does not show: none unless a test says otherwise.
+  mocks.ctHome.on(ListTrailsCommand).resolves({ Trails: [] });
   mocks.s3.on(HeadBucketCommand).resolves({});
   mocks.s3.on(GetBucketPolicyCommand).resolves({ Policy: '{"Statement":[]}' });
   mocks.sns.on(GetTopicAttributesCommand).resolves({ Attributes: { Policy: '{}' } });
@@ -84,6 +87,55 @@ function setup() {
 }
 
 describe('observeAccount', () => {
+  test('a single-region trail homed in another region is found with ListTrails and read in its home region', async () => {
+    const { mocks, clients, collector } = setup();
+    const euTrail = `arn:aws:cloudtrail:eu-west-1:${ACCT}:trail/acme-eu-only`;
+    mocks.ctHome.on(ListTrailsCommand).resolves({
+      Trails: [
+        { TrailARN: TRAIL_ARN, Name: 'outcomes-trail', HomeRegion: 'us-east-1' },
+        { TrailARN: euTrail, Name: 'acme-eu-only', HomeRegion: 'eu-west-1' },
+      ],
+    });
+    mocks.ctEu.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        {
+          Name: 'acme-eu-only',
+          TrailARN: euTrail,
+          HomeRegion: 'eu-west-1',
+          S3BucketName: 'acme-eu',
+          IsMultiRegionTrail: false,
+          HasCustomEventSelectors: false,
+        },
+      ],
+    });
+    mocks.ctEu.on(GetTrailStatusCommand).resolves({ IsLogging: true });
+    const state = await observeAccount(clients, context(), collector);
+    expect(state.trails).toMatchObject({
+      known: true,
+      value: [
+        { arn: TRAIL_ARN },
+        {
+          arn: euTrail,
+          homeRegion: 'eu-west-1',
+          isMultiRegion: false,
+          status: { known: true, value: { isLogging: true } },
+        },
+      ],
+    });
+    expect(mocks.ctEu.commandCalls(DescribeTrailsCommand)[0]!.args[0].input).toEqual({
+      trailNameList: [euTrail],
+      includeShadowTrails: false,
+    });
+    expect(mocks.ctEu.commandCalls(GetTrailStatusCommand)[0]!.args[0].input).toEqual({ Name: euTrail });
+  });
+
+  test('ListTrails denied: the trails are unknown, so nothing can be created from them', async () => {
+    const { mocks, clients, collector } = setup();
+    mocks.ctHome.on(ListTrailsCommand).rejects(awsError('AccessDeniedException', 400));
+    const state = await observeAccount(clients, context(), collector);
+    expect(state.trails).toMatchObject({ known: false, error: expect.stringContaining('ListTrails') });
+  });
+
   test('a healthy account: the documented calls, with includeShadowTrails and ExpectedBucketOwner', async () => {
     const { mocks, clients, collector } = setup();
     const state = await observeAccount(clients, context({ ingestFunctionArn: FUNCTION_ARN }), collector);
@@ -107,8 +159,8 @@ describe('observeAccount', () => {
       (n, m) => n + m.calls().length,
       0,
     );
-    // 10 for the chain, 1 for the dead-letter queue's depth (DLQ_NOT_EMPTY and the dead-letter alarm).
-    expect(total).toBe(11);
+    // 10 for the chain, 1 for trails of other regions (ListTrails), 1 for the dead-letter queue's depth.
+    expect(total).toBe(12);
   });
 
   test('DescribeTrails denied: the trails are unknown (not "no trail"), and no bucket or topic is probed', async () => {

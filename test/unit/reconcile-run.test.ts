@@ -52,7 +52,7 @@ const codes = (report: AccountReport) => report.actions.map((a) => a.code);
 const findingCodes = (report: AccountReport) => report.findings.map((f) => f.code);
 
 describe('reconcileAll over the fake cloud', () => {
-  test('a healthy account costs 11 read-only calls, plans nothing and is recorded healthy', async () => {
+  test('a healthy account costs 12 read-only calls, plans nothing and is recorded healthy', async () => {
     const { cloud, deps, logs } = setup({ ingest: true });
     const chain = seedHealthyAccount(cloud, A, { ingestFunctionArn: FUNCTION_ARN, ingestRoleArn: INGEST_ROLE });
     const registry = new MemoryRegistry([{ accountId: A, ...chain, bucketName: chain.bucket }]);
@@ -67,6 +67,7 @@ describe('reconcileAll over the fake cloud', () => {
     expect(cloud.callsOf(A).sort()).toEqual(
       [
         'DescribeTrails',
+        'ListTrails',
         'GetTrailStatus',
         'HeadBucket',
         'GetBucketPolicy',
