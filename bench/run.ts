@@ -1,0 +1,243 @@
+/**
+ * `npm run bench`: the benchmarks of bench/README.md. Generates the inputs once (bench/out/inputs), runs every
+ * measurement in a fresh child process, prints the tables and writes them as JSON and Markdown to bench/out.
+ * `npm run bench -- --help` lists the options.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { renderE2e, runE2e, type E2eSummary } from './e2e';
+import { EXPERIMENTS } from './experiments';
+import {
+  ingestTable,
+  ingestTargets,
+  inputsLine,
+  measureIngest,
+  ratioTable,
+  stageTable,
+  type InputSummary,
+  type Target,
+} from './ingest';
+import { BENCH_DIR, OUT_DIR, ensureInput, type InputName } from './inputs';
+import { DIST_DIR, fixed, machineInfo, table, type Machine } from './lib';
+import { profileTable } from './profile';
+
+const GROUPS = ['ingest-small', 'ingest-100mb', 'ingest-1gib', 'e2e'] as const;
+type Group = (typeof GROUPS)[number];
+const INGEST_GROUPS: Record<Exclude<Group, 'e2e'>, InputName> = {
+  'ingest-small': 'small',
+  'ingest-100mb': '100mb',
+  'ingest-1gib': '1gib',
+};
+
+const HELP = `npm run bench [-- options]
+
+Runs the ingest benchmarks (the ingest core against gunzip, gunzip + gzip -1 and a naive JSON.parse
+implementation, on many small files and on 100 MB and 1 GiB files) and the end-to-end benchmark (the
+\`ingest --queue-url\` poller against moto and a local receiver). Prints the tables, writes them to
+bench/out/results.json, bench/out/results.md and bench/out/results-<time>.json.
+
+  --only LIST        comma-separated subset of: ${GROUPS.join(', ')} (default: all)
+  --quick            one run of each, 100 small files, no 1 GiB file, 60 end-to-end messages
+  --runs N           runs per measurement (default 5 for 100mb, 3 otherwise; naive at most 3, 1 on 1 GiB)
+  --cpu-prof         also write a V8 CPU profile of one extra run of the core per input to bench/out/profiles
+  --experiment NAME  also measure the core with a proposed change applied: ${EXPERIMENTS.join(', ')},
+                     or several joined with + (repeat the option for more variants)
+  --concurrency N    small files: also measure core and floor with N objects in flight (MESSAGE_CONCURRENCY)
+  --help             this text
+`;
+
+interface Options {
+  groups: Group[];
+  quick: boolean;
+  runs?: number;
+  cpuProf: boolean;
+  experiments: string[];
+  concurrency?: number;
+}
+
+class UsageError extends Error {}
+
+function parseOptions(): Options | undefined {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      experiment: { type: 'string', multiple: true },
+      concurrency: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return undefined;
+  }
+  let groups = values.only ? values.only.split(',').map((group) => group.trim()) : [...GROUPS];
+  for (const group of groups) {
+    if (!(GROUPS as readonly string[]).includes(group)) throw new UsageError(`--only: unknown group "${group}"`);
+  }
+  // --quick leaves the 1 GiB file out unless asked for by name.
+  if (values.quick && values.only === undefined) groups = groups.filter((group) => group !== 'ingest-1gib');
+  const runs = values.runs === undefined ? undefined : Number(values.runs);
+  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1)) throw new UsageError('--runs must be >= 1');
+  const experiments = values.experiment ?? [];
+  for (const name of experiments.flatMap((spec) => spec.split('+'))) {
+    if (!(EXPERIMENTS as readonly string[]).includes(name)) {
+      throw new UsageError(`--experiment: unknown "${name}" (known: ${EXPERIMENTS.join(', ')})`);
+    }
+  }
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 2)) {
+    throw new UsageError('--concurrency must be an integer >= 2');
+  }
+  return {
+    groups: groups as Group[],
+    quick: values.quick,
+    ...(runs !== undefined ? { runs } : {}),
+    cpuProf: values['cpu-prof'],
+    experiments,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+  };
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Children run bundled (esbuild, as the Lambda is deployed), with no TypeScript loader in the measured process. */
+async function bundle(): Promise<void> {
+  await build({
+    entryPoints: ['ingest-child', 'e2e-child'].map((name) => join(BENCH_DIR, `${name}.ts`)),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outdir: DIST_DIR,
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+}
+
+interface Results {
+  date: string;
+  command: string;
+  machine: Machine;
+  options: Options;
+  ingest: InputSummary[];
+  e2e?: E2eSummary;
+  targets: Target[];
+  durationSeconds: number;
+}
+
+function machineLine(m: Machine): string {
+  return (
+    `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.hypervisor}; Node ${m.node} (V8 ${m.v8}, ` +
+    `zlib ${m.zlib}); ${m.os}; load average at start ${m.loadAverageAtStart.join(' ')}`
+  );
+}
+
+function targetTable(targets: Target[], markdown: boolean): string {
+  return table(
+    ['target', 'measured', 'result'],
+    targets.map((t) => [t.target, t.measured, t.met === undefined ? 'not run' : t.met ? 'met' : 'MISSED']),
+    markdown,
+  );
+}
+
+function render(results: Results, markdown: boolean): string {
+  const h = (text: string) => (markdown ? `\n#### ${text}\n\n` : `\n${text}\n`);
+  const parts: string[] = [];
+  parts.push(
+    markdown
+      ? `Measured ${results.date} with \`${results.command}\` (${fixed(results.durationSeconds, 0)} s) on: ` +
+          `${machineLine(results.machine)}.`
+      : `Machine: ${machineLine(results.machine)}\nDate: ${results.date} (${fixed(results.durationSeconds, 0)} s)`,
+  );
+  if (results.ingest.length > 0) {
+    parts.push(h('Ingest: MB/s of uncompressed input, median of the runs') + ingestTable(results.ingest, markdown));
+    parts.push(`${markdown ? '\n' : ''}Inputs: ${inputsLine(results.ingest)}.`);
+    parts.push(h('Ratios: median of per-round ratios') + ratioTable(results.ingest, markdown));
+    if (results.ingest.some((s) => s.variants.some((v) => v.kind === 'stage'))) {
+      parts.push(
+        h('Where the core spends its CPU, stage by stage (median CPU time)') + stageTable(results.ingest, markdown),
+      );
+    }
+  }
+  for (const summary of results.ingest) {
+    if (!summary.profile) continue;
+    parts.push(
+      h(`CPU profile of the core on ${summary.input} (main thread; ${summary.profile.path})`) +
+        profileTable(summary.profile.rows, markdown),
+    );
+  }
+  if (results.e2e) {
+    parts.push(
+      h('End to end: `ingest --queue-url` against moto and a local receiver') + renderE2e(results.e2e, markdown),
+    );
+  }
+  parts.push(h('Targets') + targetTable(results.targets, markdown));
+  return `${parts.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  let options: Options | undefined;
+  try {
+    options = parseOptions();
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      log(`${(error as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (!options) return 0;
+  const started = Date.now();
+  const machine = machineInfo();
+  log(`machine: ${machineLine(machine)}`);
+  mkdirSync(OUT_DIR, { recursive: true });
+  await bundle();
+
+  const ingest: InputSummary[] = [];
+  for (const group of options.groups) {
+    if (group === 'e2e') continue;
+    const manifest = await ensureInput(INGEST_GROUPS[group], log);
+    log(`${group}: measuring`);
+    ingest.push(await measureIngest(manifest, { ...options, log }));
+  }
+  let e2e: E2eSummary | undefined;
+  if (options.groups.includes('e2e')) {
+    const small = await ensureInput('small', log);
+    log('e2e: measuring');
+    e2e = await runE2e({ quick: options.quick, runs: options.quick ? 1 : (options.runs ?? 3), small, log });
+  }
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    machine,
+    options,
+    ingest,
+    ...(e2e ? { e2e } : {}),
+    targets: ingestTargets(ingest),
+    durationSeconds: (Date.now() - started) / 1000,
+  };
+  process.stdout.write(render(results, false));
+  const json = JSON.stringify(results, null, 2);
+  const stamp = results.date.replace(/[:.]/g, '-');
+  writeFileSync(join(OUT_DIR, 'results.json'), json);
+  writeFileSync(join(OUT_DIR, `results-${stamp}.json`), json);
+  writeFileSync(join(OUT_DIR, 'results.md'), render(results, true));
+  log(`\nwritten: bench/out/results.json, bench/out/results-${stamp}.json, bench/out/results.md`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,221 @@
+/**
+ * The ingest implementations the benchmark compares, each taking one object's bytes as a stream (what
+ * GetObject gives) and producing gzip bytes for the downstream, counted by an in-process sink:
+ * - `core`: the project's ingest core, `forwardRecords` (decode -> split -> filter -> batch -> sink.send), with
+ *   the Lambda's default settings and a sink that compresses each batch exactly as HttpSink does before POSTing;
+ * - `gunzip`: decompression alone (a lower bound for anything that reads gzip objects);
+ * - `floor`: gunzip piped into gzip level 1 (the floor for any pipeline that must decompress and recompress);
+ * - `naive`: gunzip, JSON.parse of the whole file, JSON.stringify per record, gzip level 1 per batch.
+ * And the core cut short after one of its stages, to tell what each stage costs:
+ * - `decode`: the core's decoder (decodeObject) alone;
+ * - `split`: decode + RecordSplitter;
+ * - `batch`: decode + split + RecordBatcher, delivering to a sink that takes each batch without compressing it.
+ */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
+import { loadIngestConfig } from '../lambdas/ingest/config';
+import { KEEP_ALL, filterIsActive } from '../lambdas/ingest/filters';
+import { RecordBatcher } from '../lambdas/ingest/batcher';
+import { forwardRecords, type ForwardOptions, type RecordSink } from '../lambdas/ingest/forward-object';
+import type { SendContext, SendResult } from '../lambdas/ingest/http-sink';
+import { decodeObject } from '../lambdas/ingest/object-decoder';
+import { RecordSplitter } from '../lambdas/ingest/record-splitter';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** HttpSink's default `gzipLevel` (speed over ratio on the Lambda's CPU share). */
+export const DOWNSTREAM_GZIP_LEVEL = 1;
+/** The ingest core's gunzip output chunk (object-decoder.ts); the baselines use the same. */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
+export const VARIANTS = ['core', 'gunzip', 'floor', 'naive', 'decode', 'split', 'batch'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export interface ObjectResult {
+  /** Records read; undefined for the variants that never look at records. */
+  records?: number;
+  /** Uncompressed bytes of the object. */
+  bytes: number;
+  /** Compressed bytes produced for the downstream (0 for gunzip alone). */
+  bytesOut: number;
+  /** Downstream batches (requests the HTTP sink would make). */
+  batches: number;
+}
+
+/**
+ * The Lambda's defaults, read through the real config loader so that they follow `lambdas/ingest/config.ts`:
+ * batches of 4 MiB / 5000 records, 4 batches in flight, 2 MiB max record, 4 GiB decompressed cap, no filter.
+ */
+export function defaultForwardOptions(): ForwardOptions {
+  const config = loadIngestConfig({
+    AWS_REGION: 'us-east-1',
+    ACCOUNTS_TABLE: 'bench',
+    DOWNSTREAM_URL: 'http://127.0.0.1/',
+  });
+  if (filterIsActive(config.filter)) throw new Error('the default configuration has a filter: expected KEEP_ALL');
+  return {
+    maxDecompressedBytes: config.maxDecompressedBytes,
+    maxRecordBytes: config.maxRecordBytes,
+    batchLimits: { maxBatchBytes: config.maxBatchBytes, maxBatchRecords: config.maxBatchRecords },
+    maxInFlightBatches: config.maxInFlightBatches,
+    filter: KEEP_ALL,
+    deadline: Date.now() + 24 * 3600_000,
+  };
+}
+
+/** Extra zlib options of CompressingSink, per batch: none, as in HttpSink; experiments change them. */
+export const sinkGzipOptions: { chunkSize?: (ndjson: Buffer) => number } = {};
+
+/** Stands in for HttpSink: compresses each NDJSON batch as HttpSink.sendPart does (async zlib, level 1),
+ * counts the bytes, and sends nothing. */
+export class CompressingSink implements RecordSink {
+  requests = 0;
+  bytesSent = 0;
+
+  async send(ndjson: Buffer, _ctx: SendContext): Promise<SendResult> {
+    const chunkSize = sinkGzipOptions.chunkSize?.(ndjson);
+    const compressed = await gzipAsync(ndjson, {
+      level: DOWNSTREAM_GZIP_LEVEL,
+      ...(chunkSize !== undefined ? { chunkSize } : {}),
+    });
+    this.requests += 1;
+    this.bytesSent += compressed.length;
+    return { requests: 1, bytesSent: compressed.length };
+  }
+}
+
+class CountingWritable extends Writable {
+  bytes = 0;
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.bytes += chunk.length;
+    callback();
+  }
+}
+
+export function makeVariant(
+  variant: Variant,
+  options: ForwardOptions = defaultForwardOptions(),
+): (body: AsyncIterable<Uint8Array>, key: string) => Promise<ObjectResult> {
+  switch (variant) {
+    case 'core':
+      return async (body, key) => {
+        const sink = new CompressingSink();
+        const result = await forwardRecords(body, { bucket: 'bench-bucket', key, kind: 'log' }, sink, options);
+        if (result.outcome !== 'forwarded') throw new Error(`${key}: outcome ${result.outcome}`);
+        return {
+          records: result.recordsRead,
+          bytes: result.bytesDecompressed,
+          bytesOut: sink.bytesSent,
+          batches: sink.requests,
+        };
+      };
+    case 'gunzip':
+      return async (body) => {
+        const out = new CountingWritable();
+        await pipeline(body, createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), out);
+        return { bytes: out.bytes, bytesOut: 0, batches: 0 };
+      };
+    case 'floor':
+      return async (body) => {
+        let inflated = 0;
+        const out = new CountingWritable();
+        await pipeline(
+          body,
+          createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              inflated += chunk.length;
+              yield chunk;
+            }
+          },
+          createGzip({ level: DOWNSTREAM_GZIP_LEVEL }),
+          out,
+        );
+        return { bytes: inflated, bytesOut: out.bytes, batches: 0 };
+      };
+    case 'naive':
+      return (body) => naive(body, options);
+    case 'decode':
+    case 'split':
+    case 'batch':
+      return (body) => coreUpTo(variant, body, options);
+  }
+}
+
+/**
+ * forwardRecords' loop (lambdas/ingest/forward-object.ts, default settings: no filter) stopped after a stage.
+ * Keep in step with forwardRecords when it changes.
+ */
+async function coreUpTo(
+  stage: 'decode' | 'split' | 'batch',
+  body: AsyncIterable<Uint8Array>,
+  options: ForwardOptions,
+): Promise<ObjectResult> {
+  const decoded = decodeObject(body, { maxDecompressedBytes: options.maxDecompressedBytes });
+  const splitter = stage === 'decode' ? undefined : new RecordSplitter({ maxRecordBytes: options.maxRecordBytes });
+  const batcher =
+    stage === 'batch'
+      ? new RecordBatcher(options.batchLimits, () => Promise.resolve(), { maxInFlight: options.maxInFlightBatches })
+      : undefined;
+  let records = 0;
+  for await (const chunk of decoded.chunks) {
+    if (!splitter) continue;
+    const out = splitter.write(chunk);
+    records += out.length;
+    if (batcher && out.length > 0) {
+      batcher.add(out);
+      await batcher.ready();
+    }
+  }
+  splitter?.end();
+  const totals = await batcher?.finish();
+  return {
+    ...(splitter ? { records } : {}),
+    bytes: decoded.stats.bytesOut,
+    bytesOut: 0,
+    batches: totals?.batches ?? 0,
+  };
+}
+
+/**
+ * What one writes without a streaming splitter: the whole object in memory, parsed, every record re-serialised.
+ * Batched like the core (same limits, same number of compressions in flight), so that only the parsing differs.
+ */
+async function naive(body: AsyncIterable<Uint8Array>, options: ForwardOptions): Promise<ObjectResult> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  const inflated = await gunzipAsync(Buffer.concat(chunks));
+  const { Records: records } = JSON.parse(inflated.toString('utf8')) as { Records: unknown[] };
+  const { maxBatchBytes, maxBatchRecords } = options.batchLimits;
+  let bytesOut = 0;
+  let batches = 0;
+  const inFlight = new Set<Promise<void>>();
+  let lines: string[] = [];
+  let size = 0;
+  const flush = async () => {
+    const ndjson = Buffer.from(lines.join('\n') + '\n');
+    lines = [];
+    size = 0;
+    const job = gzipAsync(ndjson, { level: DOWNSTREAM_GZIP_LEVEL }).then((compressed) => {
+      bytesOut += compressed.length;
+      batches += 1;
+      inFlight.delete(job);
+    });
+    inFlight.add(job);
+    if (inFlight.size >= options.maxInFlightBatches) await Promise.race(inFlight);
+  };
+  for (const record of records) {
+    const line = JSON.stringify(record);
+    const lineBytes = Buffer.byteLength(line) + 1;
+    if (lines.length > 0 && size + lineBytes > maxBatchBytes) await flush();
+    lines.push(line);
+    size += lineBytes;
+    if (lines.length >= maxBatchRecords || size >= maxBatchBytes) await flush();
+  }
+  if (lines.length > 0) await flush();
+  await Promise.all(inFlight);
+  return { records: records.length, bytes: inflated.length, bytesOut, batches };
+}
