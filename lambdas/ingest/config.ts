@@ -32,6 +32,13 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
   const downstreamUrl = getUrlFromEnv('DOWNSTREAM_URL', ['https:', 'http:'], env);
   if (!downstreamUrl) throw new ConfigError('DOWNSTREAM_URL is required but not set');
   const downstreamToken = getOptionalStringFromEnv('DOWNSTREAM_TOKEN', env);
+  // Checked here, not only in the sink, so that a bad value fails at start as a configuration error naming the
+  // variable; the value itself is never shown: it is a secret.
+  if (downstreamToken !== undefined && !/^[\x21-\x7e]+$/.test(downstreamToken)) {
+    throw new ConfigError(
+      'DOWNSTREAM_TOKEN contains characters not allowed in an HTTP header (spaces, control or non-ASCII characters); the value is not shown',
+    );
+  }
   const downstreamTokenSecretArn = getOptionalStringFromEnv('DOWNSTREAM_TOKEN_SECRET_ARN', env);
   if (downstreamToken && downstreamTokenSecretArn) {
     throw new ConfigError('set DOWNSTREAM_TOKEN or DOWNSTREAM_TOKEN_SECRET_ARN, not both');
