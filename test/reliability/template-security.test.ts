@@ -59,17 +59,16 @@ describe('what reconcile creates refuses plain HTTP and names its principals', (
   const policies: [string, Statement[]][] = [
     [
       'bucket',
-      defaultBucketPolicy({ bucketName: 'outcomes-111122223333', accountId: '111122223333', trailArn })
-        .Statement as Statement[],
+      defaultBucketPolicy({ bucketName: 'outcomes-111122223333', accountId: '111122223333', trailArn }).Statement,
     ],
-    ['topic', defaultTopicStatements({ topicArn, trailArn, accountId: '111122223333' }) as Statement[]],
+    ['topic', defaultTopicStatements({ topicArn, trailArn, accountId: '111122223333' })],
     [
       'queue',
       defaultQueueStatements({
         queueArn,
         topicArn,
         ingestRoleArn: 'arn:aws:iam::123456789012:role/cloudtrail-collector-ingest',
-      }) as Statement[],
+      }),
     ],
   ];
 
