@@ -2,7 +2,6 @@ import { CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { AccountsRegistry, generateExternalId } from '../../lambdas/shared/registry';
@@ -17,6 +16,7 @@ import type { AccountReport, RunMode } from '../../lambdas/reconcile/types';
 import { customerDeployCommand } from '../commands/accounts';
 import { EXIT, formatTable, printResult } from '../commands/output';
 import { checkChain, type ChainClients } from './chain-check';
+import { customerAdminClients } from './customer-clients';
 import {
   createRegistryTable,
   eventBridgeObjectCreated,
@@ -55,26 +55,9 @@ function detail(message: string): void {
   process.stderr.write(`    ${message}\n`);
 }
 
-/** Clients inside a customer account, as its admin would have them (the emulator does not check ExternalIds). */
-async function customerClients(accountId: string): Promise<ChainClients> {
-  const assumed = await awsClients.sts({ region: SANDBOX.region }).send(
-    new AssumeRoleCommand({
-      RoleArn: `arn:aws:iam::${accountId}:role/CloudTrailCollectorRole`,
-      RoleSessionName: 'sandbox-customer-admin',
-    }),
-  );
-  const c = assumed.Credentials!;
-  const credentials = {
-    accessKeyId: c.AccessKeyId!,
-    secretAccessKey: c.SecretAccessKey!,
-    sessionToken: c.SessionToken!,
-  };
-  return {
-    cloudTrail: awsClients.cloudTrail({ region: SANDBOX.region, credentials }),
-    s3: awsClients.s3({ region: SANDBOX.region, credentials }),
-    sns: awsClients.sns({ region: SANDBOX.region, credentials }),
-    sqs: awsClients.sqs({ region: SANDBOX.region, credentials }),
-  };
+/** Clients inside a customer account, as its admin would have them. */
+function customerClients(accountId: string): Promise<ChainClients> {
+  return customerAdminClients(accountId, SANDBOX.region, 'sandbox-customer-admin');
 }
 
 function showReport(account: AccountReport): void {

@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { SQSRecord } from 'aws-lambda';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { silentLogger, type LoggerLike } from '../../lambdas/shared/logger';
@@ -9,6 +8,7 @@ import { loadIngestConfig } from '../../lambdas/ingest/config';
 import type { IngestDeps } from '../../lambdas/ingest/ingest-batch';
 import { toSqsRecord } from '../../lambdas/ingest/queue-poller';
 import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
+import { customerAdminClients } from '../../bin/sandbox/customer-clients';
 import { createChain, createRegistryTable, type DemoChain } from '../../bin/sandbox/demo-chain';
 import { DownstreamReceiver } from '../../bin/sandbox/downstream-receiver';
 import { REGION, useEmulator } from './emulator';
@@ -22,25 +22,8 @@ export interface CustomerClients {
 }
 
 /** Clients acting inside a customer account (the emulator maps assumed-role keys to the role's account). */
-export async function customerClients(accountId: string): Promise<CustomerClients> {
-  const assumed = await awsClients.sts({ region: REGION }).send(
-    new AssumeRoleCommand({
-      RoleArn: `arn:aws:iam::${accountId}:role/CloudTrailCollectorRole`,
-      RoleSessionName: 'test',
-      ExternalId: 'x',
-    }),
-  );
-  const c = assumed.Credentials!;
-  const credentials = {
-    accessKeyId: c.AccessKeyId!,
-    secretAccessKey: c.SecretAccessKey!,
-    sessionToken: c.SessionToken!,
-  };
-  return {
-    s3: awsClients.s3({ region: REGION, credentials }),
-    sns: awsClients.sns({ region: REGION, credentials }),
-    sqs: awsClients.sqs({ region: REGION, credentials }),
-  };
+export function customerClients(accountId: string): Promise<CustomerClients> {
+  return customerAdminClients(accountId, REGION, 'test');
 }
 
 export interface IngestWorld {

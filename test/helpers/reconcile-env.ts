@@ -8,8 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { SetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { checkChain } from '../../bin/sandbox/chain-check';
+import { customerAdminClients } from '../../bin/sandbox/customer-clients';
 import { createChain, createRegistryTable, type DemoChain } from '../../bin/sandbox/demo-chain';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { silentLogger } from '../../lambdas/shared/logger';
@@ -36,27 +36,8 @@ export interface TenantClients extends IngestCustomerClients {
 }
 
 /** Plain SDK clients acting inside a customer account (moto maps assumed-role keys to the role's account). */
-export async function tenantClients(accountId: string): Promise<TenantClients> {
-  const assumed = await awsClients.sts({ region: REGION }).send(
-    new AssumeRoleCommand({
-      RoleArn: `arn:aws:iam::${accountId}:role/CloudTrailCollectorRole`,
-      RoleSessionName: 'test',
-      ExternalId: 'x',
-    }),
-  );
-  const c = assumed.Credentials!;
-  const credentials = {
-    accessKeyId: c.AccessKeyId!,
-    secretAccessKey: c.SecretAccessKey!,
-    sessionToken: c.SessionToken!,
-  };
-  return {
-    s3: awsClients.s3({ region: REGION, credentials }),
-    sns: awsClients.sns({ region: REGION, credentials }),
-    sqs: awsClients.sqs({ region: REGION, credentials }),
-    cloudTrail: awsClients.cloudTrail({ region: REGION, credentials }),
-    cloudTrailIn: (region) => awsClients.cloudTrail({ region, credentials }),
-  };
+export function tenantClients(accountId: string): Promise<TenantClients> {
+  return customerAdminClients(accountId, REGION, 'test');
 }
 
 export interface ReconcileWorld {
