@@ -3,11 +3,11 @@
  * latency (test/helpers/reconcile-fake-cloud.ts), one full `apply` run at the default concurrency. Reports wall
  * time, calls per account and peak memory. Run: `npm run bench:reconcile [-- --accounts N --latency MS --concurrency C]`.
  */
+import { RECONCILE_SETTINGS } from '../test/helpers/reconcile-fixtures';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../lambdas/shared/logger';
-import { DEFAULT_COST_ASSUMPTIONS } from '../lambdas/reconcile/costs';
 import { loadReconcileConfig } from '../lambdas/reconcile/config';
 import { reconcileAll } from '../lambdas/reconcile/reconcile';
 import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../test/helpers/reconcile-fake-cloud';
@@ -46,10 +46,7 @@ async function main(): Promise<void> {
     {
       clients: cloud.clients(),
       config: {
-        region: 'us-east-1',
-        customerRoleName: 'CloudTrailCollectorRole',
-        costs: DEFAULT_COST_ASSUMPTIONS,
-        queueVisibilityTimeoutSeconds: 360,
+        ...RECONCILE_SETTINGS,
         ingestFunctionArn: FUNCTION_ARN,
         ingestRoleArn: INGEST_ROLE,
       },

@@ -183,59 +183,50 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       const chain = await checkChain(customer, SANDBOX.customerAccount, trailArn);
       if (!chain.bucket || !chain.topicArn || !chain.queueUrl)
         throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
+      const { bucket, topicArn, queueUrl } = chain;
       const time = new Date(Date.UTC(2026, 10, 24, 0, 0));
-      for (let index = 0; index < files; index += 1) {
+      /** One more log file in the trail's bucket, its records expected downstream. */
+      const putNextFile = async (records: number, minutesApart: number) => {
         fileSeed += 1;
         const file = await putLogFile(customer.s3, {
-          bucket: chain.bucket,
+          bucket,
           accountId: SANDBOX.customerAccount,
           region: SANDBOX.region,
           seed: fileSeed,
-          records: 20 + ((fileSeed * 37) % 280),
-          time: new Date(time.getTime() + fileSeed * 5 * 60_000),
+          records,
+          time: new Date(time.getTime() + fileSeed * minutesApart * 60_000),
         });
         file.eventIds.forEach((id) => expected.add(id));
-        await publishCloudTrailNotification(customer.sns, chain.topicArn, chain.bucket, [file.key]);
+        return file;
+      };
+      for (let index = 0; index < files; index += 1) {
+        const file = await putNextFile(20 + (((fileSeed + 1) * 37) % 280), 5);
+        await publishCloudTrailNotification(customer.sns, topicArn, bucket, [file.key]);
       }
       if (otherShapes) {
-        const shapes = [
-          'S3 event notification',
-          'EventBridge Object Created',
-          'raw CloudTrail notification',
-          'S3 event inside SNS',
+        const shapes: [string, (key: string) => string][] = [
+          ['S3 event notification', (key) => s3EventNotification(bucket, key)],
+          ['EventBridge Object Created', (key) => eventBridgeObjectCreated(bucket, key)],
+          ['raw CloudTrail notification', (key) => JSON.stringify({ s3Bucket: bucket, s3ObjectKey: [key] })],
+          ['S3 event inside SNS', (key) => snsEnvelope(s3EventNotification(bucket, key))],
         ];
-        for (const [index, shape] of shapes.entries()) {
-          fileSeed += 1;
-          const file = await putLogFile(customer.s3, {
-            bucket: chain.bucket,
-            accountId: SANDBOX.customerAccount,
-            region: SANDBOX.region,
-            seed: fileSeed,
-            records: 50,
-            time: new Date(time.getTime() + fileSeed * 60_000),
-          });
-          file.eventIds.forEach((id) => expected.add(id));
-          const body = [
-            () => s3EventNotification(chain.bucket!, file.key),
-            () => eventBridgeObjectCreated(chain.bucket!, file.key),
-            () => JSON.stringify({ s3Bucket: chain.bucket, s3ObjectKey: [file.key] }),
-            () => snsEnvelope(s3EventNotification(chain.bucket!, file.key)),
-          ][index]!();
+        for (const [shape, envelope] of shapes) {
+          const body = envelope((await putNextFile(50, 1)).key);
           detail(`also sent: ${shape}`);
-          await sendRaw(customer.sqs, chain.queueUrl, body);
+          await sendRaw(customer.sqs, queueUrl, body);
         }
         await sendRaw(
           customer.sqs,
-          chain.queueUrl,
-          JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: chain.bucket }),
+          queueUrl,
+          JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket }),
         );
-        await sendRaw(customer.sqs, chain.queueUrl, snsEnvelope('CloudTrail validation message.'));
+        await sendRaw(customer.sqs, queueUrl, snsEnvelope('CloudTrail validation message.'));
         detail('also sent: s3:TestEvent and CloudTrail validation message (acknowledged, nothing forwarded)');
       }
       const totals = await pollQueue(
         customer.sqs,
         (records, deadline) => processSqsBatch(records, ingestDeps, deadline),
-        { queueUrl: chain.queueUrl, batchTimeoutMs: 60_000, waitTimeSeconds: 0, stopAfterEmptyReceives: 2 },
+        { queueUrl: queueUrl, batchTimeoutMs: 60_000, waitTimeSeconds: 0, stopAfterEmptyReceives: 2 },
         ingestLogger,
       );
       failedMessages += totals.failed;

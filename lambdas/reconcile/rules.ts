@@ -417,6 +417,25 @@ function putBucketPolicy(bucket: string, region: string, trailArn: string, reaso
   };
 }
 
+/** Points the trail at one new bucket or topic; every other trail setting (selectors above all) stays. */
+function updateTrailAction(
+  trail: TrailTarget,
+  setting: { bucketName: string } | { topicName: string },
+  reason: FindingCode,
+  part: 'bucket' | 'topic',
+  needs: string[],
+): ActionDraft {
+  return {
+    code: 'UPDATE_TRAIL',
+    params: { trailName: trail.name, region: trail.homeRegion, ...setting },
+    resource: trail.arn,
+    reason,
+    part,
+    needs,
+    provides: [keys.trail(trail.arn)],
+  };
+}
+
 // ---- bucket -----------------------------------------------------------------------------------------------
 
 export type BucketDecision = RuleOutput & {
@@ -573,15 +592,9 @@ function bucketCreation(
   const complete = policy?.known === true && hasStatements(policy.value, bucketStatements(name, trail.arn, ctx));
   if (!complete) out.actions.push(putBucketPolicy(name, ctx.region, trail.arn, actionReason));
   if (updateTrail && trail.observed?.bucketName !== name) {
-    out.actions.push({
-      code: 'UPDATE_TRAIL',
-      params: { trailName: trail.name, region: trail.homeRegion, bucketName: name },
-      resource: trail.arn,
-      reason,
-      part: 'bucket',
-      needs: [keys.bucket(name), keys.bucketPolicy(name)],
-      provides: [keys.trail(trail.arn)],
-    });
+    out.actions.push(
+      updateTrailAction(trail, { bucketName: name }, reason, 'bucket', [keys.bucket(name), keys.bucketPolicy(name)]),
+    );
   }
   out.bucketName = name;
   if (name !== defaultBucketName(ctx.accountId)) out.generatedBucketName = name;
@@ -685,15 +698,12 @@ function useDefaultTopic(
     out.actions.push(...policy.actions);
   }
   if (updateTrail) {
-    out.actions.push({
-      code: 'UPDATE_TRAIL',
-      params: { trailName: trail.name, region: trail.homeRegion, topicName: CHAIN_NAMES.topic },
-      resource: trail.arn,
-      reason,
-      part: 'topic',
-      needs: [keys.topic(arn), keys.topicPolicy(arn)],
-      provides: [keys.trail(trail.arn)],
-    });
+    out.actions.push(
+      updateTrailAction(trail, { topicName: CHAIN_NAMES.topic }, reason, 'topic', [
+        keys.topic(arn),
+        keys.topicPolicy(arn),
+      ]),
+    );
   }
   out.topicArn = arn;
   out.topicReason = reason;

@@ -1,3 +1,4 @@
+import { RECONCILE_SETTINGS } from './reconcile-fixtures';
 import {
   CreateTrailCommand,
   DescribeTrailsCommand,
@@ -15,7 +16,6 @@ import { awsClients } from '../../lambdas/shared/aws-clients';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { AccountsRegistry, type AccountRecord } from '../../lambdas/shared/registry';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
-import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
 import {
   defaultBucketPolicy,
   defaultQueueStatements,
@@ -68,12 +68,7 @@ export async function reconcileWorld(
   let suffix = 0;
   const deps: Omit<ReconcileDeps, 'registry'> = {
     clients: createReconcileClients({ region: REGION }),
-    config: {
-      region: REGION,
-      customerRoleName: 'CloudTrailCollectorRole',
-      costs: DEFAULT_COST_ASSUMPTIONS,
-      queueVisibilityTimeoutSeconds: 360,
-    },
+    config: RECONCILE_SETTINGS,
     logger: silentLogger,
     randomSuffix: () => `gen${String(++suffix).padStart(5, '0')}`,
   };

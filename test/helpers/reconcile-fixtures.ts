@@ -1,4 +1,5 @@
 /** Observed states and plan contexts for planner tests: a healthy chain, changed one part at a time. */
+import type { ReconcileSettings } from '../../lambdas/reconcile/reconcile';
 import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
 import {
   defaultBucketPolicy,
@@ -102,3 +103,11 @@ export function context(overrides: Partial<PlanContext> = {}): PlanContext {
     ...overrides,
   };
 }
+
+/** The reconcile settings of every test and benchmark run: the Lambda's defaults, in the fixtures' region. */
+export const RECONCILE_SETTINGS: ReconcileSettings = {
+  region: REGION,
+  customerRoleName: 'CloudTrailCollectorRole',
+  costs: DEFAULT_COST_ASSUMPTIONS,
+  queueVisibilityTimeoutSeconds: 360,
+};

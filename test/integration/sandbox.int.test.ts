@@ -1,3 +1,4 @@
+import { SEED_FINDING_CODES } from '../../lambdas/reconcile/types';
 import { runCli } from '../helpers/cli';
 
 describe('the sandbox (npm start)', () => {
@@ -7,18 +8,7 @@ describe('the sandbox (npm start)', () => {
     expect(result.stdout).toContain('PASS: every record reached the downstream exactly once and every repair held.');
     expect(result.stdout).toMatch(/records missing\s+0\n/);
     expect(result.stdout).toMatch(/repairs held\s+12 of 12/);
-    for (const row of [
-      'TRAIL_MISSING',
-      'BUCKET_CHANGED',
-      'BUCKET_POLICY_CHANGED',
-      'BUCKET_MISSING',
-      'TOPIC_CHANGED',
-      'TOPIC_POLICY_INVALID',
-      'TOPIC_MISSING',
-      'SUBSCRIPTION_MISSING',
-      'QUEUE_POLICY_INVALID',
-      'QUEUE_MISSING',
-    ]) {
+    for (const row of SEED_FINDING_CODES) {
       expect(result.stdout).toMatch(new RegExp(`^${row}\\s.*\\syes\\s`, 'm'));
     }
     expect(result.code).toBe(0);

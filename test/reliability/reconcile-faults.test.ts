@@ -1,5 +1,5 @@
+import { RECONCILE_SETTINGS } from '../helpers/reconcile-fixtures';
 import { silentLogger } from '../../lambdas/shared/logger';
-import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
 import { reconcileAll } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport } from '../../lambdas/reconcile/types';
 import { FakeCloud, MemoryRegistry } from '../helpers/reconcile-fake-cloud';
@@ -32,12 +32,7 @@ describe('reconcile with faulty accounts', () => {
       registry,
       {
         clients: cloud.clients(),
-        config: {
-          region: 'us-east-1',
-          customerRoleName: 'CloudTrailCollectorRole',
-          costs: DEFAULT_COST_ASSUMPTIONS,
-          queueVisibilityTimeoutSeconds: 360,
-        },
+        config: RECONCILE_SETTINGS,
         logger: silentLogger,
         randomSuffix: () => 'a1b2c3d4',
       },

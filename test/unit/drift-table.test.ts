@@ -1,3 +1,4 @@
+import { RECONCILE_SETTINGS } from '../helpers/reconcile-fixtures';
 /**
  * The drift table (lambdas/reconcile/drift-table.ts) against the code and the docs:
  * - one entry per finding code, no more, in FINDING_CODES order;
@@ -456,10 +457,7 @@ async function runFindings(): Promise<Outcome[]> {
     {
       clients: cloud.clients(),
       config: {
-        region: REGION,
-        customerRoleName: 'CloudTrailCollectorRole',
-        costs: DEFAULT_COST_ASSUMPTIONS,
-        queueVisibilityTimeoutSeconds: 360,
+        ...RECONCILE_SETTINGS,
         staleAfterMinutes: 360,
       },
       logger: silentLogger,

@@ -1,9 +1,9 @@
+import { RECONCILE_SETTINGS } from '../helpers/reconcile-fixtures';
 /**
  * reconcileAll / reconcileAccount end to end over the in-memory fake cloud: modes, recording, the guards
  * (REPAIR_LOOP, BUCKET_NAME_TAKEN, cost guard with organization trails), event source mappings in the collector
  * account, and isolation of one account's failure.
  */
-import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
 import { silentLogger, type LoggerLike } from '../../lambdas/shared/logger';
 import { accountStatus, reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, ReconcileReport } from '../../lambdas/reconcile/types';
@@ -27,10 +27,7 @@ function setup(options: { ingest?: boolean; latencyMs?: number } = {}) {
   const deps: Omit<ReconcileDeps, 'registry'> = {
     clients: cloud.clients(),
     config: {
-      region: 'us-east-1',
-      customerRoleName: 'CloudTrailCollectorRole',
-      costs: DEFAULT_COST_ASSUMPTIONS,
-      queueVisibilityTimeoutSeconds: 360,
+      ...RECONCILE_SETTINGS,
       ...(options.ingest ? { ingestFunctionArn: FUNCTION_ARN, ingestRoleArn: INGEST_ROLE } : {}),
     },
     logger,
