@@ -18,6 +18,7 @@ import {
   Role,
 } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { ACCOUNT_ID_PATTERN, roleArn } from '../lambdas/shared/arn';
 import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME } from './names';
 import { suppressWildcards } from './nag';
 import { customerScopes } from './permission-scopes';
@@ -59,7 +60,7 @@ export class CustomerAccountStack extends Stack {
     const collectorAccountId = new CfnParameter(this, 'CollectorAccountId', {
       type: 'String',
       description: 'The AWS account id where cloudtrail-collector runs (12 digits)',
-      allowedPattern: '^\\d{12}$',
+      allowedPattern: ACCOUNT_ID_PATTERN.source,
       constraintDescription: 'must be a 12-digit AWS account id',
     });
     const externalId = new CfnParameter(this, 'ExternalId', {
@@ -98,8 +99,7 @@ export class CustomerAccountStack extends Stack {
       expression: Fn.conditionEquals(mode.valueAsString, 'apply'),
     });
 
-    const collectorRole = (name: string) =>
-      `arn:${Aws.PARTITION}:iam::${collectorAccountId.valueAsString}:role/${name}`;
+    const collectorRole = (name: string) => roleArn(Aws.PARTITION, collectorAccountId.valueAsString, name);
 
     // Trusts exactly the collector's two execution roles (by ARN, not the account root), and only with the
     // ExternalId of this account: no other principal of the collector account, and no confused deputy.

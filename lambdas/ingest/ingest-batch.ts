@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
-import { parseArn } from '../shared/arn';
+import { roleArn, isAccountId, parseArn } from '../shared/arn';
 import { mapSettled } from '../shared/concurrency';
 import type { AssumedRoleCredentialCache } from '../shared/credentials';
 import { PermanentInputError, errorMessage } from '../shared/errors';
@@ -68,7 +68,7 @@ export function bindTenant(
   return {
     accountId: record.accountId,
     region: queueRegion,
-    roleArn: `arn:${partition}:iam::${record.accountId}:role/${record.roleName ?? defaultRoleName}`,
+    roleArn: roleArn(partition, record.accountId, record.roleName ?? defaultRoleName),
     externalId: record.externalId,
     allowedLogAccounts: new Set([record.accountId, ...(record.logArchiveFor ?? [])]),
   };
@@ -165,7 +165,7 @@ async function noteDeliveries(
 
 async function resolveTenant(eventSourceArn: string, deps: IngestDeps): Promise<TenantBinding> {
   const queue = parseArn(eventSourceArn);
-  if (queue.service !== 'sqs' || !/^\d{12}$/.test(queue.accountId)) {
+  if (queue.service !== 'sqs' || !isAccountId(queue.accountId)) {
     throw new PermanentInputError(`eventSourceARN is not an SQS queue ARN: "${eventSourceArn}"`);
   }
   const record = await deps.registry.get(queue.accountId);

@@ -1,3 +1,4 @@
+import { isAccountId } from '../shared/arn';
 import { errorMessage } from '../shared/errors';
 
 /**
@@ -254,7 +255,6 @@ function objectRef(
   return { bucket, key, ...optional, via, sns };
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 // us-east-1, eu-central-2, us-gov-west-1, cn-north-1; 2 to 4 letters up front leaves room for newer partitions.
 const REGION = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
@@ -281,7 +281,7 @@ export function classifyObjectKey(key: string): ObjectClass {
   if (orgId !== undefined && !ORG_ID.test(orgId)) return { type: 'other' };
 
   const [accountId, folder, region, year, month, day, file] = segments.slice(tail);
-  if (accountId === undefined || !ACCOUNT_ID.test(accountId)) return { type: 'other' };
+  if (!isAccountId(accountId)) return { type: 'other' };
   const type = FOLDER_TYPES.get(folder ?? '');
   if (type === undefined) return { type: 'other' };
   if (region === undefined || !REGION.test(region)) return { type: 'other' };

@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { parseArn } from '../shared/arn';
 import type { LoggerLike } from '../shared/logger';
 import type { BatchResult } from './ingest-batch';
 
@@ -66,7 +67,7 @@ export async function pollQueue(
   );
   const queueArn = attributes.Attributes?.QueueArn;
   if (!queueArn) throw new Error(`queue ${options.queueUrl} has no QueueArn attribute`);
-  const region = queueArn.split(':')[3] ?? '';
+  const region = parseArn(queueArn).region;
   const totals: PollTotals = { batches: 0, received: 0, deleted: 0, failed: 0 };
   let emptyReceives = 0;
 

@@ -34,7 +34,7 @@ import {
 import { awsErrorName } from '../shared/errors';
 import type { CollectorClients, CustomerClients } from './clients';
 import { describeError } from './observe';
-import { arnParts } from './names';
+import { arnParts } from '../shared/arn';
 import { toReportAction } from './plan';
 import {
   defaultBucketPolicy,

@@ -32,7 +32,8 @@ import {
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { awsErrorName, errorMessage } from '../shared/errors';
 import type { CollectorClients, CustomerClients } from './clients';
-import { CHAIN_NAMES, arnParts, queueArn as buildQueueArn, topicArn as buildTopicArn } from './names';
+import { arnParts, queueArn as buildQueueArn, topicArn as buildTopicArn } from '../shared/arn';
+import { CHAIN_NAMES } from './names';
 import { archiveCollecting, bucketCreationCandidates, selectCollectionTrail } from './trail-selection';
 import {
   known,

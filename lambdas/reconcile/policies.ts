@@ -3,6 +3,7 @@
  * bucket. Every statement the collector owns has a Sid starting with `CloudTrailCollector`; repairs replace
  * exactly those and keep every other statement as the customer wrote it.
  */
+import { bucketArn as buildBucketArn, tryParseArn } from '../shared/arn';
 import { CollectorError } from '../shared/errors';
 
 export const COLLECTOR_SID_PREFIX = 'CloudTrailCollector';
@@ -146,8 +147,8 @@ export function defaultBucketPolicy({
   trailArn,
   partition,
 }: BucketPolicyInput): NormalizedPolicyDocument {
-  const arnPartition = partition ?? arnPartitionOf(trailArn) ?? 'aws';
-  const bucketArn = `arn:${arnPartition}:s3:::${bucketName}`;
+  const arnPartition = partition ?? (tryParseArn(trailArn)?.partition || 'aws');
+  const bucketArn = buildBucketArn(arnPartition, bucketName);
   return {
     Version: POLICY_VERSION,
     Statement: [
@@ -200,9 +201,4 @@ export function mergeCollectorStatements(
 
 function toArray<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
-}
-
-function arnPartitionOf(arn: string): string | undefined {
-  const [prefix, partition] = arn.split(':');
-  return prefix === 'arn' && partition ? partition : undefined;
 }

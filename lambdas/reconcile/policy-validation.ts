@@ -12,6 +12,7 @@
  * (aws:SourceIp, aws:PrincipalOrgID, aws:PrincipalTag/..., VPC keys) are absent, as they are for service principals.
  */
 import { BlockList, isIP } from 'node:net';
+import { tryParseArn } from '../shared/arn';
 import { CollectorError, errorMessage } from '../shared/errors';
 import {
   isCollectorStatement,
@@ -254,12 +255,12 @@ interface RoleIdentity {
 }
 
 function roleIdentity(roleArn: string): RoleIdentity {
-  const parts = roleArn.split(':');
-  const resource = parts.slice(5).join(':');
+  const parsed = tryParseArn(roleArn);
+  const resource = parsed?.resource ?? '';
   return {
     roleArn,
-    partition: parts[1] ?? 'aws',
-    accountId: parts[4] ?? '',
+    partition: parsed?.partition ?? 'aws',
+    accountId: parsed?.accountId ?? '',
     // Session ARNs drop the role's path: arn:aws:sts::<account>:assumed-role/<name>/<session>.
     roleName: resource.split('/').pop() ?? '',
   };
@@ -301,15 +302,8 @@ function principalExempted(element: PrincipalElement, principal: SimulatedPrinci
 
 function namesAccount(value: string, accountId: string): boolean {
   if (value === accountId) return true;
-  const [prefix, , service, region, account, resource, ...rest] = value.split(':');
-  return (
-    prefix === 'arn' &&
-    service === 'iam' &&
-    region === '' &&
-    account === accountId &&
-    resource === 'root' &&
-    !rest.length
-  );
+  const arn = tryParseArn(value);
+  return arn?.service === 'iam' && arn.region === '' && arn.accountId === accountId && arn.resource === 'root';
 }
 
 function requestContext(request: SimulatedRequest): Map<string, string> {
@@ -496,6 +490,7 @@ function arnMatches(requestArn: string, pattern: string): boolean {
   return policy.every((part, index) => wildcardMatches(part, request[index] ?? ''));
 }
 
+/** Not tryParseArn: a policy pattern may wildcard the `arn` part itself (`*:*:sns:...`), so no prefix check. */
 function splitArn(arn: string): string[] | undefined {
   const parts = arn.split(':');
   if (parts.length < 6) return undefined;
@@ -585,7 +580,7 @@ function statementLabel(statement: PolicyStatement, index: number): string {
 }
 
 function arnAccountId(arn: string): string | undefined {
-  const accountId = arn.split(':')[4];
+  const accountId = tryParseArn(arn)?.accountId;
   return accountId ? accountId : undefined;
 }
 

@@ -10,7 +10,8 @@ import type { LoggerLike } from '../shared/logger';
 import { AccountNotRegisteredError, type AccountRecord, type AccountsRegistry } from '../shared/registry';
 import { applyPlan, createActionExecutor, type ActionExecutor } from './apply';
 import type { ReconcileClients } from './clients';
-import { CHAIN_NAMES, defaultBucketName, generatedBucketName, partitionOf } from './names';
+import { roleArn, partitionOf } from '../shared/arn';
+import { CHAIN_NAMES, defaultBucketName, generatedBucketName } from './names';
 import { observeAccount } from './observe';
 import { PART_FIELDS, REPAIR_LOOP_WINDOW_MS, planAccount } from './plan';
 import { finding, stalenessRule } from './rules';
@@ -69,7 +70,11 @@ export async function reconcileAccount(
   const ctx = planContext(record, deps, now, options.logArchives ?? []);
   const target: RoleTarget = {
     accountId: record.accountId,
-    roleArn: `arn:${partitionOf(deps.config.region)}:iam::${record.accountId}:role/${record.roleName ?? deps.config.customerRoleName}`,
+    roleArn: roleArn(
+      partitionOf(deps.config.region),
+      record.accountId,
+      record.roleName ?? deps.config.customerRoleName,
+    ),
     externalId: record.externalId,
   };
 

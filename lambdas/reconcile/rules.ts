@@ -10,15 +10,13 @@ import { createHash } from 'node:crypto';
 import { checkQueuePolicy, checkTopicPolicy } from './policy-validation';
 import { defaultBucketPolicy, type PolicyStatement } from './policies';
 import {
-  CHAIN_NAMES,
   arnParts,
-  defaultBucketName,
-  isCollectorBucketName,
   queueArn as buildQueueArn,
   topicArn as buildTopicArn,
   trailArn as buildTrailArn,
   unqualifiedFunctionArn,
-} from './names';
+} from '../shared/arn';
+import { CHAIN_NAMES, defaultBucketName, isCollectorBucketName } from './names';
 import {
   archiveCollecting,
   bucketCreationCandidates,

@@ -1,3 +1,4 @@
+import { isAccountId } from '../shared/arn';
 import { PermanentInputError } from '../shared/errors';
 import type { ReconcileReport, RunMode } from './types';
 
@@ -19,7 +20,7 @@ export function requestFromEvent(event: unknown): ReconcileRequest {
   const { mode = 'apply', accountId } = source as { mode?: unknown; accountId?: unknown };
   if (mode !== 'plan' && mode !== 'apply')
     throw new PermanentInputError(`reconcile event: mode must be "plan" or "apply", got ${JSON.stringify(mode)}`);
-  if (accountId !== undefined && (typeof accountId !== 'string' || !/^\d{12}$/.test(accountId))) {
+  if (accountId !== undefined && !isAccountId(accountId)) {
     throw new PermanentInputError(`reconcile event: accountId must be 12 digits, got ${JSON.stringify(accountId)}`);
   }
   return { mode, ...(accountId !== undefined ? { accountId } : {}) };

@@ -58,12 +58,6 @@ export function getUrlFromEnv(name: string, protocols: string[], env: Env = proc
   return url;
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
-
-export function isAccountId(value: string): boolean {
-  return ACCOUNT_ID.test(value);
-}
-
 /** Settings every function and the CLI share. */
 export interface CommonConfig {
   region: string;

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { CollectorError, PermanentInputError } from './errors';
-import { isAccountId } from './config';
+import { isAccountId } from './arn';
 
 export type AccountMode = 'apply' | 'report';
 export type AccountStatus = 'new' | 'healthy' | 'repaired' | 'degraded' | 'error';
