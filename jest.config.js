@@ -6,8 +6,8 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
-  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
-  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  globalSetup: '<rootDir>/testkit/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/testkit/jest-global-teardown.ts',
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, createGzip, gzipSync } from 'node:zlib';
-import { seededRandom } from '../bin/sandbox/cloudtrail-generator';
+import { seededRandom } from '../testkit/cloudtrail-generator';
 import { BENCH_ACCOUNT, BENCH_REGION, benchRecord, benchRecords } from './records';
 
 /** bench/: this file's folder, or (in the bundles bench/run.ts builds into bench/out/dist) given by run.ts. */

@@ -1,16 +1,16 @@
 /**
  * Reconcile at scale: 1,000 registered healthy accounts, every AWS call answered by an in-memory fake with 50 ms
- * latency (test/helpers/reconcile-fake-cloud.ts), one full `apply` run at the default concurrency. Reports wall
+ * latency (testkit/fake-cloud.ts), one full `apply` run at the default concurrency. Reports wall
  * time, calls per account and peak memory. Run: `npm run bench:reconcile [-- --accounts N --latency MS --concurrency C]`.
  */
-import { RECONCILE_SETTINGS } from '../test/helpers/reconcile-fixtures';
+import { RECONCILE_SETTINGS } from '../testkit/reconcile-fixtures';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../lambdas/shared/logger';
 import { loadReconcileConfig } from '../lambdas/reconcile/config';
 import { reconcileAll } from '../lambdas/reconcile/reconcile';
-import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../test/helpers/reconcile-fake-cloud';
+import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../testkit/fake-cloud';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cloudtrail-collector-ingest';
 const INGEST_ROLE = 'arn:aws:iam::123456789012:role/cloudtrail-collector-ingest';

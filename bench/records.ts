@@ -1,11 +1,11 @@
 /**
  * The records the benchmarks feed the ingest core: the sandbox generator's management events
- * (`bin/sandbox/cloudtrail-generator.ts`: 16 event sources and names, four identity types, request parameters
+ * (`testkit/cloudtrail-generator.ts`: 16 event sources and names, four identity types, request parameters
  * from empty to a few KB with escapes and non-ASCII), plus the large fields real CloudTrail files carry and the
  * generator lacks: IAM trust policies as escaped JSON strings, bucket policies as objects, and RunInstances
  * responses that describe every launched instance (a few KB per instance, up to ~100 KB per record).
  */
-import { generateRecord, seededRandom, type GenerateOptions } from '../bin/sandbox/cloudtrail-generator';
+import { generateRecord, seededRandom, type GenerateOptions } from '../testkit/cloudtrail-generator';
 
 export const BENCH_ACCOUNT = '111122223333';
 export const BENCH_REGION = 'us-east-1';

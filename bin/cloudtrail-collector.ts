@@ -6,7 +6,7 @@ import { accountsAdd, accountsList, accountsRemove } from './commands/accounts';
 import { ingestFromQueue, invokeIngest } from './commands/ingest';
 import { EXIT } from './commands/output';
 import { invokeReconcile, reconcileCommand, statusCommand } from './commands/reconcile';
-import { runSandbox } from './sandbox/sandbox';
+import { runSandbox } from './commands/sandbox';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');

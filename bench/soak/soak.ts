@@ -25,7 +25,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { generateRecords, logFileBody, logFileKey, seededRandom } from '../../bin/sandbox/cloudtrail-generator';
+import { generateRecords, logFileBody, logFileKey, seededRandom } from '../../testkit/cloudtrail-generator';
 import {
   cloudTrailNotification,
   createChain,
@@ -34,14 +34,9 @@ import {
   s3EventNotification,
   snsEnvelope,
   type DemoChain,
-} from '../../bin/sandbox/demo-chain';
-import {
-  DownstreamReceiver,
-  randomFaultPolicy,
-  type Fault,
-  type FaultRates,
-} from '../../bin/sandbox/downstream-receiver';
-import { resetMoto, startMoto, type MotoServer } from '../../bin/sandbox/emulator';
+} from '../../testkit/demo-chain';
+import { DownstreamReceiver, randomFaultPolicy, type Fault, type FaultRates } from '../../testkit/downstream-receiver';
+import { resetMoto, startMoto, type MotoServer } from '../../testkit/emulator';
 import { formatTable } from '../../bin/commands/output';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
 import type { HttpSink } from '../../lambdas/ingest/http-sink';
@@ -53,7 +48,7 @@ import { mapSettled } from '../../lambdas/shared/concurrency';
 import { errorMessage } from '../../lambdas/shared/errors';
 import type { LogAttributes, LoggerLike } from '../../lambdas/shared/logger';
 import { AccountsRegistry } from '../../lambdas/shared/registry';
-import { AwsFaultProxy, type AwsFault, type AwsRequestInfo } from '../../test/reliability/support/aws-fault-proxy';
+import { AwsFaultProxy, type AwsFault, type AwsRequestInfo } from '../../testkit/aws-fault-proxy';
 
 const REGION = 'us-east-1';
 const TENANT = '111122223333';

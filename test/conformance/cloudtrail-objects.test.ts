@@ -7,7 +7,7 @@ import {
   readSharedFixture,
   SHARED_FIXTURES,
   sharedFixturesPresent,
-} from '../helpers/shared-fixtures';
+} from '../../testkit/shared-fixtures';
 
 /**
  * Conformance of the object-reading path (decode -> split -> batch) against the CloudTrail files other

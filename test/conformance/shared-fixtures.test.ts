@@ -10,7 +10,7 @@ import {
   readSharedFixture,
   SHARED_FIXTURES,
   sharedFixturesPresent,
-} from '../helpers/shared-fixtures';
+} from '../../testkit/shared-fixtures';
 
 /**
  * Conformance of parseNotification against the notification envelopes other collectors test with

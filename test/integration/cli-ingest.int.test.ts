@@ -2,10 +2,10 @@ import { SendMessageCommand, GetQueueAttributesCommand } from '@aws-sdk/client-s
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { putLogFile } from '../../bin/sandbox/demo-chain';
-import { runCli } from '../helpers/cli';
-import { REGION } from '../helpers/emulator';
-import { ingestWorld, receiveAll, TABLE, type IngestWorld } from '../helpers/ingest-env';
+import { putLogFile } from '../../testkit/demo-chain';
+import { runCli } from '../../testkit/cli';
+import { REGION } from '../../testkit/test-emulator';
+import { ingestWorld, receiveAll, TABLE, type IngestWorld } from '../../testkit/ingest-env';
 
 const TENANT = '111122223333';
 

@@ -2,8 +2,8 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ReconcileReport } from '../../lambdas/reconcile/types';
-import { runCli } from '../helpers/cli';
-import { CUSTOMER, RECONCILE_TABLE, reconcileWorld } from '../helpers/reconcile-env';
+import { runCli } from '../../testkit/cli';
+import { CUSTOMER, RECONCILE_TABLE, reconcileWorld } from '../../testkit/reconcile-env';
 
 const env = { ACCOUNTS_TABLE: RECONCILE_TABLE, COLLECTOR_ACCOUNT_ID: '123456789012' };
 

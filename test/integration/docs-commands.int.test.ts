@@ -21,9 +21,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { createRegistryTable } from '../../bin/sandbox/demo-chain';
-import { DownstreamReceiver } from '../../bin/sandbox/downstream-receiver';
-import { useEmulator } from '../helpers/emulator';
+import { createRegistryTable } from '../../testkit/demo-chain';
+import { DownstreamReceiver } from '../../testkit/downstream-receiver';
+import { useEmulator } from '../../testkit/test-emulator';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DEFAULT_TABLE = 'cloudtrail-collector-accounts';

@@ -8,9 +8,9 @@ import {
   putLogFile,
   s3EventNotification,
   snsEnvelope,
-} from '../../bin/sandbox/demo-chain';
-import { ingestWorld, receiveAll, type IngestWorld } from '../helpers/ingest-env';
-import { REGION } from '../helpers/emulator';
+} from '../../testkit/demo-chain';
+import { ingestWorld, receiveAll, type IngestWorld } from '../../testkit/ingest-env';
+import { REGION } from '../../testkit/test-emulator';
 
 const TENANT = '111122223333';
 const OTHER_TENANT = '444455556666';

@@ -1,7 +1,7 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { CUSTOMER, expectWorkingChain, reconcileWorld, tenantClients, trailArns } from '../helpers/reconcile-env';
-import { REGION } from '../helpers/emulator';
+import { CUSTOMER, expectWorkingChain, reconcileWorld, tenantClients, trailArns } from '../../testkit/reconcile-env';
+import { REGION } from '../../testkit/test-emulator';
 
 describe('reconcile bootstrap against the emulator', () => {
   test('an empty account gets the whole default chain from one apply, and the next plan is healthy', async () => {

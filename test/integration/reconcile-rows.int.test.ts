@@ -33,7 +33,7 @@ import {
   type HealthyChain,
   type ReconcileWorld,
   type TenantClients,
-} from '../helpers/reconcile-env';
+} from '../../testkit/reconcile-env';
 import type { AccountReport } from '../../lambdas/reconcile/types';
 
 const CUSTOMER_STATEMENT = {

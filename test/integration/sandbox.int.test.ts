@@ -1,5 +1,5 @@
 import { SEED_FINDING_CODES } from '../../lambdas/reconcile/types';
-import { runCli } from '../helpers/cli';
+import { runCli } from '../../testkit/cli';
 
 describe('the sandbox (npm start)', () => {
   test('runs the whole system on the emulator, breaks every seed row, and passes only when all held', async () => {

@@ -11,12 +11,12 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
-import { generateRecords, logFileBody, logFileKey } from '../../bin/sandbox/cloudtrail-generator';
-import { s3EventNotification, snsEnvelope, eventBridgeObjectCreated } from '../../bin/sandbox/demo-chain';
+import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
+import { s3EventNotification, snsEnvelope, eventBridgeObjectCreated } from '../../testkit/demo-chain';
 import { processSqsBatch, type MessageOutcome } from '../../lambdas/ingest/ingest-batch';
 import type { IgnoredReason } from '../../lambdas/ingest/notifications';
-import { REGION } from '../helpers/emulator';
-import { faultWorld, type FaultWorld } from './support/fault-world';
+import { REGION } from '../../testkit/test-emulator';
+import { faultWorld, type FaultWorld } from '../../testkit/fault-world';
 
 const TENANT = '111122223333';
 const OTHER = '444455556666';

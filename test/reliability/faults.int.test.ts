@@ -11,7 +11,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { processSqsBatch, type BatchResult, type IngestDeps } from '../../lambdas/ingest/ingest-batch';
 import { pollQueue, type PollTotals } from '../../lambdas/ingest/queue-poller';
 import { silentLogger } from '../../lambdas/shared/logger';
-import { faultWorld, type FaultWorld } from './support/fault-world';
+import { faultWorld, type FaultWorld } from '../../testkit/fault-world';
 
 const TENANT = '111122223333';
 

@@ -14,13 +14,13 @@
  */
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
-import { generateRecords } from '../../bin/sandbox/cloudtrail-generator';
+import { generateRecords } from '../../testkit/cloudtrail-generator';
 import {
   cloudTrailNotification,
   eventBridgeObjectCreated,
   s3EventNotification,
   snsEnvelope,
-} from '../../bin/sandbox/demo-chain';
+} from '../../testkit/demo-chain';
 import { KEEP_ALL } from '../../lambdas/ingest/filters';
 import { forwardRecords, type ForwardOptions, type RecordSink } from '../../lambdas/ingest/forward-object';
 import { parseNotification, type ParsedNotification } from '../../lambdas/ingest/notifications';

@@ -1,8 +1,8 @@
-import { RECONCILE_SETTINGS } from '../helpers/reconcile-fixtures';
+import { RECONCILE_SETTINGS } from '../../testkit/reconcile-fixtures';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { reconcileAll } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport } from '../../lambdas/reconcile/types';
-import { FakeCloud, MemoryRegistry } from '../helpers/reconcile-fake-cloud';
+import { FakeCloud, MemoryRegistry } from '../../testkit/fake-cloud';
 
 /**
  * Reconcile under account faults: one role cannot be assumed, one account times out, one answers throttling.

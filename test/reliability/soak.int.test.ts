@@ -4,7 +4,7 @@
  * same verdict as the full run. Correctness only; its timings are not asserted.
  */
 import { runSoak } from '../../bench/soak/soak';
-import { motoEndpoint } from '../helpers/emulator';
+import { motoEndpoint } from '../../testkit/test-emulator';
 
 test('soak in small: nothing lost, the DLQ holds exactly the planted poison, no record accepted twice by accident', async () => {
   const report = await runSoak({

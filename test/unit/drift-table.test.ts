@@ -1,4 +1,4 @@
-import { RECONCILE_SETTINGS } from '../helpers/reconcile-fixtures';
+import { RECONCILE_SETTINGS } from '../../testkit/reconcile-fixtures';
 /**
  * The drift table (lambdas/reconcile/drift-table.ts) against the code and the docs:
  * - one entry per finding code, no more, in FINDING_CODES order;
@@ -38,7 +38,7 @@ import {
   type Severity,
 } from '../../lambdas/reconcile/types';
 import { silentLogger } from '../../lambdas/shared/logger';
-import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../helpers/reconcile-fake-cloud';
+import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../../testkit/fake-cloud';
 import {
   ACCT,
   BUCKET,
@@ -53,7 +53,7 @@ import {
   topic,
   topicPolicy,
   trail,
-} from '../helpers/reconcile-fixtures';
+} from '../../testkit/reconcile-fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SEVERITY_ORDER: readonly Severity[] = ['info', 'low', 'medium', 'high'];

@@ -33,7 +33,7 @@ import {
   TRAIL_ARN,
   context,
   healthy,
-} from '../helpers/reconcile-fixtures';
+} from '../../testkit/reconcile-fixtures';
 
 function emptyAccountPlan(): PlannedAction[] {
   const state = healthy();

@@ -27,7 +27,7 @@ import {
   TOPIC_ARN,
   TRAIL_ARN,
   context,
-} from '../helpers/reconcile-fixtures';
+} from '../../testkit/reconcile-fixtures';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 const awsError = (name: string, status: number) =>

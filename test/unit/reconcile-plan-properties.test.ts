@@ -29,7 +29,7 @@ import {
   context,
   queuePolicy,
   topicPolicy,
-} from '../helpers/reconcile-fixtures';
+} from '../../testkit/reconcile-fixtures';
 
 const ORG_OWNER = '999900001111';
 const REGIONS = [REGION, 'eu-west-1'];

@@ -21,7 +21,7 @@ import {
   topic,
   topicPolicy,
   trail,
-} from '../helpers/reconcile-fixtures';
+} from '../../testkit/reconcile-fixtures';
 
 const codes = (plan: Plan) => plan.actions.map((a) => a.code);
 const findingCodes = (plan: Plan) => plan.findings.map((f) => f.code);

@@ -1,4 +1,4 @@
-import { RECONCILE_SETTINGS } from '../helpers/reconcile-fixtures';
+import { RECONCILE_SETTINGS } from '../../testkit/reconcile-fixtures';
 /**
  * reconcileAll / reconcileAccount end to end over the in-memory fake cloud: modes, recording, the guards
  * (REPAIR_LOOP, BUCKET_NAME_TAKEN, cost guard with organization trails), event source mappings in the collector
@@ -7,7 +7,7 @@ import { RECONCILE_SETTINGS } from '../helpers/reconcile-fixtures';
 import { silentLogger, type LoggerLike } from '../../lambdas/shared/logger';
 import { accountStatus, reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, ReconcileReport } from '../../lambdas/reconcile/types';
-import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../helpers/reconcile-fake-cloud';
+import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../../testkit/fake-cloud';
 
 const A = '111122223333';
 const B = '222233334444';

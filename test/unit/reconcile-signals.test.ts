@@ -2,7 +2,7 @@ import { planAccount } from '../../lambdas/reconcile/plan';
 import { stalenessRule } from '../../lambdas/reconcile/rules';
 import { emitRunMetrics } from '../../lambdas/reconcile/run-request';
 import { known, type ReconcileReport } from '../../lambdas/reconcile/types';
-import { ACCT, context, healthy } from '../helpers/reconcile-fixtures';
+import { ACCT, context, healthy } from '../../testkit/reconcile-fixtures';
 
 /** The signals behind the dead-letter and stale-account alarms. */
 describe('DLQ_NOT_EMPTY', () => {

@@ -1,6 +1,6 @@
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { awsClients } from '../../lambdas/shared/aws-clients';
+import { awsClients } from '../lambdas/shared/aws-clients';
 import type { ChainClients } from './chain-check';
 
 export interface AdminClients extends ChainClients {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Other projects' public test inputs, kept beside the project in shared/ (never copied into it). */
-export const SHARED_FIXTURES = process.env.CONFORMANCE_FIXTURES ?? path.resolve(__dirname, '../../../shared/fixtures');
+export const SHARED_FIXTURES = process.env.CONFORMANCE_FIXTURES ?? path.resolve(__dirname, '../../shared/fixtures');
 
 export const sharedFixturesPresent = fs.existsSync(SHARED_FIXTURES);
 

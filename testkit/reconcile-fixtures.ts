@@ -1,20 +1,20 @@
 /** Observed states and plan contexts for planner tests: a healthy chain, changed one part at a time. */
-import type { ReconcileSettings } from '../../lambdas/reconcile/reconcile';
-import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
+import type { ReconcileSettings } from '../lambdas/reconcile/reconcile';
+import { DEFAULT_COST_ASSUMPTIONS } from '../lambdas/reconcile/costs';
 import {
   defaultBucketPolicy,
   defaultQueueStatements,
   defaultTopicStatements,
   mergeCollectorStatements,
-} from '../../lambdas/reconcile/policies';
-import { sha256 } from '../../lambdas/reconcile/rules';
+} from '../lambdas/reconcile/policies';
+import { sha256 } from '../lambdas/reconcile/rules';
 import {
   known,
   type ObservedState,
   type ObservedTopic,
   type ObservedTrail,
   type PlanContext,
-} from '../../lambdas/reconcile/types';
+} from '../lambdas/reconcile/types';
 
 export const ACCT = '111122223333';
 export const REGION = 'us-east-1';

@@ -13,10 +13,10 @@ import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
 import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, RunMode } from '../../lambdas/reconcile/types';
-import { customerDeployCommand } from '../commands/accounts';
-import { EXIT, formatTable, printResult } from '../commands/output';
-import { checkChain, type ChainClients } from './chain-check';
-import { customerAdminClients } from './customer-clients';
+import { customerDeployCommand } from './accounts';
+import { EXIT, formatTable, printResult } from './output';
+import { checkChain, type ChainClients } from '../../testkit/chain-check';
+import { customerAdminClients } from '../../testkit/customer-clients';
 import {
   createRegistryTable,
   eventBridgeObjectCreated,
@@ -25,10 +25,10 @@ import {
   s3EventNotification,
   sendRaw,
   snsEnvelope,
-} from './demo-chain';
-import { DownstreamReceiver } from './downstream-receiver';
-import { DRIFT_SCENARIOS } from './drift-scenarios';
-import { startMoto, type MotoServer } from './emulator';
+} from '../../testkit/demo-chain';
+import { DownstreamReceiver } from '../../testkit/downstream-receiver';
+import { DRIFT_SCENARIOS } from '../../testkit/drift-scenarios';
+import { startMoto, type MotoServer } from '../../testkit/emulator';
 
 export const SANDBOX = {
   region: 'us-east-1',

@@ -1,4 +1,4 @@
-import { resetMoto } from '../../bin/sandbox/emulator';
+import { resetMoto } from './emulator';
 
 /** Fixed identities the emulator tests use: the collector's own account and two customers. */
 export const COLLECTOR_ACCOUNT = '123456789012';

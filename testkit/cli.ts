@@ -7,7 +7,7 @@ export interface CliResult {
   stderr: string;
 }
 
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = path.resolve(__dirname, '..');
 
 /** Runs the real command-line tool (`bin/cli.js`, as `npx cloudtrail-collector` would) in a child process. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {

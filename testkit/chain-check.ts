@@ -2,8 +2,8 @@ import { DescribeTrailsCommand, GetTrailStatusCommand, type CloudTrailClient } f
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { errorMessage } from '../../lambdas/shared/errors';
-import { checkQueuePolicy, checkTopicPolicy } from '../../lambdas/reconcile/policy-validation';
+import { errorMessage } from '../lambdas/shared/errors';
+import { checkQueuePolicy, checkTopicPolicy } from '../lambdas/reconcile/policy-validation';
 
 export interface ChainClients {
   cloudTrail: CloudTrailClient;

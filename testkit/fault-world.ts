@@ -1,10 +1,10 @@
 import { SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { putLogFile, type DeliveredFile } from '../../../bin/sandbox/demo-chain';
-import { DownstreamReceiver } from '../../../bin/sandbox/downstream-receiver';
-import { createStderrLogger, type LoggerLike } from '../../../lambdas/shared/logger';
-import type { AccountRecord } from '../../../lambdas/shared/registry';
-import { REGION, motoEndpoint } from '../../helpers/emulator';
-import { ingestWorld, type IngestWorld } from '../../helpers/ingest-env';
+import { putLogFile, type DeliveredFile } from './demo-chain';
+import { DownstreamReceiver } from './downstream-receiver';
+import { createStderrLogger, type LoggerLike } from '../lambdas/shared/logger';
+import type { AccountRecord } from '../lambdas/shared/registry';
+import { REGION, motoEndpoint } from './test-emulator';
+import { ingestWorld, type IngestWorld } from './ingest-env';
 import { AwsFaultProxy } from './aws-fault-proxy';
 
 export interface FaultWorld extends IngestWorld {

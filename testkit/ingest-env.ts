@@ -1,17 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { awsClients } from '../../lambdas/shared/aws-clients';
-import { silentLogger, type LoggerLike } from '../../lambdas/shared/logger';
-import { AccountsRegistry, type AccountRecord } from '../../lambdas/shared/registry';
-import { loadIngestConfig } from '../../lambdas/ingest/config';
-import type { IngestDeps } from '../../lambdas/ingest/ingest-batch';
-import { toSqsRecord } from '../../lambdas/ingest/queue-poller';
-import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
-import { customerAdminClients } from '../../bin/sandbox/customer-clients';
-import { createChain, createRegistryTable, type DemoChain } from '../../bin/sandbox/demo-chain';
-import { DownstreamReceiver } from '../../bin/sandbox/downstream-receiver';
-import { REGION, useEmulator } from './emulator';
+import { awsClients } from '../lambdas/shared/aws-clients';
+import { silentLogger, type LoggerLike } from '../lambdas/shared/logger';
+import { AccountsRegistry, type AccountRecord } from '../lambdas/shared/registry';
+import { loadIngestConfig } from '../lambdas/ingest/config';
+import type { IngestDeps } from '../lambdas/ingest/ingest-batch';
+import { toSqsRecord } from '../lambdas/ingest/queue-poller';
+import { CountTally, createIngestDeps } from '../lambdas/ingest/runtime';
+import { customerAdminClients } from './customer-clients';
+import { createChain, createRegistryTable, type DemoChain } from './demo-chain';
+import { DownstreamReceiver } from './downstream-receiver';
+import { REGION, useEmulator } from './test-emulator';
 
 export const TABLE = 'accounts-test';
 

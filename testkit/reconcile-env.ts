@@ -9,22 +9,22 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { SetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { checkChain } from '../../bin/sandbox/chain-check';
-import { customerAdminClients } from '../../bin/sandbox/customer-clients';
-import { createChain, createRegistryTable, type DemoChain } from '../../bin/sandbox/demo-chain';
-import { awsClients } from '../../lambdas/shared/aws-clients';
-import { silentLogger } from '../../lambdas/shared/logger';
-import { AccountsRegistry, type AccountRecord } from '../../lambdas/shared/registry';
-import { createReconcileClients } from '../../lambdas/reconcile/clients';
+import { checkChain } from './chain-check';
+import { customerAdminClients } from './customer-clients';
+import { createChain, createRegistryTable, type DemoChain } from './demo-chain';
+import { awsClients } from '../lambdas/shared/aws-clients';
+import { silentLogger } from '../lambdas/shared/logger';
+import { AccountsRegistry, type AccountRecord } from '../lambdas/shared/registry';
+import { createReconcileClients } from '../lambdas/reconcile/clients';
 import {
   defaultBucketPolicy,
   defaultQueueStatements,
   defaultTopicStatements,
   mergeCollectorStatements,
-} from '../../lambdas/reconcile/policies';
-import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
-import type { AccountReport, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
-import { REGION, useEmulator } from './emulator';
+} from '../lambdas/reconcile/policies';
+import { reconcileAll, type ReconcileDeps } from '../lambdas/reconcile/reconcile';
+import type { AccountReport, ReconcileReport, RunMode } from '../lambdas/reconcile/types';
+import { REGION, useEmulator } from './test-emulator';
 import type { CustomerClients as IngestCustomerClients } from './ingest-env';
 
 export const RECONCILE_TABLE = 'accounts-reconcile-test';

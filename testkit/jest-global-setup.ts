@@ -1,4 +1,4 @@
-import { startMoto, type MotoServer } from '../../bin/sandbox/emulator';
+import { startMoto, type MotoServer } from './emulator';
 
 /**
  * One moto_server per Jest worker, started once per run: test files in different workers never reset each

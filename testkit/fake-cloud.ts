@@ -3,16 +3,16 @@
  * trails, buckets, topics, subscriptions and queues, collector-account event source mappings, optional latency
  * per call, call counting and error injection. Fast enough for 1,000 accounts; used by unit tests and bench/.
  */
-import type { RoleTarget } from '../../lambdas/shared/credentials';
-import type { AccountRecord } from '../../lambdas/shared/registry';
-import { RoleAssumptionError } from '../../lambdas/shared/credentials';
-import type { CollectorClients, CustomerClients, ReconcileClients } from '../../lambdas/reconcile/clients';
+import type { RoleTarget } from '../lambdas/shared/credentials';
+import type { AccountRecord } from '../lambdas/shared/registry';
+import { RoleAssumptionError } from '../lambdas/shared/credentials';
+import type { CollectorClients, CustomerClients, ReconcileClients } from '../lambdas/reconcile/clients';
 import {
   defaultBucketPolicy,
   defaultQueueStatements,
   defaultTopicStatements,
   mergeCollectorStatements,
-} from '../../lambdas/reconcile/policies';
+} from '../lambdas/reconcile/policies';
 
 export interface FakeTrail {
   name: string;

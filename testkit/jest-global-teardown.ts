@@ -1,4 +1,4 @@
-import type { MotoServer } from '../../bin/sandbox/emulator';
+import type { MotoServer } from './emulator';
 
 export default async function globalTeardown(): Promise<void> {
   const servers = (globalThis as { __MOTO_SERVERS__?: MotoServer[] }).__MOTO_SERVERS__ ?? [];
