@@ -33,7 +33,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { awsErrorName } from '../shared/errors';
 import type { CollectorClients, CustomerClients } from './clients';
-import { describeError } from './observe';
+import { describeError } from './observe-resources';
 import { arnParts } from '../shared/arn';
 import { toReportAction } from './plan';
 import {
@@ -43,7 +43,7 @@ import {
   mergeCollectorStatements,
   type PolicyDocument,
 } from './policies';
-import type { Action, PlannedAction } from './types';
+import type { Action, ActionResults, PlannedAction } from './types';
 
 export interface ActionExecutor {
   execute(action: PlannedAction): Promise<void>;
@@ -51,13 +51,14 @@ export interface ActionExecutor {
 
 /**
  * Runs `allowed` actions in order; the others stay `planned`. An action whose dependency did not apply (failed,
- * skipped, or only planned) is skipped with the reason.
+ * skipped, or only planned) is skipped with the reason. The results are keyed by action id (the report joins
+ * them to the plan with `reportActions`).
  */
 export async function applyPlan(
-  actions: PlannedAction[],
+  actions: readonly PlannedAction[],
   executor: ActionExecutor,
   allowed: (action: PlannedAction) => boolean,
-): Promise<Action[]> {
+): Promise<ActionResults> {
   const results = new Map<string, Action>();
   for (const action of actions) {
     if (!allowed(action)) {
@@ -85,7 +86,7 @@ export async function applyPlan(
       results.set(action.id, toReportAction(action, 'failed', describeError(action.code, error)));
     }
   }
-  return actions.map((action) => results.get(action.id)!);
+  return results;
 }
 
 export interface ExecutorContext {
@@ -94,7 +95,7 @@ export interface ExecutorContext {
   queueVisibilityTimeoutSeconds: number;
 }
 
-/** Queue settings from DESIGN section 2: SSE-SQS, redrive to the DLQ, retention long enough to outlast an outage. */
+/** Queue settings: SSE-SQS, redrive to the DLQ, retention long enough to outlast an outage. */
 const QUEUE_RETENTION_SECONDS = String(4 * 24 * 3600);
 const DLQ_RETENTION_SECONDS = String(14 * 24 * 3600);
 const MAX_RECEIVE_COUNT = 5;

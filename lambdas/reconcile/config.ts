@@ -16,7 +16,7 @@ export interface ReconcileConfig extends CommonConfig {
   costs: CostAssumptions;
   /** COLLECTION_STALE after this many minutes without a record from an account (unset: not checked). */
   staleAfterMinutes?: number;
-  /** 6 x the ingest function's timeout (DESIGN section 2). */
+  /** 6 x the ingest function's timeout (so a message is not redelivered while a slow batch still runs). */
   queueVisibilityTimeoutSeconds: number;
 }
 

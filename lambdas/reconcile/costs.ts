@@ -99,7 +99,7 @@ export function bucketStorageCost(a: CostAssumptions): CostImpact {
 
 const FREE = 0;
 
-/** The cost impact every planned action carries (DESIGN section 5, cost guard). */
+/** The cost impact every planned action carries (the cost guard: every action says what it adds to the bill). */
 export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpact {
   switch (code) {
     case 'CREATE_TRAIL':

@@ -1,12 +1,14 @@
 /**
  * The drift table, "if this happens, the collector does this", as data: one entry per finding code, in the order
- * of FINDING_CODES (the seed rows of DESIGN section 5 first). docs/drift-remediation.md holds `renderDriftTable()`
- * between markers, and test/unit/drift-table.test.ts checks three things: every finding code has exactly one
- * entry; the doc's table equals the rendering; and the entries agree with the planner (the action codes the
- * planner emits for each reason are exactly those listed here, and an entry that says it repairs does).
+ * of FINDING_CODES (the seed rows, each broken and repaired by `npm start`, first). docs/drift-remediation.md
+ * holds `renderDriftTable()` between markers, and test/unit/drift-table.test.ts checks three things: every
+ * finding code has exactly one entry; the doc's table equals the rendering; and the entries agree with the
+ * planner (the action codes the planner emits for each reason are exactly those listed here, and an entry that
+ * says it repairs does). Which rule of the pack (rules/index.ts) emits a code: `driftSources`.
  *
- * Data only: nothing here decides anything. The rules live in rules.ts and plan.ts.
+ * Data only: nothing here decides anything. The rules live in rules/ and plan.ts composes them.
  */
+import { GUARD_CODES, rulesEmitting } from './rules';
 import type { ActionCode, FindingCode, Severity } from './types';
 
 /**
@@ -30,7 +32,7 @@ export interface DriftEntry {
 }
 
 export const DRIFT_TABLE: readonly DriftEntry[] = [
-  // ---- the seed rows (DESIGN section 5), each broken and repaired by `npm start` -----------------------------
+  // ---- the seed rows, each broken and repaired by `npm start` ------------------------------------------------
   {
     code: 'TRAIL_MISSING',
     severities: ['medium', 'high'],
@@ -358,6 +360,17 @@ export function driftEntry(code: FindingCode): DriftEntry {
   const entry = DRIFT_TABLE.find((candidate) => candidate.code === code);
   if (entry === undefined) throw new Error(`no drift table entry for ${code}`);
   return entry;
+}
+
+/**
+ * Where a finding comes from: the names of the pack's rules that can emit it, or `repair-loop guard` for the
+ * plan's guard (every code has at least one source; the unit test checks it).
+ */
+export function driftSources(code: FindingCode): string[] {
+  return [
+    ...rulesEmitting(code).map((rule) => rule.name),
+    ...(GUARD_CODES.includes(code) ? ['repair-loop guard'] : []),
+  ];
 }
 
 export const DRIFT_TABLE_HEADERS = ['if this happens', 'finding', 'severity', 'the collector does', 'actions'];

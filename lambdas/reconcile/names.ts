@@ -1,5 +1,5 @@
 /**
- * The fixed names of everything the collector creates in a customer account (DESIGN section 2). Fixed names
+ * The fixed names of everything the collector creates in a customer account. Fixed names
  * are the first half of "no repair can multiply resources": creating a resource that already exists either
  * returns the existing one (bucket, topic, queue) or fails loudly (trail), it never makes a second one.
  */

@@ -1,38 +1,43 @@
 /**
- * plan: a pure function from the observed state to findings and actions. The rules live in rules.ts; this file
- * composes them in chain order, applies the REPAIR_LOOP guard, orders the actions by dependency and attaches
- * every action's cost impact.
+ * plan: a pure function from the observed state to findings and actions, and every decision of a reconcile
+ * run. It runs the rule pack (rules/index.ts) in chain order, each rule seeing the decisions of the parts
+ * before it; applies the REPAIR_LOOP guard; orders the actions by dependency and attaches their cost impact;
+ * decides which actions this run executes (report-mode accounts only get REUSE_TRAIL, which changes nothing),
+ * whether the chain is recorded, and, from apply's results, the account's status and report.
+ * The data flow of a run is described in docs/architecture.md.
  */
+import { CHAIN_FIELDS } from '../shared/registry';
 import { actionCostImpact } from './costs';
 import {
-  bucketRule,
-  costRule,
-  createTrailRule,
-  eventSourceMappingRule,
+  POLICY_FINGERPRINT_PENDING,
+  RULES,
+  deadLetterMessages,
   finding,
-  ownTrailArchiveRule,
-  queueRule,
-  subscriptionRule,
-  topicRule,
-  trailErrorsRule,
-  trailLoggingRule,
-  trailRule,
   type ActionDraft,
+  type ChainDecisions,
+  type Rule,
   type RuleOutput,
 } from './rules';
-import { selectCollectionTrail } from './trail-selection';
-import type {
-  Action,
-  ActionCode,
-  ActionStatus,
-  ChainPart,
-  ChainTarget,
-  Finding,
-  ObservedState,
-  Plan,
-  PlanContext,
-  PlannedAction,
+import { probeTargets } from './targets';
+import {
+  CHAIN_FIELD_PART,
+  type AccountHealth,
+  type AccountReport,
+  type Action,
+  type ActionCode,
+  type ActionResults,
+  type ActionStatus,
+  type ChainPart,
+  type ChainTarget,
+  type Finding,
+  type ObservedState,
+  type Plan,
+  type PlanContext,
+  type PlannedAction,
 } from './types';
+import type { ChainField } from '../shared/registry';
+
+export { POLICY_FINGERPRINT_PENDING };
 
 /**
  * Execution order. Dependencies: bucket before trail, topic before subscription, queue policy before
@@ -56,99 +61,98 @@ export const ACTION_ORDER: readonly ActionCode[] = [
   'ENABLE_ESM',
 ];
 
-/** Recorded instead of a bucket policy fingerprint when this run changes the bucket or its policy. */
-export const POLICY_FINGERPRINT_PENDING = 'pending';
-
 /** Re-creations of one resource within this window that stop further re-creation. */
 export const REPAIR_LOOP_LIMIT = 3;
 export const REPAIR_LOOP_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-export function planAccount(observed: ObservedState, ctx: PlanContext): Plan {
-  if (!observed.trails.known) {
-    // Without the trail list nothing can be decided safely: AccessDenied is not "no trail".
-    return {
-      findings: [
-        finding(
-          'OBSERVE_INCOMPLETE',
-          'high',
-          ctx.accountId,
-          `the account's trails could not be read (${observed.trails.error}); nothing is changed`,
-        ),
-      ],
-      actions: [],
-      target: {},
-    };
-  }
-  const trails = observed.trails.value;
+/** The registry fields each chain part owns (from CHAIN_FIELD_PART, in CHAIN_FIELDS order). */
+export const PART_FIELDS: Readonly<Record<ChainPart, readonly ChainField[]>> = partFields();
+
+function partFields(): Record<ChainPart, ChainField[]> {
+  const fields: Record<ChainPart, ChainField[]> = { trail: [], bucket: [], topic: [], queue: [], esm: [] };
+  for (const field of CHAIN_FIELDS) fields[CHAIN_FIELD_PART[field]].push(field);
+  return fields;
+}
+
+export function planAccount(observed: ObservedState, ctx: PlanContext, rules: readonly Rule[] = RULES): Plan {
+  const trails = observed.trails.known ? observed.trails.value : [];
+  const probes = observed.probes ?? probeTargets(observed.trails, observed, ctx);
   const findings: Finding[] = [];
   const drafts: ActionDraft[] = [];
-  const add = (output: RuleOutput): void => {
-    findings.push(...output.findings);
-    drafts.push(...output.actions);
+  const decided: ChainDecisions = {};
+  const run = (rule: Rule): RuleOutput => {
+    const output = rule.check({ observed, trails, ctx, probes, decided });
+    Object.assign(decided, output.decided);
+    return output;
   };
 
-  findings.push(...costRule(trails, ctx));
-  const selection = selectCollectionTrail(trails, {
-    accountId: ctx.accountId,
-    region: ctx.region,
-    ...(ctx.recorded.trailArn !== undefined ? { recordedTrailArn: ctx.recorded.trailArn } : {}),
-  });
-  const decision = trailRule(trails, selection, ctx);
-  add(decision);
-  const target: ChainTarget = {};
-  const trail = decision.target;
-  if (trail !== undefined) {
-    target.trailArn = trail.arn;
-    if (trail.observed !== undefined) {
-      const others = trails.filter((other) => other.arn !== trail.arn);
-      add(trailLoggingRule(trail.observed, ctx, others));
-      add(trailErrorsRule(trail.observed, observed, ctx));
+  for (const rule of rules.filter((r) => r.phase === 'chain')) {
+    const output = run(rule);
+    findings.push(...output.findings);
+    drafts.push(...output.actions);
+    if (output.stop === 'plan') {
+      // The role could not be assumed: nothing was observed, so nothing else is said or recorded.
+      return { findings, actions: [], target: {}, execute: [], unobserved: true, recordsChain: false };
     }
-    const archived = trail.observed === undefined ? undefined : ownTrailArchiveRule(trail.observed, ctx);
-    if (archived !== undefined) {
-      findings.push(archived);
-    } else {
-      const bucket = bucketRule(trail, decision.creating, observed, ctx);
-      add(bucket);
-      const topic = topicRule(trail, decision.creating, observed, ctx);
-      add(topic);
-      if (decision.creating) add(createTrailRule(trail, bucket, topic, ctx));
-      const queue = queueRule(topic.topicArn, observed, ctx);
-      add(queue);
-      add(subscriptionRule(topic, queue, observed, ctx));
-      const esm = eventSourceMappingRule(queue, observed, ctx);
-      add(esm);
-      assignDefined(target, {
-        bucketName: bucket.bucketName,
-        generatedBucketName: bucket.generatedBucketName,
-        bucketPolicySha256: bucket.bucketPolicySha256,
-        topicArn: topic.topicArn,
-        queueArn: queue.queueArn,
-        eventSourceMappingUuid: esm.uuid,
-      });
-      // The policy is about to change (or the bucket is new): fingerprint it next run, do not report our own change.
-      if (drafts.some((draft) => draft.part === 'bucket')) target.bucketPolicySha256 = POLICY_FINGERPRINT_PENDING;
-    }
+    if (output.stop === 'chain') break;
   }
-  return finalize(findings, drafts, target, ctx);
+  const { findings: chainFindings, actions, target } = finalize(findings, drafts, chainTarget(decided, drafts), ctx);
+  // Account rules only report: their findings follow the chain's (and the REPAIR_LOOP guard's).
+  for (const rule of rules.filter((r) => r.phase === 'account')) chainFindings.push(...run(rule).findings);
+  const waiting = deadLetterMessages(observed);
+  return {
+    findings: chainFindings,
+    actions,
+    target,
+    execute: actions.filter((action) => executes(action, ctx)).map((action) => action.id),
+    unobserved: observedWhollyFailed(observed),
+    recordsChain: ctx.runMode === 'apply',
+    ...(waiting !== undefined ? { deadLetterMessages: waiting } : {}),
+  };
 }
 
-function assignDefined(target: ChainTarget, values: ChainTarget): void {
-  for (const [key, value] of Object.entries(values) as [keyof ChainTarget, string | undefined][]) {
+/** Apply runs execute what the account's mode allows; REUSE_TRAIL only records, so report-mode accounts get it. */
+function executes(action: PlannedAction, ctx: PlanContext): boolean {
+  return ctx.runMode === 'apply' && (ctx.accountMode === 'apply' || action.code === 'REUSE_TRAIL');
+}
+
+function observedWhollyFailed(observed: ObservedState): boolean {
+  const parts = [
+    observed.trails,
+    ...Object.values(observed.queues),
+    ...(observed.eventSourceMappings ? [observed.eventSourceMappings] : []),
+  ];
+  return parts.every((part) => !part.known);
+}
+
+/** The chain the registry records once the plan applied: the trail, and the parts decided around it. */
+function chainTarget(decided: ChainDecisions, drafts: ActionDraft[]): ChainTarget {
+  const target: ChainTarget = {};
+  if (decided.trail !== undefined) target.trailArn = decided.trail.target.arn;
+  const bucket = decided.bucket;
+  if (bucket === undefined) return target; // a log archive collects the trail: no chain is kept here
+  const values: ChainTarget = {
+    bucketName: bucket.bucketName,
+    generatedBucketName: bucket.generatedBucketName,
+    bucketPolicySha256: bucket.bucketPolicySha256,
+    topicArn: decided.topic?.topicArn,
+    queueArn: decided.queue?.queueArn,
+    eventSourceMappingUuid: decided.esm?.uuid,
+  };
+  for (const [key, value] of Object.entries(values) as [ChainField, string | undefined][]) {
     if (value !== undefined) target[key] = value;
   }
+  // The policy is about to change (or the bucket is new): fingerprint it next run, do not report our own change.
+  if (drafts.some((draft) => draft.part === 'bucket')) target.bucketPolicySha256 = POLICY_FINGERPRINT_PENDING;
+  return target;
 }
 
-/** The registry fields each chain part owns. */
-export const PART_FIELDS: Record<ChainPart, (keyof ChainTarget)[]> = {
-  trail: ['trailArn'],
-  bucket: ['bucketName', 'generatedBucketName', 'bucketPolicySha256'],
-  topic: ['topicArn'],
-  queue: ['queueArn'],
-  esm: ['eventSourceMappingUuid'],
-};
-
-export function finalize(findings: Finding[], drafts: ActionDraft[], target: ChainTarget, ctx: PlanContext): Plan {
+function finalize(
+  findings: Finding[],
+  drafts: ActionDraft[],
+  target: ChainTarget,
+  ctx: PlanContext,
+): Pick<Plan, 'findings' | 'actions' | 'target'> {
   const unique = dedupe(drafts);
   const { kept, blocked } = repairLoopGuard(unique, ctx);
   for (const draft of blocked.filter((d) => d.recreationKey !== undefined)) {
@@ -243,7 +247,9 @@ function link(ordered: ActionDraft[], ctx: PlanContext): PlannedAction[] {
   });
 }
 
-/** The report form of a planned action (section 8): no inputs, no links. */
+// ---- after apply: the report ------------------------------------------------------------------------------
+
+/** The report form of a planned action: no inputs, no links. */
 export function toReportAction(action: PlannedAction, status: ActionStatus, error?: string): Action {
   return {
     code: action.code,
@@ -253,4 +259,39 @@ export function toReportAction(action: PlannedAction, status: ActionStatus, erro
     status,
     ...(error !== undefined ? { error } : {}),
   };
+}
+
+/** apply's results joined to the plan by action id, in plan order. */
+export function reportActions(actions: readonly PlannedAction[], results: ActionResults): Action[] {
+  return actions.map((action) => {
+    const result = results.get(action.id);
+    if (result === undefined) throw new Error(`no result for action ${action.id}`);
+    return result;
+  });
+}
+
+/** The account's report: the plan's findings, apply's results and the status they make. */
+export function accountReport(accountId: string, plan: Plan, results: ActionResults): AccountReport {
+  const actions = reportActions(plan.actions, results);
+  return {
+    accountId,
+    status: accountStatus(plan.findings, actions, plan.unobserved),
+    findings: plan.findings,
+    actions,
+    ...(plan.deadLetterMessages !== undefined ? { deadLetterMessages: plan.deadLetterMessages } : {}),
+  };
+}
+
+/**
+ * healthy: no finding of severity low or above and no action; repaired: actions, all applied, and every such
+ * finding answered by an applied action; error: the role could not be assumed or nothing could be observed;
+ * degraded: anything else (findings left unrepaired, or actions only planned).
+ */
+export function accountStatus(findings: Finding[], actions: Action[], observeFailedWholly = false): AccountHealth {
+  if (observeFailedWholly || findings.some((f) => f.code === 'ROLE_UNASSUMABLE')) return 'error';
+  const significant = findings.filter((f) => f.severity !== 'info');
+  if (actions.length === 0 && significant.length === 0) return 'healthy';
+  const unrepaired = significant.filter((f) => !actions.some((a) => a.reason === f.code && a.status === 'applied'));
+  if (actions.length > 0 && actions.every((a) => a.status === 'applied') && unrepaired.length === 0) return 'repaired';
+  return 'degraded';
 }

@@ -1,30 +1,35 @@
 /**
- * The reconcile run: for each registered account, with bounded concurrency, observe -> plan -> apply -> record.
- * Thin orchestration: every decision is in plan.ts (pure), every AWS call in observe.ts / apply.ts.
+ * The reconcile run: for each registered account, with bounded concurrency, assume role -> observe -> plan ->
+ * apply -> record. Thin orchestration: every decision (role unassumable, which actions run in report mode,
+ * staleness, the account status) is made by plan.ts (pure), every AWS call is in observe.ts / apply.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mapSettled } from '../shared/concurrency';
 import { RoleAssumptionError, type RoleTarget } from '../shared/credentials';
 import { errorMessage } from '../shared/errors';
 import type { LoggerLike } from '../shared/logger';
-import { AccountNotRegisteredError, type AccountRecord, type AccountsRegistry } from '../shared/registry';
+import {
+  AccountNotRegisteredError,
+  CHAIN_FIELDS,
+  type AccountRecord,
+  type AccountsRegistry,
+  type ChainFields,
+} from '../shared/registry';
 import { applyPlan, createActionExecutor, type ActionExecutor } from './apply';
-import type { ReconcileClients } from './clients';
+import type { CustomerClients, ReconcileClients } from './clients';
 import { roleArn, partitionOf } from '../shared/arn';
-import { CHAIN_NAMES, defaultBucketName, generatedBucketName } from './names';
-import { observeAccount } from './observe';
-import { PART_FIELDS, REPAIR_LOOP_WINDOW_MS, planAccount } from './plan';
-import { finding, stalenessRule } from './rules';
+import { defaultBucketName, generatedBucketName } from './names';
+import { observeAccount, roleUnassumable } from './observe';
+import { PART_FIELDS, REPAIR_LOOP_WINDOW_MS, accountReport, planAccount } from './plan';
+import { finding } from './rules';
 import type {
-  AccountHealth,
   AccountReport,
-  Action,
+  ActionResults,
   ChainPart,
-  ChainTarget,
   CostAssumptions,
-  Finding,
   LogArchiveRef,
   ObservedState,
+  Plan,
   PlanContext,
   PlannedAction,
   ReconcileReport,
@@ -59,7 +64,7 @@ export interface AccountRunOptions {
   logArchives?: LogArchiveRef[];
 }
 
-/** observe -> plan -> apply -> record for one account. Never throws for an account's own problems. */
+/** assume role -> observe -> plan -> apply -> record for one account. Never throws for an account's own problems. */
 export async function reconcileAccount(
   record: AccountRecord,
   deps: ReconcileDeps,
@@ -67,7 +72,7 @@ export async function reconcileAccount(
   options: AccountRunOptions = {},
 ): Promise<AccountReport> {
   const now = (deps.now ?? (() => new Date()))();
-  const ctx = planContext(record, deps, now, options.logArchives ?? []);
+  const ctx = planContext(record, deps, now, mode, options.logArchives ?? []);
   const target: RoleTarget = {
     accountId: record.accountId,
     roleArn: roleArn(
@@ -78,34 +83,34 @@ export async function reconcileAccount(
     externalId: record.externalId,
   };
 
-  let customer;
+  let customer: CustomerClients | undefined;
+  let observed: ObservedState;
   try {
     customer = await deps.clients.customer(target);
+    observed = await observeAccount(customer, ctx, deps.clients.collector);
   } catch (error) {
-    const report: AccountReport = {
-      accountId: record.accountId,
-      status: 'error',
-      findings: [
-        finding(
-          'ROLE_UNASSUMABLE',
-          'high',
-          target.roleArn,
-          `${error instanceof RoleAssumptionError ? error.message : `cannot assume ${target.roleArn}: ${errorMessage(error)}`}; ` +
-            'check that the customer role stack is deployed with this ExternalId',
-        ),
-      ],
-      actions: [],
-    };
-    await record_(deps, record, report, mode, now, undefined);
-    return report;
+    if (customer !== undefined) throw error;
+    const message =
+      error instanceof RoleAssumptionError ? error.message : `cannot assume ${target.roleArn}: ${errorMessage(error)}`;
+    observed = roleUnassumable(ctx, target.roleArn, message);
   }
-
-  const observed = await observeAccount(customer, ctx, deps.clients.collector);
   const plan = planAccount(observed, ctx);
-  const execute = (action: PlannedAction): boolean =>
-    // REUSE_TRAIL changes nothing in the account (it only records the trail), so report-mode accounts get it too.
-    mode === 'apply' && (record.mode === 'apply' || action.code === 'REUSE_TRAIL');
-  const executor = guardGeneratedName(
+  const execute = new Set(plan.execute);
+  const results =
+    customer === undefined || execute.size === 0
+      ? await applyPlan(plan.actions, nothingRuns, () => false)
+      : await applyPlan(plan.actions, executorFor(customer, record, deps), (action) => execute.has(action.id));
+  const report = accountReport(record.accountId, plan, results);
+  await record_(deps, record, report, mode, now, plan, results);
+  return report;
+}
+
+const nothingRuns: ActionExecutor = {
+  execute: () => Promise.reject(new Error('no action runs in this run')),
+};
+
+function executorFor(customer: CustomerClients, record: AccountRecord, deps: ReconcileDeps): ActionExecutor {
+  return guardGeneratedName(
     deps.executorFor?.(record.accountId) ??
       createActionExecutor(customer, deps.clients.collector, {
         accountId: record.accountId,
@@ -115,51 +120,6 @@ export async function reconcileAccount(
     record,
     deps,
   );
-  const actions = await applyPlan(plan.actions, executor, execute);
-  const stale = stalenessRule(record, now, deps.config.staleAfterMinutes);
-  const findings = stale ? [...plan.findings, stale] : plan.findings;
-  const deadLetters = observed.queues[CHAIN_NAMES.dlq];
-  const report: AccountReport = {
-    accountId: record.accountId,
-    status: accountStatus(findings, actions, observedWhollyFailed(observed)),
-    findings,
-    actions,
-    ...(deadLetters?.known && deadLetters.value?.messages !== undefined
-      ? { deadLetterMessages: deadLetters.value.messages }
-      : {}),
-  };
-  await record_(
-    deps,
-    record,
-    report,
-    mode,
-    now,
-    mode === 'apply' ? { plan: plan.actions, target: plan.target } : undefined,
-  );
-  return report;
-}
-
-/**
- * healthy: no finding of severity low or above and no action; repaired: actions, all applied, and every such
- * finding answered by an applied action; error: the role could not be assumed or nothing could be observed;
- * degraded: anything else (findings left unrepaired, or actions only planned).
- */
-export function accountStatus(findings: Finding[], actions: Action[], observeFailedWholly = false): AccountHealth {
-  if (observeFailedWholly || findings.some((f) => f.code === 'ROLE_UNASSUMABLE')) return 'error';
-  const significant = findings.filter((f) => f.severity !== 'info');
-  if (actions.length === 0 && significant.length === 0) return 'healthy';
-  const unrepaired = significant.filter((f) => !actions.some((a) => a.reason === f.code && a.status === 'applied'));
-  if (actions.length > 0 && actions.every((a) => a.status === 'applied') && unrepaired.length === 0) return 'repaired';
-  return 'degraded';
-}
-
-function observedWhollyFailed(observed: ObservedState): boolean {
-  const parts = [
-    observed.trails,
-    ...Object.values(observed.queues),
-    ...(observed.eventSourceMappings ? [observed.eventSourceMappings] : []),
-  ];
-  return parts.every((part) => !part.known);
 }
 
 export interface ReconcileAllOptions {
@@ -220,18 +180,16 @@ export function logArchivesFor(accountId: string, records: AccountRecord[]): Log
     }));
 }
 
-function planContext(record: AccountRecord, deps: ReconcileDeps, now: Date, logArchives: LogArchiveRef[]): PlanContext {
+function planContext(
+  record: AccountRecord,
+  deps: ReconcileDeps,
+  now: Date,
+  runMode: RunMode,
+  logArchives: LogArchiveRef[],
+): PlanContext {
   const suffix = (deps.randomSuffix ?? (() => randomBytes(4).toString('hex')))();
   const recorded = {
-    ...pick(record, [
-      'trailArn',
-      'bucketName',
-      'topicArn',
-      'queueArn',
-      'generatedBucketName',
-      'bucketPolicySha256',
-      'eventSourceMappingUuid',
-    ]),
+    ...pick(record, CHAIN_FIELDS),
     ...(record.recreations !== undefined ? { recreations: record.recreations } : {}),
   };
   return {
@@ -245,10 +203,15 @@ function planContext(record: AccountRecord, deps: ReconcileDeps, now: Date, logA
     logArchives,
     costs: deps.config.costs,
     queueVisibilityTimeoutSeconds: deps.config.queueVisibilityTimeoutSeconds,
+    runMode,
+    accountMode: record.mode,
+    registeredAt: record.registeredAt,
+    ...(record.lastRecordAt !== undefined ? { lastRecordAt: record.lastRecordAt } : {}),
+    ...(deps.config.staleAfterMinutes !== undefined ? { staleAfterMinutes: deps.config.staleAfterMinutes } : {}),
   };
 }
 
-function pick<T extends object, K extends keyof T>(source: T, names: K[]): Partial<Pick<T, K>> {
+function pick<T extends object, K extends keyof T>(source: T, names: readonly K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
   for (const name of names) if (source[name] !== undefined) out[name] = source[name];
   return out;
@@ -285,7 +248,8 @@ async function record_(
   report: AccountReport,
   mode: RunMode,
   now: Date,
-  applied: { plan: PlannedAction[]; target: ChainTarget } | undefined,
+  plan: Plan,
+  results: ActionResults,
 ): Promise<void> {
   const fields: Partial<AccountRecord> = {
     status: report.status,
@@ -294,17 +258,16 @@ async function record_(
     findings: report.findings,
     actions: report.actions,
   };
-  if (applied !== undefined) {
-    const statusById = new Map(applied.plan.map((action, index) => [action.id, report.actions[index]?.status]));
-    for (const [part, names] of Object.entries(PART_FIELDS) as [ChainPart, (keyof ChainTarget)[]][]) {
-      const done = applied.plan.filter((a) => a.part === part).every((a) => statusById.get(a.id) === 'applied');
-      if (!done) continue;
+  if (plan.recordsChain) {
+    const applied = (action: PlannedAction): boolean => results.get(action.id)?.status === 'applied';
+    for (const [part, names] of Object.entries(PART_FIELDS) as [ChainPart, readonly (keyof ChainFields)[]][]) {
+      if (!plan.actions.filter((a) => a.part === part).every(applied)) continue;
       for (const name of names) {
-        const value = applied.target[name];
+        const value = plan.target[name];
         if (value !== undefined) fields[name] = value;
       }
     }
-    const recreations = countRecreations(record.recreations ?? {}, applied.plan, statusById, now);
+    const recreations = countRecreations(record.recreations ?? {}, plan.actions, applied, now);
     if (recreations !== undefined) fields.recreations = recreations;
   }
   deps.logger.info('reconcile account', { mode, ...report });
@@ -323,7 +286,7 @@ async function record_(
 function countRecreations(
   previous: Record<string, string[]>,
   plan: PlannedAction[],
-  statusById: Map<string, string | undefined>,
+  applied: (action: PlannedAction) => boolean,
   now: Date,
 ): Record<string, string[]> | undefined {
   const since = now.getTime() - REPAIR_LOOP_WINDOW_MS;
@@ -333,7 +296,7 @@ function countRecreations(
     if (recent.length > 0) next[key] = recent;
   }
   for (const action of plan) {
-    if (action.recreationKey === undefined || statusById.get(action.id) !== 'applied') continue;
+    if (action.recreationKey === undefined || !applied(action)) continue;
     next[action.recreationKey] = [...(next[action.recreationKey] ?? []), now.toISOString()];
   }
   return JSON.stringify(next) === JSON.stringify(previous) ? undefined : next;

@@ -1,6 +1,6 @@
 /**
- * Which trail the collector collects from. Shared by observe (to know which bucket and topic to look at) and
- * plan (to decide), so both always agree. Pure.
+ * Which trail the collector collects from. Called once per run by `probeTargets` (targets.ts), whose answer
+ * observe records and the planner decides from. Pure.
  *
  * The cost guard lives here: `create` is only ever chosen when every trail the account can see (its own,
  * shadow copies of multi-region trails homed elsewhere, and organization trails) is KNOWN not to log

@@ -1,10 +1,14 @@
 /**
- * The reconcile domain's data: what observe saw, what plan decided, and the report of DESIGN section 8.
+ * The reconcile domain's data: what observe saw (and which targets it probed), what plan decided, and the
+ * report (findings, actions, statuses; described in docs/architecture.md).
  *
  * Every observed part is an `Observation`: either a known value or `{ known: false, error }`. "Absent" is a
  * known value (`null` or `state: 'absent'`), never the absence of an answer: an API error such as AccessDenied
  * makes the part unknown, and the planner creates nothing on unknown state.
  */
+
+import type { AccountMode, ChainField, ChainFields } from '../shared/registry';
+import type { ProbeTargets } from './targets';
 
 export type Observation<T> = { known: true; value: T } | { known: false; error: string };
 
@@ -113,22 +117,23 @@ export interface ObservedState {
   queues: Record<string, Observation<ObservedQueue | null>>;
   /** Mappings from the account's queue (any function); undefined when no ingest function is configured. */
   eventSourceMappings?: Observation<ObservedEventSourceMapping[]>;
+  /** Set when the customer role could not be assumed: then nothing else was observed. */
+  roleError?: { roleArn: string; message: string };
+  /**
+   * What observe chose to probe (and the trail selection behind it), from `probeTargets` on the final state;
+   * the planner decides from this same value. A state built by hand (tests) leaves it out and the planner
+   * computes it with the same function.
+   */
+  probes?: ProbeTargets;
 }
 
 // ---- plan context -----------------------------------------------------------------------------------------
 
 /** What the registry remembers of the chain from the last run. */
-export interface RecordedChain {
-  trailArn?: string;
-  bucketName?: string;
-  topicArn?: string;
-  queueArn?: string;
-  generatedBucketName?: string;
-  bucketPolicySha256?: string;
-  eventSourceMappingUuid?: string;
+export type RecordedChain = ChainFields & {
   /** Re-creation timestamps (ISO) per resource key, for the REPAIR_LOOP guard. */
   recreations?: Record<string, string[]>;
-}
+};
 
 /** A registered account that is the log archive for this one, and the buckets it collects from. */
 export interface LogArchiveRef {
@@ -163,9 +168,18 @@ export interface PlanContext {
   costs: CostAssumptions;
   /** VisibilityTimeout of a queue the collector creates (>= 6 x the ingest function's timeout). */
   queueVisibilityTimeoutSeconds: number;
+  /** plan (default): nothing is executed; apply: the actions the account's mode allows are. */
+  runMode?: RunMode;
+  /** report (default): only REUSE_TRAIL, which changes nothing in the account, is executed. */
+  accountMode?: AccountMode;
+  /** For COLLECTION_STALE: when the account was registered and when its last record reached the downstream. */
+  registeredAt?: string;
+  lastRecordAt?: string;
+  /** COLLECTION_STALE after this many minutes without a record; undefined: never. */
+  staleAfterMinutes?: number;
 }
 
-// ---- findings and actions (DESIGN section 8) --------------------------------------------------------------
+// ---- findings and actions (the report) --------------------------------------------------------------
 
 export const SEED_FINDING_CODES = [
   'TRAIL_MISSING',
@@ -247,7 +261,7 @@ export interface CostImpact {
   note: string;
 }
 
-/** An action as reported (section 8). */
+/** An action as reported. */
 export interface Action {
   code: ActionCode;
   resource: string;
@@ -265,7 +279,7 @@ export interface AccountReport {
   status: AccountHealth;
   findings: Finding[];
   actions: Action[];
-  /** Depth of outcomesqueue-dlq when it could be read (an addition to section 8, feeding the DLQ alarm). */
+  /** Depth of outcomesqueue-dlq when it could be read (feeds the DLQ alarm). */
   deadLetterMessages?: number;
 }
 
@@ -306,6 +320,17 @@ export type ActionSpec =
 /** The chain parts an action changes: the registry records a part only when all its actions applied. */
 export type ChainPart = 'trail' | 'bucket' | 'topic' | 'queue' | 'esm';
 
+/** The part owning each chain field: a field is recorded only when every action on its part applied. */
+export const CHAIN_FIELD_PART: Readonly<Record<ChainField, ChainPart>> = {
+  trailArn: 'trail',
+  bucketName: 'bucket',
+  topicArn: 'topic',
+  queueArn: 'queue',
+  generatedBucketName: 'bucket',
+  bucketPolicySha256: 'bucket',
+  eventSourceMappingUuid: 'esm',
+};
+
 export type PlannedAction = ActionSpec & {
   /** Unique within a plan. */
   id: string;
@@ -319,21 +344,25 @@ export type PlannedAction = ActionSpec & {
   recreationKey?: string;
 };
 
-/** The chain as it will stand once every planned action is applied: what the registry records. */
-export interface ChainTarget {
-  trailArn?: string;
-  bucketName?: string;
-  topicArn?: string;
-  queueArn?: string;
-  eventSourceMappingUuid?: string;
-  /** Set when the plan uses (and so the registry must keep) a generated bucket name. */
-  generatedBucketName?: string;
-  /** Fingerprint of the trail bucket's policy as observed, to report BUCKET_POLICY_CHANGED next time. */
-  bucketPolicySha256?: string;
-}
+/**
+ * The chain as it will stand once every planned action is applied: what the registry records (generatedBucketName
+ * only when the plan uses a generated name; bucketPolicySha256 as observed, or `pending` after a change).
+ */
+export type ChainTarget = ChainFields;
 
 export interface Plan {
   findings: Finding[];
   actions: PlannedAction[];
   target: ChainTarget;
+  /** Ids of the actions this run executes (from the run mode and the account's mode); the others stay planned. */
+  execute: string[];
+  /** Nothing could be observed (the role, or every part): the account's status is `error`. */
+  unobserved: boolean;
+  /** Whether the run records the chain (apply runs that could observe): parts whose actions all applied. */
+  recordsChain: boolean;
+  /** Depth of outcomesqueue-dlq when it was read. */
+  deadLetterMessages?: number;
 }
+
+/** What apply did with each planned action, by action id. */
+export type ActionResults = ReadonlyMap<string, Action>;

@@ -8,7 +8,10 @@ import { PermanentInputError } from './errors';
 /** An AWS account id: exactly 12 decimal digits (AWS Account Management guide, "View AWS account identifiers"). */
 export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
 
-export function isAccountId(value: unknown): value is string {
+/** A guard for values that may not be strings (parsed input); a plain check for strings, which stay strings. */
+export function isAccountId(value: string): boolean;
+export function isAccountId(value: unknown): value is string;
+export function isAccountId(value: unknown): boolean {
   return typeof value === 'string' && ACCOUNT_ID_PATTERN.test(value);
 }
 

@@ -13,8 +13,31 @@ import { isAccountId } from './arn';
 export type AccountMode = 'apply' | 'report';
 export type AccountStatus = 'new' | 'healthy' | 'repaired' | 'degraded' | 'error';
 
-/** One registered customer account. The reconcile run fills the status fields and the chain it found. */
-export interface AccountRecord {
+/**
+ * The chain the collector found or built for an account, as the registry keeps it and ingest binds
+ * notifications to it; declared once here and reused by reconcile (what was recorded, what a plan targets):
+ * - trailArn, bucketName, topicArn, queueArn: the trail and where it delivers and announces;
+ * - generatedBucketName: a bucket name generated when the default one was taken, stored so a repair never
+ *   invents a second one;
+ * - bucketPolicySha256: SHA-256 of the trail bucket's policy as last observed (a different one next run is
+ *   BUCKET_POLICY_CHANGED);
+ * - eventSourceMappingUuid: the collector-account event source mapping from the account's queue to ingest.
+ */
+export const CHAIN_FIELDS = [
+  'trailArn',
+  'bucketName',
+  'topicArn',
+  'queueArn',
+  'generatedBucketName',
+  'bucketPolicySha256',
+  'eventSourceMappingUuid',
+] as const;
+
+export type ChainField = (typeof CHAIN_FIELDS)[number];
+export type ChainFields = { [Field in ChainField]?: string };
+
+/** One registered customer account. The reconcile run fills the status fields and the chain it found (ChainFields). */
+export interface AccountRecord extends ChainFields {
   accountId: string;
   externalId: string;
   mode: AccountMode;
@@ -26,23 +49,12 @@ export interface AccountRecord {
   status: AccountStatus;
   lastRunAt?: string;
   lastRunMode?: 'plan' | 'apply';
-  /** Chain the collector found or built last time: ingest binds notifications to it. */
-  trailArn?: string;
-  bucketName?: string;
-  topicArn?: string;
-  queueArn?: string;
-  /** A bucket name generated when the default one was taken: stored so a repair never invents a second one. */
-  generatedBucketName?: string;
   findings?: unknown[];
   actions?: unknown[];
   /** When records from this account last reached the downstream (written by ingest, read for COLLECTION_STALE). */
   lastRecordAt?: string;
   /** Re-creations per resource (ISO timestamps), for the REPAIR_LOOP guard. */
   recreations?: Record<string, string[]>;
-  /** SHA-256 of the trail bucket's policy as last observed: a different one next run is BUCKET_POLICY_CHANGED. */
-  bucketPolicySha256?: string;
-  /** The collector-account event source mapping from this account's queue to the ingest function. */
-  eventSourceMappingUuid?: string;
 }
 
 export class AccountNotRegisteredError extends CollectorError {

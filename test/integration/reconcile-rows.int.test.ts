@@ -1,5 +1,5 @@
 /**
- * DESIGN section 5, row by row, against the emulator: build the healthy chain with plain SDK calls, break it
+ * The drift table's seed rows (docs/drift-remediation.md), row by row, against the emulator: build the healthy chain with plain SDK calls, break it
  * as the row says, run apply, check the chain with plain SDK calls, then a plan shows no action.
  */
 import {

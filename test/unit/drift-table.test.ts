@@ -604,7 +604,8 @@ describe('the table agrees with the planner', () => {
   test('every literal (finding, severity) in the reconcile code is listed', () => {
     const dir = path.join(ROOT, 'lambdas/reconcile');
     const pairs: [FindingCode, Severity][] = [];
-    for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts') && name !== 'drift-table.ts')) {
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+    for (const file of files.filter((name) => name.endsWith('.ts') && name !== 'drift-table.ts')) {
       const text = readFileSync(path.join(dir, file), 'utf8');
       for (const match of text.matchAll(/finding\(\s*'([A-Z_]+)',\s*'(info|low|medium|high)'/g))
         pairs.push([match[1] as FindingCode, match[2] as Severity]);

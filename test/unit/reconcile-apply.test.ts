@@ -18,10 +18,10 @@ import {
 import { GetTopicAttributesCommand, SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { applyPlan, createActionExecutor, type ActionExecutor } from '../../lambdas/reconcile/apply';
+import { applyPlan as applyById, createActionExecutor, type ActionExecutor } from '../../lambdas/reconcile/apply';
 import { actionCostImpact, DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
-import { planAccount } from '../../lambdas/reconcile/plan';
+import { planAccount, reportActions } from '../../lambdas/reconcile/plan';
 import { ACTION_CODES, known, type ActionSpec, type PlannedAction } from '../../lambdas/reconcile/types';
 import {
   ACCT,
@@ -34,6 +34,11 @@ import {
   context,
   healthy,
 } from '../../testkit/reconcile-fixtures';
+
+/** apply's results (keyed by action id) joined to the plan in plan order, as the report shows them. */
+async function applyPlan(plan: PlannedAction[], executor: ActionExecutor, allowed: (a: PlannedAction) => boolean) {
+  return reportActions(plan, await applyById(plan, executor, allowed));
+}
 
 function emptyAccountPlan(): PlannedAction[] {
   const state = healthy();

@@ -5,7 +5,8 @@ import { RECONCILE_SETTINGS } from '../../testkit/reconcile-fixtures';
  * account, and isolation of one account's failure.
  */
 import { silentLogger, type LoggerLike } from '../../lambdas/shared/logger';
-import { accountStatus, reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
+import { accountStatus } from '../../lambdas/reconcile/plan';
+import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, ReconcileReport } from '../../lambdas/reconcile/types';
 import { FakeCloud, MemoryRegistry, seedHealthyAccount } from '../../testkit/fake-cloud';
 

@@ -1,0 +1,73 @@
+/**
+ * The cost rule: every way the account's trails bill more than one free copy of management events. Reports
+ * only: the collector never deletes or narrows a customer's trail.
+ */
+import { cloudWatchLogsCost, dataEventsCost, duplicateTrailsCost, insightsCost } from '../costs';
+import { logsManagementEvents } from '../trail-selection';
+import type { Finding } from '../types';
+import { finding, type Rule } from './kit';
+
+/**
+ * COST_DUPLICATE_TRAILS when two or more trails log management events in the collector region (every copy
+ * after the first is billed), and one finding per trail that bills data events, Insights or CloudWatch Logs.
+ * Stopped trails bill nothing and are left out.
+ */
+export const costRule: Rule = {
+  name: 'cost',
+  part: 'account',
+  phase: 'chain',
+  codes: ['COST_DUPLICATE_TRAILS', 'COST_DATA_EVENTS', 'COST_INSIGHTS', 'COST_CLOUDWATCH_LOGS'],
+  description: 'trails that bill a second copy of management events, data events, Insights or CloudWatch Logs',
+  check({ trails, ctx }) {
+    const findings: Finding[] = [];
+    const copies = trails.filter(
+      (trail) => logsManagementEvents(trail) === 'yes' && (trail.isMultiRegion || trail.homeRegion === ctx.region),
+    );
+    if (copies.length >= 2) {
+      const cost = duplicateTrailsCost(copies.length - 1, ctx.costs);
+      findings.push(
+        finding(
+          'COST_DUPLICATE_TRAILS',
+          'medium',
+          copies.map((trail) => trail.arn).join(', '),
+          `${copies.length} trails log the same management events in ${ctx.region}; every copy after the first is ` +
+            `billed: ${cost.note}. Remove or narrow the extra trails (the collector never deletes a trail)`,
+        ),
+      );
+    }
+    for (const trail of trails) {
+      if (trail.status.known && !trail.status.value.isLogging) continue;
+      if (trail.selectors.known && trail.selectors.value.dataEvents) {
+        findings.push(
+          finding(
+            'COST_DATA_EVENTS',
+            'info',
+            trail.arn,
+            `the trail records data events: ${dataEventsCost(ctx.costs).note}`,
+          ),
+        );
+      }
+      if (trail.hasInsightSelectors) {
+        findings.push(
+          finding(
+            'COST_INSIGHTS',
+            'info',
+            trail.arn,
+            `the trail has CloudTrail Insights on: ${insightsCost(ctx.costs).note}`,
+          ),
+        );
+      }
+      if (trail.cloudWatchLogsLogGroupArn) {
+        findings.push(
+          finding(
+            'COST_CLOUDWATCH_LOGS',
+            'info',
+            trail.arn,
+            `the trail also sends events to ${trail.cloudWatchLogsLogGroupArn}: ${cloudWatchLogsCost(ctx.costs).note}`,
+          ),
+        );
+      }
+    }
+    return { findings, actions: [] };
+  },
+};

@@ -1,0 +1,207 @@
+/**
+ * What every rule shares: its one signature (`Rule`: RuleInput -> RuleOutput), the decisions the chain parts
+ * hand on to the parts after them, findings, resource keys and the action-draft builder.
+ *
+ * A rule is pure. It reads the observed state, the plan context, the probe targets (the trail selection) and
+ * the decisions of the parts before it, and returns findings, action drafts and its own part's decision.
+ * Two invariants every rule keeps (and the property test checks):
+ * - nothing is created, changed or subscribed on unknown state: an unknown part yields OBSERVE_INCOMPLETE;
+ * - CREATE_TRAIL only comes from the trail selection returning `create` (see trail-selection.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { PolicyStatement } from '../policies';
+import type { ProbeTargets } from '../targets';
+import type {
+  ActionCode,
+  ActionSpec,
+  ChainPart,
+  Finding,
+  FindingCode,
+  ObservedState,
+  ObservedTrail,
+  PlanContext,
+  Severity,
+} from '../types';
+
+/** An action before ids, dependencies and cost are attached. `needs`/`provides` are resource keys. */
+export type ActionDraft = ActionSpec & {
+  resource: string;
+  reason: FindingCode;
+  part: ChainPart;
+  needs: string[];
+  provides: string[];
+  recreationKey?: string;
+};
+
+/** The trail the chain is repaired around, once the plan is applied. */
+export interface TrailTarget {
+  arn: string;
+  name: string;
+  homeRegion: string;
+  /** undefined while the trail does not exist yet (CREATE_TRAIL). */
+  observed?: ObservedTrail;
+}
+
+export interface TrailDecision {
+  target: TrailTarget;
+  /** The trail is created by this plan. */
+  creating: boolean;
+}
+
+export interface BucketDecision {
+  /** The bucket the trail delivers to once applied (undefined: unknown, nothing depends on it). */
+  bucketName?: string;
+  generatedBucketName?: string;
+  bucketPolicySha256?: string;
+}
+
+export interface TopicDecision {
+  /** The topic the trail notifies once applied (undefined: unknown). */
+  topicArn?: string;
+  /** Why the queue must (re)subscribe to this topic, when the topic is new to the chain. */
+  topicReason?: FindingCode;
+  created: boolean;
+}
+
+export interface QueueDecision {
+  queueArn?: string;
+  created: boolean;
+}
+
+export interface EsmDecision {
+  uuid?: string;
+}
+
+/** What the parts decided so far, in chain order: trail, bucket, topic, queue, event source mapping. */
+export interface ChainDecisions {
+  trail?: TrailDecision;
+  bucket?: BucketDecision;
+  topic?: TopicDecision;
+  queue?: QueueDecision;
+  esm?: EsmDecision;
+}
+
+export interface RuleInput {
+  observed: ObservedState;
+  /** The account's trails (the plan only runs rules once they are known; empty before, for the access rules). */
+  trails: ObservedTrail[];
+  ctx: PlanContext;
+  /** The trail selection and what was probed, as observe recorded it. */
+  probes: ProbeTargets;
+  /** The decisions of the rules before this one. */
+  decided: ChainDecisions;
+}
+
+export interface RuleOutput {
+  findings: Finding[];
+  actions: ActionDraft[];
+  /** This rule's decision for its part, read by the rules after it. */
+  decided?: ChainDecisions;
+  /** `chain`: no further chain rule runs; `plan`: nothing else runs at all (not even the account rules). */
+  stop?: 'chain' | 'plan';
+}
+
+/** Where a rule runs: `chain` rules in chain order before the REPAIR_LOOP guard, `account` rules after it. */
+export type RulePhase = 'chain' | 'account';
+
+export interface Rule {
+  name: string;
+  /** The chain part it judges, or `account` for the account as a whole. */
+  part: ChainPart | 'account';
+  phase: RulePhase;
+  /** Every finding code the rule can emit. */
+  codes: readonly FindingCode[];
+  description: string;
+  check(input: RuleInput): RuleOutput;
+}
+
+export function finding(code: FindingCode, severity: Severity, resource: string, message: string): Finding {
+  return { code, severity, resource, message };
+}
+
+export function none(): RuleOutput {
+  return { findings: [], actions: [] };
+}
+
+export function incomplete(resource: string, what: string, error: string): Finding {
+  return finding(
+    'OBSERVE_INCOMPLETE',
+    'medium',
+    resource,
+    `${what} could not be read (${error}); the collector changes nothing that depends on it`,
+  );
+}
+
+/** Resource keys: an action providing a key must be applied before any action needing it. */
+export const keys = {
+  bucket: (name: string) => `bucket:${name}`,
+  bucketPolicy: (name: string) => `bucket-policy:${name}`,
+  topic: (arn: string) => `topic:${arn}`,
+  topicPolicy: (arn: string) => `topic-policy:${arn}`,
+  queue: (arn: string) => `queue:${arn}`,
+  queuePolicy: (arn: string) => `queue-policy:${arn}`,
+  trail: (arn: string) => `trail:${arn}`,
+  subscription: (topic: string, queue: string) => `subscription:${topic}|${queue}`,
+  esm: (queue: string) => `esm:${queue}`,
+};
+
+export interface DraftOptions {
+  resource: string;
+  reason: FindingCode;
+  part: ChainPart;
+  needs?: string[];
+  provides?: string[];
+  /** This creation re-creates a resource the collector recorded: counted under its first `provides` key. */
+  recreates?: boolean;
+}
+
+type ParamsOf<C extends ActionCode> = Extract<ActionSpec, { code: C }>['params'];
+
+/** An action draft: the operation with its exact inputs, and what it repairs, needs and provides. */
+export function draft<C extends ActionCode>(code: C, params: ParamsOf<C>, options: DraftOptions): ActionDraft {
+  const provides = options.provides ?? [];
+  const recreationKey = options.recreates === true ? provides[0] : undefined;
+  return {
+    code,
+    params,
+    resource: options.resource,
+    reason: options.reason,
+    part: options.part,
+    needs: options.needs ?? [],
+    provides,
+    ...(recreationKey !== undefined ? { recreationKey } : {}),
+  } as ActionDraft;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Does the policy text already hold every one of these statements (the collector's own, unchanged)? */
+export function hasStatements(policyText: string | null, statements: PolicyStatement[]): boolean {
+  if (!policyText) return false;
+  try {
+    const parsed = JSON.parse(policyText) as { Statement?: unknown };
+    const present = (Array.isArray(parsed.Statement) ? parsed.Statement : [parsed.Statement]).map((s) =>
+      JSON.stringify(s),
+    );
+    return statements.every((statement) => present.includes(JSON.stringify(statement)));
+  } catch {
+    return false;
+  }
+}
+
+/** Points the trail at one new bucket or topic; every other trail setting (selectors above all) stays. */
+export function updateTrail(
+  trail: TrailTarget,
+  setting: { bucketName: string } | { topicName: string },
+  reason: FindingCode,
+  part: 'bucket' | 'topic',
+  needs: string[],
+): ActionDraft {
+  return draft(
+    'UPDATE_TRAIL',
+    { trailName: trail.name, region: trail.homeRegion, ...setting },
+    { resource: trail.arn, reason, part, needs, provides: [keys.trail(trail.arn)] },
+  );
+}

@@ -1,0 +1,266 @@
+/**
+ * The trail rules (trail, trail-logging, trail-errors, log-archive, create-trail), through the planner: for each finding, a compliant state and a non-compliant one with its
+ * finding and actions (cdk-nag style). Moved from reconcile-plan.test.ts; the rule-level cases are at the end.
+ */
+import { planAccount } from '../../../lambdas/reconcile/plan';
+import {
+  createTrailRule,
+  logArchiveRule,
+  trailErrorsRule,
+  trailLoggingRule,
+  trailRule,
+} from '../../../lambdas/reconcile/rules';
+import { known, unknown } from '../../../lambdas/reconcile/types';
+import {
+  BUCKET,
+  REGION,
+  TOPIC_ARN,
+  TRAIL_ARN,
+  context,
+  healthy,
+  topic,
+  topicPolicy,
+  trail,
+} from '../../../testkit/reconcile-fixtures';
+import { CUSTOMER_TRAIL, codes, findingCodes, ruleOutput, summary, with_ } from './helpers';
+
+describe('TRAIL_MISSING', () => {
+  test('no trail at all: outcomes-trail is created into the chain, then started', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([]))),
+      context(),
+    );
+    expect(plan.findings).toEqual([
+      expect.objectContaining({ code: 'TRAIL_MISSING', severity: 'high', resource: TRAIL_ARN }),
+    ]);
+    expect(summary(plan)).toEqual([
+      ['CREATE_TRAIL', TRAIL_ARN, 'TRAIL_MISSING'],
+      ['START_LOGGING', TRAIL_ARN, 'TRAIL_MISSING'],
+    ]);
+    const create = plan.actions[0]!;
+    expect(create.params).toEqual({
+      trailName: 'outcomes-trail',
+      region: REGION,
+      bucketName: BUCKET,
+      topicName: 'outcomestopic',
+    });
+    expect(create.costImpact).toEqual({
+      monthlyUsd: 0,
+      note: expect.stringContaining('first copy of management events is free'),
+    });
+    expect(plan.actions[1]!.dependsOn).toEqual([create.id]);
+  });
+
+  test('another trail logs management events: it is reused (REUSE_TRAIL), never a second one created', () => {
+    const customer = trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit', bucketName: 'acme-logs', topicArn: undefined });
+    const state = with_((s) => {
+      s.trails = known([customer]);
+      s.buckets['acme-logs'] = known({ state: 'owned', policy: known(null) });
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { policy: topicPolicy(TOPIC_ARN, CUSTOMER_TRAIL) }));
+    });
+    const plan = planAccount(state, context());
+    expect(codes(plan)).toEqual(['REUSE_TRAIL', 'UPDATE_TRAIL']);
+    expect(plan.actions[1]!.params).toEqual({ trailName: 'acme-audit', region: REGION, topicName: 'outcomestopic' });
+    // The customer's trail delivers to its own bucket: followed (info).
+    expect(findingCodes(plan)).toEqual(['TRAIL_MISSING', 'BUCKET_CHANGED', 'TRAIL_NO_TOPIC']);
+  });
+
+  test('an organization trail of another account logs management events: nothing is created', () => {
+    const org = trail({
+      arn: 'arn:aws:cloudtrail:us-east-1:999900001111:trail/org',
+      name: 'org',
+      ownerAccountId: '999900001111',
+      isOrganization: true,
+      bucketName: 'org-logs',
+    });
+    const plan = planAccount(
+      with_((s) => (s.trails = known([org]))),
+      context(),
+    );
+    expect(plan.actions).toEqual([]);
+    expect(findingCodes(plan)).toEqual(['TRAIL_MISSING', 'TRAIL_NOT_COLLECTABLE']);
+  });
+
+  test('a new account (nothing recorded) with no trail: medium, same repair', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([]))),
+      context({ recorded: {} }),
+    );
+    expect(plan.findings[0]).toMatchObject({ code: 'TRAIL_MISSING', severity: 'medium' });
+    expect(codes(plan)).toContain('CREATE_TRAIL');
+  });
+});
+
+describe('TRAIL_NOT_LOGGING', () => {
+  test('the collection trail is stopped and starting it is free: START_LOGGING', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail({ status: known({ isLogging: false }) })]))),
+      context(),
+    );
+    expect(findingCodes(plan)).toEqual(['TRAIL_NOT_LOGGING']);
+    expect(summary(plan)).toEqual([['START_LOGGING', TRAIL_ARN, 'TRAIL_NOT_LOGGING']]);
+    expect(plan.actions[0]!.params).toEqual({ trailName: 'outcomes-trail', region: REGION });
+  });
+
+  test.each([
+    ['it records data events', { selectors: known({ managementEvents: true, dataEvents: true }) }],
+    ['it has Insights', { hasInsightSelectors: true }],
+    ['its selectors cannot be read', { selectors: unknown('GetEventSelectors failed') }],
+  ])('not started when %s (that would be billed)', (_name, overrides) => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail({ status: known({ isLogging: false }), ...overrides })]))),
+      context(),
+    );
+    expect(findingCodes(plan)).toContain('TRAIL_NOT_LOGGING');
+    expect(codes(plan)).not.toContain('START_LOGGING');
+  });
+
+  test('stopped while another trail logs: that one is reused instead (no second copy)', () => {
+    const other = trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit' });
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail({ status: known({ isLogging: false }) }), other]))),
+      context(),
+    );
+    expect(summary(plan)).toEqual([
+      // outcomestopic's policy names the old trail: CloudTrail could not publish for the reused one.
+      ['PUT_TOPIC_POLICY', TOPIC_ARN, 'TOPIC_POLICY_INVALID'],
+      ['REUSE_TRAIL', CUSTOMER_TRAIL, 'TRAIL_NOT_LOGGING'],
+    ]);
+  });
+
+  test("stopped while another trail's logging is unknown: reported, not started", () => {
+    const other = trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit', status: unknown('AccessDenied') });
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail({ status: known({ isLogging: false }) }), other]))),
+      context(),
+    );
+    expect(codes(plan)).toEqual([]);
+    expect(findingCodes(plan)).toEqual(['TRAIL_NOT_LOGGING']);
+  });
+});
+
+describe('TRAIL_DELIVERY_ERROR / TRAIL_NOTIFICATION_ERROR', () => {
+  const erroring = { status: known({ isLogging: true, latestDeliveryError: 'AccessDenied' }) };
+
+  test('into a collector bucket without the collector statements: PUT_BUCKET_POLICY (merged)', () => {
+    const state = with_((s) => {
+      s.trails = known([trail(erroring)]);
+      s.buckets[BUCKET] = known({ state: 'owned', policy: known(null) });
+    });
+    const plan = planAccount(state, context({ recorded: { ...context().recorded, bucketPolicySha256: undefined } }));
+    expect(findingCodes(plan)).toEqual(['TRAIL_DELIVERY_ERROR']);
+    expect(summary(plan)).toEqual([['PUT_BUCKET_POLICY', BUCKET, 'TRAIL_DELIVERY_ERROR']]);
+  });
+
+  test('compliant repair-wise: the collector statements are already there, nothing more to do', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail(erroring)]))),
+      context(),
+    );
+    expect(findingCodes(plan)).toEqual(['TRAIL_DELIVERY_ERROR']);
+    expect(plan.actions).toEqual([]);
+  });
+
+  test("into a customer's bucket: reported, the customer's policy is not touched", () => {
+    const state = with_((s) => {
+      s.trails = known([trail({ ...erroring, bucketName: 'acme-logs' })]);
+      s.buckets = { 'acme-logs': known({ state: 'owned', policy: known(null) }) };
+    });
+    const plan = planAccount(
+      state,
+      context({ recorded: { ...context().recorded, bucketName: 'acme-logs', bucketPolicySha256: undefined } }),
+    );
+    expect(findingCodes(plan)).toEqual(['TRAIL_DELIVERY_ERROR']);
+    expect(plan.actions).toEqual([]);
+  });
+
+  test('a notification error is reported', () => {
+    const state = with_(
+      (s) =>
+        (s.trails = known([
+          trail({ status: known({ isLogging: true, latestNotificationError: 'AuthorizationError' }) }),
+        ])),
+    );
+    expect(planAccount(state, context()).findings).toEqual([
+      expect.objectContaining({
+        code: 'TRAIL_NOTIFICATION_ERROR',
+        message: expect.stringContaining('AuthorizationError'),
+      }),
+    ]);
+  });
+});
+
+describe('log archive', () => {
+  test("an own trail delivering into a registered archive's bucket: collected there, no chain in this account", () => {
+    const state = with_((s) => {
+      s.trails = known([trail({ bucketName: 'central-logs', topicArn: undefined })]);
+      s.queues = { outcomesqueue: known(null), 'outcomesqueue-dlq': known(null) };
+    });
+    const plan = planAccount(
+      state,
+      context({ recorded: {}, logArchives: [{ accountId: '444455556666', bucketNames: ['central-logs'] }] }),
+    );
+    expect(findingCodes(plan)).toEqual(['TRAIL_MISSING', 'COLLECTED_BY_LOG_ARCHIVE']);
+    expect(codes(plan)).toEqual(['REUSE_TRAIL']);
+  });
+});
+
+describe('the trail rules on their own', () => {
+  const stopped = () => with_((s) => (s.trails = known([trail({ status: known({ isLogging: false }) })])));
+  const empty = () =>
+    with_((s) => {
+      s.trails = known([]);
+      s.buckets = { [BUCKET]: known({ state: 'absent' }) };
+      s.topics = { [TOPIC_ARN]: known(null) };
+    });
+
+  test('trail: compliant keeps the recorded trail; non-compliant selects outcomes-trail to create', () => {
+    expect(ruleOutput(trailRule, healthy(), context())).toMatchObject({
+      findings: [],
+      actions: [],
+      decided: { trail: { creating: false, target: { arn: TRAIL_ARN } } },
+    });
+    const created = ruleOutput(trailRule, empty(), context({ recorded: {} }));
+    expect(created.findings.map((f) => f.code)).toEqual(['TRAIL_MISSING']);
+    expect(created.decided?.trail).toMatchObject({ creating: true, target: { arn: TRAIL_ARN } });
+  });
+
+  test('trail-logging: compliant for a logging trail; non-compliant drafts START_LOGGING', () => {
+    expect(ruleOutput(trailLoggingRule, healthy(), context())).toEqual({ findings: [], actions: [] });
+    const output = ruleOutput(trailLoggingRule, stopped(), context());
+    expect(output.findings.map((f) => f.code)).toEqual(['TRAIL_NOT_LOGGING']);
+    expect(output.actions.map((a) => a.code)).toEqual(['START_LOGGING']);
+  });
+
+  test('trail-errors: compliant without errors; non-compliant reports a notification error', () => {
+    expect(ruleOutput(trailErrorsRule, healthy(), context())).toEqual({ findings: [], actions: [] });
+    const failing = with_(
+      (s) =>
+        (s.trails = known([trail({ status: known({ isLogging: true, latestNotificationError: 'AccessDenied' }) })])),
+    );
+    expect(ruleOutput(trailErrorsRule, failing, context()).findings.map((f) => f.code)).toEqual([
+      'TRAIL_NOTIFICATION_ERROR',
+    ]);
+  });
+
+  test("log-archive: compliant without archives; non-compliant when the trail delivers into an archive's bucket", () => {
+    expect(ruleOutput(logArchiveRule, healthy(), context())).toEqual({ findings: [], actions: [] });
+    const archived = ruleOutput(
+      logArchiveRule,
+      healthy(),
+      context({ logArchives: [{ accountId: '444455556666', bucketNames: [BUCKET] }] }),
+    );
+    expect(archived.stop).toBe('chain');
+    expect(archived.findings.map((f) => f.code)).toEqual(['COLLECTED_BY_LOG_ARCHIVE']);
+  });
+
+  test('create-trail: compliant while a trail exists; non-compliant creates the trail once bucket and topic are known', () => {
+    expect(ruleOutput(createTrailRule, healthy(), context())).toEqual({ findings: [], actions: [] });
+    const output = ruleOutput(createTrailRule, empty(), context({ recorded: {} }));
+    expect(output.actions.map((a) => a.code)).toEqual(['CREATE_TRAIL', 'START_LOGGING']);
+    const unknownBucket = with_((s) => (s.buckets = { [BUCKET]: unknown('HeadBucket failed') }), empty());
+    expect(ruleOutput(createTrailRule, unknownBucket, context({ recorded: {} })).findings.map((f) => f.code)).toEqual([
+      'OBSERVE_INCOMPLETE',
+    ]);
+  });
+});
