@@ -1,16 +1,21 @@
 /**
  * One end-to-end run in a fresh process (started by bench/e2e.ts): the command-line tool's
- * `ingest --queue-url URL --until-empty` code path (`ingestFromQueue`, unchanged) against moto and a local
- * receiver, configured through the same environment variables. Timing is added from outside: a middleware
- * on every AWS client the factory builds (ReceiveMessage, GetObject, DeleteMessageBatch, GetItem, AssumeRole...)
- * and a wrapper around HttpSink.send (gzip + POST). Prints one JSON line on stdout, after the command's own output.
+ * `ingest --queue-url URL --until-empty` code path (`ingestFromQueue`) against moto and a local receiver,
+ * configured through the same environment variables. Timing is injected, nothing is patched: a client factory
+ * that adds a middleware to every AWS client it builds (ReceiveMessage, GetObject, DeleteMessageBatch, GetItem,
+ * AssumeRole...) and a sink that times the configured one's send (encode + gzip + POST). Prints one JSON line on
+ * stdout, after the command's own output.
  *
  *   node bench/out/dist/e2e-child.js --queue-url URL
  */
 import { parseArgs } from 'node:util';
 import { ingestFromQueue } from '../bin/commands/ingest';
 import { awsClients } from '../lambdas/shared/aws-clients';
-import { HttpSink, type SendContext } from '../lambdas/ingest/http-sink';
+import { loadIngestConfig } from '../lambdas/ingest/config';
+import { sinkConfigOf, type IngestClients } from '../lambdas/ingest/runtime';
+import { createSink } from '../lambdas/ingest/sinks';
+import type { Sink } from '../lambdas/ingest/sinks/sink';
+import { createStderrLogger } from '../lambdas/shared/logger';
 
 export interface Span {
   name: string;
@@ -70,33 +75,41 @@ function instrument<T>(client: T): T {
   );
   return client;
 }
-const factory = awsClients as unknown as Record<string, (options: unknown) => unknown>;
-for (const name of Object.keys(factory)) {
-  const original = factory[name]!;
-  factory[name] = (options: unknown) => instrument(original(options));
-}
-
-const originalSend = HttpSink.prototype.send;
-HttpSink.prototype.send = async function send(this: HttpSink, ndjson: Buffer, ctx: SendContext) {
-  const start = now();
-  try {
-    return await originalSend.call(this, ndjson, ctx);
-  } finally {
-    spans.push({ name: 'downstream', start, end: now() });
-  }
+const clients: IngestClients = {
+  dynamoDocument: (options) => instrument(awsClients.dynamoDocument(options)),
+  s3: (options) => instrument(awsClients.s3(options)),
+  secretsManager: (options) => instrument(awsClients.secretsManager(options)),
+  sqs: (options) => instrument(awsClients.sqs(options)),
+  sts: (options) => instrument(awsClients.sts(options)),
 };
+
+/** The configured sink (as createIngestDeps builds it), each send timed. */
+function timedSink(): Sink {
+  const config = loadIngestConfig();
+  const sink = createSink(sinkConfigOf(config, config.downstreamToken), { logger: createStderrLogger() });
+  return {
+    recordOverheadBytes: sink.recordOverheadBytes,
+    close: () => sink.close(),
+    async send(batch, ctx) {
+      const start = now();
+      try {
+        return await sink.send(batch, ctx);
+      } finally {
+        spans.push({ name: 'downstream', start, end: now() });
+      }
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'queue-url': { type: 'string' } } });
   if (!values['queue-url']) throw new Error('--queue-url is required');
   const cpu = process.cpuUsage();
   const started = now();
-  const exitCode = await ingestFromQueue({
-    queueUrl: values['queue-url'],
-    timeoutSeconds: 900,
-    waitSeconds: 1,
-    untilEmpty: true,
-  });
+  const exitCode = await ingestFromQueue(
+    { queueUrl: values['queue-url'], timeoutSeconds: 900, waitSeconds: 1, untilEmpty: true },
+    { sink: timedSink(), clients },
+  );
   const finished = now();
   const total = process.cpuUsage(cpu);
   const seconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;

@@ -13,9 +13,9 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyExperiment } from './experiments';
+import { experimentInjections } from './experiments';
 import { INPUT_DIR, readManifest, type InputName } from './inputs';
-import { VARIANTS, makeVariant, type ObjectResult, type Variant } from './variants';
+import { VARIANTS, defaultForwardOptions, makeVariant, type ObjectResult, type Variant } from './variants';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -82,7 +82,8 @@ async function main(): Promise<void> {
   const variant = values.variant as Variant | 'baseline';
   const input = values.input as InputName;
   if (variant !== 'baseline' && !VARIANTS.includes(variant)) throw new Error(`unknown --variant ${variant}`);
-  if (values.experiment) applyExperiment(values.experiment);
+  const options = defaultForwardOptions();
+  const inject = values.experiment ? experimentInjections(values.experiment, options.batchLimits.maxBatchBytes) : {};
   const manifest = readManifest(input);
   const concurrency = Number(values.concurrency);
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   const run =
     variant === 'baseline'
       ? () => Promise.resolve<ObjectResult>({ bytes: 0, bytesOut: 0, batches: 0 })
-      : makeVariant(variant);
+      : makeVariant(variant, options, inject);
   const rssBeforeBytes = process.memoryUsage().rss;
 
   /** One pass over every object, `concurrency` at a time. */

@@ -2,7 +2,7 @@
  * Throughput of RecordSplitter alone over ~200 MB of generated CloudTrail-like records, fed in 256 KiB
  * chunks as gunzip produces them. Run: npx tsx bench/splitter-micro.ts [megabytes]
  */
-import { RecordSplitter } from '../lambdas/ingest/record-splitter';
+import { RecordSplitter } from '../lambdas/ingest/records/record-splitter';
 
 const CHUNK_BYTES = 256 * 1024;
 const targetBytes = Number(process.argv[2] ?? 200) * 1024 * 1024;

@@ -2,31 +2,35 @@
  * The ingest implementations the benchmark compares, each taking one object's bytes as a stream (what
  * GetObject gives) and producing gzip bytes for the downstream, counted by an in-process sink:
  * - `core`: the project's ingest core, `forwardRecords` (decode -> split -> filter -> batch -> sink.send), with
- *   the Lambda's default settings and a sink that compresses each batch exactly as HttpSink does before POSTing;
+ *   the Lambda's default settings and the production sink (createSink: NDJSON encoding, gzip, headers, retries),
+ *   whose transport accepts each request in process instead of writing it to a socket;
  * - `gunzip`: decompression alone (a lower bound for anything that reads gzip objects);
  * - `floor`: gunzip piped into gzip level 1 (the floor for any pipeline that must decompress and recompress);
  * - `naive`: gunzip, JSON.parse of the whole file, JSON.stringify per record, gzip level 1 per batch.
  * And the core cut short after one of its stages, to tell what each stage costs:
  * - `decode`: the core's decoder (decodeObject) alone;
  * - `split`: decode + RecordSplitter;
- * - `batch`: decode + split + RecordBatcher, delivering to a sink that takes each batch without compressing it.
+ * - `batch`: decode + split + RecordBatcher + NDJSON encoding, without compressing.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
 import { loadIngestConfig } from '../lambdas/ingest/config';
-import { KEEP_ALL, filterIsActive } from '../lambdas/ingest/filters';
-import { RecordBatcher } from '../lambdas/ingest/batcher';
-import { forwardRecords, type ForwardOptions, type RecordSink } from '../lambdas/ingest/forward-object';
-import type { SendContext, SendResult } from '../lambdas/ingest/http-sink';
-import { decodeObject } from '../lambdas/ingest/object-decoder';
-import { RecordSplitter } from '../lambdas/ingest/record-splitter';
+import { forwardRecords, type ForwardOptions } from '../lambdas/ingest/pipeline';
+import { KEEP_ALL, filterIsActive } from '../lambdas/ingest/records/filters';
+import { decodeObject } from '../lambdas/ingest/records/object-decoder';
+import { RecordSplitter } from '../lambdas/ingest/records/record-splitter';
+import { createSink, type Sink } from '../lambdas/ingest/sinks';
+import { RecordBatcher } from '../lambdas/ingest/sinks/batcher';
+import { NDJSON_INTAKE } from '../lambdas/ingest/sinks/ndjson-intake';
+import { silentLogger } from '../lambdas/shared/logger';
+import type { ExperimentInjections } from './experiments';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
-/** HttpSink's default `gzipLevel` (speed over ratio on the Lambda's CPU share). */
+/** The sink's default `gzipLevel` (speed over ratio on the Lambda's CPU share), for the baselines. */
 export const DOWNSTREAM_GZIP_LEVEL = 1;
 /** The ingest core's gunzip output chunk (object-decoder.ts); the baselines use the same. */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
@@ -66,25 +70,31 @@ export function defaultForwardOptions(): ForwardOptions {
   };
 }
 
-/** Extra zlib options of CompressingSink, per batch: none, as in HttpSink; experiments change them. */
-export const sinkGzipOptions: { chunkSize?: (ndjson: Buffer) => number } = {};
-
-/** Stands in for HttpSink: compresses each NDJSON batch as HttpSink.sendPart does (async zlib, level 1),
- * counts the bytes, and sends nothing. */
-export class CompressingSink implements RecordSink {
-  requests = 0;
-  bytesSent = 0;
-
-  async send(ndjson: Buffer, _ctx: SendContext): Promise<SendResult> {
-    const chunkSize = sinkGzipOptions.chunkSize?.(ndjson);
-    const compressed = await gzipAsync(ndjson, {
-      level: DOWNSTREAM_GZIP_LEVEL,
-      ...(chunkSize !== undefined ? { chunkSize } : {}),
-    });
-    this.requests += 1;
-    this.bytesSent += compressed.length;
-    return { requests: 1, bytesSent: compressed.length };
-  }
+/**
+ * The production sink as the Lambda builds it from its configuration, with an in-process transport that accepts
+ * every request and counts what would have gone on the wire.
+ */
+export function productionSink(inject: ExperimentInjections = {}): {
+  sink: Sink;
+  counted: { requests: number; bytesSent: number };
+} {
+  const counted = { requests: 0, bytesSent: 0 };
+  const sink = createSink(
+    { kind: 'ndjson-http', url: 'http://in-process.invalid/', timeoutMs: 30_000 },
+    {
+      logger: silentLogger,
+      ...inject,
+      transport: {
+        post: (body) => {
+          counted.requests += 1;
+          counted.bytesSent += body.length;
+          return Promise.resolve({ status: 200, headers: {}, snippet: '', truncated: false });
+        },
+        close: () => undefined,
+      },
+    },
+  );
+  return { sink, counted };
 }
 
 class CountingWritable extends Writable {
@@ -98,18 +108,19 @@ class CountingWritable extends Writable {
 export function makeVariant(
   variant: Variant,
   options: ForwardOptions = defaultForwardOptions(),
+  inject: ExperimentInjections = {},
 ): (body: AsyncIterable<Uint8Array>, key: string) => Promise<ObjectResult> {
   switch (variant) {
     case 'core':
       return async (body, key) => {
-        const sink = new CompressingSink();
+        const { sink, counted } = productionSink(inject);
         const result = await forwardRecords(body, { bucket: 'bench-bucket', key, kind: 'log' }, sink, options);
         if (result.outcome !== 'forwarded') throw new Error(`${key}: outcome ${result.outcome}`);
         return {
           records: result.recordsRead,
           bytes: result.bytesDecompressed,
-          bytesOut: sink.bytesSent,
-          batches: sink.requests,
+          bytesOut: counted.bytesSent,
+          batches: counted.requests,
         };
       };
     case 'gunzip':
@@ -158,7 +169,14 @@ async function coreUpTo(
   const splitter = stage === 'decode' ? undefined : new RecordSplitter({ maxRecordBytes: options.maxRecordBytes });
   const batcher =
     stage === 'batch'
-      ? new RecordBatcher(options.batchLimits, () => Promise.resolve(), { maxInFlight: options.maxInFlightBatches })
+      ? new RecordBatcher(
+          options.batchLimits,
+          (batch) => {
+            NDJSON_INTAKE.encode(batch.records, (size) => Buffer.allocUnsafe(size));
+            return Promise.resolve();
+          },
+          { maxInFlight: options.maxInFlightBatches, recordOverheadBytes: NDJSON_INTAKE.recordOverheadBytes },
+        )
       : undefined;
   let records = 0;
   for await (const chunk of decoded.chunks) {

@@ -5,9 +5,10 @@ import { awsClients } from '../../lambdas/shared/aws-clients';
 import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { bindTenant, processSqsBatch } from '../../lambdas/ingest/ingest-batch';
-import { pollQueue } from '../../lambdas/ingest/queue-poller';
-import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
+import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
+import { bindTenant } from '../../lambdas/ingest/source/tenant';
+import { pollQueue } from '../../lambdas/ingest/source/queue-poller';
+import { CountTally, createIngestDeps, type IngestInjections } from '../../lambdas/ingest/runtime';
 import { EXIT, printJson } from './output';
 
 /** Reads and checks an SQS event file; says what is wrong with it rather than failing inside the handler. */
@@ -49,18 +50,25 @@ export async function invokeIngest(options: { event: string; timeoutSeconds: num
   return result.batchItemFailures.length === 0 ? EXIT.ok : EXIT.failures;
 }
 
-/** `ingest --queue-url URL`: polls a customer queue through the customer's role, like the event source mapping. */
-export async function ingestFromQueue(options: {
-  queueUrl: string;
-  timeoutSeconds: number;
-  waitSeconds: number;
-  untilEmpty: boolean;
-  maxBatches?: number;
-}): Promise<number> {
+/**
+ * `ingest --queue-url URL`: polls a customer queue through the customer's role, like the event source mapping.
+ * `inject` replaces what the configuration builds (the sink, the AWS client factory): benchmarks time it.
+ */
+export async function ingestFromQueue(
+  options: {
+    queueUrl: string;
+    timeoutSeconds: number;
+    waitSeconds: number;
+    untilEmpty: boolean;
+    maxBatches?: number;
+  },
+  inject: IngestInjections = {},
+): Promise<number> {
   const config = loadIngestConfig();
   const logger = createStderrLogger();
   const tally = new CountTally();
-  const deps = await createIngestDeps(config, logger, tally);
+  const deps = await createIngestDeps(config, logger, tally, inject);
+  const clients = inject.clients ?? awsClients;
   const { accountId } = parseQueueUrl(options.queueUrl);
   const record = await deps.registry.get(accountId);
   if (!record)
@@ -68,7 +76,7 @@ export async function ingestFromQueue(options: {
   const regionInHost = /(?:^|\.)sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(options.queueUrl).hostname)?.[1];
   const region = regionInHost ?? config.region;
   const tenant = bindTenant(record, region, 'aws', config.customerRoleName);
-  const sqs = awsClients.sqs({ region, credentials: deps.credentials.providerFor(tenant) });
+  const sqs = clients.sqs({ region, credentials: deps.credentials.providerFor(tenant) });
 
   const controller = new AbortController();
   const stop = () => controller.abort();

@@ -6,11 +6,14 @@ import {
   type CommonConfig,
 } from '../shared/config';
 import { ConfigError } from '../shared/errors';
-import { loadRecordFilter, type RecordFilter } from './filters';
+import { loadRecordFilter, type RecordFilter } from './records/filters';
+import type { SinkKind } from './sinks';
 
 const MiB = 1024 * 1024;
 
 export interface IngestConfig extends CommonConfig {
+  /** Which sink forwards the records (sinks/index.ts); one kind today. */
+  sinkKind: SinkKind;
   downstreamUrl: URL;
   /** The token itself (local runs) or where to fetch it (Lambda); never both. */
   downstreamToken?: string;
@@ -55,6 +58,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
   }
   return {
     ...loadCommonConfig(env),
+    sinkKind: 'ndjson-http',
     downstreamUrl,
     ...(downstreamToken ? { downstreamToken } : {}),
     ...(downstreamTokenSecretArn ? { downstreamTokenSecretArn } : {}),

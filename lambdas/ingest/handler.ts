@@ -2,7 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { logger } from '../shared/logger';
 import { loadIngestConfig } from './config';
-import { processSqsBatch, type CountSink, type IngestDeps } from './ingest-batch';
+import { processSqsBatch, type CountSink, type IngestDeps } from './source/sqs-batch';
 import { createIngestDeps } from './runtime';
 
 // Read once at cold start: a bad variable fails the first invocation with its name, before any message is touched.

@@ -1,27 +1,23 @@
 import { createHash } from 'node:crypto';
 import { CollectorError } from '../shared/errors';
+import type { LogObject } from './log-object';
 
-export interface IdempotencyKeyParts {
-  bucket: string;
-  /** The decoded object key, as passed to GetObject (not the URL-encoded form of S3 event notifications). */
-  key: string;
-  etag?: string;
-  versionId?: string;
-  batchIndex: number;
-}
+/** What names an object version: the object as read (pipeline.ts sets versionId and etag from GetObject's answer). */
+export type ObjectIdentity = Pick<LogObject, 'bucket' | 'key' | 'versionId' | 'etag'>;
 
 /**
  * The `X-Idempotency-Key` of one batch: hex SHA-256 over a JSON array of bucket, key, object version (versionId,
  * else the ETag without quotes, else '') and batch index. JSON keeps the encoding unambiguous (no two different
  * inputs share a preimage). Changing this encoding changes every key, so redeliveries made across a deploy would
- * no longer be recognised downstream: keep it stable.
+ * no longer be recognised downstream: keep it stable (test/unit/idempotency-keys-pinned.test.ts pins it).
+ * A 413 split sends the halves of a batch as `${key}.0` and `${key}.1` (sinks/http-delivery.ts).
  */
-export function idempotencyKey(parts: IdempotencyKeyParts): string {
-  if (!Number.isInteger(parts.batchIndex) || parts.batchIndex < 0) {
-    throw new CollectorError(`idempotencyKey: batchIndex must be a non-negative integer, got ${parts.batchIndex}`);
+export function idempotencyKey(object: ObjectIdentity, batchIndex: number): string {
+  if (!Number.isInteger(batchIndex) || batchIndex < 0) {
+    throw new CollectorError(`idempotencyKey: batchIndex must be a non-negative integer, got ${batchIndex}`);
   }
-  const version = parts.versionId ?? stripQuotes(parts.etag) ?? '';
-  const preimage = JSON.stringify([parts.bucket, parts.key, version, parts.batchIndex]);
+  const version = object.versionId ?? stripQuotes(object.etag) ?? '';
+  const preimage = JSON.stringify([object.bucket, object.key, version, batchIndex]);
   return createHash('sha256').update(preimage, 'utf8').digest('hex');
 }
 

@@ -6,13 +6,25 @@ import { ConfigError } from '../shared/errors';
 import type { LoggerLike } from '../shared/logger';
 import { AccountsRegistry } from '../shared/registry';
 import type { IngestConfig } from './config';
-import { HttpSink } from './http-sink';
-import type { CountSink, IngestDeps, TenantBinding } from './ingest-batch';
+import { createSink, type SinkConfig, type SinkInjections } from './sinks';
+import type { Sink } from './sinks/sink';
+import type { CountSink, IngestDeps } from './source/sqs-batch';
+import type { TenantBinding } from './source/tenant';
+
+/** The AWS clients ingest builds; the default is the one factory, benchmarks wrap it to time every call. */
+export type IngestClients = Pick<typeof awsClients, 'dynamoDocument' | 's3' | 'secretsManager' | 'sqs' | 'sts'>;
+
+/** What callers may inject instead of what the configuration builds (docs/architecture.md, "Test kit"). */
+export interface IngestInjections extends Omit<SinkInjections, 'logger'> {
+  /** Used instead of the sink the configuration describes. */
+  sink?: Sink;
+  clients?: IngestClients;
+}
 
 /** The downstream token: given directly (local runs) or read once from Secrets Manager (Lambda). */
-async function resolveToken(config: IngestConfig): Promise<string | undefined> {
+async function resolveToken(config: IngestConfig, clients: IngestClients): Promise<string | undefined> {
   if (!config.downstreamTokenSecretArn) return config.downstreamToken;
-  const client = awsClients.secretsManager({ region: config.region });
+  const client = clients.secretsManager({ region: config.region });
   try {
     const secret = await client.send(new GetSecretValueCommand({ SecretId: config.downstreamTokenSecretArn }));
     if (!secret.SecretString) throw new ConfigError('the secret has no SecretString');
@@ -26,17 +38,31 @@ async function resolveToken(config: IngestConfig): Promise<string | undefined> {
   }
 }
 
+/** The sink the configuration describes. */
+export function sinkConfigOf(config: IngestConfig, token: string | undefined): SinkConfig {
+  return {
+    kind: config.sinkKind,
+    url: config.downstreamUrl.toString(),
+    ...(token ? { token } : {}),
+    timeoutMs: config.downstreamTimeoutMs,
+  };
+}
+
 /**
  * Builds everything the ingest core needs from configuration: one registry client, one STS-backed credential
- * cache, one S3 client per tenant (each signing only with that tenant's role), one keep-alive sink.
+ * cache, one S3 client per tenant (each signing only with that tenant's role), one sink (sinks/index.ts).
  */
 export async function createIngestDeps(
   config: IngestConfig,
   logger: LoggerLike,
   counts: CountSink,
+  inject: IngestInjections = {},
 ): Promise<IngestDeps> {
-  const token = await resolveToken(config);
-  const credentials = new AssumedRoleCredentialCache(awsClients.sts({ region: config.region }), {
+  const { sink: injectedSink, clients = awsClients, ...sinkInjections } = inject;
+  const sink =
+    injectedSink ??
+    createSink(sinkConfigOf(config, await resolveToken(config, clients)), { logger, ...sinkInjections });
+  const credentials = new AssumedRoleCredentialCache(clients.sts({ region: config.region }), {
     sessionName: 'cloudtrail-collector-ingest',
   });
   const s3Clients = new Map<string, S3Client>();
@@ -44,22 +70,17 @@ export async function createIngestDeps(
     const cacheKey = `${tenant.roleArn}\u0000${tenant.region}`;
     let client = s3Clients.get(cacheKey);
     if (!client) {
-      client = awsClients.s3({ region: tenant.region, credentials: credentials.providerFor(tenant) });
+      client = clients.s3({ region: tenant.region, credentials: credentials.providerFor(tenant) });
       s3Clients.set(cacheKey, client);
     }
     return client;
   };
   return {
-    registry: new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable),
+    registry: new AccountsRegistry(clients.dynamoDocument({ region: config.region }), config.accountsTable),
     credentials,
     deliveryMarks: new Map(),
     s3ForTenant,
-    sink: new HttpSink({
-      url: config.downstreamUrl.toString(),
-      ...(token ? { token } : {}),
-      timeoutMs: config.downstreamTimeoutMs,
-      logger,
-    }),
+    sink,
     logger,
     counts,
     customerRoleName: config.customerRoleName,

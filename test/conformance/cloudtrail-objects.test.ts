@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { forwardRecords, type ForwardOptions, type RecordSink } from '../../lambdas/ingest/forward-object';
-import { KEEP_ALL } from '../../lambdas/ingest/filters';
+import { forwardRecords, type ForwardOptions } from '../../lambdas/ingest/pipeline';
+import { KEEP_ALL } from '../../lambdas/ingest/records/filters';
 import {
   listSharedFixtures,
   readSharedFixture,
   SHARED_FIXTURES,
   sharedFixturesPresent,
 } from '../../testkit/shared-fixtures';
+import { capturingSink } from './capturing-sink';
 
 /**
  * Conformance of the object-reading path (decode -> split -> batch) against the CloudTrail files other
@@ -23,22 +24,6 @@ const OPTIONS: ForwardOptions = {
   filter: KEEP_ALL,
   deadline: Number.MAX_SAFE_INTEGER,
 };
-
-function capturingSink(): RecordSink & { records: unknown[]; lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    get records() {
-      return lines.map((line) => JSON.parse(line) as unknown);
-    },
-    send(ndjson) {
-      const text = ndjson.toString('utf8');
-      expect(text.endsWith('\n')).toBe(true);
-      lines.push(...text.slice(0, -1).split('\n'));
-      return Promise.resolve({ requests: 1, bytesSent: ndjson.length });
-    },
-  };
-}
 
 function chunksOf(bytes: Buffer, size = 1000): AsyncIterable<Uint8Array> {
   const chunks: Buffer[] = [];
@@ -67,7 +52,8 @@ if (!sharedFixturesPresent) {
     });
   });
 } else {
-  const all = listSharedFixtures();
+  // real-cloudtrail/ has its own manifest and test (real-cloudtrail.test.ts).
+  const all = listSharedFixtures().filter((file) => !file.startsWith('real-cloudtrail/'));
   const byName = (suffix: string) => all.find((file) => file.endsWith(suffix));
   const wholeObjects = WHOLE_OBJECTS.map((file) => byName(file.split('/').slice(-2).join('/')) ?? file);
   const digests = all.filter((file) => /digest/.test(file) && !file.includes('/events/'));

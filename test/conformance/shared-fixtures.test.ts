@@ -1,10 +1,6 @@
-import {
-  classifyObjectKey,
-  parseNotification,
-  type IgnoredReason,
-  type ObjectClass,
-  type ObjectRef,
-} from '../../lambdas/ingest/notifications';
+import type { AnnouncedObject } from '../../lambdas/ingest/log-object';
+import { parseNotification, type IgnoredReason } from '../../lambdas/ingest/source/notifications';
+import { classifyObjectKey, type ObjectClass } from '../../lambdas/ingest/source/object-key';
 import {
   listSharedFixtures,
   readSharedFixture,
@@ -19,7 +15,9 @@ import {
  */
 
 type Expected =
-  { objects: Array<ObjectRef & { class: ObjectClass['type'] }> } | { ignored: IgnoredReason } | { poison: RegExp };
+  | { objects: Array<AnnouncedObject & { class: ObjectClass['type'] }> }
+  | { ignored: IgnoredReason }
+  | { poison: RegExp };
 
 interface EnvelopeCase {
   file: string;
@@ -240,6 +238,8 @@ const LEFT_TO_OBJECT_TESTS = [
   'elastic__integrations/',
   'open-telemetry__opentelemetry-collector-contrib/',
   `${PROMTAIL}/cloudtrail-log-file.json.gz`,
+  // Real CloudTrail objects with their own manifest: real-cloudtrail.test.ts.
+  'real-cloudtrail/',
 ];
 function readJson(file: string): Record<string, unknown> {
   return JSON.parse(readSharedFixture(file).toString('utf8')) as Record<string, unknown>;

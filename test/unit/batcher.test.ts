@@ -1,5 +1,20 @@
 import fc from 'fast-check';
-import { RecordBatcher, type Batch, type BatchLimits } from '../../lambdas/ingest/batcher';
+import { RecordBatcher, type Batch as RecordsBatch, type BatchLimits } from '../../lambdas/ingest/sinks/batcher';
+import { NDJSON_INTAKE } from '../../lambdas/ingest/sinks/ndjson-intake';
+
+/** A batch as the NDJSON sink puts it on the wire: the batcher hands over records, the encoding frames them. */
+interface Batch {
+  index: number;
+  body: Buffer;
+  recordCount: number;
+}
+
+function encoded(batch: RecordsBatch): Batch {
+  const body = NDJSON_INTAKE.encode(batch.records, (size) => Buffer.allocUnsafe(size));
+  // The size the limits counted is the encoded body's.
+  expect(batch.bytes).toBe(body.length);
+  return { index: batch.index, body, recordCount: batch.records.length };
+}
 
 const record = (text: string): Buffer => Buffer.from(text, 'utf8');
 const records = (count: number, width = 9): Buffer[] =>
@@ -27,7 +42,7 @@ const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 async function batchAll(limits: BatchLimits, chunks: Buffer[][]): Promise<Batch[]> {
   const delivered: Batch[] = [];
   const batcher = new RecordBatcher(limits, (batch) => {
-    delivered.push(batch);
+    delivered.push(encoded(batch));
     return Promise.resolve();
   });
   for (const chunk of chunks) {

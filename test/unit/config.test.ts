@@ -7,7 +7,7 @@ import {
 } from '../../lambdas/shared/config';
 import { ConfigError } from '../../lambdas/shared/errors';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { loadRecordFilter } from '../../lambdas/ingest/filters';
+import { loadRecordFilter } from '../../lambdas/ingest/records/filters';
 
 const base = { AWS_REGION: 'eu-west-1', ACCOUNTS_TABLE: 'accounts', DOWNSTREAM_URL: 'https://intake.example.com/v1' };
 

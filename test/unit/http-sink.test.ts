@@ -8,8 +8,26 @@ import {
   HttpSink,
   parseRetryAfter,
   type HttpSinkOptions,
-  type SendContext,
-} from '../../lambdas/ingest/http-sink';
+} from '../../lambdas/ingest/sinks/http-delivery';
+import type { DeliveryContext, RecordBatch, SendResult } from '../../lambdas/ingest/sinks/sink';
+
+/** What these tests send: an NDJSON body (each line one record, as the NDJSON encoding frames them) and the
+ * object's kind and record count beside the delivery context. */
+type SendContext = DeliveryContext & { kind: 'log' | 'insight'; recordCount: number };
+
+interface NdjsonSender {
+  send(ndjson: Buffer, ctx: SendContext): Promise<SendResult>;
+  close(): void;
+}
+
+/** The records of an NDJSON body, as the sink receives them from the batcher. */
+function batchOf(ndjson: Buffer, kind: 'log' | 'insight'): RecordBatch {
+  const records: Buffer[] = [];
+  for (let start = 0, end = ndjson.indexOf(0x0a); end !== -1; start = end + 1, end = ndjson.indexOf(0x0a, start)) {
+    records.push(ndjson.subarray(start, end));
+  }
+  return { object: { bucket: 'b', key: 'k', kind }, index: 0, records };
+}
 
 const TOKEN = 'tok-SECRET-5f1d2c9a7b';
 
@@ -72,7 +90,7 @@ const recordingLogger: LoggerLike = {
 
 let intake: FakeIntake;
 let url: string;
-let sinks: HttpSink[];
+let sinks: NdjsonSender[];
 let waits: number[];
 
 beforeEach(async () => {
@@ -92,8 +110,8 @@ afterAll(() => {
   expect(JSON.stringify(logged)).not.toContain(TOKEN);
 });
 
-function makeSink(overrides: Partial<HttpSinkOptions> = {}): HttpSink {
-  const sink = new HttpSink({
+function makeSink(overrides: Partial<HttpSinkOptions> = {}): NdjsonSender {
+  const http = new HttpSink({
     url,
     token: TOKEN,
     timeoutMs: 2_000,
@@ -107,6 +125,10 @@ function makeSink(overrides: Partial<HttpSinkOptions> = {}): HttpSink {
     },
     ...overrides,
   });
+  const sink: NdjsonSender = {
+    send: (ndjson, ctx) => http.send(batchOf(ndjson, ctx.kind), ctx),
+    close: () => http.close(),
+  };
   sinks.push(sink);
   return sink;
 }

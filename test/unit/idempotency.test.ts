@@ -1,4 +1,7 @@
-import { idempotencyKey } from '../../lambdas/ingest/idempotency';
+import { idempotencyKey as keyOfBatch, type ObjectIdentity } from '../../lambdas/ingest/idempotency';
+
+/** The object as read plus the batch index, the two arguments of the key. */
+const idempotencyKey = (parts: ObjectIdentity & { batchIndex: number }): string => keyOfBatch(parts, parts.batchIndex);
 
 const base = {
   bucket: 'ct-logs',

@@ -1,11 +1,7 @@
 import fc from 'fast-check';
-import {
-  classifyObjectKey,
-  parseNotification,
-  type ObjectClass,
-  type ObjectRef,
-  type ParsedNotification,
-} from '../../lambdas/ingest/notifications';
+import type { AnnouncedObject } from '../../lambdas/ingest/log-object';
+import { parseNotification, type ParsedNotification } from '../../lambdas/ingest/source/notifications';
+import { classifyObjectKey, type ObjectClass } from '../../lambdas/ingest/source/object-key';
 
 // Fixtures are built here, in the shapes AWS documents, so the project's tests stand on their own.
 
@@ -97,7 +93,7 @@ function eventBridgeEvent(detailType: string, object: Json = {}, fields: Json = 
   });
 }
 
-function objectsOf(result: ParsedNotification): ObjectRef[] {
+function objectsOf(result: ParsedNotification): AnnouncedObject[] {
   if (result.kind !== 'objects') throw new Error(`expected objects, got ${JSON.stringify(result)}`);
   return result.objects;
 }

@@ -4,7 +4,7 @@ import {
   TruncatedObjectError,
   decodeObject,
   type DecodeStats,
-} from '../../lambdas/ingest/object-decoder';
+} from '../../lambdas/ingest/records/object-decoder';
 import { PermanentInputError } from '../../lambdas/shared/errors';
 
 const NO_CAP = { maxDecompressedBytes: Number.MAX_SAFE_INTEGER };

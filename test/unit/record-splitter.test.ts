@@ -5,7 +5,7 @@ import {
   MalformedObjectError,
   RecordSplitter,
   type RecordSplitterOptions,
-} from '../../lambdas/ingest/record-splitter';
+} from '../../lambdas/ingest/records/record-splitter';
 import { PermanentInputError } from '../../lambdas/shared/errors';
 
 interface SplitResult {

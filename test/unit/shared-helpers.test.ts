@@ -2,7 +2,7 @@ import { mapSettled } from '../../lambdas/shared/concurrency';
 import { parseArn, parseQueueUrl } from '../../lambdas/shared/arn';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { validateRegistration, generateExternalId } from '../../lambdas/shared/registry';
-import { isFilteredOut, KEEP_ALL } from '../../lambdas/ingest/filters';
+import { isFilteredOut, KEEP_ALL } from '../../lambdas/ingest/records/filters';
 
 describe('mapSettled', () => {
   test('bounds concurrency and keeps going past failures, results in input order', async () => {

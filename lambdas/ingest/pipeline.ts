@@ -1,12 +1,18 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsErrorName } from '../shared/errors';
-import { RecordBatcher, type BatchLimits } from './batcher';
-import { filterIsActive, isFilteredOut, type RecordFilter } from './filters';
-import type { HttpSink } from './http-sink';
 import { idempotencyKey } from './idempotency';
-import { decodeObject } from './object-decoder';
-import { RecordSplitter } from './record-splitter';
+import { describeObject, type RecordObject } from './log-object';
+import { FILTER_FIELDS, filterIsActive, keepRecords, type RecordFilter } from './records/filters';
+import { decodeObject } from './records/object-decoder';
+import { RecordSplitter } from './records/record-splitter';
+import { RecordBatcher, type BatchLimits } from './sinks/batcher';
+import type { Sink } from './sinks/sink';
 
+/**
+ * One log object through ingest (docs/architecture.md, "Ingest"): GetObject (the source's read) -> records
+ * (decode, split, filter) -> sink (batches keyed by idempotency key). The source (source/sqs-batch.ts) decides
+ * which objects to read; the sink decides how batches reach the downstream.
+ */
 export interface ForwardOptions {
   maxDecompressedBytes: number;
   maxRecordBytes: number;
@@ -17,9 +23,6 @@ export interface ForwardOptions {
   deadline: number;
 }
 
-/** The downstream side of forwarding: only `send` is needed, so benchmarks can pass an in-process sink. */
-export type RecordSink = Pick<HttpSink, 'send'>;
-
 export interface ObjectCounts {
   /** Records read from the object's `Records` array. */
   recordsRead: number;
@@ -29,7 +32,7 @@ export interface ObjectCounts {
   bytesIn: number;
   /** Decompressed bytes read from the object. */
   bytesDecompressed: number;
-  /** NDJSON bytes handed to the downstream (before its own compression). */
+  /** Encoded bytes handed to the sink (before its own compression). */
   bytesOut: number;
   batches: number;
   durationMs: number;
@@ -54,15 +57,17 @@ function zeroCounts(): ObjectCounts {
 }
 
 /**
- * Streams one CloudTrail object from S3 to the sink: GetObject -> gunzip (if gzip) -> split `Records` ->
- * filter -> NDJSON batches. Memory stays bounded by the batch limits whatever the object's size.
+ * Streams one CloudTrail object from S3 to the sink. The object as read is the announced one with GetObject's
+ * VersionId and ETag (both from the answer, the notification's dropped): they name the version whose bytes are
+ * forwarded, hence the idempotency keys. Memory stays bounded by the batch limits whatever the object's size.
  * Resolves only when every batch was acknowledged; any error rejects (the message then fails and is redelivered,
  * and the idempotency keys let the downstream drop the batches it already has).
  */
 export async function forwardObject(
   s3: S3Client,
-  object: { bucket: string; key: string; versionId?: string; expectedOwner: string; kind: 'log' | 'insight' },
-  sink: RecordSink,
+  object: RecordObject,
+  expectedOwner: string,
+  sink: Sink,
   options: ForwardOptions,
 ): Promise<ForwardResult> {
   const started = Date.now();
@@ -75,7 +80,7 @@ export async function forwardObject(
         Key: object.key,
         ...(object.versionId ? { VersionId: object.versionId } : {}),
         // A bucket owned by anyone but the tenant is never read, whatever the notification says.
-        ExpectedBucketOwner: object.expectedOwner,
+        ExpectedBucketOwner: expectedOwner,
       }),
     );
   } catch (error) {
@@ -84,11 +89,16 @@ export async function forwardObject(
     }
     throw error;
   }
-  if (!response.Body) throw new Error(`GetObject returned no body for s3://${object.bucket}/${object.key}`);
+  if (!response.Body) throw new Error(`GetObject returned no body for ${describeObject(object)}`);
   const body = response.Body as AsyncIterable<Uint8Array>;
-  const objectVersion = response.VersionId ?? response.ETag;
+  const { versionId: _notified, etag: _notifiedEtag, ...rest } = object;
+  const read: RecordObject = {
+    ...rest,
+    ...(response.VersionId ? { versionId: response.VersionId } : {}),
+    ...(response.ETag ? { etag: response.ETag } : {}),
+  };
 
-  const result = await forwardRecords(body, { ...object, objectVersion }, sink, options, counts);
+  const result = await forwardRecords(body, read, sink, options, counts);
   result.durationMs = Date.now() - started;
   return result;
 }
@@ -96,30 +106,26 @@ export async function forwardObject(
 /** The S3-independent core: bytes in, batches out. Benchmarks and tests call it directly. */
 export async function forwardRecords(
   body: AsyncIterable<Uint8Array>,
-  object: { bucket: string; key: string; objectVersion?: string; kind: 'log' | 'insight' },
-  sink: RecordSink,
+  object: RecordObject,
+  sink: Sink,
   options: ForwardOptions,
   counts: ObjectCounts = zeroCounts(),
 ): Promise<ForwardResult> {
   const decoded = decodeObject(body, { maxDecompressedBytes: options.maxDecompressedBytes });
-  const splitter = new RecordSplitter({ maxRecordBytes: options.maxRecordBytes });
   const filtering = filterIsActive(options.filter);
+  const splitter = new RecordSplitter({
+    maxRecordBytes: options.maxRecordBytes,
+    ...(filtering ? { fields: FILTER_FIELDS } : {}),
+  });
   const batcher = new RecordBatcher(
     options.batchLimits,
     async (batch) => {
-      await sink.send(batch.body, {
-        idempotencyKey: idempotencyKey({
-          bucket: object.bucket,
-          key: object.key,
-          ...(object.objectVersion ? { etag: object.objectVersion } : {}),
-          batchIndex: batch.index,
-        }),
-        kind: object.kind,
-        recordCount: batch.recordCount,
-        deadline: options.deadline,
-      });
+      await sink.send(
+        { object, index: batch.index, records: batch.records },
+        { idempotencyKey: idempotencyKey(object, batch.index), deadline: options.deadline },
+      );
     },
-    { maxInFlight: options.maxInFlightBatches },
+    { maxInFlight: options.maxInFlightBatches, recordOverheadBytes: sink.recordOverheadBytes },
   );
 
   try {
@@ -127,7 +133,7 @@ export async function forwardRecords(
       let records = splitter.write(chunk);
       counts.recordsRead += records.length;
       if (filtering && records.length > 0) {
-        const kept = records.filter((record) => !isFilteredOut(record, options.filter));
+        const kept = keepRecords(records, splitter.fields, options.filter);
         counts.recordsFiltered += records.length - kept.length;
         records = kept;
       }

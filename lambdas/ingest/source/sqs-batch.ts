@@ -1,13 +1,22 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
-import { roleArn, isAccountId, parseArn } from '../shared/arn';
-import { mapSettled } from '../shared/concurrency';
-import type { AssumedRoleCredentialCache } from '../shared/credentials';
-import { PermanentInputError, errorMessage } from '../shared/errors';
-import type { LoggerLike } from '../shared/logger';
-import type { AccountRecord, AccountsRegistry } from '../shared/registry';
-import { forwardObject, type ForwardOptions, type RecordSink } from './forward-object';
-import { classifyObjectKey, parseNotification, type ObjectClass, type ObjectRef } from './notifications';
+import { mapSettled } from '../../shared/concurrency';
+import type { AssumedRoleCredentialCache } from '../../shared/credentials';
+import { PermanentInputError, errorMessage } from '../../shared/errors';
+import type { LoggerLike } from '../../shared/logger';
+import type { AccountsRegistry } from '../../shared/registry';
+import { describeObject, type LogObject, type RecordObject } from '../log-object';
+import { forwardObject, type ForwardOptions } from '../pipeline';
+import type { Sink } from '../sinks/sink';
+import { parseNotification } from './notifications';
+import { classifyObjectKey } from './object-key';
+import { checkTenantOwnsKey, resolveTenant, type TenantBinding } from './tenant';
+
+/**
+ * The SQS source (docs/architecture.md, "Ingest"): one Lambda batch of messages, each a notification naming log
+ * objects, each object read and forwarded through the pipeline to the sink, with Lambda's partial-batch
+ * semantics. Which tenant a message belongs to is decided by the queue that delivered it (tenant.ts).
+ */
 
 /** Where counts go: Powertools Metrics in Lambda, a plain tally in the CLI. */
 export interface CountSink {
@@ -21,22 +30,12 @@ export interface IngestDeps {
   credentials: Pick<AssumedRoleCredentialCache, 'providerFor'>;
   /** An S3 client for one tenant, built from that tenant's assumed-role credentials (cached by the caller). */
   s3ForTenant(tenant: TenantBinding): S3Client;
-  sink: RecordSink;
+  sink: Sink;
   logger: LoggerLike;
   counts: CountSink;
   customerRoleName: string;
   forward: Omit<ForwardOptions, 'deadline'>;
   messageConcurrency: number;
-}
-
-/** Who a message belongs to: decided by the queue that delivered it, never by the message body. */
-export interface TenantBinding {
-  accountId: string;
-  region: string;
-  roleArn: string;
-  externalId: string;
-  /** Accounts and organizations whose log files this tenant's bucket may hold (itself included). */
-  allowedLogAccounts: ReadonlySet<string>;
 }
 
 export type MessageOutcome =
@@ -55,36 +54,6 @@ const OBJECT_NOTHING_FORWARDED = {
   empty: 'object is empty (0 bytes): acknowledged',
   'no-records': 'object has no "Records" array (not a log file): acknowledged',
 } as const;
-
-/** Thrown when a notification names a log file of an account the delivering tenant may not read. */
-export class TenantMismatchError extends PermanentInputError {}
-
-export function bindTenant(
-  record: AccountRecord,
-  queueRegion: string,
-  partition: string,
-  defaultRoleName: string,
-): TenantBinding {
-  return {
-    accountId: record.accountId,
-    region: queueRegion,
-    roleArn: roleArn(partition, record.accountId, record.roleName ?? defaultRoleName),
-    externalId: record.externalId,
-    allowedLogAccounts: new Set([record.accountId, ...(record.logArchiveFor ?? [])]),
-  };
-}
-
-/** Rejects a log file whose key names an account (or organization) outside the tenant's own set. */
-export function checkTenantOwnsKey(tenant: TenantBinding, object: ObjectRef, objectClass: ObjectClass): void {
-  if (objectClass.type === 'other') return;
-  const orgAllowed = objectClass.orgId !== undefined && tenant.allowedLogAccounts.has(objectClass.orgId);
-  if (!tenant.allowedLogAccounts.has(objectClass.accountId) && !orgAllowed) {
-    throw new TenantMismatchError(
-      `s3://${object.bucket}/${object.key} holds logs of account ${objectClass.accountId}, ` +
-        `which is not account ${tenant.accountId} nor one it is registered as log archive for`,
-    );
-  }
-}
 
 /**
  * Processes one SQS batch with Lambda's partial-batch semantics: every message that was not fully delivered
@@ -163,20 +132,6 @@ async function noteDeliveries(
   }
 }
 
-async function resolveTenant(eventSourceArn: string, deps: IngestDeps): Promise<TenantBinding> {
-  const queue = parseArn(eventSourceArn);
-  if (queue.service !== 'sqs' || !isAccountId(queue.accountId)) {
-    throw new PermanentInputError(`eventSourceARN is not an SQS queue ARN: "${eventSourceArn}"`);
-  }
-  const record = await deps.registry.get(queue.accountId);
-  if (!record) {
-    throw new PermanentInputError(
-      `queue ${eventSourceArn} belongs to account ${queue.accountId}, which is not registered: nothing is read for it`,
-    );
-  }
-  return bindTenant(record, queue.region, queue.partition, deps.customerRoleName);
-}
-
 async function processMessage(
   record: SQSRecord,
   tenant: TenantBinding,
@@ -196,32 +151,29 @@ async function processMessage(
   }
 
   // Check every object before reading any, so a hostile message reads nothing at all.
-  const classified = parsed.objects.map((object) => ({ object, objectClass: classifyObjectKey(object.key) }));
+  const classified = parsed.objects.map((announced) => {
+    const objectClass = classifyObjectKey(announced.key);
+    return { object: { ...announced, kind: objectClass.type } satisfies LogObject, objectClass };
+  });
   for (const { object, objectClass } of classified) checkTenantOwnsKey(tenant, object, objectClass);
 
   let records = 0;
   let filtered = 0;
   let objects = 0;
-  for (const { object, objectClass } of classified) {
-    const where = { messageId: record.messageId, bucket: object.bucket, key: object.key, class: objectClass.type };
-    if (objectClass.type === 'other' || objectClass.type === 'digest') {
+  for (const { object } of classified) {
+    const where = { messageId: record.messageId, bucket: object.bucket, key: object.key, class: object.kind };
+    if (!holdsRecords(object)) {
       // Digest files prove integrity; they hold no records. Other keys are not CloudTrail files at all.
-      deps.logger.info('object not forwarded', { ...where, reason: `${objectClass.type} object` });
-      deps.counts.count(objectClass.type === 'digest' ? 'DigestObjects' : 'OtherObjects', 1);
+      deps.logger.info('object not forwarded', { ...where, reason: `${object.kind} object` });
+      deps.counts.count(object.kind === 'digest' ? 'DigestObjects' : 'OtherObjects', 1);
       continue;
     }
-    const result = await forwardObject(
-      deps.s3ForTenant(tenant),
-      {
-        bucket: object.bucket,
-        key: object.key,
-        ...(object.versionId ? { versionId: object.versionId } : {}),
-        expectedOwner: tenant.accountId,
-        kind: objectClass.type,
-      },
-      deps.sink,
-      { ...deps.forward, deadline },
-    );
+    const result = await forwardObject(deps.s3ForTenant(tenant), object, tenant.accountId, deps.sink, {
+      ...deps.forward,
+      deadline,
+    }).catch((error: unknown) => {
+      throw namingObject(error, object);
+    });
     objects += 1;
     records += result.recordsForwarded;
     filtered += result.recordsFiltered;
@@ -240,4 +192,14 @@ async function processMessage(
   deps.logger.info('message processed', { messageId: record.messageId, objects, records, filtered });
   deps.counts.count('MessagesProcessed', 1);
   return { status: 'forwarded', objects, records, filtered };
+}
+
+function holdsRecords(object: LogObject): object is RecordObject {
+  return object.kind === 'log' || object.kind === 'insight';
+}
+
+/** A poison object's error names the object: a message can name several, and the byte offset is the object's. */
+function namingObject(error: unknown, object: LogObject): unknown {
+  if (!(error instanceof PermanentInputError)) return error;
+  return new PermanentInputError(`${describeObject(object)}: ${error.message}`, { cause: error });
 }

@@ -1,6 +1,6 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { PermanentInputError } from '../shared/errors';
+import { PermanentInputError } from '../../shared/errors';
 
 /** The object decompresses (or, plain, is) larger than the configured cap. */
 export class DecompressedSizeLimitError extends PermanentInputError {}

@@ -1,17 +1,17 @@
-import { CollectorError, errorMessage } from '../shared/errors';
+import { CollectorError, errorMessage } from '../../shared/errors';
 
-/** Caps of one batch, counted on the uncompressed NDJSON (each record plus its newline). */
+/** Caps of one batch, counted on the uncompressed encoded body (each record plus its framing). */
 export interface BatchLimits {
   maxBatchBytes: number;
   maxBatchRecords: number;
 }
 
-/** One NDJSON batch: `index` numbers batches from 0 in arrival order and feeds the idempotency key. */
+/** One batch: `index` numbers batches from 0 in arrival order and feeds the idempotency key. */
 export interface Batch {
   index: number;
-  /** NDJSON: each record followed by '\n'. */
-  body: Buffer;
-  recordCount: number;
+  records: Buffer[];
+  /** The encoded size the limits counted: every record's length plus its framing. */
+  bytes: number;
 }
 
 export interface BatcherStats {
@@ -20,20 +20,23 @@ export interface BatcherStats {
   bytes: number;
 }
 
-const NEWLINE = 0x0a;
 const DEFAULT_MAX_IN_FLIGHT = 4;
 
 /**
- * Groups records (each a Buffer of one compact JSON record, no newline) into NDJSON batches in arrival order,
+ * Groups records (each a Buffer of one compact JSON record, unframed) into batches in arrival order,
  * with deterministic boundaries (same records + same limits -> same batches, however they were split across
  * add() calls, so idempotency keys stay stable across redeliveries), and hands full batches to `deliver` with at
  * most `maxInFlight` deliveries outstanding (memory stays bounded).
+ *
+ * Framing is the sink's Encoding's job; the batcher only counts it (`recordOverheadBytes` per record, 1 for
+ * NDJSON's newline), so that the limits bound the encoded body.
  *
  * After the first delivery failure no further batch is started: the message fails as a whole anyway, and the
  * batches already delivered are dropped downstream by their idempotency keys on redelivery.
  */
 export class RecordBatcher {
   private readonly maxInFlight: number;
+  private readonly overhead: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly queued: Batch[] = [];
@@ -48,12 +51,18 @@ export class RecordBatcher {
   constructor(
     private readonly limits: BatchLimits,
     private readonly deliver: (batch: Batch) => Promise<void>,
-    options: { maxInFlight?: number } = {},
+    options: { maxInFlight?: number; recordOverheadBytes?: number } = {},
   ) {
     requirePositiveInteger('maxBatchBytes', limits.maxBatchBytes);
     requirePositiveInteger('maxBatchRecords', limits.maxBatchRecords);
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     requirePositiveInteger('maxInFlight', this.maxInFlight);
+    this.overhead = options.recordOverheadBytes ?? 1;
+    if (!Number.isInteger(this.overhead) || this.overhead < 0) {
+      throw new CollectorError(
+        `RecordBatcher: recordOverheadBytes must be a non-negative integer, got ${this.overhead}`,
+      );
+    }
   }
 
   /** Appends records; full batches are queued and started synchronously. No-op once a delivery has failed. */
@@ -62,7 +71,7 @@ export class RecordBatcher {
     if (this.failure) return; // finish() and ready() report the failure; more batches would only be wasted
     const { maxBatchBytes, maxBatchRecords } = this.limits;
     for (const record of records) {
-      const size = record.length + 1;
+      const size = record.length + this.overhead;
       if (this.pending.length > 0 && this.pendingBytes + size > maxBatchBytes) this.cut();
       this.pending.push(record);
       this.pendingBytes += size;
@@ -106,15 +115,9 @@ export class RecordBatcher {
     await this.waitUntil(() => this.inFlight === 0, false);
   }
 
-  /** Moves the pending records into one NDJSON body: a single allocation and one copy per record. */
+  /** Moves the pending records into a batch (the sink encodes it when it is sent). */
   private cut(): void {
-    const body = Buffer.allocUnsafe(this.pendingBytes);
-    let offset = 0;
-    for (const record of this.pending) {
-      offset += record.copy(body, offset);
-      body[offset++] = NEWLINE;
-    }
-    this.queued.push({ index: this.nextIndex++, body, recordCount: this.pending.length });
+    this.queued.push({ index: this.nextIndex++, records: this.pending, bytes: this.pendingBytes });
     this.pending = [];
     this.pendingBytes = 0;
   }
@@ -133,8 +136,8 @@ export class RecordBatcher {
     try {
       await this.deliver(batch);
       this.delivered.batches++;
-      this.delivered.records += batch.recordCount;
-      this.delivered.bytes += batch.body.length;
+      this.delivered.records += batch.records.length;
+      this.delivered.bytes += batch.bytes;
     } catch (error) {
       if (!this.failure) {
         // Callers get an Error whatever `deliver` threw; Errors pass through unchanged.

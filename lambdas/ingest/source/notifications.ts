@@ -1,24 +1,13 @@
-import { isAccountId } from '../shared/arn';
-import { errorMessage } from '../shared/errors';
+import { errorMessage } from '../../shared/errors';
+import type { AnnouncedObject } from '../log-object';
 
 /**
- * Recognises what an SQS message body announces (DESIGN.md section 4, "Inputs it must accept"): CloudTrail's own
- * notification, S3 event notifications and EventBridge S3 events, each either raw or inside an SNS envelope.
+ * The source's first step (docs/architecture.md, "Ingest"): recognises what an SQS message body announces,
+ * CloudTrail's own notification, S3 event notifications and EventBridge S3 events, each either raw or inside an SNS envelope.
  * Detection is by shape only, never by the queue the message came from. Nothing here throws: every body becomes
  * objects to read, an acknowledged no-op, or a poison message with a reason a human can act on.
+ * A new notification shape is one more branch in parseDocument and its parser here, plus its tests.
  */
-
-/** One S3 object a notification announces. `key` is the real object key, ready for GetObject. */
-export interface ObjectRef {
-  bucket: string;
-  key: string;
-  versionId?: string;
-  etag?: string;
-  size?: number;
-  via: 'cloudtrail' | 's3' | 'eventbridge';
-  /** True when the notification arrived inside an SNS envelope. */
-  sns: boolean;
-}
 
 export type IgnoredReason =
   | 's3-test-event'
@@ -28,13 +17,9 @@ export type IgnoredReason =
   | 'not-object-created';
 
 export type ParsedNotification =
-  | { kind: 'objects'; objects: ObjectRef[] }
+  | { kind: 'objects'; objects: AnnouncedObject[] }
   | { kind: 'ignored'; reason: IgnoredReason; detail: string }
   | { kind: 'poison'; reason: string };
-
-export type ObjectClass =
-  | { type: 'log' | 'digest' | 'insight'; accountId: string; region: string; orgId?: string; prefix: string }
-  | { type: 'other' };
 
 type JsonObject = Record<string, unknown>;
 
@@ -127,7 +112,7 @@ function parseCloudTrailNotification(doc: JsonObject, sns: boolean): ParsedNotif
   }
   if (keys.length === 0)
     return poison('CloudTrail notification: s3ObjectKey is an empty list, expected at least one key');
-  const objects: ObjectRef[] = [];
+  const objects: AnnouncedObject[] = [];
   for (const [index, key] of keys.entries()) {
     if (typeof key !== 'string' || key === '') {
       return poison(`CloudTrail notification: s3ObjectKey[${index}] is ${describe(key)}, expected an object key`);
@@ -138,7 +123,9 @@ function parseCloudTrailNotification(doc: JsonObject, sns: boolean): ParsedNotif
 }
 
 type S3RecordOutcome =
-  { kind: 'created'; object: ObjectRef } | { kind: 'other'; eventName: string } | { kind: 'problem'; problem: string };
+  | { kind: 'created'; object: AnnouncedObject }
+  | { kind: 'other'; eventName: string }
+  | { kind: 'problem'; problem: string };
 
 function parseS3EventNotification(doc: JsonObject, sns: boolean): ParsedNotification {
   const records = doc.Records;
@@ -146,7 +133,7 @@ function parseS3EventNotification(doc: JsonObject, sns: boolean): ParsedNotifica
     return poison(`S3 event notification: Records is ${describe(records)}, expected an array of records`);
   }
   if (records.length === 0) return poison('S3 event notification: Records is empty, expected at least one record');
-  const objects: ObjectRef[] = [];
+  const objects: AnnouncedObject[] = [];
   const otherEvents = new Set<string>();
   for (const [index, record] of records.entries()) {
     const outcome = parseS3Record(record, sns);
@@ -190,7 +177,7 @@ function parseS3Record(record: unknown, sns: boolean): S3RecordOutcome {
   if (key === undefined) return problem(`s3.object.key ${quote(rawKey)} is not valid URL encoding`);
   return {
     kind: 'created',
-    object: objectRef(bucket, key, object.versionId, object.eTag, object.size, 's3', sns),
+    object: announced(bucket, key, object.versionId, object.eTag, object.size, 's3', sns),
   };
 }
 
@@ -234,70 +221,25 @@ function parseEventBridgeEvent(doc: JsonObject, sns: boolean): ParsedNotificatio
   }
   return {
     kind: 'objects',
-    objects: [objectRef(bucket, key, object['version-id'], object.etag, object.size, 'eventbridge', sns)],
+    objects: [announced(bucket, key, object['version-id'], object.etag, object.size, 'eventbridge', sns)],
   };
 }
 
 /** Optional attributes are informative only (idempotency keys, logs): a wrong type drops them, not the message. */
-function objectRef(
+function announced(
   bucket: string,
   key: string,
   versionId: unknown,
   etag: unknown,
   size: unknown,
-  via: ObjectRef['via'],
+  via: AnnouncedObject['via'],
   sns: boolean,
-): ObjectRef {
-  const optional: Pick<ObjectRef, 'versionId' | 'etag' | 'size'> = {};
+): AnnouncedObject {
+  const optional: Pick<AnnouncedObject, 'versionId' | 'etag' | 'size'> = {};
   if (typeof versionId === 'string' && versionId !== '') optional.versionId = versionId;
   if (typeof etag === 'string' && etag !== '') optional.etag = etag;
   if (typeof size === 'number' && Number.isSafeInteger(size) && size >= 0) optional.size = size;
   return { bucket, key, ...optional, via, sns };
-}
-
-const ORG_ID = /^o-[a-z0-9]{10,32}$/;
-// us-east-1, eu-central-2, us-gov-west-1, cn-north-1; 2 to 4 letters up front leaves room for newer partitions.
-const REGION = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
-const LOG_FILE = /.\.json(?:\.gz)?$/;
-const FOLDER_TYPES = new Map<string, 'log' | 'digest' | 'insight'>([
-  ['CloudTrail', 'log'],
-  ['CloudTrail-Digest', 'digest'],
-  ['CloudTrail-Insight', 'insight'],
-]);
-
-/**
- * Classifies `<prefix>/AWSLogs/[o-<org id>/]<account>/CloudTrail|CloudTrail-Digest|CloudTrail-Insight/<region>/
- * YYYY/MM/DD/<file>` (prefix optional, may contain slashes). Log files end .json.gz or .json; digest and Insight
- * files too. Anything else -> other.
- */
-export function classifyObjectKey(key: string): ObjectClass {
-  // Everything after AWSLogs has a fixed number of segments, so the layout is read from the end of the key;
-  // this stays linear however many slashes the prefix holds.
-  const segments = key.split('/');
-  const tail = segments.length - 7; // index of <account>
-  const awsLogsAt = segments[tail - 1] === 'AWSLogs' ? tail - 1 : tail - 2;
-  if (awsLogsAt < 0 || segments[awsLogsAt] !== 'AWSLogs') return { type: 'other' };
-  const orgId = awsLogsAt === tail - 2 ? segments[tail - 1] : undefined;
-  if (orgId !== undefined && !ORG_ID.test(orgId)) return { type: 'other' };
-
-  const [accountId, folder, region, year, month, day, file] = segments.slice(tail);
-  if (!isAccountId(accountId)) return { type: 'other' };
-  const type = FOLDER_TYPES.get(folder ?? '');
-  if (type === undefined) return { type: 'other' };
-  if (region === undefined || !REGION.test(region)) return { type: 'other' };
-  if (!isDate(year, month, day)) return { type: 'other' };
-  if (file === undefined || !LOG_FILE.test(file)) return { type: 'other' };
-
-  const prefix = segments.slice(0, awsLogsAt).join('/');
-  return orgId === undefined ? { type, accountId, region, prefix } : { type, accountId, region, orgId, prefix };
-}
-
-function isDate(year: string | undefined, month: string | undefined, day: string | undefined): boolean {
-  if (year === undefined || month === undefined || day === undefined) return false;
-  if (!/^\d{4}$/.test(year) || !/^\d{2}$/.test(month) || !/^\d{2}$/.test(day)) return false;
-  const m = Number(month);
-  const d = Number(day);
-  return m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {

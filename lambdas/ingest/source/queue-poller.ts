@@ -6,9 +6,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { parseArn } from '../shared/arn';
-import type { LoggerLike } from '../shared/logger';
-import type { BatchResult } from './ingest-batch';
+import { parseArn } from '../../shared/arn';
+import type { LoggerLike } from '../../shared/logger';
+import type { BatchResult } from './sqs-batch';
 
 export interface PollOptions {
   queueUrl: string;

@@ -1,21 +1,36 @@
-import {
-  Agent as HttpAgent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { CollectorError, errorMessage } from '../shared/errors';
-import type { LoggerLike } from '../shared/logger';
+import { CollectorError, errorMessage } from '../../shared/errors';
+import type { LoggerLike } from '../../shared/logger';
+import type { RecordObject } from '../log-object';
+import { NDJSON_INTAKE } from './ndjson-intake';
+import { nodeTransport, type Transport } from './http-transport';
+import {
+  encodedSize,
+  type Allocate,
+  type DeliveryContext,
+  type Encoding,
+  type RecordBatch,
+  type Release,
+  type SendResult,
+  type Sink,
+} from './sink';
 
+/**
+ * The one HTTP delivery of the sinks (docs/architecture.md, "Ingest"): encodes a batch with the sink's Encoding,
+ * gzips it, POSTs it with retries (full-jitter backoff or the server's Retry-After, never past the deadline, each
+ * request under its own timeout), splits it at record boundaries on 413, and keeps the token out of every log
+ * line and error. A new HTTP sink type is a new Encoding (plus, if it needs one, its auth scheme).
+ */
 export interface HttpSinkOptions {
   /** http: or https: */
   url: string;
-  /** Sent as `Authorization: Bearer <token>`; never appears in a log line or an error message. */
+  /** Sent as `Authorization: <authScheme> <token>`; never appears in a log line or an error message. */
   token?: string;
+  /** Default 'Bearer'. */
+  authScheme?: string;
   /** Per request, from the first byte sent to the last byte of the response. */
   timeoutMs: number;
   /** Attempts per part (a 413 split gives each half its own budget). Default 8. */
@@ -25,23 +40,16 @@ export interface HttpSinkOptions {
   maxDelayMs?: number;
   /** Default 1: compression speed matters more than ratio on the Lambda's CPU share. */
   gzipLevel?: number;
+  /** The wire format; default the NDJSON intake. */
+  encoding?: Encoding;
+  /** Where request bodies come from (default Buffer.allocUnsafe) and go once their request is done. */
+  allocate?: Allocate;
+  release?: Release;
+  /** Default: keep-alive sockets to `url`. */
+  transport?: Transport;
   logger: LoggerLike;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
-}
-
-export interface SendContext {
-  idempotencyKey: string;
-  kind: 'log' | 'insight';
-  recordCount: number;
-  /** Epoch ms: no attempt may start, and no wait may run, past this. */
-  deadline: number;
-}
-
-export interface SendResult {
-  requests: number;
-  /** Compressed bytes, summed over every request including retries. */
-  bytesSent: number;
 }
 
 /** The downstream did not accept a batch. `permanent` means retrying the same body can never succeed. */
@@ -62,19 +70,9 @@ const DEFAULT_MAX_ATTEMPTS = 8;
 const DEFAULT_BASE_DELAY_MS = 200;
 const DEFAULT_MAX_DELAY_MS = 10_000;
 const DEFAULT_GZIP_LEVEL = 1;
-const MAX_SOCKETS = 8;
-const RESPONSE_SNIPPET_BYTES = 512;
-const NEWLINE = 0x0a;
 
 const gzipAsync = promisify(gzip);
-
-interface HttpResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  snippet: string;
-  /** The body was longer than the snippet kept of it. */
-  truncated: boolean;
-}
+const allocUnsafe: Allocate = (size) => Buffer.allocUnsafe(size);
 
 type Outcome =
   | { kind: 'accepted' }
@@ -82,21 +80,25 @@ type Outcome =
   | { kind: 'rejected'; status: number; detail: string }
   | { kind: 'retryable'; status?: number; detail: string; retryAfterMs?: number; cause?: unknown };
 
-/** Counters shared by every part of one send(), 413 halves included. */
-interface Tally {
+/** One send(): counters shared by every part, 413 halves included. */
+interface Send {
+  object: RecordObject;
+  deadline: number;
   requests: number;
   bytesSent: number;
 }
 
-/** POSTs NDJSON batches, gzip-compressed, to the downstream log intake. One instance per process: it owns the
- * keep-alive sockets. */
-export class HttpSink {
-  private readonly url: URL;
+/** An HTTP sink: one Encoding over the shared delivery. One instance per process: its transport owns the sockets. */
+export class HttpSink implements Sink {
+  readonly recordOverheadBytes: number;
   /** The URL without credentials or query string, safe to put in logs and error messages. */
   private readonly safeUrl: string;
   private readonly token: string | undefined;
-  private readonly agent: HttpAgent;
-  private readonly request: typeof httpRequest;
+  private readonly authorization: string | undefined;
+  private readonly encoding: Encoding;
+  private readonly transport: Transport;
+  private readonly allocate: Allocate;
+  private readonly release: Release | undefined;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -114,7 +116,6 @@ export class HttpSink {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new CollectorError(`HttpSink: the downstream URL must be http: or https:, got ${url.protocol}`);
     }
-    this.url = url;
     this.safeUrl = `${url.origin}${url.pathname}`;
 
     // Secrets pasted into env vars or Secrets Manager often carry a trailing newline.
@@ -124,6 +125,7 @@ export class HttpSink {
       throw new CollectorError('HttpSink: the downstream token contains characters not allowed in an HTTP header');
     }
     this.token = token === '' ? undefined : token;
+    this.authorization = this.token === undefined ? undefined : `${options.authScheme ?? 'Bearer'} ${this.token}`;
 
     requirePositive('timeoutMs', options.timeoutMs);
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
@@ -135,63 +137,58 @@ export class HttpSink {
     this.gzipLevel = options.gzipLevel ?? DEFAULT_GZIP_LEVEL;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => sleepMs(ms));
-
-    const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS };
-    if (url.protocol === 'https:') {
-      this.agent = new HttpsAgent(agentOptions);
-      this.request = httpsRequest;
-    } else {
-      this.agent = new HttpAgent(agentOptions);
-      this.request = httpRequest;
-    }
+    this.encoding = options.encoding ?? NDJSON_INTAKE;
+    this.recordOverheadBytes = this.encoding.recordOverheadBytes;
+    this.allocate = options.allocate ?? allocUnsafe;
+    this.release = options.release;
+    this.transport = options.transport ?? nodeTransport(url);
   }
 
   /**
-   * POSTs the NDJSON body gzip-compressed. Retries network errors, 408, 429 and 5xx with full-jitter
+   * POSTs the encoded batch gzip-compressed. Retries network errors, 408, 429 and 5xx with full-jitter
    * exponential backoff (or the server's Retry-After), never waiting or starting an attempt past the deadline;
-   * 413 splits the body at a line boundary into halves keyed `${key}.0` and `${key}.1`, recursively; other
-   * statuses are permanent. Resolves only when every part got a 2xx; otherwise rejects with DownstreamError.
+   * 413 splits the records at the boundary nearest the body's middle into halves keyed `${key}.0` and
+   * `${key}.1`, recursively; other statuses are permanent. Resolves only when every part got a 2xx; otherwise
+   * rejects with DownstreamError.
    */
-  async send(ndjson: Buffer, ctx: SendContext): Promise<SendResult> {
-    const tally: Tally = { requests: 0, bytesSent: 0 };
-    await this.sendPart(ndjson, ctx.idempotencyKey, ctx.recordCount, ctx, tally);
-    return tally;
+  async send(batch: RecordBatch, ctx: DeliveryContext): Promise<SendResult> {
+    const send: Send = { object: batch.object, deadline: ctx.deadline, requests: 0, bytesSent: 0 };
+    await this.sendPart(batch.records, ctx.idempotencyKey, send);
+    return { requests: send.requests, bytesSent: send.bytesSent };
   }
 
   close(): void {
-    this.agent.destroy();
+    this.transport.close();
   }
 
-  private async sendPart(
-    body: Buffer,
-    key: string,
-    recordCount: number,
-    ctx: SendContext,
-    tally: Tally,
-  ): Promise<void> {
-    // Compressed once per part, not per attempt; zlib's async API runs on the libuv thread pool.
-    // One output chunk per ~quarter batch (zlib's default is 16 KiB): the batch compresses in a few thread-pool
-    // jobs instead of ~40 round trips to the main thread, which meanwhile splits the next records (bench/README.md).
-    const chunkSize = Math.min(1024 * 1024, Math.max(16 * 1024, body.length >>> 2));
-    const compressed = await gzipAsync(body, { level: this.gzipLevel, chunkSize });
+  private async sendPart(records: readonly Buffer[], key: string, send: Send): Promise<void> {
+    const body = this.encoding.encode(records, this.allocate);
+    let compressed: Buffer;
+    try {
+      // Compressed once per part, not per attempt; zlib's async API runs on the libuv thread pool. One output
+      // chunk per ~quarter batch (zlib's default is 16 KiB): the batch compresses in a few thread-pool jobs
+      // instead of ~40 round trips to the main thread, which meanwhile splits the next records (bench/README.md).
+      const chunkSize = Math.min(1024 * 1024, Math.max(16 * 1024, body.length >>> 2));
+      compressed = await gzipAsync(body, { level: this.gzipLevel, chunkSize });
+    } finally {
+      this.release?.(body);
+    }
     const headers: OutgoingHttpHeaders = {
-      'content-type': 'application/x-ndjson',
+      'content-type': this.encoding.contentType,
       'content-encoding': 'gzip',
       'content-length': compressed.length,
-      'x-idempotency-key': key,
-      'x-cloudtrail-record-kind': ctx.kind,
-      'x-record-count': recordCount,
+      ...this.encoding.headers(send.object, key, records.length),
       'user-agent': 'cloudtrail-collector',
     };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (this.authorization !== undefined) headers.authorization = this.authorization;
 
     let last: Extract<Outcome, { kind: 'retryable' }> | undefined;
     for (let attempt = 1; ; attempt++) {
-      const remainingMs = ctx.deadline - Date.now();
+      const remainingMs = send.deadline - Date.now();
       if (remainingMs <= 0) throw this.deadlineError(key, attempt - 1, last);
 
-      tally.requests++;
-      tally.bytesSent += compressed.length;
+      send.requests++;
+      send.bytesSent += compressed.length;
       // Capped by the deadline so that a slow request cannot outlive the Lambda's remaining time.
       const outcome = await this.attempt(compressed, headers, Math.min(this.options.timeoutMs, remainingMs));
 
@@ -199,7 +196,7 @@ export class HttpSink {
         case 'accepted':
           return;
         case 'too-large':
-          return this.split(body, key, ctx, tally, attempt);
+          return this.split(records, key, send, attempt);
         case 'rejected':
           throw new DownstreamError(`downstream ${this.safeUrl} rejected batch ${key}: ${outcome.detail}`, {
             status: outcome.status,
@@ -215,12 +212,12 @@ export class HttpSink {
             );
           }
           const waitMs = outcome.retryAfterMs ?? this.backoffMs(attempt);
-          if (Date.now() + waitMs >= ctx.deadline) {
+          if (Date.now() + waitMs >= send.deadline) {
             throw this.deadlineError(key, attempt, last, waitMs);
           }
           this.options.logger.warn('downstream request failed; retrying', {
             idempotencyKey: key,
-            kind: ctx.kind,
+            kind: send.object.kind,
             attempt,
             status: outcome.status,
             error: outcome.detail,
@@ -234,32 +231,34 @@ export class HttpSink {
   }
 
   /** 413: the downstream refuses this size, so send each half on its own (their keys derive from this one). */
-  private async split(body: Buffer, key: string, ctx: SendContext, tally: Tally, attempts: number): Promise<void> {
-    const at = lineBoundaryNearMiddle(body);
+  private async split(records: readonly Buffer[], key: string, send: Send, attempts: number): Promise<void> {
+    const at = splitPoint(records, this.recordOverheadBytes);
     if (at === undefined) {
       throw new DownstreamError(
-        `downstream ${this.safeUrl} answered HTTP 413 to batch ${key}, a single record of ${body.length} bytes: it can never be accepted`,
+        `downstream ${this.safeUrl} answered HTTP 413 to batch ${key}, a single record of ${encodedSize(records, this.recordOverheadBytes)} bytes: it can never be accepted`,
         { status: 413, permanent: true, attempts },
       );
     }
-    const first = body.subarray(0, at);
-    const second = body.subarray(at);
+    const first = records.slice(0, at);
+    const second = records.slice(at);
+    const firstHalfBytes = encodedSize(first, this.recordOverheadBytes);
+    const secondHalfBytes = encodedSize(second, this.recordOverheadBytes);
     this.options.logger.info('downstream answered 413; splitting the batch in two', {
       idempotencyKey: key,
-      kind: ctx.kind,
-      bytes: body.length,
-      firstHalfBytes: first.length,
-      secondHalfBytes: second.length,
+      kind: send.object.kind,
+      bytes: firstHalfBytes + secondHalfBytes,
+      firstHalfBytes,
+      secondHalfBytes,
     });
     // In sequence: the first failure stops the rest, which the redelivery will resend anyway.
-    await this.sendPart(first, `${key}.0`, countLines(first), ctx, tally);
-    await this.sendPart(second, `${key}.1`, countLines(second), ctx, tally);
+    await this.sendPart(first, `${key}.0`, send);
+    await this.sendPart(second, `${key}.1`, send);
   }
 
   private async attempt(compressed: Buffer, headers: OutgoingHttpHeaders, timeoutMs: number): Promise<Outcome> {
-    let response: HttpResponse;
+    let response;
     try {
-      response = await this.post(compressed, headers, timeoutMs);
+      response = await this.transport.post(compressed, headers, timeoutMs);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const detail = this.redact(`${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(error)}`);
@@ -275,50 +274,6 @@ export class HttpSink {
       return { kind: 'retryable', status, detail, retryAfterMs };
     }
     return { kind: 'rejected', status, detail };
-  }
-
-  /** One POST; resolves with any status once the response body has been read (kept only up to a snippet). */
-  private post(compressed: Buffer, headers: OutgoingHttpHeaders, timeoutMs: number): Promise<HttpResponse> {
-    return new Promise<HttpResponse>((resolve, reject) => {
-      const fail = (error: Error): void => {
-        clearTimeout(timer);
-        reject(error);
-      };
-      const req = this.request(this.url, { method: 'POST', agent: this.agent, headers }, (res) => {
-        const kept: Buffer[] = [];
-        let keptBytes = 0;
-        let truncated = false;
-        // The body must be read to the end, or the keep-alive socket can never be reused.
-        res.on('data', (chunk: Buffer) => {
-          if (keptBytes + chunk.length > RESPONSE_SNIPPET_BYTES) truncated = true;
-          if (keptBytes >= RESPONSE_SNIPPET_BYTES) return;
-          const part = Buffer.from(chunk.subarray(0, RESPONSE_SNIPPET_BYTES - keptBytes));
-          kept.push(part);
-          keptBytes += part.length;
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            snippet: snippetText(Buffer.concat(kept)),
-            truncated,
-          });
-        });
-        res.on('error', fail);
-        res.on('close', () => {
-          if (!res.complete) fail(networkError('ECONNRESET', 'the response was cut off before its end'));
-        });
-      });
-      // A whole-request timer: the socket idle timeout would let a slow trickle run forever.
-      const timer = setTimeout(() => {
-        const timeout = networkError('ETIMEDOUT', `the request timed out after ${timeoutMs} ms`);
-        fail(timeout); // first, so that the errors the destroy causes cannot mask it
-        req.destroy(timeout);
-      }, timeoutMs);
-      req.on('error', fail);
-      req.end(compressed);
-    });
   }
 
   private backoffMs(attempt: number): number {
@@ -368,34 +323,30 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The offset just after the newline closest to the middle that leaves two non-empty halves; undefined for one line. */
-function lineBoundaryNearMiddle(body: Buffer): number | undefined {
-  const middle = Math.floor(body.length / 2);
-  const lastByte = body.length - 1;
-  const before = body.lastIndexOf(NEWLINE, middle);
-  const after = body.indexOf(NEWLINE, middle);
-  const candidates = [before, after].filter((at) => at >= 0 && at < lastByte);
-  if (candidates.length === 0) return undefined;
-  const best = candidates.reduce((a, b) => (Math.abs(a - middle) <= Math.abs(b - middle) ? a : b));
-  return best + 1;
-}
-
-function countLines(body: Buffer): number {
-  let lines = 0;
-  for (let at = body.indexOf(NEWLINE); at !== -1; at = body.indexOf(NEWLINE, at + 1)) lines++;
-  return body.length > 0 && body[body.length - 1] !== NEWLINE ? lines + 1 : lines;
-}
-
-function snippetText(bytes: Buffer): string {
-  return bytes.toString('utf8').replace(/\s+/g, ' ').trim();
+/**
+ * Where a 413 splits the records: after the record whose end in the encoded body is closest to the body's middle
+ * (ties to the earlier one), leaving two non-empty halves; undefined for a single record. For NDJSON these are
+ * the newlines nearest the middle, as the split has always been.
+ */
+export function splitPoint(records: readonly Buffer[], recordOverheadBytes: number): number | undefined {
+  if (records.length < 2) return undefined;
+  const middle = Math.floor(encodedSize(records, recordOverheadBytes) / 2);
+  // The last framing byte of record i sits at end(i) - 1; compare it with the middle, as a line break would be.
+  let end = 0;
+  for (let i = 0; i < records.length - 1; i++) {
+    end += records[i]!.length + recordOverheadBytes;
+    const lastByte = end - 1;
+    if (lastByte >= middle) {
+      if (i === 0) return 1;
+      const previous = end - records[i]!.length - recordOverheadBytes - 1;
+      return middle - previous <= lastByte - middle ? i : i + 1;
+    }
+  }
+  return records.length - 1;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-function networkError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
 }
 
 function requirePositive(name: string, value: number): void {

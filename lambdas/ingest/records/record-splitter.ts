@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-enum-comparison -- bytes read from buffers are numbers compared
    with the Byte const enum, whose members the compiler inlines as literals in the hot loop. */
-import { PermanentInputError } from '../shared/errors';
+import { PermanentInputError } from '../../shared/errors';
 
 /** The object is not valid JSON, or not the shape of a CloudTrail log file. Says what and at which byte. */
 export class MalformedObjectError extends PermanentInputError {
@@ -16,7 +16,19 @@ export class MalformedObjectError extends PermanentInputError {
 export interface RecordSplitterOptions {
   /** A record larger than this (whitespace removed) fails the object. Bounds the splitter's memory. */
   maxRecordBytes?: number;
+  /**
+   * Top-level members of each record whose values the splitter reads while it scans (for filters): after each
+   * write(), `fields` holds one entry per record returned, the values in this order. None by default, and then
+   * the scan does no extra work.
+   */
+  fields?: readonly string[];
 }
+
+/**
+ * A record's value for one of the requested fields, as JSON.parse would give it (the last one of duplicate
+ * members): a string, a boolean or null; undefined when absent or a number, object or array (not decoded).
+ */
+export type FieldValue = string | boolean | null | undefined;
 
 export const DEFAULT_MAX_RECORD_BYTES = 2 * 1024 * 1024;
 
@@ -51,6 +63,9 @@ const enum State {
   Literal,
   Bom1,
   Bom2,
+  /** After a record member named in `fields`: like Colon and Value, but the value is read. */
+  FieldColon,
+  FieldValue,
 }
 
 /** What the string being scanned is, i.e. where its closing quote leads. */
@@ -59,6 +74,10 @@ const enum StringKind {
   Key,
   /** A key of the top-level object: its bytes are kept to recognise "Records". */
   TopLevelKey,
+  /** A key of a record, when fields are requested: compared with their names. */
+  RecordKey,
+  /** The string value of a requested field. */
+  FieldValue,
 }
 
 const enum Capture {
@@ -147,7 +166,7 @@ function describeByte(c: number): string {
 }
 
 /**
- * Splits a CloudTrail log object `{"Records":[{...},{...}], ...}` into its records while validating the
+ * The records step of ingest (docs/architecture.md, "Ingest"). Splits a CloudTrail log object `{"Records":[{...},{...}], ...}` into its records while validating the
  * whole document against the JSON grammar, in one pass over bytes fed in chunks of any size.
  *
  * Each record comes out as its own JSON exactly as in the file, minus whitespace outside strings, so that it
@@ -185,8 +204,22 @@ export class RecordSplitter {
   private bytes = 0;
   private failure: MalformedObjectError | undefined;
 
+  /** The requested field names as JSON string contents (no quotes), and the values read for the current record. */
+  private readonly fieldNames: readonly Buffer[];
+  private current: FieldValue[] = [];
+  private outFields: FieldValue[][] = [];
+  /** Index of the field whose value comes next; where the key or string value being read starts in the record. */
+  private field = -1;
+  private tokenStart = 0;
+
   constructor(options: RecordSplitterOptions = {}) {
     this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.fieldNames = (options.fields ?? []).map((name) => Buffer.from(JSON.stringify(name).slice(1, -1)));
+  }
+
+  /** With `fields` requested: per record returned by the last write(), its values of those fields. */
+  get fields(): readonly FieldValue[][] {
+    return this.outFields;
   }
 
   /** Whether the top-level key "Records" was seen (digest files have none). */
@@ -207,6 +240,7 @@ export class RecordSplitter {
     if (this.failure) throw this.failure;
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const out: Buffer[] = [];
+    if (this.fieldNames.length > 0) this.outFields = [];
     try {
       this.scan(buf, out);
     } catch (error) {
@@ -236,6 +270,7 @@ export class RecordSplitter {
     let depth = this.depth;
     let stack = this.stack;
     let stringKind = this.stringKind;
+    const readsFields = this.fieldNames.length > 0;
     /** Start in `buf` of the captured bytes not yet copied to `held`; -1 when not capturing. */
     let segStart = this.capture === Capture.None ? -1 : 0;
     let i = 0;
@@ -254,11 +289,16 @@ export class RecordSplitter {
             i++;
             if (stringKind === StringKind.Value) {
               state = State.AfterValue;
+            } else if (stringKind === StringKind.FieldValue) {
+              state = State.AfterValue;
+              this.fieldValueEnd(buf, segStart, i - 1);
             } else {
               state = State.Colon;
               if (stringKind === StringKind.TopLevelKey) {
                 this.topLevelKeyEnd(buf, segStart, i);
                 segStart = -1;
+              } else if (stringKind === StringKind.RecordKey && this.recordKeyEnd(buf, segStart, i - 1)) {
+                state = State.FieldColon;
               } else if (i < n && buf[i] === Byte.Colon) {
                 // Shortcut for the usual compact `"key":`, saving a trip through the switch.
                 i++;
@@ -311,6 +351,9 @@ export class RecordSplitter {
               stringKind = StringKind.TopLevelKey;
               this.startCapture(Capture.TopLevelKey);
               segStart = i;
+            } else if (depth === 3 && readsFields && this.inRecords) {
+              stringKind = StringKind.RecordKey;
+              this.tokenStart = this.heldLength + i + 1 - segStart;
             } else {
               stringKind = StringKind.Key;
             }
@@ -486,6 +529,29 @@ export class RecordSplitter {
           state = State.Start;
           i++;
           continue;
+
+        case State.FieldColon:
+          if (c === Byte.Colon) {
+            i++;
+            state = State.FieldValue;
+            continue;
+          }
+          break;
+
+        case State.FieldValue:
+          if (isWhitespace(c)) break;
+          if (c === Byte.Quote) {
+            stringKind = StringKind.FieldValue;
+            this.tokenStart = this.heldLength + i + 1 - segStart;
+            state = State.String;
+            i++;
+            continue;
+          }
+          // A literal is known by its first byte (and checked by the Value state); anything else is not decoded.
+          this.current[this.field] =
+            c === Byte.LowerT ? true : c === Byte.LowerF ? false : c === Byte.LowerN ? null : undefined;
+          state = State.Value;
+          continue;
       }
 
       // A whitespace-skipping state met a byte it does not expect: whitespace, or an error.
@@ -530,6 +596,10 @@ export class RecordSplitter {
     if (depth === 3 && this.inRecords) {
       out.push(this.takeRecord(buf, segStart, i + 1));
       this.records++;
+      if (this.fieldNames.length > 0) {
+        this.outFields.push(this.current);
+        this.current = [];
+      }
     } else if (depth === 2 && this.inRecords) {
       this.inRecords = false;
     } else if (depth === 1) {
@@ -603,6 +673,32 @@ export class RecordSplitter {
     this.recordsPending = true;
   }
 
+  /** The bytes of the current record from `from` (an offset in the record) up to `buf[end]`, exclusive. */
+  private recordBytes(buf: Buffer, segStart: number, from: number, end: number): Buffer {
+    if (from >= this.heldLength) return buf.subarray(segStart + from - this.heldLength, end);
+    return Buffer.concat([this.held.subarray(from, this.heldLength), buf.subarray(segStart, end)]);
+  }
+
+  /** A record key ended at `buf[end]` (its closing quote): whether it names a requested field (then noted). */
+  private recordKeyEnd(buf: Buffer, segStart: number, end: number): boolean {
+    const key = this.recordBytes(buf, segStart, this.tokenStart, end);
+    let index = this.fieldNames.findIndex((name) => name.equals(key));
+    if (index < 0 && key.includes(Byte.Backslash)) {
+      const decoded = Buffer.from(JSON.stringify(JSON.parse(`"${key.toString('utf8')}"`)).slice(1, -1));
+      index = this.fieldNames.findIndex((name) => name.equals(decoded));
+    }
+    this.field = index;
+    return index >= 0;
+  }
+
+  /** A requested field's string value ended at `buf[end]` (its closing quote). */
+  private fieldValueEnd(buf: Buffer, segStart: number, end: number): void {
+    const raw = this.recordBytes(buf, segStart, this.tokenStart, end);
+    this.current[this.field] = raw.includes(Byte.Backslash)
+      ? (JSON.parse(`"${raw.toString('utf8')}"`) as string)
+      : raw.toString('utf8');
+  }
+
   private utf8Lead(c: number, i: number): void {
     if (c >= 0xc2 && c <= 0xdf) {
       this.pending = 1;
@@ -636,6 +732,7 @@ export class RecordSplitter {
       case State.Start:
         return `expected "{" at the start of the document, found ${found}`;
       case State.Value:
+      case State.FieldValue:
       case State.ArrayFirst:
         return `expected a value, found ${found}`;
       case State.ObjectFirst:
@@ -643,6 +740,7 @@ export class RecordSplitter {
       case State.Key:
         return `expected a string key, found ${found}`;
       case State.Colon:
+      case State.FieldColon:
         return `expected ":" after object key, found ${found}`;
       case State.AfterValue:
         if (this.stack[depth] === Container.Object) return `expected "," or "}" after object member, found ${found}`;
