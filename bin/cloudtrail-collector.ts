@@ -84,7 +84,7 @@ export function buildProgram(): Command {
           : 'observe and repair every account (or one) whose mode allows it; print findings and actions',
       )
       .option('--account-id <id>', 'only this account')
-      .option('--json', 'machine-readable report (design section 8)')
+      .option('--json', 'machine-readable report (docs/operations.md)')
       .action((opts: { accountId?: string; json?: boolean }) => run(() => reconcileCommand(mode, opts))());
   }
 

@@ -1,9 +1,6 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -11,12 +8,14 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { customerDeployCommand } from '../bin/commands/accounts';
+import { tryParseArn } from '../lambdas/shared/arn';
 import { CollectorFunction } from './collector-function.construct';
-import { ratePeriodSeconds, type CollectorConfig } from './config';
+import type { CollectorConfig } from './config';
+import { customerDeployCommand, type CustomerDeployParams } from './customer-deploy-command';
 import { Monitoring } from './monitoring.construct';
-import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, GENERATED_FILES } from './names';
+import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, RECONCILE_FAILURE_QUEUE_NAME } from './names';
 import { collectorScopes } from './permission-scopes';
+import { ScheduledFunction } from './scheduled-function.construct';
 
 export interface CollectorStackProps extends StackProps {
   config: CollectorConfig;
@@ -24,19 +23,20 @@ export interface CollectorStackProps extends StackProps {
 
 /** The secret's ARN as an IAM resource: a partial ARN (no `-xxxxxx` suffix) needs the suffix wildcard. */
 export function secretResourceArn(arn: string): string {
-  const name = arn.split(':secret:')[1] ?? '';
+  const resource = tryParseArn(arn)?.resource ?? '';
+  const name = resource.startsWith('secret:') ? resource.slice('secret:'.length) : '';
   return /-[A-Za-z0-9]{6}$/.test(name) ? arn : `${arn}-??????`;
 }
 
 /**
- * The collector account (design section 6): the accounts registry, the ingest function the customer queues'
+ * The collector account (docs/architecture.md, "The stacks"): the accounts registry, the ingest function the customer queues'
  * event source mappings invoke, the reconcile function and its schedule, the downstream token secret reference,
  * alarms and a dashboard. No business logic: handlers live in lambdas/.
  */
 export class CollectorStack extends Stack {
   readonly registry: Table;
   readonly ingest: CollectorFunction;
-  readonly reconcile: CollectorFunction;
+  readonly reconcile: ScheduledFunction;
   readonly reconcileFailures: Queue;
   readonly alarmTopic: Topic;
   readonly monitoring: Monitoring;
@@ -60,8 +60,12 @@ export class CollectorStack extends Stack {
     // The downstream bearer token: referenced by ARN (DOWNSTREAM_TOKEN_SECRET_ARN) and read by the function at
     // cold start; it never appears in the environment, the template or the logs.
     let downstreamSecretArn: string;
+    // What the ingest policy grants: a configured ARN may lack the 6-character suffix Secrets Manager appends
+    // (then `-??????` matches it); a secret created here is referenced by its full ARN, suffix included.
+    let downstreamSecretPolicyArn: string;
     if (config.downstreamTokenSecretArn !== undefined) {
       downstreamSecretArn = config.downstreamTokenSecretArn;
+      downstreamSecretPolicyArn = secretResourceArn(downstreamSecretArn);
     } else {
       const secret = new Secret(this, 'DownstreamToken', {
         secretName: 'cloudtrail-collector/downstream-token',
@@ -77,6 +81,7 @@ export class CollectorStack extends Stack {
         },
       ]);
       downstreamSecretArn = secret.secretArn;
+      downstreamSecretPolicyArn = secret.secretArn;
     }
 
     // Alarm notifications carry alarm names and states only (no log data), so the topic is not KMS-encrypted:
@@ -92,7 +97,7 @@ export class CollectorStack extends Stack {
     // Failed scheduled reconcile runs (asynchronous on-failure destination) and events EventBridge could not
     // deliver (the rule target's dead-letter queue) land here; an alarm watches its depth.
     this.reconcileFailures = new Queue(this, 'ReconcileFailures', {
-      queueName: 'cloudtrail-collector-reconcile-failures',
+      queueName: RECONCILE_FAILURE_QUEUE_NAME,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -139,7 +144,7 @@ export class CollectorStack extends Stack {
         scopes: collectorScopes({
           ...base,
           registryTableArn: this.registry.tableArn,
-          downstreamSecretArn: secretResourceArn(downstreamSecretArn),
+          downstreamSecretArn: downstreamSecretPolicyArn,
         }),
         alsoTrusted: operators,
       },
@@ -171,8 +176,7 @@ export class CollectorStack extends Stack {
       },
     ]);
 
-    const period = ratePeriodSeconds(config.reconcile.schedule);
-    this.reconcile = new CollectorFunction(this, 'Reconcile', {
+    this.reconcile = new ScheduledFunction(this, 'Reconcile', {
       entry: 'reconcile/handler.ts',
       functionName: FUNCTION_NAMES.reconcile,
       description: 'Observes every registered account, plans and applies repairs of its CloudTrail delivery chain',
@@ -202,22 +206,14 @@ export class CollectorStack extends Stack {
         RECONCILE_CONCURRENCY: String(config.reconcile.concurrency),
         STALE_AFTER_MINUTES: String(config.alarms.staleAfterMinutes),
       },
-    });
-    // A failed scheduled run is not retried by Lambda (the next scheduled run is the retry, and reserved
-    // concurrency 1 would only queue retries behind it); it goes to the failure queue. A run still waiting for the
-    // running one after a full period is dropped there too, instead of piling up.
-    const maxEventAge = Duration.seconds(Math.min(period ?? 3600, 6 * 3600));
-    this.reconcile.function.configureAsyncInvoke({
-      retryAttempts: 0,
-      maxEventAge,
-      onFailure: new SqsDestination(this.reconcileFailures),
+      schedule: {
+        ruleName: 'cloudtrail-collector-reconcile',
+        description: 'Runs the reconcile (observe, plan, apply) over every registered account',
+        expression: config.reconcile.schedule,
+      },
+      failureQueue: this.reconcileFailures,
     });
     NagSuppressions.addResourceSuppressions(this.reconcile.function, [
-      {
-        id: 'Serverless-LambdaDLQ',
-        reason:
-          'The asynchronous on-failure destination (the reconcile failure queue) is configured instead of a DLQ: it receives the same events plus the error and the response context.',
-      },
       {
         id: 'Serverless-LambdaTracing',
         reason:
@@ -225,36 +221,21 @@ export class CollectorStack extends Stack {
       },
     ]);
 
-    new Rule(this, 'ReconcileSchedule', {
-      ruleName: 'cloudtrail-collector-reconcile',
-      description: 'Runs the reconcile (observe, plan, apply) over every registered account',
-      schedule: Schedule.expression(config.reconcile.schedule),
-      targets: [
-        new LambdaFunction(this.reconcile.function, {
-          retryAttempts: 2,
-          maxEventAge: Duration.minutes(10),
-          deadLetterQueue: this.reconcileFailures,
-        }),
-      ],
-    });
-
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ingest: this.ingest.function,
       reconcile: this.reconcile.function,
       reconcileFailureQueue: this.reconcileFailures,
       alarmTopic: this.alarmTopic,
-      reconcilePeriod: Duration.seconds(Math.min(period ?? 3600, 12 * 3600)),
+      reconcilePeriod: Duration.seconds(Math.min(this.reconcile.period?.toSeconds() ?? 3600, 12 * 3600)),
     });
 
-    const oneLine = (command: string) => command.replace(/ \\\n\s+/g, ' ');
-    const deployCommand = oneLine(
-      customerDeployCommand({
-        collectorAccountId: Aws.ACCOUNT_ID,
-        externalId: '<external-id-from-accounts-add>',
-        mode: 'apply',
-        region: Aws.REGION,
-      }),
-    );
+    // What a customer runs, with this collector's account and region and placeholders for the rest.
+    const deployParams: CustomerDeployParams = {
+      collectorAccountId: Aws.ACCOUNT_ID,
+      externalId: '<external-id-from-accounts-add>',
+      mode: 'apply',
+      region: Aws.REGION,
+    };
     new CfnOutput(this, 'IngestRoleArn', {
       description: 'Trusted by every customer CloudTrailCollectorRole (by this exact ARN)',
       value: this.ingest.role.roleArn,
@@ -273,11 +254,11 @@ export class CollectorStack extends Stack {
     new CfnOutput(this, 'CustomerDeployCommand', {
       description:
         'What a customer runs in each account (Mode=apply or report; the ExternalId is printed by `cloudtrail-collector accounts add`)',
-      value: deployCommand,
+      value: customerDeployCommand(deployParams, { oneLine: true }),
     });
     new CfnOutput(this, 'LogArchiveDeployCommand', {
       description: 'The same for a log archive account (centralized collection): the log-archive role template',
-      value: `${deployCommand.replace(GENERATED_FILES.customerTemplate, GENERATED_FILES.logArchiveTemplate)} LogArchiveBucketName=<archive-bucket>`,
+      value: customerDeployCommand({ ...deployParams, logArchiveBucketName: '<archive-bucket>' }, { oneLine: true }),
     });
   }
 }

@@ -19,7 +19,7 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ACCOUNT_ID_PATTERN, roleArn } from '../lambdas/shared/arn';
-import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME } from './names';
+import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, S3_BUCKET_NAME_PATTERN } from './names';
 import { suppressWildcards } from './nag';
 import { customerScopes } from './permission-scopes';
 import {
@@ -38,7 +38,7 @@ export interface CustomerAccountStackProps extends StackProps {
 }
 
 /**
- * The role a customer deploys in each account (design section 6), as a plain CloudFormation template: no assets,
+ * The role a customer deploys in each account (docs/stacks.md), as a plain CloudFormation template: no assets,
  * no bootstrap, no CDK metadata. Parameters: the collector account, the ExternalId, the mode (and, for the
  * log-archive variant, the archive bucket). Permissions come from the one permission map (lib/permissions.ts),
  * one policy per group; the repair policy exists only in `apply` mode; cost-creating CloudTrail calls are denied.
@@ -81,7 +81,7 @@ export class CustomerAccountStack extends Stack {
       ? new CfnParameter(this, 'LogArchiveBucketName', {
           type: 'String',
           description: 'The bucket in this account that receives the CloudTrail log files of the other accounts',
-          allowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+          allowedPattern: S3_BUCKET_NAME_PATTERN.source,
           constraintDescription: 'must be an S3 bucket name',
         })
       : undefined;

@@ -7,6 +7,7 @@ import { App } from 'aws-cdk-lib';
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { buildArn, roleArn } from '../lambdas/shared/arn';
 import { addCustomerStack } from './app';
 import type { CustomerRoleVariant } from './customer-account.stack';
 import {
@@ -15,6 +16,7 @@ import {
   CUSTOMER_ROLE_NAME,
   FUNCTION_NAMES,
   GENERATED_FILES,
+  RECONCILE_FAILURE_QUEUE_NAME,
   STACK_IDS,
 } from './names';
 import { WILDCARD_REASONS, collectorScopes, customerScopes } from './permission-scopes';
@@ -71,16 +73,20 @@ function docCustomerScopes(): ScopeResolver {
   return customerScopes({ partition: 'aws', account: DOC_ACCOUNT });
 }
 
+/** An ARN of a collector resource as the doc shows it: placeholders for the collector's region and account. */
+const docCollectorArn = (service: string, resource: string) =>
+  buildArn({ partition: 'aws', service, region: DOC_REGION, accountId: DOC_COLLECTOR, resource });
+
 function docCollectorScopes(principal: 'ingest' | 'reconcile'): ScopeResolver {
   return collectorScopes({
     partition: 'aws',
     region: DOC_REGION,
     account: DOC_COLLECTOR,
-    registryTableArn: `arn:aws:dynamodb:${DOC_REGION}:${DOC_COLLECTOR}:table/<registry-table>`,
-    downstreamSecretArn: `arn:aws:secretsmanager:${DOC_REGION}:${DOC_COLLECTOR}:secret:<downstream-token>`,
-    ingestFunctionArn: `arn:aws:lambda:${DOC_REGION}:${DOC_COLLECTOR}:function:${FUNCTION_NAMES.ingest}`,
-    reconcileFailureQueueArn: `arn:aws:sqs:${DOC_REGION}:${DOC_COLLECTOR}:cloudtrail-collector-reconcile-failures`,
-    logGroupArn: `arn:aws:logs:${DOC_REGION}:${DOC_COLLECTOR}:log-group:<${principal} log group>:*`,
+    registryTableArn: docCollectorArn('dynamodb', 'table/<registry-table>'),
+    downstreamSecretArn: docCollectorArn('secretsmanager', 'secret:<downstream-token>'),
+    ingestFunctionArn: docCollectorArn('lambda', `function:${FUNCTION_NAMES.ingest}`),
+    reconcileFailureQueueArn: docCollectorArn('sqs', RECONCILE_FAILURE_QUEUE_NAME),
+    logGroupArn: docCollectorArn('logs', `log-group:<${principal} log group>:*`),
   });
 }
 
@@ -163,7 +169,7 @@ export function renderPermissionsDoc(): string {
         [
           code(CUSTOMER_ROLE_NAME),
           'each customer account',
-          `${code(`arn:aws:iam::<CollectorAccountId>:role/${COLLECTOR_ROLE_NAMES.ingest}`)} and ${code(`arn:aws:iam::<CollectorAccountId>:role/${COLLECTOR_ROLE_NAMES.reconcile}`)}, only with ${code('sts:ExternalId')} = the account ExternalId`,
+          `${code(roleArn('aws', '<CollectorAccountId>', COLLECTOR_ROLE_NAMES.ingest))} and ${code(roleArn('aws', '<CollectorAccountId>', COLLECTOR_ROLE_NAMES.reconcile))}, only with ${code('sts:ExternalId')} = the account ExternalId`,
           'ingest (read log files), reconcile (observe, repair), the command-line tool acting as those roles',
         ],
         [

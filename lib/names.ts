@@ -28,6 +28,9 @@ export const FUNCTION_NAMES = {
   reconcile: 'cloudtrail-collector-reconcile',
 } as const;
 
+/** The reconcile function's failure queue (failed scheduled runs); docs/permissions.md shows its ARN. */
+export const RECONCILE_FAILURE_QUEUE_NAME = 'cloudtrail-collector-reconcile-failures';
+
 /** CDK stack ids (and CloudFormation stack names). */
 export const STACK_IDS = {
   collector: 'CloudTrailCollector',
@@ -35,9 +38,15 @@ export const STACK_IDS = {
   logArchive: 'CloudTrailCollectorLogArchiveRole',
 } as const;
 
+/**
+ * A valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
+ * digit): the customer template's LogArchiveBucketName parameter and `accounts add --log-archive-bucket`.
+ */
+export const S3_BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
 /** Where the generated files live, relative to the project root. */
 export const GENERATED_FILES = {
-  /** Must stay equal to bin/commands/accounts.ts CUSTOMER_TEMPLATE (a test checks it). */
+  /** Must stay equal to lib/customer-deploy-command.ts CUSTOMER_TEMPLATE (a test checks it). */
   customerTemplate: 'templates/customer-account-role.template.json',
   logArchiveTemplate: 'templates/log-archive-role.template.json',
   permissionsDoc: 'docs/permissions.md',

@@ -3,36 +3,13 @@ import { awsClients } from '../../lambdas/shared/aws-clients';
 import { loadCommonConfig } from '../../lambdas/shared/config';
 import { PermanentInputError } from '../../lambdas/shared/errors';
 import { AccountsRegistry, validateRegistration, type AccountRecord } from '../../lambdas/shared/registry';
-import { GENERATED_FILES } from '../../lib/names';
+import { customerDeployCommand } from '../../lib/customer-deploy-command';
+import { S3_BUCKET_NAME_PATTERN } from '../../lib/names';
 import { EXIT, formatTable, printJson, printResult } from './output';
-
-/** Where the customer's role template is published (generated from CustomerAccountStack). */
-export const CUSTOMER_TEMPLATE = GENERATED_FILES.customerTemplate;
 
 export function registryFromEnv(): AccountsRegistry {
   const config = loadCommonConfig();
   return new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable);
-}
-
-/** The one command a customer runs in their account to deploy the role stack. */
-export function customerDeployCommand(params: {
-  collectorAccountId: string;
-  externalId: string;
-  mode: string;
-  region: string;
-  /** A log-archive account deploys the variant that also reads the other accounts' logs in this bucket. */
-  logArchiveBucketName?: string;
-}): string {
-  const archive = params.logArchiveBucketName !== undefined;
-  return [
-    'aws cloudformation deploy',
-    '--stack-name cloudtrail-collector-role',
-    `--template-file ${archive ? GENERATED_FILES.logArchiveTemplate : CUSTOMER_TEMPLATE}`,
-    '--capabilities CAPABILITY_NAMED_IAM',
-    `--region ${params.region}`,
-    `--parameter-overrides CollectorAccountId=${params.collectorAccountId} ExternalId=${params.externalId} Mode=${params.mode}` +
-      (archive ? ` LogArchiveBucketName=${params.logArchiveBucketName}` : ''),
-  ].join(' \\\n    ');
 }
 
 async function collectorAccountId(explicit?: string): Promise<string> {
@@ -58,7 +35,7 @@ export async function accountsAdd(options: {
       '--log-archive-for and --log-archive-bucket go together: the accounts whose logs this account holds, and the bucket that holds them',
     );
   }
-  if (options.logArchiveBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(options.logArchiveBucket)) {
+  if (options.logArchiveBucket !== undefined && !S3_BUCKET_NAME_PATTERN.test(options.logArchiveBucket)) {
     throw new PermanentInputError(`--log-archive-bucket is not a valid S3 bucket name: "${options.logArchiveBucket}"`);
   }
   const registration = validateRegistration({

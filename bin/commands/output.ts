@@ -1,4 +1,4 @@
-/** Results go to stdout; logs and progress go to stderr (design section 8). */
+/** Results go to stdout; logs and progress go to stderr (docs/operations.md). */
 export function printResult(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }

@@ -18,7 +18,7 @@ async function runReconcile(mode: RunMode, accountId?: string): Promise<Reconcil
   );
 }
 
-/** Exit 0 only when every account ends healthy or repaired (design section 8: 1 = findings left unrepaired). */
+/** Exit 0 only when every account ends healthy or repaired (1 = findings left unrepaired; docs/operations.md). */
 export function exitCodeFor(report: ReconcileReport): number {
   return report.accounts.every((account) => account.status === 'healthy' || account.status === 'repaired')
     ? EXIT.ok

@@ -107,6 +107,23 @@ describe('CollectorStack (cdk.json configuration)', () => {
     });
   });
 
+  test('the ingest role may read the secret the stack created: its full ARN (Ref), not a "-??????" pattern', () => {
+    // The Ref of a created secret is already the ARN with its random suffix; appending "-??????" matched nothing.
+    const [secretId] = byType('AWS::SecretsManager::Secret')[0]!;
+    template.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: COLLECTOR_ROLE_NAMES.ingest,
+      Policies: Match.arrayWith([
+        {
+          PolicyName: 'downstream-token',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [Match.objectLike({ Action: 'secretsmanager:GetSecretValue', Resource: { Ref: secretId } })],
+          },
+        },
+      ]),
+    });
+  });
+
   test('reconcile: its environment, one run at a time, failures to the failure queue without retry', () => {
     const [logicalId, reconcile] = fn(FUNCTION_NAMES.reconcile);
     expect(reconcile.Properties).toMatchObject({ ReservedConcurrentExecutions: 1, Timeout: 600, MemorySize: 512 });
@@ -128,6 +145,22 @@ describe('CollectorStack (cdk.json configuration)', () => {
         OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcileFailures'), 'Arn'] } },
       },
     });
+  });
+
+  test('the scheduled reconcile keeps its deployed logical ids (a new id would replace the resource)', () => {
+    const reconcileIds = Object.keys(json.Resources).filter((id) => /^Reconcile/.test(id));
+    expect(reconcileIds.sort()).toEqual(
+      [
+        'ReconcileFailures21194B08',
+        'ReconcileFailuresPolicy1FE2E95F',
+        'ReconcileLogsDE13217A',
+        'ReconcileRole286C6F45',
+        'ReconcileFunction585E26B3',
+        'ReconcileFunctionEventInvokeConfigE10D2BD2',
+        'ReconcileSchedule3E7728F7',
+        'ReconcileScheduleAllowEventRuleCloudTrailCollectorReconcileFunction4BBE3BDC4912A539',
+      ].sort(),
+    );
   });
 
   test('the EventBridge schedule runs reconcile every 15 minutes, with retries and a dead-letter queue', () => {

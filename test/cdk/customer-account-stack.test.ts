@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CUSTOMER_TEMPLATE, customerDeployCommand } from '../../bin/commands/accounts';
+import { CUSTOMER_TEMPLATE, customerDeployCommand } from '../../lib/customer-deploy-command';
 import { renderCustomerTemplate, synthCustomerTemplate } from '../../lib/generated-files';
 import { CHAIN_NAMES, COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, GENERATED_FILES } from '../../lib/names';
 import { CUSTOMER_GROUPS, DENIED_COST_ACTIONS, actionsFor } from '../../lib/permissions';
