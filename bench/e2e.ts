@@ -4,18 +4,17 @@
  * message's time goes. The emulator, the receiver and the customer chain live in this (the runner's) process
  * and in moto; each measured run is a fresh child process (bench/e2e-child.ts).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { logFileKey } from '../testkit/cloudtrail-generator';
-import { cloudTrailNotification, createChain, createRegistryTable, snsEnvelope } from '../testkit/demo-chain';
+import { customerAdminClients } from '../testkit/customer-clients';
+import { cloudTrailNotification, createChain, snsEnvelope } from '../testkit/demo-chain';
 import { DownstreamReceiver } from '../testkit/downstream-receiver';
 import { startMoto, type MotoServer } from '../testkit/emulator';
-import { awsClients } from '../lambdas/shared/aws-clients';
-import { AccountsRegistry, generateExternalId } from '../lambdas/shared/registry';
+import { accountRecord, createRegistry } from '../testkit/registry';
+import { generateExternalId } from '../lambdas/shared/registry';
 import type { E2eChildResult, Span } from './e2e-child';
 import { INPUT_DIR, OUT_DIR, type InputManifest } from './inputs';
 import { MiB, fixed, grouped, median, processCpuSeconds, runChild, table } from './lib';
@@ -164,40 +163,14 @@ export async function runE2e(options: {
     const endpoint = moto.endpoint;
     log(`  emulator ${endpoint}, receiver ${downstreamUrl}`);
 
-    await createRegistryTable(
-      new DynamoDBClient({ region: REGION, endpoint, credentials: COLLECTOR_CREDENTIALS }),
-      TABLE,
-    );
-    const registry = new AccountsRegistry(
-      awsClients.dynamoDocument({ region: REGION, endpoint, credentials: COLLECTOR_CREDENTIALS }),
-      TABLE,
-    );
+    const registry = await createRegistry(TABLE, { region: REGION, endpoint, credentials: COLLECTOR_CREDENTIALS });
     const externalId = generateExternalId();
-    await registry.add({
-      accountId: TENANT,
+    await registry.add(accountRecord({ accountId: TENANT, externalId }));
+    const clients = await customerAdminClients(TENANT, REGION, 'bench-setup', {
+      endpoint,
+      credentials: COLLECTOR_CREDENTIALS,
       externalId,
-      mode: 'apply',
-      logArchiveFor: [],
-      registeredAt: new Date().toISOString(),
-      status: 'new',
     });
-    const assumed = await awsClients.sts({ region: REGION, endpoint, credentials: COLLECTOR_CREDENTIALS }).send(
-      new AssumeRoleCommand({
-        RoleArn: `arn:aws:iam::${TENANT}:role/CloudTrailCollectorRole`,
-        RoleSessionName: 'bench-setup',
-        ExternalId: externalId,
-      }),
-    );
-    const credentials = {
-      accessKeyId: assumed.Credentials!.AccessKeyId!,
-      secretAccessKey: assumed.Credentials!.SecretAccessKey!,
-      sessionToken: assumed.Credentials!.SessionToken!,
-    };
-    const clients = {
-      s3: awsClients.s3({ region: REGION, endpoint, credentials }),
-      sns: awsClients.sns({ region: REGION, endpoint, credentials }),
-      sqs: awsClients.sqs({ region: REGION, endpoint, credentials }),
-    };
     const chain = await createChain(clients, TENANT, { visibilityTimeoutSeconds: 300 });
     await registry.update(TENANT, { bucketName: chain.bucket, topicArn: chain.topicArn, queueArn: chain.queueArn });
 
@@ -240,7 +213,7 @@ export async function runE2e(options: {
       await Promise.all(sends);
     };
 
-    /** The environment the command-line tool reads (design section 7), pointing at the emulator and receiver. */
+    /** The environment the command-line tool reads (docs/operations.md), pointing at the emulator and receiver. */
     const childEnv = (messageConcurrency: number): NodeJS.ProcessEnv => ({
       AWS_ENDPOINT_URL: endpoint,
       AWS_REGION: REGION,

@@ -22,7 +22,7 @@ export interface DriftContext {
   region: string;
 }
 
-/** One seed row of the drift table (DESIGN section 5): how someone breaks the chain, and what must follow. */
+/** One seed row of the drift table (docs/drift-remediation.md): how someone breaks the chain, and what must follow. */
 export interface DriftScenario {
   code: string;
   breaks: string;

@@ -31,7 +31,7 @@ export async function freePort(): Promise<number> {
  * moto_server, started through Python with one change: S3 bucket-policy enforcement is turned off. moto 5.2.1
  * enforces bucket policies on object reads and writes but ignores their Condition blocks and service
  * principals, so CloudTrail's own documented bucket policy (Allow with `aws:SourceArn`) and a TLS-only Deny
- * (`aws:SecureTransport`) each block every PutObject and GetObject. DESIGN section 9 already treats resource
+ * (`aws:SecureTransport`) each block every PutObject and GetObject. The project already treats resource
  * policies as not evaluated by the emulator: policies are validated in-process (policy-validation.ts).
  */
 const MOTO_SERVER = [

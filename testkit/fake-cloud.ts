@@ -5,6 +5,7 @@
  */
 import type { RoleTarget } from '../lambdas/shared/credentials';
 import type { AccountRecord } from '../lambdas/shared/registry';
+import { accountRecord } from './registry';
 import { RoleAssumptionError } from '../lambdas/shared/credentials';
 import type { CollectorClients, CustomerClients, ReconcileClients } from '../lambdas/reconcile/clients';
 import {
@@ -422,15 +423,7 @@ export class MemoryRegistry {
   }
 
   add(record: Partial<AccountRecord>): AccountRecord {
-    const full: AccountRecord = {
-      accountId: record.accountId!,
-      externalId: `ext-${record.accountId}`,
-      mode: 'apply',
-      logArchiveFor: [],
-      registeredAt: '2026-01-01T00:00:00.000Z',
-      status: 'new',
-      ...record,
-    };
+    const full = accountRecord({ ...record, accountId: record.accountId! }, '2026-01-01T00:00:00.000Z');
     this.records.set(full.accountId, full);
     return full;
   }

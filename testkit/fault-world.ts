@@ -1,9 +1,8 @@
-import { SendMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { putLogFile, type DeliveredFile } from './demo-chain';
+import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DownstreamReceiver } from './downstream-receiver';
 import { createStderrLogger, type LoggerLike } from '../lambdas/shared/logger';
 import type { AccountRecord } from '../lambdas/shared/registry';
-import { REGION, motoEndpoint } from './test-emulator';
+import { motoEndpoint } from './test-emulator';
 import { ingestWorld, type IngestWorld } from './ingest-env';
 import { AwsFaultProxy } from './aws-fault-proxy';
 
@@ -12,15 +11,6 @@ export interface FaultWorld extends IngestWorld {
   /** Every log line the ingest code wrote (JSON lines, as the CLI writes them to stderr). */
   logLines: string[];
   logger: LoggerLike;
-  /** Sends a message to a tenant's queue (directly to moto); returns its MessageId. */
-  send(accountId: string, body: string): Promise<string>;
-  /** Writes a gzip CloudTrail log file of `records` records into the tenant's bucket. */
-  logFile(
-    accountId: string,
-    seed: number,
-    records: number,
-    extra?: { orgId?: string; logAccount?: string },
-  ): Promise<DeliveredFile>;
   setVisibilityTimeout(accountId: string, seconds: number): Promise<void>;
 }
 
@@ -58,23 +48,6 @@ export async function faultWorld(
     logLines,
     logger,
     deps: (overrides, log = logger) => world.deps({ DOWNSTREAM_URL: receiver.url, ...overrides }, log),
-    async send(accountId, body) {
-      const { clients, chain } = tenant(accountId);
-      const sent = await clients.sqs.send(new SendMessageCommand({ QueueUrl: chain.queueUrl, MessageBody: body }));
-      return sent.MessageId!;
-    },
-    logFile(accountId, seed, records, extra = {}) {
-      const { clients, chain } = tenant(accountId);
-      return putLogFile(clients.s3, {
-        bucket: chain.bucket,
-        accountId: extra.logAccount ?? accountId,
-        region: REGION,
-        seed,
-        records,
-        time: new Date(Date.UTC(2026, 10, 1, 0, seed % 60, 0)),
-        ...(extra.orgId ? { orgId: extra.orgId } : {}),
-      });
-    },
     async setVisibilityTimeout(accountId, seconds) {
       const { clients, chain } = tenant(accountId);
       await clients.sqs.send(

@@ -5,16 +5,15 @@ import {
   StartLoggingCommand,
   type CloudTrailClient,
 } from '@aws-sdk/client-cloudtrail';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { SetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { checkChain } from './chain-check';
 import { customerAdminClients } from './customer-clients';
-import { createChain, createRegistryTable, type DemoChain } from './demo-chain';
-import { awsClients } from '../lambdas/shared/aws-clients';
+import { createChain, type DemoChain } from './demo-chain';
+import { accountRecord, createRegistry } from './registry';
 import { silentLogger } from '../lambdas/shared/logger';
-import { AccountsRegistry, type AccountRecord } from '../lambdas/shared/registry';
+import type { AccountRecord, AccountsRegistry } from '../lambdas/shared/registry';
 import { createReconcileClients } from '../lambdas/reconcile/clients';
 import {
   defaultBucketPolicy,
@@ -52,19 +51,8 @@ export async function reconcileWorld(
   accounts: Partial<AccountRecord>[] = [{ accountId: CUSTOMER }],
 ): Promise<ReconcileWorld> {
   await useEmulator();
-  await createRegistryTable(new DynamoDBClient({ region: REGION }), RECONCILE_TABLE);
-  const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: REGION }), RECONCILE_TABLE);
-  for (const account of accounts) {
-    await registry.add({
-      accountId: account.accountId!,
-      externalId: `ext-${account.accountId}`,
-      mode: 'apply',
-      logArchiveFor: [],
-      registeredAt: new Date().toISOString(),
-      status: 'new',
-      ...account,
-    });
-  }
+  const registry = await createRegistry(RECONCILE_TABLE, { region: REGION });
+  for (const account of accounts) await registry.add(accountRecord({ ...account, accountId: account.accountId! }));
   let suffix = 0;
   const deps: Omit<ReconcileDeps, 'registry'> = {
     clients: createReconcileClients({ region: REGION }),

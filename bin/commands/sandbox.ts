@@ -1,24 +1,20 @@
 import { CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { awsClients } from '../../lambdas/shared/aws-clients';
 import { createStderrLogger } from '../../lambdas/shared/logger';
-import { AccountsRegistry, generateExternalId } from '../../lambdas/shared/registry';
+import { generateExternalId } from '../../lambdas/shared/registry';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { processSqsBatch } from '../../lambdas/ingest/ingest-batch';
-import { pollQueue } from '../../lambdas/ingest/queue-poller';
+import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
+import { pollQueue } from '../../lambdas/ingest/source/queue-poller';
 import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
 import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, RunMode } from '../../lambdas/reconcile/types';
-import { customerDeployCommand } from './accounts';
+import { customerDeployCommand } from '../../lib/customer-deploy-command';
 import { EXIT, formatTable, printResult } from './output';
 import { checkChain, type ChainClients } from '../../testkit/chain-check';
 import { customerAdminClients } from '../../testkit/customer-clients';
 import {
-  createRegistryTable,
   eventBridgeObjectCreated,
   publishCloudTrailNotification,
   putLogFile,
@@ -29,6 +25,8 @@ import {
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { DRIFT_SCENARIOS } from '../../testkit/drift-scenarios';
 import { startMoto, type MotoServer } from '../../testkit/emulator';
+import { queueCounts } from '../../testkit/queues';
+import { accountRecord, createRegistry } from '../../testkit/registry';
 
 export const SANDBOX = {
   region: 'us-east-1',
@@ -115,18 +113,10 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     detail(`emulator ${moto.endpoint}, downstream receiver ${downstreamUrl}`);
 
     step(`creating the accounts registry and registering demo account ${SANDBOX.customerAccount}`);
-    await createRegistryTable(new DynamoDBClient({ region: SANDBOX.region, endpoint: moto.endpoint }), SANDBOX.table);
-    const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: SANDBOX.region }), SANDBOX.table);
+    const registry = await createRegistry(SANDBOX.table, { region: SANDBOX.region, endpoint: moto.endpoint });
     const register = async (accountId: string) => {
       const externalId = generateExternalId();
-      await registry.add({
-        accountId,
-        externalId,
-        mode: 'apply',
-        logArchiveFor: [],
-        registeredAt: new Date().toISOString(),
-        status: 'new',
-      });
+      await registry.add(accountRecord({ accountId, externalId }));
       return externalId;
     };
     const externalId = await register(SANDBOX.customerAccount);
@@ -359,11 +349,6 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
 }
 
 async function dlqMessages(clients: ChainClients): Promise<number> {
-  const attributes = await clients.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: `${process.env.AWS_ENDPOINT_URL}/${SANDBOX.customerAccount}/outcomesqueue-dlq`,
-      AttributeNames: ['ApproximateNumberOfMessages'],
-    }),
-  );
-  return Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
+  const dlqUrl = `${process.env.AWS_ENDPOINT_URL}/${SANDBOX.customerAccount}/outcomesqueue-dlq`;
+  return (await queueCounts(clients.sqs, dlqUrl)).visible;
 }

@@ -1,10 +1,8 @@
-import { SendMessageCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { putLogFile } from '../../testkit/demo-chain';
 import { runCli } from '../../testkit/cli';
-import { REGION } from '../../testkit/test-emulator';
 import { ingestWorld, receiveAll, TABLE, type IngestWorld } from '../../testkit/ingest-env';
 
 const TENANT = '111122223333';
@@ -94,21 +92,9 @@ describe('command-line tool against the emulator', () => {
 
   test('invoke ingest prints the handler result; the poison message is listed', async () => {
     const { clients, chain } = world.tenants.get(TENANT)!;
-    const file = await putLogFile(clients.s3, {
-      bucket: chain.bucket,
-      accountId: TENANT,
-      region: REGION,
-      seed: 7,
-      records: 25,
-      time: new Date(),
-    });
-    await clients.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: chain.queueUrl,
-        MessageBody: JSON.stringify({ s3Bucket: chain.bucket, s3ObjectKey: [file.key] }),
-      }),
-    );
-    await clients.sqs.send(new SendMessageCommand({ QueueUrl: chain.queueUrl, MessageBody: 'garbage' }));
+    const file = await world.logFile(TENANT, 7, 25, { time: new Date() });
+    await world.send(TENANT, JSON.stringify({ s3Bucket: chain.bucket, s3ObjectKey: [file.key] }));
+    await world.send(TENANT, 'garbage');
     const records = await receiveAll(clients.sqs, chain.queueUrl, chain.queueArn, 2);
     const poison = records.find((record) => record.body === 'garbage')!;
     const eventFile = path.join(await mkdtemp(path.join(tmpdir(), 'ctc-')), 'event.json');
@@ -125,25 +111,11 @@ describe('command-line tool against the emulator', () => {
     const { clients, chain } = world.tenants.get(TENANT)!;
     const expected: string[] = [];
     for (let seed = 1; seed <= 14; seed += 1) {
-      const file = await putLogFile(clients.s3, {
-        bucket: chain.bucket,
-        accountId: TENANT,
-        region: REGION,
-        seed,
-        records: 10 + seed,
-        time: new Date(),
-      });
+      const file = await world.logFile(TENANT, seed, 10 + seed, { time: new Date() });
       expected.push(...file.eventIds);
-      await clients.sqs.send(
-        new SendMessageCommand({
-          QueueUrl: chain.queueUrl,
-          MessageBody: JSON.stringify({ s3Bucket: chain.bucket, s3ObjectKey: [file.key] }),
-        }),
-      );
+      await world.send(TENANT, JSON.stringify({ s3Bucket: chain.bucket, s3ObjectKey: [file.key] }));
     }
-    await clients.sqs.send(
-      new SendMessageCommand({ QueueUrl: chain.queueUrl, MessageBody: '{"not":"a notification"}' }),
-    );
+    await world.send(TENANT, '{"not":"a notification"}');
 
     const result = await runCli(['ingest', '--queue-url', chain.queueUrl, '--until-empty', '--wait-seconds', '0'], env);
     const totals = JSON.parse(result.stdout);

@@ -34,6 +34,7 @@ const PROJECT_ENTRIES = [
   'bin',
   'lib',
   'lambdas',
+  'testkit',
   'scripts',
   'templates',
   'docs',

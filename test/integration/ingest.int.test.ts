@@ -1,11 +1,9 @@
 import { PutObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { gzipSync } from 'node:zlib';
-import { processSqsBatch } from '../../lambdas/ingest/ingest-batch';
+import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
 import {
   eventBridgeObjectCreated,
   publishCloudTrailNotification,
-  putLogFile,
   s3EventNotification,
   snsEnvelope,
 } from '../../testkit/demo-chain';
@@ -24,24 +22,14 @@ describe('ingest end to end through the emulator', () => {
   });
   afterEach(async () => world.stop());
 
-  async function send(body: string): Promise<string> {
-    const { clients, chain } = world.tenants.get(TENANT)!;
-    const sent = await clients.sqs.send(new SendMessageCommand({ QueueUrl: chain.queueUrl, MessageBody: body }));
-    return sent.MessageId!;
-  }
+  const send = (body: string) => world.send(TENANT, body);
 
-  async function logFile(seed: number, records = 40, extra: { orgId?: string; accountId?: string } = {}) {
-    const { clients, chain } = world.tenants.get(TENANT)!;
-    return putLogFile(clients.s3, {
-      bucket: chain.bucket,
-      accountId: extra.accountId ?? TENANT,
-      region: REGION,
-      seed,
-      records,
+  const logFile = (seed: number, records = 40, extra: { orgId?: string; accountId?: string } = {}) =>
+    world.logFile(TENANT, seed, records, {
       time: new Date(Date.UTC(2026, 10, 1, 0, seed)),
       ...(extra.orgId ? { orgId: extra.orgId } : {}),
+      ...(extra.accountId ? { logAccount: extra.accountId } : {}),
     });
-  }
 
   test('every input shape in one batch: each record arrives exactly once, only the poison message fails', async () => {
     const { clients, chain } = world.tenants.get(TENANT)!;
@@ -171,14 +159,7 @@ describe('ingest end to end through the emulator', () => {
 
   test("tenant binding: a message in one tenant's queue naming another tenant's account is rejected unread", async () => {
     const other = world.tenants.get(OTHER_TENANT)!;
-    const otherFile = await putLogFile(other.clients.s3, {
-      bucket: other.chain.bucket,
-      accountId: OTHER_TENANT,
-      region: REGION,
-      seed: 41,
-      records: 10,
-      time: new Date(Date.UTC(2026, 10, 1)),
-    });
+    const otherFile = await world.logFile(OTHER_TENANT, 41, 10, { time: new Date(Date.UTC(2026, 10, 1)) });
     const hostile = await send(JSON.stringify({ s3Bucket: other.chain.bucket, s3ObjectKey: [otherFile.key] }));
     const { clients, chain } = world.tenants.get(TENANT)!;
     const records = await receiveAll(clients.sqs, chain.queueUrl, chain.queueArn, 1);

@@ -13,8 +13,8 @@ import type { SQSRecord } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
 import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
 import { s3EventNotification, snsEnvelope, eventBridgeObjectCreated } from '../../testkit/demo-chain';
-import { processSqsBatch, type MessageOutcome } from '../../lambdas/ingest/ingest-batch';
-import type { IgnoredReason } from '../../lambdas/ingest/notifications';
+import { processSqsBatch, type MessageOutcome } from '../../lambdas/ingest/source/sqs-batch';
+import type { IgnoredReason } from '../../lambdas/ingest/source/notifications';
 import { REGION } from '../../testkit/test-emulator';
 import { faultWorld, type FaultWorld } from '../../testkit/fault-world';
 

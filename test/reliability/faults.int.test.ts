@@ -6,12 +6,12 @@
  * in every case that no record is lost and none is accepted twice.
  */
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { processSqsBatch, type BatchResult, type IngestDeps } from '../../lambdas/ingest/ingest-batch';
-import { pollQueue, type PollTotals } from '../../lambdas/ingest/queue-poller';
+import { processSqsBatch, type BatchResult, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
+import { pollQueue, type PollTotals } from '../../lambdas/ingest/source/queue-poller';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { faultWorld, type FaultWorld } from '../../testkit/fault-world';
+import { queueCounts } from '../../testkit/queues';
 
 const TENANT = '111122223333';
 
@@ -58,22 +58,9 @@ describe('ingest under faults', () => {
 
   async function queueDepth(): Promise<{ visible: number; inFlight: number; dlq: number }> {
     const { clients, chain } = world.tenants.get(TENANT)!;
-    const attributes = async (url: string) =>
-      (
-        await clients.sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: url,
-            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-          }),
-        )
-      ).Attributes ?? {};
-    const main = await attributes(chain.queueUrl);
-    const dlq = await attributes(chain.dlqUrl);
-    return {
-      visible: Number(main.ApproximateNumberOfMessages),
-      inFlight: Number(main.ApproximateNumberOfMessagesNotVisible),
-      dlq: Number(dlq.ApproximateNumberOfMessages) + Number(dlq.ApproximateNumberOfMessagesNotVisible),
-    };
+    const main = await queueCounts(clients.sqs, chain.queueUrl);
+    const dlq = await queueCounts(clients.sqs, chain.dlqUrl);
+    return { visible: main.visible, inFlight: main.inFlight, dlq: dlq.visible + dlq.inFlight };
   }
 
   /** Every generated eventID arrived, and no record was accepted twice. */

@@ -21,9 +21,11 @@ import {
   s3EventNotification,
   snsEnvelope,
 } from '../../testkit/demo-chain';
-import { KEEP_ALL } from '../../lambdas/ingest/filters';
-import { forwardRecords, type ForwardOptions, type RecordSink } from '../../lambdas/ingest/forward-object';
-import { parseNotification, type ParsedNotification } from '../../lambdas/ingest/notifications';
+import { KEEP_ALL } from '../../lambdas/ingest/records/filters';
+import { forwardRecords, type ForwardOptions } from '../../lambdas/ingest/pipeline';
+import { NDJSON_INTAKE } from '../../lambdas/ingest/sinks/ndjson-intake';
+import type { Sink } from '../../lambdas/ingest/sinks/sink';
+import { parseNotification, type ParsedNotification } from '../../lambdas/ingest/source/notifications';
 import { PermanentInputError } from '../../lambdas/shared/errors';
 
 /** Wall-clock guard against hangs: generous per call, plus a per-byte allowance for large inputs. */
@@ -205,8 +207,11 @@ describe('record splitter (whole object path): fuzzing', () => {
     maxRecordBytes = 1024 * 1024,
   ): Promise<{ sent: Sent[]; recordsRead: number }> {
     const sent: Sent[] = [];
-    const sink: RecordSink = {
-      send: (body, ctx) => {
+    const sink: Sink = {
+      recordOverheadBytes: NDJSON_INTAKE.recordOverheadBytes,
+      close: () => undefined,
+      send: (batch, ctx) => {
+        const body = NDJSON_INTAKE.encode(batch.records, (size) => Buffer.allocUnsafe(size));
         const text = body.toString('utf8');
         expect(text.endsWith('\n')).toBe(true);
         sent.push({ index: sent.length, lines: text.slice(0, -1).split('\n'), key: ctx.idempotencyKey });
@@ -235,7 +240,7 @@ describe('record splitter (whole object path): fuzzing', () => {
     };
     const result = await forwardRecords(
       chunks(),
-      { bucket: 'b', key: 'k', objectVersion: 'v', kind: 'log' },
+      { bucket: 'b', key: 'k', versionId: 'v', kind: 'log' },
       sink,
       options,
     );

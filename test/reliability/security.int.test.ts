@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { eventBridgeObjectCreated, s3EventNotification, snsEnvelope } from '../../testkit/demo-chain';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { HttpSink } from '../../lambdas/ingest/http-sink';
-import { processSqsBatch, type BatchResult, type IngestDeps } from '../../lambdas/ingest/ingest-batch';
-import { pollQueue, toSqsRecord } from '../../lambdas/ingest/queue-poller';
+import { HttpSink } from '../../lambdas/ingest/sinks/http-delivery';
+import { processSqsBatch, type BatchResult, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
+import { pollQueue, toSqsRecord } from '../../lambdas/ingest/source/queue-poller';
 import { createIngestDeps, CountTally } from '../../lambdas/ingest/runtime';
 import { createStderrLogger, silentLogger } from '../../lambdas/shared/logger';
 import { runCli } from '../../testkit/cli';
@@ -232,7 +232,10 @@ describe('the downstream token never appears in logs, errors or output', () => {
       // The snippet keeps 512 bytes: put the token across that boundary at every offset.
       for (padding = 440; padding <= 520; padding++) {
         const error = await sink
-          .send(Buffer.from('{}\n'), { idempotencyKey: 'k', kind: 'log', recordCount: 1, deadline: Date.now() + 5_000 })
+          .send(
+            { object: { bucket: 'b', key: 'k', kind: 'log' }, index: 0, records: [Buffer.from('{}')] },
+            { idempotencyKey: 'k', deadline: Date.now() + 5_000 },
+          )
           .then(
             () => undefined,
             (e: unknown) => e as Error,
@@ -373,13 +376,16 @@ describe('the downstream token never appears in logs, errors or output', () => {
         const deps = await createIngestDeps(loadIngestConfig(env), silentLogger, new CountTally());
         // Built: the URL's credentials must stay out of what the sink says about the URL.
         const error = await deps.sink
-          .send(Buffer.from('{}\n'), { idempotencyKey: 'k', kind: 'log', recordCount: 1, deadline: Date.now() + 300 })
+          .send(
+            { object: { bucket: 'b', key: 'k', kind: 'log' }, index: 0, records: [Buffer.from('{}')] },
+            { idempotencyKey: 'k', deadline: Date.now() + 300 },
+          )
           .then(
             () => undefined,
             (e: unknown) => e as Error,
           );
         messages.push(error?.message ?? '');
-        (deps.sink as HttpSink).close();
+        deps.sink.close();
       } catch (error) {
         messages.push((error as Error).message);
       }

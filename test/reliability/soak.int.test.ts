@@ -1,9 +1,9 @@
 /**
- * The soak (bench/soak/soak.ts, `npm run soak`) in small, so that the test suite keeps it working: random
+ * The soak (testkit/soak/, which `npm run soak` runs in full) in small, so that the test suite keeps it working: random
  * downstream, S3 and STS faults, a real queue with a short visibility timeout and a redrive policy, and the
  * same verdict as the full run. Correctness only; its timings are not asserted.
  */
-import { runSoak } from '../../bench/soak/soak';
+import { runSoak } from '../../testkit/soak/run';
 import { motoEndpoint } from '../../testkit/test-emulator';
 
 test('soak in small: nothing lost, the DLQ holds exactly the planted poison, no record accepted twice by accident', async () => {
