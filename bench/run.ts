@@ -3,6 +3,7 @@
  * measurement in a fresh child process, prints the tables and writes them as JSON and Markdown to bench/out.
  * `npm run bench -- --help` lists the options.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,9 +24,9 @@ import { BENCH_DIR, OUT_DIR, ensureInput, type InputName } from './inputs';
 import { DIST_DIR, fixed, machineInfo, table, type Machine } from './lib';
 import { profileTable } from './profile';
 
-const GROUPS = ['ingest-small', 'ingest-100mb', 'ingest-1gib', 'e2e'] as const;
+const GROUPS = ['ingest-small', 'ingest-100mb', 'ingest-1gib', 'e2e', 'reconcile'] as const;
 type Group = (typeof GROUPS)[number];
-const INGEST_GROUPS: Record<Exclude<Group, 'e2e'>, InputName> = {
+const INGEST_GROUPS: Record<Exclude<Group, 'e2e' | 'reconcile'>, InputName> = {
   'ingest-small': 'small',
   'ingest-100mb': '100mb',
   'ingest-1gib': '1gib',
@@ -39,7 +40,7 @@ implementation, on many small files and on 100 MB and 1 GiB files) and the end-t
 bench/out/results.json, bench/out/results.md and bench/out/results-<time>.json.
 
   --only LIST        comma-separated subset of: ${GROUPS.join(', ')} (default: all)
-  --quick            one run of each, 100 small files, no 1 GiB file, 60 end-to-end messages
+  --quick            one run of each, 100 small files, no 1 GiB file, 60 end-to-end messages, 200 reconcile accounts
   --runs N           runs per measurement (default 5 for 100mb, 3 otherwise; naive at most 3, 1 on 1 GiB)
   --cpu-prof         also write a V8 CPU profile of one extra run of the core per input to bench/out/profiles
   --experiment NAME  also measure the core with a proposed change applied: ${EXPERIMENTS.join(', ')},
@@ -202,7 +203,7 @@ async function main(): Promise<number> {
 
   const ingest: InputSummary[] = [];
   for (const group of options.groups) {
-    if (group === 'e2e') continue;
+    if (group === 'e2e' || group === 'reconcile') continue;
     const manifest = await ensureInput(INGEST_GROUPS[group], log);
     log(`${group}: measuring`);
     ingest.push(await measureIngest(manifest, { ...options, log }));
@@ -231,7 +232,18 @@ async function main(): Promise<number> {
   writeFileSync(join(OUT_DIR, `results-${stamp}.json`), json);
   writeFileSync(join(OUT_DIR, 'results.md'), render(results, true));
   log(`\nwritten: bench/out/results.json, bench/out/results-${stamp}.json, bench/out/results.md`);
-  return 0;
+  return options.groups.includes('reconcile') ? runReconcileBench(options.quick) : 0;
+}
+
+/** The reconcile benchmark (bench/reconcile.ts) in its own process, so its peak RSS is its own. */
+function runReconcileBench(quick: boolean): number {
+  log('reconcile: measuring');
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(BENCH_DIR, 'reconcile.ts'), ...(quick ? ['--accounts', '200'] : [])],
+    { stdio: 'inherit' },
+  );
+  return child.status ?? 1;
 }
 
 main().then(
