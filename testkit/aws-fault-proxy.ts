@@ -48,7 +48,18 @@ export type AwsFault =
   /** The connection is destroyed without an answer. */
   | { kind: 'reset' }
   /** The request is forwarded, and the response cut off after `afterBytes` bytes of its body. */
-  | { kind: 'cut-body'; afterBytes: number };
+  | { kind: 'cut-body'; afterBytes: number }
+  /**
+   * The request is forwarded and `afterBytes` bytes of the body sent; then nothing more, the connection left open
+   * until the client gives up (a stalled S3 body).
+   */
+  | { kind: 'stall-body'; afterBytes: number }
+  /**
+   * An S3 REST error answered as S3 does (XML `<Error>` with `<Code>` and `<Message>`), for answers moto does not
+   * give: `404 NoSuchVersion` for a deleted version, `403 AccessDenied` naming kms:Decrypt for an SSE-KMS object
+   * whose key policy denies the role (Amazon S3 API Reference, "Error responses").
+   */
+  | { kind: 's3-error'; status: number; code: string; message: string };
 
 export type AwsFaultPolicy = (request: AwsRequestInfo) => AwsFault | undefined;
 
@@ -166,6 +177,10 @@ export class AwsFaultProxy {
       case 'reset':
         request.socket.destroy();
         return;
+      case 's3-error':
+        return reply(response, fault.status, 'application/xml', s3ErrorBody(fault.code, fault.message));
+      case 'stall-body':
+        return this.forward(request, response, body, fault.afterBytes, true);
       default:
         return this.forward(request, response, body, fault?.kind === 'cut-body' ? fault.afterBytes : undefined);
     }
@@ -175,7 +190,13 @@ export class AwsFaultProxy {
     this.faultsServed.set(kind, (this.faultsServed.get(kind) ?? 0) + 1);
   }
 
-  private forward(request: IncomingMessage, response: ServerResponse, body: Buffer, cutAfter?: number): Promise<void> {
+  private forward(
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: Buffer,
+    cutAfter?: number,
+    stall = false,
+  ): Promise<void> {
     return new Promise<void>((resolve) => {
       const upstream = httpRequest(
         {
@@ -202,11 +223,12 @@ export class AwsFaultProxy {
             const part = chunk.subarray(0, cutAfter - sent);
             sent += part.length;
             // Once the part is flushed, so the client does get the partial body before the connection dies.
-            if (sent >= cutAfter) response.write(part, () => response.socket?.destroy());
+            if (sent >= cutAfter && !stall) response.write(part, () => response.socket?.destroy());
             else response.write(part);
           });
           upstreamResponse.on('end', () => {
-            response.socket?.destroy();
+            // A stall keeps the connection open: the client (or stop()) closes it.
+            if (!stall) response.socket?.destroy();
             resolve();
           });
           upstreamResponse.on('error', () => resolve());
@@ -219,6 +241,14 @@ export class AwsFaultProxy {
       upstream.end(body);
     });
   }
+}
+
+function s3ErrorBody(code: string, message: string): string {
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escape(code)}</Code><Message>${escape(message)}</Message>` +
+    '<RequestId>FAULTPROXY0000004</RequestId><HostId>fault-proxy</HostId></Error>'
+  );
 }
 
 function reply(response: ServerResponse, status: number, contentType: string, body: string): void {

@@ -32,7 +32,8 @@ export interface IngestConfig extends CommonConfig {
 
 /** Reads the ingest settings once, failing fast with the name of any bad variable. */
 export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
-  const downstreamUrl = getUrlFromEnv('DOWNSTREAM_URL', ['https:', 'http:'], env);
+  // The URL can carry credentials (`user:password@`, a `?token=` query): no error quotes it.
+  const downstreamUrl = getUrlFromEnv('DOWNSTREAM_URL', ['https:', 'http:'], env, { secret: true });
   if (!downstreamUrl) throw new ConfigError('DOWNSTREAM_URL is required but not set');
   const downstreamToken = getOptionalStringFromEnv('DOWNSTREAM_TOKEN', env);
   // Checked here, not only in the sink, so that a bad value fails at start as a configuration error naming the

@@ -1,11 +1,19 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { awsErrorName } from '../shared/errors';
 import { idempotencyKey } from './idempotency';
 import { describeObject, type RecordObject } from './log-object';
 import { FILTER_FIELDS, filterIsActive, keepRecords, type RecordFilter } from './records/filters';
 import { decodeObject } from './records/object-decoder';
 import { RecordSplitter } from './records/record-splitter';
 import { RecordBatcher, type BatchLimits } from './sinks/batcher';
+import {
+  KmsReadError,
+  abortableBody,
+  deadlineSignal,
+  goneCode,
+  isKmsReadFailure,
+  readDeadlineError,
+  type GoneCode,
+} from './s3-read';
 import type { Sink } from './sinks/sink';
 
 /**
@@ -19,8 +27,13 @@ export interface ForwardOptions {
   batchLimits: BatchLimits;
   maxInFlightBatches: number;
   filter: RecordFilter;
-  /** Epoch ms after which no downstream attempt may start (the Lambda's deadline less a margin). */
+  /**
+   * Epoch ms after which no downstream attempt may start (the Lambda's deadline less a margin). The S3 read
+   * (GetObject and the body) is aborted then too.
+   */
   deadline: number;
+  /** Aborts the S3 read instead of a timer at `deadline` (tests; a caller with its own deadline signal). */
+  signal?: AbortSignal;
 }
 
 export interface ObjectCounts {
@@ -40,7 +53,8 @@ export interface ObjectCounts {
 
 export type ForwardResult =
   | ({ outcome: 'forwarded'; empty: boolean } & ObjectCounts)
-  | ({ outcome: 'missing' } & ObjectCounts)
+  /** NoSuchKey, or NoSuchVersion: the announced version was deleted before it was read. */
+  | ({ outcome: 'missing'; missing: GoneCode } & ObjectCounts)
   | ({ outcome: 'no-records' } & ObjectCounts);
 
 function zeroCounts(): ObjectCounts {
@@ -72,35 +86,56 @@ export async function forwardObject(
 ): Promise<ForwardResult> {
   const started = Date.now();
   const counts = zeroCounts();
-  let response;
+  const timer = options.signal === undefined ? deadlineSignal(options.deadline, started) : undefined;
+  const signal = options.signal ?? timer!.signal;
   try {
-    response = await s3.send(
-      new GetObjectCommand({
-        Bucket: object.bucket,
-        Key: object.key,
-        ...(object.versionId ? { VersionId: object.versionId } : {}),
-        // A bucket owned by anyone but the tenant is never read, whatever the notification says.
-        ExpectedBucketOwner: expectedOwner,
-      }),
-    );
-  } catch (error) {
-    if (awsErrorName(error) === 'NoSuchKey') {
-      return { outcome: 'missing', ...counts, durationMs: Date.now() - started };
+    let response;
+    try {
+      response = await s3.send(
+        new GetObjectCommand({
+          Bucket: object.bucket,
+          Key: object.key,
+          ...(object.versionId ? { VersionId: object.versionId } : {}),
+          // A bucket owned by anyone but the tenant is never read, whatever the notification says.
+          ExpectedBucketOwner: expectedOwner,
+        }),
+        // SDK v3: the request is destroyed when the signal fires (a stalled answer cannot outlive the invocation).
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      const gone = goneCode(error);
+      if (gone !== undefined) return { outcome: 'missing', missing: gone, ...counts, durationMs: Date.now() - started };
+      if (signal.aborted) throw readDeadlineError(object, 0, error);
+      if (isKmsReadFailure(error)) throw new KmsReadError(object, error);
+      throw error;
     }
-    throw error;
-  }
-  if (!response.Body) throw new Error(`GetObject returned no body for ${describeObject(object)}`);
-  const body = response.Body as AsyncIterable<Uint8Array>;
-  const { versionId: _notified, etag: _notifiedEtag, ...rest } = object;
-  const read: RecordObject = {
-    ...rest,
-    ...(response.VersionId ? { versionId: response.VersionId } : {}),
-    ...(response.ETag ? { etag: response.ETag } : {}),
-  };
+    if (!response.Body) throw new Error(`GetObject returned no body for ${describeObject(object)}`);
+    const { versionId: _notified, etag: _notifiedEtag, ...rest } = object;
+    const read: RecordObject = {
+      ...rest,
+      ...(response.VersionId ? { versionId: response.VersionId } : {}),
+      ...(response.ETag ? { etag: response.ETag } : {}),
+    };
+    let bytesRead = 0;
+    // The stream itself goes to abortableBody, which destroys it on abort (releasing a stalled socket).
+    const body = counting(
+      abortableBody(response.Body as AsyncIterable<Uint8Array>, signal, () => readDeadlineError(object, bytesRead)),
+      (n) => (bytesRead += n),
+    );
 
-  const result = await forwardRecords(body, read, sink, options, counts);
-  result.durationMs = Date.now() - started;
-  return result;
+    const result = await forwardRecords(body, read, sink, options, counts);
+    result.durationMs = Date.now() - started;
+    return result;
+  } finally {
+    timer?.dispose();
+  }
+}
+
+async function* counting(body: AsyncIterable<Uint8Array>, add: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of body) {
+    add(chunk.byteLength);
+    yield chunk;
+  }
 }
 
 /** The S3-independent core: bytes in, batches out. Benchmarks and tests call it directly. */

@@ -79,6 +79,7 @@ export async function createIngestDeps(
     registry: new AccountsRegistry(clients.dynamoDocument({ region: config.region }), config.accountsTable),
     credentials,
     deliveryMarks: new Map(),
+    readErrorMarks: new Map(),
     s3ForTenant,
     sink,
     logger,

@@ -42,20 +42,49 @@ export function getListFromEnv(name: string, env: Env = process.env): string[] {
     .filter((item) => item.length > 0);
 }
 
-/** An optional URL variable restricted to the given protocols. */
-export function getUrlFromEnv(name: string, protocols: string[], env: Env = process.env): URL | undefined {
+/**
+ * An optional URL variable restricted to the given protocols. With `secret: true` (a URL that may carry
+ * credentials, such as DOWNSTREAM_URL with `user:password@` or a `?token=` query) no error quotes the value or
+ * any part of it beyond the scheme: each says what is wrong instead.
+ */
+export function getUrlFromEnv(
+  name: string,
+  protocols: string[],
+  env: Env = process.env,
+  options: { secret?: boolean } = {},
+): URL | undefined {
   const raw = getOptionalStringFromEnv(name, env);
   if (raw === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch (error) {
+    if (options.secret) {
+      throw new ConfigError(`${name} is not a valid URL (${whyNotAUrl(raw)}); the value is not shown`);
+    }
     throw new ConfigError(`${name} is not a valid URL: "${raw}"`, { cause: error });
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${url.protocol}"`);
+    // A secret URL's scheme is named only when it is a well-known one: in `user:password@host` (no scheme at
+    // all) the parser takes `user:` for the scheme.
+    const scheme = !options.secret || KNOWN_SCHEMES.has(url.protocol) ? `"${url.protocol}"` : 'another scheme';
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${scheme}`);
   }
   return url;
+}
+
+const KNOWN_SCHEMES = new Set(['http:', 'https:', 'ftp:', 'ftps:', 'file:', 'ws:', 'wss:', 'mailto:', 'data:', 'tcp:']);
+
+/**
+ * Why a value does not parse as a URL, in words that quote nothing of it. The parse error itself is not kept
+ * as the cause either: Node's `Invalid URL` error carries the input.
+ */
+function whyNotAUrl(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(raw)) return 'it contains whitespace or control characters';
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(raw)) return 'it has no scheme: expected https://host/path';
+  if (/^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:[/?#:]|$)/i.test(raw)) return 'it has no host';
+  return 'the URL parser rejects it: check the host, the port and percent-encoding';
 }
 
 /** Settings every function and the CLI share. */

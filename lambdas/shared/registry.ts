@@ -53,8 +53,31 @@ export interface AccountRecord extends ChainFields {
   actions?: unknown[];
   /** When records from this account last reached the downstream (written by ingest, read for COLLECTION_STALE). */
   lastRecordAt?: string;
+  /** The last log file ingest could not read for a reason only the customer can fix (read for TRAIL_KMS_UNREADABLE). */
+  lastReadError?: ReadError;
   /** Re-creations per resource (ISO timestamps), for the REPAIR_LOOP guard. */
   recreations?: Record<string, string[]>;
+}
+
+/**
+ * A log file ingest could not read because S3 could not decrypt it with its KMS key (SSE-KMS). Written by ingest
+ * at most every few minutes per account while it lasts; the message itself still fails (it is redelivered, then
+ * kept in the DLQ), so nothing is lost.
+ */
+export interface ReadError {
+  kind: 'kms';
+  /** ISO time of the failed read. */
+  at: string;
+  bucket: string;
+  objectKey: string;
+  /** S3's error code: `AccessDenied` (a policy denies kms:Decrypt), `KMS.DisabledException`, ... */
+  code: string;
+  /** The key named by S3's message, when it names one. */
+  keyArn?: string;
+  /** The role ingest read as: the principal the key policy must allow. */
+  roleArn: string;
+  /** S3's message, as it was (at most 1,000 characters). */
+  message: string;
 }
 
 export class AccountNotRegisteredError extends CollectorError {
@@ -179,6 +202,30 @@ export class AccountsRegistry {
     } catch (error) {
       if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
       throw error;
+    }
+  }
+
+  /**
+   * Records the last read error of an account (TRAIL_KMS_UNREADABLE), never replacing a later one (concurrent
+   * ingest runs may finish out of order). Returns false when the stored one was already as recent.
+   */
+  async recordReadError(accountId: string, error: ReadError): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { accountId },
+          UpdateExpression: 'SET lastReadError = :error',
+          ConditionExpression:
+            'attribute_exists(accountId) AND (attribute_not_exists(lastReadError) OR lastReadError.#at < :at)',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':error': error, ':at': error.at },
+        }),
+      );
+      return true;
+    } catch (caught) {
+      if ((caught as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw caught;
     }
   }
 

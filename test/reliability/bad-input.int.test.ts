@@ -17,6 +17,7 @@ import { processSqsBatch, type MessageOutcome } from '../../lambdas/ingest/sourc
 import type { IgnoredReason } from '../../lambdas/ingest/source/notifications';
 import { REGION } from '../../testkit/test-emulator';
 import { faultWorld, type FaultWorld } from '../../testkit/fault-world';
+import type { AwsFault } from '../../testkit/aws-fault-proxy';
 
 const TENANT = '111122223333';
 const OTHER = '444455556666';
@@ -55,6 +56,8 @@ interface Row {
   expected: Expected;
   /** Extra checks on the lines the downstream received for this row. */
   lines?: (lines: string[]) => void;
+  /** What the proxy answers to this row's GetObject, where S3 answers what moto does not. */
+  fault?: AwsFault;
 }
 
 const gz = (text: string | Buffer) => gzipSync(typeof text === 'string' ? Buffer.from(text) : text);
@@ -321,7 +324,24 @@ const ROWS: Row[] = [
       doc.Records[0]!.s3.object.versionId = 'no-such-version';
       return JSON.stringify(doc);
     },
-    expected: { outcome: 'failed', poison: false, error: /version does not exist/ },
+    // moto answers 404 NoSuchVersion ("The specified version does not exist"), as S3 does for a version deleted
+    // since the event. Issue 11 item 10: acknowledged like NoSuchKey (this row expected a failure before), never
+    // retried into the DLQ. (For an id of this shape S3 itself answers 400 InvalidArgument: row K13b.)
+    expected: { outcome: 'acknowledged', counter: 'ObjectsMissing' },
+  },
+  {
+    id: 'K13b',
+    input: "S3 event with a malformed version id (S3's 400 InvalidArgument, served by the proxy)",
+    body: async (c) => {
+      const doc = JSON.parse(s3EventNotification(c.bucket, await c.logFile(c.key('k13b'), 3))) as {
+        Records: { s3: { object: Record<string, unknown> } }[];
+      };
+      doc.Records[0]!.s3.object.versionId = 'not a version';
+      return JSON.stringify(doc);
+    },
+    fault: { kind: 's3-error', status: 400, code: 'InvalidArgument', message: 'Invalid version id specified' },
+    // Not the "gone" case: not acknowledged; it fails (and would reach the DLQ), not as poison.
+    expected: { outcome: 'failed', poison: false, error: /Invalid version id specified/ },
   },
   {
     id: 'K14',
@@ -591,6 +611,7 @@ describe('bad input table: each malformed or hostile input has its expected outc
       eventSourceARN: queueArn,
       awsRegion: REGION,
     };
+    if (row.fault) world.proxy.inject((request) => request.operation === 'GetObject', row.fault);
     const result = await processSqsBatch([record], deps, Date.now() + 30_000);
     const outcome: MessageOutcome | undefined = result.outcomes.get(record.messageId);
     const requests = world.proxy.requests.slice(requestsBefore);

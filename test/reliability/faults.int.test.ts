@@ -5,13 +5,14 @@
  * either that the retries succeed or that the message is left in the queue and goes through on redelivery, and
  * in every case that no record is lost and none is accepted twice.
  */
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
 import { processSqsBatch, type BatchResult, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import { pollQueue, type PollTotals } from '../../lambdas/ingest/source/queue-poller';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { faultWorld, type FaultWorld } from '../../testkit/fault-world';
 import { queueCounts } from '../../testkit/queues';
+import { s3EventNotification } from '../../testkit/demo-chain';
 
 const TENANT = '111122223333';
 
@@ -305,6 +306,130 @@ describe('ingest under faults', () => {
       expect(deps.tally.get('ObjectsMissing')).toBe(1);
       expect(warnings('object deleted before it was read (NoSuchKey): acknowledged')).toHaveLength(1);
       expectAllOnce(kept.eventIds);
+    });
+
+    /** An S3 event notification naming one version of the key (S3 event notifications carry `versionId`). */
+    const versionedEvent = (key: string, versionId: string) => {
+      const event = JSON.parse(s3EventNotification(bucket, key)) as {
+        Records: { s3: { object: Record<string, unknown> } }[];
+      };
+      event.Records[0]!.s3.object.versionId = versionId;
+      return JSON.stringify(event);
+    };
+
+    test('an S3 event naming a version deleted since (moto): acknowledged, never retried into the DLQ', async () => {
+      const { clients } = world.tenants.get(TENANT)!;
+      await clients.s3.send(
+        new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+      );
+      const file = await world.logFile(TENANT, 25, 10);
+      const head = await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: file.key }));
+      expect(head.VersionId).toBeDefined();
+      await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: file.key, VersionId: head.VersionId }));
+      await world.send(TENANT, versionedEvent(file.key, head.VersionId!));
+      const deps = await world.deps();
+      const { totals } = await poll(deps);
+      expect(totals).toMatchObject({ received: 1, deleted: 1, failed: 0 });
+      expect(deps.tally.get('ObjectsMissing')).toBe(1);
+      // S3 answers NoSuchVersion here; some moto versions answer NoSuchKey (getmoto/moto#2710). Either is
+      // acknowledged; the next test pins AWS's answer through the proxy.
+      const acknowledged = [
+        ...warnings('object version deleted before it was read (NoSuchVersion): acknowledged'),
+        ...warnings('object deleted before it was read (NoSuchKey): acknowledged'),
+      ];
+      expect(acknowledged).toHaveLength(1);
+      expect(await queueDepth()).toEqual({ visible: 0, inFlight: 0, dlq: 0 });
+      expect(world.receiver.requests).toBe(0);
+    });
+
+    test('404 NoSuchVersion as S3 answers it (S3 API Reference, Error responses): acknowledged like NoSuchKey', async () => {
+      const kept = await world.logFile(TENANT, 26, 15);
+      const gone = await world.logFile(TENANT, 27, 15);
+      await notify([kept.key]);
+      await world.send(TENANT, versionedEvent(gone.key, '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY'));
+      world.proxy.inject((request) => getObject(request) && request.key === gone.key, {
+        kind: 's3-error',
+        status: 404,
+        code: 'NoSuchVersion',
+        message: 'The specified version does not exist.',
+      });
+      const deps = await world.deps();
+      const { totals } = await poll(deps);
+      expect(totals).toMatchObject({ received: 2, deleted: 2, failed: 0 });
+      expect(world.proxy.faults('s3-error')).toBe(1);
+      expect(deps.tally.get('ObjectsMissing')).toBe(1);
+      expect(warnings('object version deleted before it was read (NoSuchVersion): acknowledged')).toHaveLength(1);
+      expect(await queueDepth()).toEqual({ visible: 0, inFlight: 0, dlq: 0 });
+      expectAllOnce(kept.eventIds);
+    });
+
+    test('a body that stalls: aborted at the Lambda deadline, the message fails naming the object, then goes through', async () => {
+      await world.setVisibilityTimeout(TENANT, 1);
+      const file = await world.logFile(TENANT, 28, 3000);
+      const id = await notify([file.key]);
+      world.proxy.inject(getObject, { kind: 'stall-body', afterBytes: 20_000 });
+      const deps = await world.deps({ DEADLINE_MARGIN_MS: '0' });
+      // The budget plays the Lambda timeout; without the abort the stalled read would never end (no timed check).
+      const first = await poll(deps, { batchTimeoutMs: 1_500, maxBatches: 1 });
+      expect(first.results[0]!.batchItemFailures).toEqual([{ itemIdentifier: id }]);
+      expect(outcomesOf(first.results)).toEqual([
+        expect.objectContaining({
+          status: 'failed',
+          poison: false,
+          error: expect.stringMatching(
+            new RegExp(
+              `^s3://${bucket}/${file.key.replace(/[.]/g, '\\.')}: reading from S3 stopped at the Lambda deadline`,
+            ),
+          ),
+        }),
+      ]);
+      const second = await poll(deps, { emptyReceives: 3 });
+      expect(second.totals).toMatchObject({ received: 1, deleted: 1, failed: 0 });
+      expect(await queueDepth()).toEqual({ visible: 0, inFlight: 0, dlq: 0 });
+      expectAllOnce(file.eventIds);
+    });
+
+    test('SSE-KMS, the key policy denies the role: recorded on the account, the message fails and nothing is lost', async () => {
+      await world.setVisibilityTimeout(TENANT, 1);
+      const file = await world.logFile(TENANT, 29, 20);
+      const id = await notify([file.key]);
+      const keyArn = `arn:aws:kms:us-east-1:${TENANT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+      // moto does not evaluate key policies: the proxy answers with the 403 AccessDenied S3 gives for an SSE-KMS
+      // object whose key denies the role (the message shape of public reports of S3 GetObject).
+      world.proxy.inject(getObject, {
+        kind: 's3-error',
+        status: 403,
+        code: 'AccessDenied',
+        message:
+          `User: arn:aws:sts::${TENANT}:assumed-role/CloudTrailCollectorRole/cloudtrail-collector-ingest is not ` +
+          `authorized to perform: kms:Decrypt on resource: ${keyArn} because no resource-based policy allows the ` +
+          'kms:Decrypt action',
+      });
+      const deps = await world.deps();
+      const first = await poll(deps, { maxBatches: 1 });
+      expect(first.results[0]!.batchItemFailures).toEqual([{ itemIdentifier: id }]);
+      expect(outcomesOf(first.results)).toEqual([
+        expect.objectContaining({ status: 'failed', poison: false, error: expect.stringContaining(keyArn) }),
+      ]);
+      expect(deps.tally.get('ObjectsKmsUnreadable')).toBe(1);
+      const recorded = (await world.registry.get(TENANT))?.lastReadError;
+      expect(recorded).toMatchObject({
+        kind: 'kms',
+        bucket,
+        objectKey: file.key,
+        code: 'AccessDenied',
+        keyArn,
+        roleArn: `arn:aws:iam::${TENANT}:role/CloudTrailCollectorRole`,
+      });
+      expect(Date.now() - Date.parse(recorded!.at)).toBeLessThan(60_000);
+      // An older error never replaces a later one (concurrent ingest runs).
+      expect(await world.registry.recordReadError(TENANT, { ...recorded!, at: '2020-01-01T00:00:00.000Z' })).toBe(
+        false,
+      );
+      // The key policy fixed: the redelivered message goes through.
+      const second = await poll(deps, { emptyReceives: 3 });
+      expect(second.totals).toMatchObject({ received: 1, deleted: 1, failed: 0 });
+      expectAllOnce(file.eventIds);
     });
   });
 

@@ -35,6 +35,49 @@ describe('configuration is read once and fails naming the variable', () => {
     expect(() => getUrlFromEnv('U', ['https:'], { U: 'ftp://x' })).toThrow('U must use https:, got "ftp:"');
   });
 
+  test('DOWNSTREAM_URL errors say what is wrong and never quote the value (it can hold credentials)', () => {
+    const PASSWORD = 'pw-S3CRET-9d8c7b';
+    const messageOf = (value: string): string => {
+      try {
+        loadIngestConfig({ ...base, DOWNSTREAM_URL: value });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        // Nothing of the value travels with the error: not in its message, not in a cause.
+        expect((error as Error).cause).toBeUndefined();
+        return (error as Error).message;
+      }
+      throw new Error(`accepted ${value}`);
+    };
+    const cases: [string, RegExp][] = [
+      [
+        `https://intake:${PASSWORD}@exa mple.com/v1`,
+        /not a valid URL \(it contains whitespace or control characters\)/,
+      ],
+      [
+        `intake.example.com/v1?token=${PASSWORD}`,
+        /not a valid URL \(it has no scheme: expected https:\/\/host\/path\)/,
+      ],
+      [`https://intake:${PASSWORD}@/v1`, /not a valid URL \(it has no host\)/],
+      [`https://intake:${PASSWORD}@intake.example.com:99999/v1`, /not a valid URL \(the URL parser rejects it/],
+      [`ftp://intake:${PASSWORD}@intake.example.com/v1`, /must use https: or http:, got "ftp:"$/],
+      // No scheme at all: the parser takes the user name for the scheme, so the error does not name it.
+      [`intake:${PASSWORD}@intake.example.com/v1`, /must use https: or http:, got another scheme$/],
+    ];
+    for (const [value, expected] of cases) {
+      const message = messageOf(value);
+      expect(message).toMatch(/^DOWNSTREAM_URL /);
+      expect(message).toMatch(expected);
+      expect(message).not.toContain(PASSWORD);
+      expect(message).not.toContain('intake.example.com');
+      expect(message).not.toContain('intake:');
+    }
+    // A well-formed URL with credentials is accepted (Node sends them as Basic auth); only errors are guarded.
+    expect(
+      loadIngestConfig({ ...base, DOWNSTREAM_URL: `https://intake:${PASSWORD}@intake.example.com/v1` }).downstreamUrl
+        .host,
+    ).toBe('intake.example.com');
+  });
+
   test('lists drop blanks', () => {
     expect(getListFromEnv('L', { L: ' a, ,b ,' })).toEqual(['a', 'b']);
   });

@@ -420,6 +420,25 @@ describe('HttpSink configuration', () => {
     expect(() => makeSink({ url: 'https://example.invalid/x' })).not.toThrow();
   });
 
+  it('says what is wrong with a URL without quoting it (it can hold credentials)', () => {
+    const secret = 'pw-S3CRET-4e3d2c';
+    for (const bad of [
+      `https://user:${secret}@exa mple.com/x`,
+      `ftp://user:${secret}@example.invalid/x?token=${secret}`,
+    ]) {
+      let message = '';
+      try {
+        makeSink({ url: bad });
+      } catch (error) {
+        message = (error as Error).message;
+        expect((error as Error).cause).toBeUndefined();
+      }
+      expect(message).toMatch(/^HttpSink: the downstream URL (is not a valid URL|must be http: or https:, got ftp:)$/);
+      expect(message).not.toContain(secret);
+      expect(message).not.toContain('user');
+    }
+  });
+
   it('rejects a non-positive timeout or attempt count', () => {
     expect(() => makeSink({ timeoutMs: 0 })).toThrow(/timeoutMs/);
     expect(() => makeSink({ maxAttempts: 0 })).toThrow(/maxAttempts/);

@@ -4,9 +4,10 @@ import { mapSettled } from '../../shared/concurrency';
 import type { AssumedRoleCredentialCache } from '../../shared/credentials';
 import { PermanentInputError, errorMessage } from '../../shared/errors';
 import type { LoggerLike } from '../../shared/logger';
-import type { AccountsRegistry } from '../../shared/registry';
+import type { AccountsRegistry, ReadError } from '../../shared/registry';
 import { describeObject, type LogObject, type RecordObject } from '../log-object';
-import { forwardObject, type ForwardOptions } from '../pipeline';
+import { forwardObject, type ForwardOptions, type ForwardResult } from '../pipeline';
+import { KmsReadError } from '../s3-read';
 import type { Sink } from '../sinks/sink';
 import { parseNotification } from './notifications';
 import { classifyObjectKey } from './object-key';
@@ -24,9 +25,12 @@ export interface CountSink {
 }
 
 export interface IngestDeps {
-  registry: Pick<AccountsRegistry, 'get' | 'recordDelivery'>;
+  /** `recordReadError` is optional: without it a KMS read error is only logged and counted. */
+  registry: Pick<AccountsRegistry, 'get' | 'recordDelivery'> & Partial<Pick<AccountsRegistry, 'recordReadError'>>;
   /** When this process last wrote `lastRecordAt` per account: the registry is written at most every few minutes. */
   deliveryMarks?: Map<string, number>;
+  /** The same for `lastReadError`. */
+  readErrorMarks?: Map<string, number>;
   credentials: Pick<AssumedRoleCredentialCache, 'providerFor'>;
   /** An S3 client for one tenant, built from that tenant's assumed-role credentials (cached by the caller). */
   s3ForTenant(tenant: TenantBinding): S3Client;
@@ -51,6 +55,7 @@ export interface BatchResult {
 /** Why an object that was read forwarded nothing: each is acknowledged, since retrying cannot change it. */
 const OBJECT_NOTHING_FORWARDED = {
   missing: 'object deleted before it was read (NoSuchKey): acknowledged',
+  'missing-version': 'object version deleted before it was read (NoSuchVersion): acknowledged',
   empty: 'object is empty (0 bytes): acknowledged',
   'no-records': 'object has no "Records" array (not a log file): acknowledged',
 } as const;
@@ -77,6 +82,7 @@ export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, de
   const outcomes = new Map<string, MessageOutcome>();
   const batchItemFailures: { itemIdentifier: string }[] = [];
   const delivered = new Set<string>();
+  const unreadable: { eventSourceArn: string; error: KmsReadError }[] = [];
   settled.forEach((result, index) => {
     const record = records[index]!;
     let outcome: MessageOutcome;
@@ -93,12 +99,17 @@ export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, de
         error: outcome.error,
       });
       deps.counts.count(poison ? 'MessagesPoison' : 'MessagesFailed', 1);
+      if (result.reason instanceof KmsReadError) {
+        deps.counts.count('ObjectsKmsUnreadable', 1);
+        unreadable.push({ eventSourceArn: record.eventSourceARN, error: result.reason });
+      }
     }
     if (outcome.status === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
     if (outcome.status === 'forwarded' && outcome.records > 0) delivered.add(record.eventSourceARN);
     outcomes.set(record.messageId, outcome);
   });
   await noteDeliveries([...delivered], tenants, deps);
+  await noteReadErrors(unreadable, tenants, deps);
   return { batchItemFailures, outcomes };
 }
 
@@ -127,6 +138,48 @@ async function noteDeliveries(
       deps.logger.warn('could not record the last delivery time', {
         accountId: tenant.accountId,
         error: errorMessage(error),
+      });
+    }
+  }
+}
+
+/**
+ * Records on each account the last log file S3 could not decrypt (for TRAIL_KMS_UNREADABLE), at most every
+ * DELIVERY_MARK_INTERVAL_MS per account from one process. Best effort, like noteDeliveries: the message has failed
+ * already and stays queued whatever happens here.
+ */
+async function noteReadErrors(
+  unreadable: { eventSourceArn: string; error: KmsReadError }[],
+  tenants: Map<string, Promise<TenantBinding>>,
+  deps: IngestDeps,
+): Promise<void> {
+  const record = deps.registry.recordReadError?.bind(deps.registry);
+  if (record === undefined) return;
+  const now = Date.now();
+  const noted = new Set<string>();
+  for (const { eventSourceArn, error } of unreadable) {
+    const tenant = await tenants.get(eventSourceArn)?.catch(() => undefined);
+    if (!tenant || noted.has(tenant.accountId)) continue;
+    const last = deps.readErrorMarks?.get(tenant.accountId);
+    if (last !== undefined && now - last < DELIVERY_MARK_INTERVAL_MS) continue;
+    noted.add(tenant.accountId);
+    const readError: ReadError = {
+      kind: 'kms',
+      at: new Date(now).toISOString(),
+      bucket: error.object.bucket,
+      objectKey: error.object.key,
+      code: error.code,
+      ...(error.keyArn !== undefined ? { keyArn: error.keyArn } : {}),
+      roleArn: tenant.roleArn,
+      message: error.awsMessage.slice(0, 1000),
+    };
+    try {
+      await record(tenant.accountId, readError);
+      deps.readErrorMarks?.set(tenant.accountId, now);
+    } catch (caught) {
+      deps.logger.warn('could not record the KMS read error', {
+        accountId: tenant.accountId,
+        error: errorMessage(caught),
       });
     }
   }
@@ -179,8 +232,7 @@ async function processMessage(
     filtered += result.recordsFiltered;
     const { outcome, ...counts } = result;
     if (outcome === 'forwarded' && !result.empty) deps.logger.info('object forwarded', { ...where, ...counts });
-    else
-      deps.logger.warn(OBJECT_NOTHING_FORWARDED[outcome === 'forwarded' ? 'empty' : outcome], { ...where, ...counts });
+    else deps.logger.warn(OBJECT_NOTHING_FORWARDED[nothingForwarded(result)], { ...where, ...counts });
     deps.counts.count(outcome === 'missing' ? 'ObjectsMissing' : 'ObjectsRead', 1);
     deps.counts.count('RecordsRead', counts.recordsRead);
     deps.counts.count('RecordsForwarded', counts.recordsForwarded);
@@ -192,6 +244,12 @@ async function processMessage(
   deps.logger.info('message processed', { messageId: record.messageId, objects, records, filtered });
   deps.counts.count('MessagesProcessed', 1);
   return { status: 'forwarded', objects, records, filtered };
+}
+
+function nothingForwarded(result: ForwardResult): keyof typeof OBJECT_NOTHING_FORWARDED {
+  if (result.outcome === 'forwarded') return 'empty';
+  if (result.outcome === 'missing') return result.missing === 'NoSuchVersion' ? 'missing-version' : 'missing';
+  return result.outcome;
 }
 
 function holdsRecords(object: LogObject): object is RecordObject {
