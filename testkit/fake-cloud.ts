@@ -2,6 +2,11 @@
  * An in-memory stand-in for the AWS calls reconcile makes, behind the `ReconcileClients` seam: per-account
  * trails, buckets, topics, subscriptions and queues, collector-account event source mappings, optional latency
  * per call, call counting and error injection. Fast enough for 1,000 accounts; used by unit tests and bench/.
+ *
+ * Optionally, resource-policy propagation (`propagation`): for `delayMs` after a policy write, the calls that
+ * validate that policy fail as AWS's do while a new policy is not yet in force everywhere (CreateTrail /
+ * UpdateTrail: InsufficientS3BucketPolicyException, InsufficientSnsTopicPolicyException; CreateEventSourceMapping:
+ * InvalidParameterValueException). The clock is injected, so tests advance it instead of waiting.
  */
 import type { RoleTarget } from '../lambdas/shared/credentials';
 import type { AccountRecord } from '../lambdas/shared/registry';
@@ -25,9 +30,18 @@ export interface FakeTrail {
   multiRegion: boolean;
   organization?: boolean;
   logging: boolean;
-  selectors?: { management: boolean; data: boolean };
+  selectors?: { management: boolean; data: boolean; readWriteType?: 'All' | 'ReadOnly' | 'WriteOnly' };
+  /**
+   * How CloudTrail answers a member account about an organization trail the management account owns
+   * (CloudTrail User Guide, "Organization trails": members see it but cannot manage it): `sparse-status`
+   * answers GetTrailStatus without IsLogging; an exception name makes GetTrailStatus and GetEventSelectors
+   * fail with it. Undefined: answered in full.
+   */
+  memberAnswers?: 'sparse-status' | 'TrailNotFoundException' | 'CloudTrailARNInvalidException';
   insights?: boolean;
   cloudWatchLogGroupArn?: string;
+  /** SSE-KMS: the key ARN DescribeTrails answers as KmsKeyId. */
+  kmsKeyId?: string;
   deliveryError?: string;
   notificationError?: string;
 }
@@ -38,7 +52,14 @@ export interface FakeAccount {
   buckets: Map<string, string | undefined>;
   /** Topic ARN -> policy text. */
   topics: Map<string, string | undefined>;
-  subscriptions: { arn: string; topicArn: string; endpoint: string; pending?: boolean; filterPolicy?: string }[];
+  subscriptions: {
+    arn: string;
+    topicArn: string;
+    endpoint: string;
+    pending?: boolean;
+    filterPolicy?: string;
+    redrivePolicy?: string;
+  }[];
   /** Queue name -> attributes. */
   queues: Map<string, Record<string, string>>;
 }
@@ -54,6 +75,13 @@ export interface FakeEsm {
 
 type Failure = { name: string; status?: number; message?: string };
 
+/** Eventual consistency of resource policies: a policy is in force `delayMs` after it was written. */
+export interface PropagationDelay {
+  delayMs: number;
+  /** Milliseconds; the same clock the code under test sleeps on. */
+  now: () => number;
+}
+
 export class FakeCloud {
   readonly accounts = new Map<string, FakeAccount>();
   /** Buckets owned by accounts the collector does not manage: HeadBucket answers 403. */
@@ -63,9 +91,41 @@ export class FakeCloud {
   /** `${accountId}:${CommandName}` or `*:${CommandName}` -> error to throw. */
   readonly failures = new Map<string, Failure>();
   readonly unassumable = new Set<string>();
+  /** `bucket:<name>`, `topic:<arn>` or `queue:<arn>` -> when its policy was last written (propagation only). */
+  private readonly policyWrittenAt = new Map<string, number>();
   private nextId = 1;
 
-  constructor(private readonly options: { latencyMs?: number; region?: string } = {}) {}
+  constructor(private readonly options: { latencyMs?: number; region?: string; propagation?: PropagationDelay } = {}) {}
+
+  private policyWritten(key: string): void {
+    if (this.options.propagation) this.policyWrittenAt.set(key, this.options.propagation.now());
+  }
+
+  /** Throws the AWS error a caller gets while the policy written at `key` is not in force yet. */
+  private requirePropagated(key: string, name: string, message: string): void {
+    const propagation = this.options.propagation;
+    const writtenAt = this.policyWrittenAt.get(key);
+    if (propagation === undefined || writtenAt === undefined) return;
+    if (propagation.now() - writtenAt < propagation.delayMs) throw awsError(name, 400, message);
+  }
+
+  private requireTrailPolicies(accountId: string, region: string, bucket: string, topicName: string): void {
+    if (bucket) {
+      this.requirePropagated(
+        `bucket:${bucket}`,
+        'InsufficientS3BucketPolicyException',
+        `Incorrect S3 bucket policy is detected for bucket: ${bucket}`,
+      );
+    }
+    if (topicName) {
+      const arn = `arn:aws:sns:${region}:${accountId}:${topicName}`;
+      this.requirePropagated(
+        `topic:${arn}`,
+        'InsufficientSnsTopicPolicyException',
+        `Incorrect SNS topic policy or KMS key policy is detected for topic: ${arn}`,
+      );
+    }
+  }
 
   account(accountId: string): FakeAccount {
     let account = this.accounts.get(accountId);
@@ -138,6 +198,14 @@ export class FakeCloud {
     return trail;
   }
 
+  /** An organization trail's failing answers to a member account (`memberAnswers`). */
+  private memberAnswer(trail: FakeTrail, command: string): void {
+    const failure = trail.memberAnswers;
+    if (failure === 'TrailNotFoundException' || failure === 'CloudTrailARNInvalidException') {
+      throw awsError(failure, 400, `${command}: the trail is owned by ${trail.owner ?? 'another account'}`);
+    }
+  }
+
   private queueArn(accountId: string, region: string, name: string): string {
     return `arn:aws:sqs:${region}:${accountId}:${name}`;
   }
@@ -168,6 +236,7 @@ export class FakeCloud {
             HasCustomEventSelectors: t.selectors !== undefined,
             HasInsightSelectors: t.insights ?? false,
             ...(t.cloudWatchLogGroupArn ? { CloudWatchLogsLogGroupArn: t.cloudWatchLogGroupArn } : {}),
+            ...(t.kmsKeyId ? { KmsKeyId: t.kmsKeyId } : {}),
           })),
         };
       case 'ListTrails':
@@ -180,6 +249,8 @@ export class FakeCloud {
         };
       case 'GetTrailStatus': {
         const t = this.findTrail(accountId, str('Name'));
+        this.memberAnswer(t, 'GetTrailStatus');
+        if (t.memberAnswers === 'sparse-status') return {};
         return {
           IsLogging: t.logging,
           ...(t.deliveryError ? { LatestDeliveryError: t.deliveryError } : {}),
@@ -188,11 +259,12 @@ export class FakeCloud {
       }
       case 'GetEventSelectors': {
         const t = this.findTrail(accountId, str('TrailName'));
+        this.memberAnswer(t, 'GetEventSelectors');
         const s = t.selectors ?? { management: true, data: false };
         return {
           EventSelectors: [
             {
-              ReadWriteType: 'All',
+              ReadWriteType: s.readWriteType ?? 'All',
               IncludeManagementEvents: s.management,
               DataResources: s.data ? [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }] : [],
             },
@@ -204,6 +276,7 @@ export class FakeCloud {
           throw awsError('TrailAlreadyExistsException', 400, 'exists');
         if (!account.buckets.has(str('S3BucketName')))
           throw awsError('S3BucketDoesNotExistException', 400, 'no bucket');
+        this.requireTrailPolicies(accountId, region, str('S3BucketName'), str('SnsTopicName'));
         const trail: FakeTrail = {
           name: str('Name'),
           region,
@@ -217,6 +290,7 @@ export class FakeCloud {
       }
       case 'UpdateTrail': {
         const t = this.findTrail(accountId, str('Name'));
+        this.requireTrailPolicies(accountId, t.region, str('S3BucketName'), str('SnsTopicName'));
         if (input.S3BucketName !== undefined) t.bucket = str('S3BucketName');
         if (input.SnsTopicName !== undefined) t.topicName = str('SnsTopicName');
         return {};
@@ -245,6 +319,7 @@ export class FakeCloud {
         return {};
       case 'PutBucketPolicy':
         account.buckets.set(str('Bucket'), str('Policy'));
+        this.policyWritten(`bucket:${str('Bucket')}`);
         return {};
       case 'GetTopicAttributes': {
         const arn = str('TopicArn');
@@ -259,6 +334,7 @@ export class FakeCloud {
       }
       case 'SetTopicAttributes':
         account.topics.set(str('TopicArn'), str('AttributeValue'));
+        if (str('AttributeName') === 'Policy') this.policyWritten(`topic:${str('TopicArn')}`);
         return {};
       case 'ListSubscriptionsByTopic': {
         const arn = str('TopicArn');
@@ -281,6 +357,7 @@ export class FakeCloud {
           Attributes: {
             PendingConfirmation: String(s.pending ?? false),
             ...(s.filterPolicy ? { FilterPolicy: s.filterPolicy } : {}),
+            ...(s.redrivePolicy ? { RedrivePolicy: s.redrivePolicy } : {}),
           },
         };
       }
@@ -293,7 +370,13 @@ export class FakeCloud {
           return { SubscriptionArn: existing.arn };
         }
         const arn = `${str('TopicArn')}:sub-${this.nextId++}`;
-        account.subscriptions.push({ arn, topicArn: str('TopicArn'), endpoint: str('Endpoint') });
+        const redrivePolicy = (input.Attributes as Record<string, string> | undefined)?.RedrivePolicy;
+        account.subscriptions.push({
+          arn,
+          topicArn: str('TopicArn'),
+          endpoint: str('Endpoint'),
+          ...(redrivePolicy ? { redrivePolicy } : {}),
+        });
         return { SubscriptionArn: arn };
       }
       case 'GetQueueUrl':
@@ -314,7 +397,9 @@ export class FakeCloud {
       }
       case 'SetQueueAttributes': {
         const queueName = str('QueueUrl').split('/').pop() ?? '';
-        Object.assign(account.queues.get(queueName) ?? {}, input.Attributes as Record<string, string>);
+        const attributes = input.Attributes as Record<string, string>;
+        Object.assign(account.queues.get(queueName) ?? {}, attributes);
+        if (attributes.Policy !== undefined) this.policyWritten(`queue:${this.queueArn(accountId, region, queueName)}`);
         return {};
       }
       default:
@@ -331,6 +416,11 @@ export class FakeCloud {
             .map((m) => ({ UUID: m.uuid, FunctionArn: m.functionArn, EventSourceArn: m.queueArn, State: m.state })),
         };
       case 'CreateEventSourceMapping': {
+        this.requirePropagated(
+          `queue:${String(input.EventSourceArn)}`,
+          'InvalidParameterValueException',
+          'The provided execution role does not have permissions to call ReceiveMessage on SQS',
+        );
         const mapping: FakeEsm = {
           uuid: `esm-${this.nextId++}`,
           queueArn: String(input.EventSourceArn),

@@ -9,6 +9,10 @@
  *
  * Never called, on purpose: PutEventSelectors, PutInsightSelectors and any CloudTrail Lake API. The customer
  * role denies them, and the collector must never enable data events, Insights or Lake.
+ *
+ * Propagation: a resource policy written a moment ago is not yet in force everywhere (IAM and resource policies
+ * are eventually consistent). The calls that validate a policy at once are retried, with bounded backoff, on
+ * exactly the error that means "not yet" (PROPAGATION_ERRORS); every other error fails the action at once.
  */
 import { CreateTrailCommand, StartLoggingCommand, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateEventSourceMappingCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
@@ -31,7 +35,8 @@ import {
   GetQueueUrlCommand,
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
-import { awsErrorName } from '../shared/errors';
+import { setTimeout as sleepMs } from 'node:timers/promises';
+import { awsErrorName, errorMessage } from '../shared/errors';
 import type { CollectorClients, CustomerClients } from './clients';
 import { describeError } from './observe-resources';
 import { arnParts } from '../shared/arn';
@@ -43,7 +48,7 @@ import {
   mergeCollectorStatements,
   type PolicyDocument,
 } from './policies';
-import type { Action, ActionResults, PlannedAction } from './types';
+import type { Action, ActionCode, ActionResults, PlannedAction } from './types';
 
 export interface ActionExecutor {
   execute(action: PlannedAction): Promise<void>;
@@ -93,6 +98,85 @@ export interface ExecutorContext {
   accountId: string;
   ingestRoleArn?: string;
   queueVisibilityTimeoutSeconds: number;
+  /** How long to wait for a policy written in this run to take effect (defaults: PROPAGATION_DEFAULTS). */
+  propagation?: PropagationOptions;
+}
+
+export interface PropagationOptions {
+  /** Total time one executor (one account's run) may spend waiting, over all its retries. */
+  maxWaitMs?: number;
+  /** The first wait; each next one doubles, up to maxDelayMs. */
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+  /** Injected by tests, so that nobody waits. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * About 30 s per account: long enough for the usual propagation of a policy (seconds), short enough that a run over
+ * many accounts cannot hang; what still fails is retried by the next run (every action is idempotent).
+ */
+export const PROPAGATION_DEFAULTS = { maxWaitMs: 30_000, firstDelayMs: 1_000, maxDelayMs: 8_000 } as const;
+
+const insufficientPolicy = (error: unknown): boolean =>
+  ['InsufficientS3BucketPolicyException', 'InsufficientSnsTopicPolicyException'].includes(awsErrorName(error) ?? '');
+
+/**
+ * The errors that mean "the policy this run just wrote is not in force yet", per action:
+ * - CreateTrail / UpdateTrail validate the bucket policy and the topic policy when they are called
+ *   (InsufficientS3BucketPolicyException, InsufficientSnsTopicPolicyException; CloudTrail API Reference), and
+ *   they run right after PUT_BUCKET_POLICY / PUT_TOPIC_POLICY;
+ * - CreateEventSourceMapping checks that the function's role may read the queue when the mapping is created
+ *   (InvalidParameterValueException "... does not have permissions to call ReceiveMessage on SQS"), right after
+ *   PUT_QUEUE_POLICY names the ingest role. The same code also means a bad parameter, so only the permission
+ *   message is retried.
+ */
+export const PROPAGATION_ERRORS: Partial<Record<ActionCode, (error: unknown) => boolean>> = {
+  CREATE_TRAIL: insufficientPolicy,
+  UPDATE_TRAIL: insufficientPolicy,
+  CREATE_ESM: (error) =>
+    awsErrorName(error) === 'InvalidParameterValueException' && /permissions? to call/i.test(errorMessage(error)),
+};
+
+/** Runs `call`, retrying the action's propagation errors while the executor's wait budget lasts. */
+function propagationRetrier(options: PropagationOptions = {}) {
+  const maxWaitMs = options.maxWaitMs ?? PROPAGATION_DEFAULTS.maxWaitMs;
+  const firstDelayMs = options.firstDelayMs ?? PROPAGATION_DEFAULTS.firstDelayMs;
+  const maxDelayMs = options.maxDelayMs ?? PROPAGATION_DEFAULTS.maxDelayMs;
+  const sleep = options.sleep ?? ((ms: number) => sleepMs(ms));
+  let waitedMs = 0; // shared by every action of the executor: the bound is per account run
+  return async function retrying<T>(code: ActionCode, call: () => Promise<T>): Promise<T> {
+    const retryable = PROPAGATION_ERRORS[code];
+    let delayMs = firstDelayMs;
+    let attempts = 0;
+    const startedWaitMs = waitedMs;
+    for (;;) {
+      attempts += 1;
+      try {
+        return await call();
+      } catch (error) {
+        if (retryable === undefined || !retryable(error)) throw error;
+        const wait = Math.min(delayMs, maxDelayMs, maxWaitMs - waitedMs);
+        if (wait <= 0) throw propagationTimeout(error, attempts, waitedMs - startedWaitMs);
+        await sleep(wait);
+        waitedMs += wait;
+        delayMs *= 2;
+      }
+    }
+  };
+}
+
+/** The last error, its AWS name kept, saying that the retries ran out and what happens next. */
+function propagationTimeout(error: unknown, attempts: number, waitedMs: number): Error {
+  const seconds = Math.round(waitedMs / 100) / 10;
+  return Object.assign(
+    new Error(
+      `${errorMessage(error)} (still failing after ${attempts} attempt(s) and ${seconds} s of waiting for a ` +
+        'policy written in this run to take effect; the next run tries again)',
+      { cause: error },
+    ),
+    { name: awsErrorName(error) ?? 'Error' },
+  );
 }
 
 /** Queue settings: SSE-SQS, redrive to the DLQ, retention long enough to outlast an outage. */
@@ -107,6 +191,7 @@ export function createActionExecutor(
   ctx: ExecutorContext,
 ): ActionExecutor {
   const owner = ctx.accountId;
+  const retrying = propagationRetrier(ctx.propagation);
   return {
     async execute(action) {
       switch (action.code) {
@@ -142,7 +227,7 @@ export function createActionExecutor(
           return;
         }
         case 'PUT_BUCKET_POLICY': {
-          const { bucketName, region, trailArn } = action.params;
+          const { bucketName, region, trailArn, keyPrefix } = action.params;
           const s3 = customer.s3(region);
           let existing: PolicyDocument | undefined;
           try {
@@ -153,7 +238,12 @@ export function createActionExecutor(
           } catch (error) {
             if (awsErrorName(error) !== 'NoSuchBucketPolicy') throw error;
           }
-          const statements = defaultBucketPolicy({ bucketName, accountId: owner, trailArn }).Statement;
+          const statements = defaultBucketPolicy({
+            bucketName,
+            accountId: owner,
+            trailArn,
+            ...(keyPrefix ? { keyPrefix } : {}),
+          }).Statement;
           await s3.send(
             new PutBucketPolicyCommand({
               Bucket: bucketName,
@@ -203,34 +293,29 @@ export function createActionExecutor(
           return;
         }
         case 'PUT_QUEUE_POLICY': {
-          const { queueName, queueArn, topicArn } = action.params;
-          const sqs = customer.sqs(arnParts(queueArn).region);
-          const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-          const current = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }));
-          const existing = current.Attributes?.Policy
-            ? (JSON.parse(current.Attributes.Policy) as PolicyDocument)
-            : undefined;
-          const statements = defaultQueueStatements({
-            queueArn,
-            topicArn,
-            ...(ctx.ingestRoleArn !== undefined ? { ingestRoleArn: ctx.ingestRoleArn } : {}),
-          });
-          await sqs.send(
-            new SetQueueAttributesCommand({
-              QueueUrl,
-              Attributes: { Policy: JSON.stringify(mergeCollectorStatements(existing, statements)) },
-            }),
-          );
+          const { queueName, queueArn, topicArn, deadLetter } = action.params;
+          // A subscription's dead-letter queue is only written to by SNS: the ingest role is not named there.
+          const ingestRoleArn = deadLetter === true ? undefined : ctx.ingestRoleArn;
+          await mergeQueuePolicy(customer, queueName, queueArn, topicArn, ingestRoleArn);
           return;
         }
         case 'SUBSCRIBE': {
-          const { topicArn, queueArn } = action.params;
+          const { topicArn, queueArn, deadLetterQueueArn } = action.params;
+          if (deadLetterQueueArn !== undefined) {
+            // SNS Developer Guide, "Amazon SNS dead-letter queues (DLQs)": the DLQ's policy must let the topic
+            // send, or SNS cannot park a notification it failed to deliver (it does not retry client errors,
+            // such as a queue policy that does not allow it yet). Written first, merged, as PUT_QUEUE_POLICY does.
+            await mergeQueuePolicy(customer, arnParts(deadLetterQueueArn).name, deadLetterQueueArn, topicArn);
+          }
           await customer.sns(arnParts(topicArn).region).send(
             new SubscribeCommand({
               TopicArn: topicArn,
               Protocol: 'sqs',
               Endpoint: queueArn,
               ReturnSubscriptionArn: true,
+              ...(deadLetterQueueArn !== undefined
+                ? { Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn }) } }
+                : {}),
             }),
           );
           return;
@@ -242,15 +327,18 @@ export function createActionExecutor(
           const { trailName, region, bucketName, topicName } = action.params;
           // Management events only: no selectors are ever written, so CloudTrail's default (all management events,
           // no data events) applies; no Insights, no Lake.
-          await customer.cloudTrail(region).send(
-            new CreateTrailCommand({
-              Name: trailName,
-              S3BucketName: bucketName,
-              SnsTopicName: topicName,
-              IsMultiRegionTrail: true,
-              IncludeGlobalServiceEvents: true,
-              EnableLogFileValidation: true,
-            }),
+          const cloudTrail = customer.cloudTrail(region);
+          await retrying(action.code, () =>
+            cloudTrail.send(
+              new CreateTrailCommand({
+                Name: trailName,
+                S3BucketName: bucketName,
+                SnsTopicName: topicName,
+                IsMultiRegionTrail: true,
+                IncludeGlobalServiceEvents: true,
+                EnableLogFileValidation: true,
+              }),
+            ),
           );
           return;
         }
@@ -261,7 +349,8 @@ export function createActionExecutor(
             'bucketName' in action.params
               ? { S3BucketName: action.params.bucketName }
               : { SnsTopicName: action.params.topicName };
-          await customer.cloudTrail(region).send(new UpdateTrailCommand({ Name: trailName, ...change }));
+          const cloudTrail = customer.cloudTrail(region);
+          await retrying(action.code, () => cloudTrail.send(new UpdateTrailCommand({ Name: trailName, ...change })));
           return;
         }
         case 'START_LOGGING':
@@ -272,15 +361,14 @@ export function createActionExecutor(
           return;
         case 'CREATE_ESM': {
           try {
-            await collector.lambda.send(
-              new CreateEventSourceMappingCommand({
-                EventSourceArn: action.params.queueArn,
-                FunctionName: action.params.functionArn,
-                BatchSize: 10,
-                FunctionResponseTypes: ['ReportBatchItemFailures'],
-                Enabled: true,
-              }),
-            );
+            const input = {
+              EventSourceArn: action.params.queueArn,
+              FunctionName: action.params.functionArn,
+              BatchSize: 10,
+              FunctionResponseTypes: ['ReportBatchItemFailures' as const],
+              Enabled: true,
+            };
+            await retrying(action.code, () => collector.lambda.send(new CreateEventSourceMappingCommand(input)));
           } catch (error) {
             if (awsErrorName(error) !== 'ResourceConflictException') throw error;
           }
@@ -292,4 +380,29 @@ export function createActionExecutor(
       }
     },
   };
+}
+
+/** Reads the queue's policy, merges the collector's statements for this topic into it, and writes it back. */
+async function mergeQueuePolicy(
+  customer: CustomerClients,
+  queueName: string,
+  queueArn: string,
+  topicArn: string,
+  ingestRoleArn?: string,
+): Promise<void> {
+  const sqs = customer.sqs(arnParts(queueArn).region);
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+  const current = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }));
+  const existing = current.Attributes?.Policy ? (JSON.parse(current.Attributes.Policy) as PolicyDocument) : undefined;
+  const statements = defaultQueueStatements({
+    queueArn,
+    topicArn,
+    ...(ingestRoleArn !== undefined ? { ingestRoleArn } : {}),
+  });
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl,
+      Attributes: { Policy: JSON.stringify(mergeCollectorStatements(existing, statements)) },
+    }),
+  );
 }

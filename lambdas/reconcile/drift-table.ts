@@ -153,7 +153,8 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     ifThisHappens: 'the collection trail is stopped',
     theCollectorDoes:
       'starts it, but only when that is free: no other trail logs management events and the trail records no ' +
-      'data events or Insights. When another trail logs them, reuses that one instead; otherwise only reports',
+      'data events or Insights, and it is not an organization trail. When another trail logs them, reuses that ' +
+      'one instead; otherwise only reports',
     outcome: 'repairs-when-safe',
     actions: ['REUSE_TRAIL', 'START_LOGGING'],
   },
@@ -264,7 +265,9 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
   {
     code: 'COST_DUPLICATE_TRAILS',
     severities: ['medium'],
-    ifThisHappens: 'two or more trails log the same management events in the collector region',
+    ifThisHappens:
+      'two or more trails log some of the same management events in the collector region (a read-only trail ' +
+      'beside a write-only one is no duplicate)',
     theCollectorDoes:
       'reports the estimated monthly charge of the extra copies ($2.00 per 100,000 events each); never deletes ' +
       'a trail and never adds one',
@@ -317,8 +320,9 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     ifThisHappens:
       "management events are logged only by a trail this account cannot change (an organization trail), or the trail delivers into another account's bucket that is not a registered log archive",
     theCollectorDoes:
-      'creates nothing (a trail of its own would be a paid second copy); register the account that owns the ' +
-      'bucket with `--log-archive-for`',
+      "creates nothing (a trail of its own would be a paid second copy), also when the organization trail's " +
+      'status or selectors cannot be read from the member account (it is presumed to log); register the account ' +
+      'that owns the bucket with `--log-archive-for`',
     outcome: 'reports',
     actions: [],
   },
@@ -350,6 +354,59 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     theCollectorDoes:
       'reports it (`AccountsStale` metric and alarm): the chain can look healthy while nothing arrives, so look at ' +
       'the ingest logs and the DLQ',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'TRAIL_KMS_UNREADABLE',
+    severities: ['high'],
+    ifThisHappens:
+      "ingest cannot read the account's SSE-KMS log files: S3 answers `AccessDenied` naming `kms:Decrypt`, or a " +
+      '`KMS.*` error, for the collector role (recorded by ingest on the account, at most every 5 minutes)',
+    theCollectorDoes:
+      "reports the key (the trail's `KmsKeyId`) and the exact key policy statement to add (`kms:Decrypt` for " +
+      "`CloudTrailCollectorRole`, through S3, for CloudTrail's encryption context), or that the key is disabled or " +
+      'pending deletion; never changes a key. The files wait in the DLQ: redrive once fixed',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'TRAIL_PARTIAL_COVERAGE',
+    severities: ['medium'],
+    ifThisHappens:
+      'the collected trail does not log every management event of the account: read-only or write-only ' +
+      'selectors, excluded event sources (KMS, RDS Data API), a single-region trail (other regions, global ' +
+      'service events)',
+    theCollectorDoes:
+      'collects what the trail logs and names each missing part, the trails that log it, and the cost of ' +
+      'adding it (a first copy is free); adds no trail: CreateTrail takes no event selectors, so a new trail ' +
+      'would bill a second copy of what is logged, and the collector never changes event selectors',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'ORGANIZATION_TRAIL_OWNED',
+    severities: ['medium', 'high'],
+    ifThisHappens:
+      'the collected trail is an organization trail of this account (the management account): it delivers every ' +
+      "member account's log files",
+    theCollectorDoes:
+      'collects it as it is; never re-points (`UPDATE_TRAIL`), starts, or rewrites the bucket policy of an ' +
+      'organization trail. High, and nothing is repaired, when its bucket or topic is gone. Register the account ' +
+      'as log archive for its organization (`--log-archive-for o-...`)',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'DELIVERY_REGION_UNSUPPORTED',
+    severities: ['high'],
+    ifThisHappens:
+      "the trail's topic is in an opt-in Region and the collector (its queue) in another opt-in Region: SNS does " +
+      'not deliver from one opt-in Region to another (SNS Developer Guide, cross-Region delivery)',
+    theCollectorDoes:
+      'reports it and writes no queue policy for that topic nor subscribes the queue, since nothing could arrive. ' +
+      'Run the collector in a Region enabled by default (from an opt-in Region it then allows ' +
+      '`sns.<opt-in-region>.amazonaws.com`), or home the trail in the collector Region',
     outcome: 'reports',
     actions: [],
   },

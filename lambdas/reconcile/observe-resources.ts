@@ -166,6 +166,7 @@ async function subscriptions(
     try {
       const attributes = await sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: mine.arn }));
       mine.filterPolicy = known(attributes.Attributes?.FilterPolicy ?? null);
+      if (attributes.Attributes?.RedrivePolicy) mine.redrivePolicy = attributes.Attributes.RedrivePolicy;
       if (attributes.Attributes?.PendingConfirmation === 'true') mine.pending = true;
     } catch (error) {
       mine.filterPolicy = unknown(describeError('GetSubscriptionAttributes', error));
@@ -184,8 +185,8 @@ export async function observeQueues(clients: CustomerClients, ctx: PlanContext, 
     // The queue must be re-created, and needs the DLQ's ARN.
     state.queues[CHAIN_NAMES.dlq] = await observeQueue(sqs, CHAIN_NAMES.dlq, false);
   } else if (main?.known && main.value) {
-    // Its depth feeds DLQ_NOT_EMPTY and the dead-letter alarm; the URL is the queue's with the DLQ's name,
-    // so this costs one call, not two.
+    // Its depth feeds DLQ_NOT_EMPTY and the dead-letter alarm, its policy whether SNS may park a failed
+    // notification there; the URL is the queue's with the DLQ's name, so this costs one call, not two.
     state.queues[CHAIN_NAMES.dlq] = await observeDeadLetterQueue(sqs, main.value.url);
   }
 }
@@ -197,13 +198,17 @@ async function observeDeadLetterQueue(
   const url = `${queueUrl.slice(0, queueUrl.lastIndexOf('/') + 1)}${CHAIN_NAMES.dlq}`;
   try {
     const response = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages', 'Policy'],
+      }),
     );
     const attributes = response.Attributes ?? {};
     return known({
       name: CHAIN_NAMES.dlq,
       url,
       arn: attributes.QueueArn ?? '',
+      ...(attributes.Policy ? { policy: attributes.Policy } : {}),
       messages: Number(attributes.ApproximateNumberOfMessages ?? '0'),
     });
   } catch (error) {

@@ -27,6 +27,13 @@ import {
 } from '@aws-sdk/client-cloudtrail';
 import { arnParts, queueArn as buildQueueArn } from '../shared/arn';
 import type { CollectorClients, CustomerClients } from './clients';
+import {
+  advancedSelection,
+  basicSelection,
+  isAllManagement,
+  selectsManagementCategory,
+  type SelectionReading,
+} from './coverage';
 import { CHAIN_NAMES } from './names';
 import {
   describeError,
@@ -88,7 +95,7 @@ function nothingObserved(ctx: PlanContext): ObservedState {
  * asks for nothing new. Its last answer is recorded for the planner.
  */
 async function observeTrailChain(clients: CustomerClients, ctx: PlanContext, state: ObservedState, queueArn: string) {
-  state.trails = await observeTrails(clients, ctx.region);
+  state.trails = await observeTrails(clients, ctx.region, ctx.accountId);
   if (!state.trails.known) return;
   for (;;) {
     const targets = probeTargets(state.trails, state, ctx);
@@ -151,7 +158,11 @@ async function trailsHomedElsewhere(
   return known(found);
 }
 
-async function observeTrails(clients: CustomerClients, region: string): Promise<Observation<ObservedTrail[]>> {
+async function observeTrails(
+  clients: CustomerClients,
+  region: string,
+  accountId: string,
+): Promise<Observation<ObservedTrail[]>> {
   let trailList: Trail[];
   try {
     // includeShadowTrails: multi-region trails homed elsewhere and organization trails count for the cost guard.
@@ -174,10 +185,15 @@ async function observeTrails(clients: CustomerClients, region: string): Promise<
         const parts = arnParts(arn);
         const homeRegion = trail.HomeRegion ?? parts.region;
         const [status, selectors] = await Promise.all([
-          trailStatus(clients, visibleHere.has(arn) ? region : homeRegion, arn),
+          trailStatus(
+            clients,
+            visibleHere.has(arn) ? region : homeRegion,
+            arn,
+            foreignNote(parts.accountId, accountId),
+          ),
           trail.HasCustomEventSelectors === false
             ? Promise.resolve(known<EventSelectorSummary>({ managementEvents: true, dataEvents: false }))
-            : eventSelectors(clients, homeRegion, arn),
+            : eventSelectors(clients, homeRegion, arn, foreignNote(parts.accountId, accountId)),
         ]);
         return {
           arn,
@@ -186,10 +202,13 @@ async function observeTrails(clients: CustomerClients, region: string): Promise<
           ownerAccountId: parts.accountId,
           isMultiRegion: trail.IsMultiRegionTrail === true,
           isOrganization: trail.IsOrganizationTrail === true,
+          ...(trail.IncludeGlobalServiceEvents === false ? { includeGlobalServiceEvents: false } : {}),
           ...(trail.S3BucketName ? { bucketName: trail.S3BucketName } : {}),
+          ...(trail.S3KeyPrefix ? { s3KeyPrefix: trail.S3KeyPrefix } : {}),
           ...(trail.SnsTopicARN ? { topicArn: trail.SnsTopicARN } : {}),
           hasInsightSelectors: trail.HasInsightSelectors === true,
           ...(trail.CloudWatchLogsLogGroupArn ? { cloudWatchLogsLogGroupArn: trail.CloudWatchLogsLogGroupArn } : {}),
+          ...(trail.KmsKeyId ? { kmsKeyId: trail.KmsKeyId } : {}),
           status,
           selectors,
         };
@@ -198,24 +217,43 @@ async function observeTrails(clients: CustomerClients, region: string): Promise<
   return known(trails);
 }
 
-async function trailStatus(clients: CustomerClients, region: string, arn: string): Promise<Observation<TrailStatus>> {
+async function trailStatus(
+  clients: CustomerClients,
+  region: string,
+  arn: string,
+  foreign: string,
+): Promise<Observation<TrailStatus>> {
   try {
     // By ARN: CloudTrail answers for shadow trails from any region they replicate to.
     const status = await clients.cloudTrail(region).send(new GetTrailStatusCommand({ Name: arn }));
+    // Seen from a member account, an organization trail's status can come back without IsLogging: that is
+    // "not known", never "not logging" (a stopped trail would let the cost guard create a paid second copy).
+    if (typeof status.IsLogging !== 'boolean') return unknown(`GetTrailStatus did not report IsLogging${foreign}`);
     return known({
-      isLogging: status.IsLogging === true,
+      isLogging: status.IsLogging,
       ...(status.LatestDeliveryError ? { latestDeliveryError: status.LatestDeliveryError } : {}),
       ...(status.LatestNotificationError ? { latestNotificationError: status.LatestNotificationError } : {}),
     });
   } catch (error) {
-    return unknown(describeError('GetTrailStatus', error));
+    return unknown(describeError('GetTrailStatus', error) + foreign);
   }
+}
+
+/**
+ * Said of a trail another account owns: an organization trail, whose status and selectors a member account may
+ * not be able to read (TrailNotFoundException, CloudTrailARNInvalidException, or a status without IsLogging).
+ */
+function foreignNote(owner: string, accountId: string): string {
+  return owner === accountId
+    ? ''
+    : ` (an organization trail owned by ${owner}: a member account may not be able to read its status or selectors)`;
 }
 
 async function eventSelectors(
   clients: CustomerClients,
   homeRegion: string,
   arn: string,
+  foreign: string,
 ): Promise<Observation<EventSelectorSummary>> {
   try {
     // In the trail's home region: not every region answers for a shadow trail's selectors.
@@ -223,11 +261,14 @@ async function eventSelectors(
       summarizeSelectors(await clients.cloudTrail(homeRegion).send(new GetEventSelectorsCommand({ TrailName: arn }))),
     );
   } catch (error) {
-    return unknown(describeError('GetEventSelectors', error));
+    return unknown(describeError('GetEventSelectors', error) + foreign);
   }
 }
 
-/** Basic or advanced selectors reduced to "logs management events" and "logs data events". */
+/**
+ * Basic or advanced selectors reduced to "logs management events", "logs data events", and exactly which
+ * management events (coverage.ts: read and/or write, event sources), left out when it is all of them.
+ */
 export function summarizeSelectors(
   response: Pick<GetEventSelectorsCommandOutput, 'EventSelectors' | 'AdvancedEventSelectors'>,
 ): EventSelectorSummary {
@@ -238,13 +279,25 @@ export function summarizeSelectors(
         .filter((field) => field.Field === 'eventCategory')
         .flatMap((field) => field.Equals ?? []),
     );
-    return { managementEvents: categories.includes('Management'), dataEvents: categories.includes('Data') };
+    return withSelection(
+      { managementEvents: advanced.some(selectsManagementCategory), dataEvents: categories.includes('Data') },
+      advancedSelection(advanced),
+    );
   }
   const basic = response.EventSelectors ?? [];
   // No selectors at all is CloudTrail's default: all management events, no data events.
   if (basic.length === 0) return { managementEvents: true, dataEvents: false };
-  return {
-    managementEvents: basic.some((selector) => selector.IncludeManagementEvents !== false),
-    dataEvents: basic.some((selector) => (selector.DataResources ?? []).length > 0),
-  };
+  return withSelection(
+    {
+      managementEvents: basic.some((selector) => selector.IncludeManagementEvents !== false),
+      dataEvents: basic.some((selector) => (selector.DataResources ?? []).length > 0),
+    },
+    basicSelection(basic),
+  );
+}
+
+function withSelection(summary: EventSelectorSummary, reading: SelectionReading): EventSelectorSummary {
+  const exact =
+    summary.managementEvents && !isAllManagement(reading.selection) ? { management: reading.selection } : {};
+  return { ...summary, ...exact, ...(reading.unmodelled.length > 0 ? { unmodelled: reading.unmodelled } : {}) };
 }

@@ -43,7 +43,9 @@ export { POLICY_FINGERPRINT_PENDING };
  * Execution order. Dependencies: bucket before trail, topic before subscription, queue policy before
  * subscription, topic and bucket policies before the trail (CloudTrail validates them on Create/UpdateTrail).
  * Beyond that, the queue and its subscription come before the trail is pointed at the topic or started, so the
- * first notifications of a repaired chain are not published to a topic nobody listens to.
+ * first notifications of a repaired chain are not published to a topic nobody listens to. Every policy is written
+ * before the call that depends on it, as early as the order allows, so it has the most time to propagate; what
+ * is not in force yet when CloudTrail or Lambda checks it is retried by apply (PROPAGATION_ERRORS in apply.ts).
  */
 export const ACTION_ORDER: readonly ActionCode[] = [
   'CREATE_BUCKET',

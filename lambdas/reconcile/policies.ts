@@ -87,11 +87,87 @@ export function defaultTopicStatements({ topicArn, trailArn }: TopicPolicyInput)
   ];
 }
 
+// ---- Regions and the SNS principal that delivers to a queue ----------------------------------------------
+
+/**
+ * The opt-in Regions of the `aws` partition: launched after 20 March 2019, disabled until the account enables
+ * them. Source: AWS Account Management Reference Guide, "Enable or disable AWS Regions in your account" (and
+ * the AWS General Reference's Region table). The other partitions (aws-cn, aws-us-gov) have none. A Region
+ * launched later is missing here until it is added: it is then treated as enabled by default, which is wrong
+ * only for cross-Region delivery from or to it.
+ */
+export const OPT_IN_REGIONS: ReadonlySet<string> = new Set([
+  'af-south-1', // Africa (Cape Town)
+  'ap-east-1', // Asia Pacific (Hong Kong)
+  'ap-east-2', // Asia Pacific (Taipei)
+  'ap-south-2', // Asia Pacific (Hyderabad)
+  'ap-southeast-3', // Asia Pacific (Jakarta)
+  'ap-southeast-4', // Asia Pacific (Melbourne)
+  'ap-southeast-5', // Asia Pacific (Malaysia)
+  'ap-southeast-6', // Asia Pacific (New Zealand)
+  'ap-southeast-7', // Asia Pacific (Thailand)
+  'ca-west-1', // Canada West (Calgary)
+  'eu-central-2', // Europe (Zurich)
+  'eu-south-1', // Europe (Milan)
+  'eu-south-2', // Europe (Spain)
+  'il-central-1', // Israel (Tel Aviv)
+  'me-central-1', // Middle East (UAE)
+  'me-south-1', // Middle East (Bahrain)
+  'mx-central-1', // Mexico (Central)
+]);
+
+/**
+ * Regions the SNS Developer Guide lists among its opt-in Regions although Account Management enables them by
+ * default: Asia Pacific (Osaka). Which principal SNS uses from there across Regions is not settled by the
+ * documents, so the collector allows both and the check requires both (see snsDeliveryPrincipals).
+ */
+export const SNS_AMBIGUOUS_OPT_IN_REGIONS: ReadonlySet<string> = new Set(['ap-northeast-3']);
+
+export function isOptInRegion(region: string): boolean {
+  return OPT_IN_REGIONS.has(region);
+}
+
+/** The global SNS service principal: same-Region delivery, and delivery from a Region enabled by default. */
+export const SNS_PRINCIPAL = 'sns.amazonaws.com';
+
+/**
+ * The service principal(s) SNS sends as when a topic in `topicRegion` delivers to a queue in `queueRegion`.
+ * SNS Developer Guide, "Sending Amazon SNS messages to an Amazon SQS queue or AWS Lambda function in a
+ * different Region": from an opt-in Region to a queue in another Region the queue policy must name
+ * `sns.<opt-in-region>.amazonaws.com` instead of `sns.amazonaws.com`; from a Region enabled by default (to
+ * any Region) and within one Region it is `sns.amazonaws.com`. For the documents' one ambiguous Region both
+ * are returned. Opt-in -> another opt-in Region cannot deliver at all: see snsDeliveryUnsupported.
+ */
+export function snsDeliveryPrincipals(topicRegion: string, queueRegion: string): string[] {
+  if (topicRegion === queueRegion) return [SNS_PRINCIPAL];
+  const regional = `sns.${topicRegion}.amazonaws.com`;
+  if (isOptInRegion(topicRegion)) return [regional];
+  if (SNS_AMBIGUOUS_OPT_IN_REGIONS.has(topicRegion)) return [SNS_PRINCIPAL, regional];
+  return [SNS_PRINCIPAL];
+}
+
+/**
+ * Why SNS cannot deliver from a topic in `topicRegion` to a queue in `queueRegion`, or undefined when it can.
+ * SNS Developer Guide (same page): "cross-region forwarding of SNS messages from opt-in regions to other
+ * opt-in regions is not supported"; delivery from a Region enabled by default to an opt-in Region is.
+ */
+export function snsDeliveryUnsupported(topicRegion: string, queueRegion: string): string | undefined {
+  if (topicRegion === queueRegion || !isOptInRegion(topicRegion) || !isOptInRegion(queueRegion)) return undefined;
+  return (
+    `SNS does not deliver from the opt-in Region ${topicRegion} to another opt-in Region (${queueRegion}) ` +
+    '(SNS Developer Guide, "Sending Amazon SNS messages to an Amazon SQS queue or AWS Lambda function in a different Region")'
+  );
+}
+
 export interface QueuePolicyInput {
   queueArn: string;
   topicArn: string;
   /** The collector's ingest role, when it reads the queue from another account (Lambda event source mapping). */
   ingestRoleArn?: string;
+}
+
+function regionOfArn(arn: string): string {
+  return tryParseArn(arn)?.region ?? '';
 }
 
 /** What a Lambda SQS event source mapping calls with the function's role, plus visibility changes on retry. */
@@ -102,13 +178,18 @@ export const INGEST_QUEUE_ACTIONS = [
   'sqs:ChangeMessageVisibility',
 ];
 
-/** SNS delivery from this topic only (SNS's documented queue policy), the ingest role's reads, TLS-only access. */
+/**
+ * SNS delivery from this topic only (SNS's documented queue policy, with the principal SNS uses between the
+ * topic's and the queue's Regions), the ingest role's reads, TLS-only access. The same statements serve a
+ * subscription's dead-letter queue, without the ingest role (nothing reads it but the operator's redrive).
+ */
 export function defaultQueueStatements({ queueArn, topicArn, ingestRoleArn }: QueuePolicyInput): PolicyStatement[] {
+  const principals = snsDeliveryPrincipals(regionOfArn(topicArn), regionOfArn(queueArn));
   const statements: PolicyStatement[] = [
     {
       Sid: `${COLLECTOR_SID_PREFIX}TopicSend`,
       Effect: 'Allow',
-      Principal: { Service: 'sns.amazonaws.com' },
+      Principal: { Service: principals.length === 1 ? principals[0]! : principals },
       Action: 'sqs:SendMessage',
       Resource: queueArn,
       Condition: { ArnEquals: { 'aws:SourceArn': topicArn } },
@@ -132,12 +213,23 @@ export interface BucketPolicyInput {
   /** The account whose logs land under `AWSLogs/<accountId>/`. */
   accountId: string;
   trailArn: string;
+  /** The trail's S3KeyPrefix, when it has one: CloudTrail then writes under `<prefix>/AWSLogs/<accountId>/`. */
+  keyPrefix?: string;
   /** Defaults to the trail ARN's partition (`aws`, `aws-cn`, `aws-us-gov`). */
   partition?: string;
 }
 
 /**
- * CloudTrail's documented bucket policy (ACL check on the bucket, writes under `AWSLogs/<account>/` with
+ * Where CloudTrail writes a trail's log files in its bucket: `[<prefix>/]AWSLogs/<accountId>/`. CloudTrail User
+ * Guide, "Amazon S3 bucket policy for CloudTrail": `arn:aws:s3:::bucket/[optionalPrefix]/AWSLogs/accountId/*`.
+ * The prefix is used as the trail holds it (CloudTrail joins it to the rest of the key with one `/`).
+ */
+export function trailLogKeyPrefix(accountId: string, keyPrefix?: string): string {
+  return `${keyPrefix ? `${keyPrefix}/` : ''}AWSLogs/${accountId}/`;
+}
+
+/**
+ * CloudTrail's documented bucket policy (ACL check on the bucket, writes under `[<prefix>/]AWSLogs/<account>/` with
  * bucket-owner-full-control, both only for this trail) plus TLS-only access. CloudTrail writes over TLS,
  * and the same `Bool` reasoning as the topic applies. Only ever written to a bucket the collector created.
  */
@@ -145,6 +237,7 @@ export function defaultBucketPolicy({
   bucketName,
   accountId,
   trailArn,
+  keyPrefix,
   partition,
 }: BucketPolicyInput): NormalizedPolicyDocument {
   const arnPartition = partition ?? (tryParseArn(trailArn)?.partition || 'aws');
@@ -165,7 +258,8 @@ export function defaultBucketPolicy({
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:PutObject',
-        Resource: `${bucketArn}/AWSLogs/${accountId}/*`,
+        // Without the trail's prefix here, CreateTrail/UpdateTrail fail with InsufficientS3BucketPolicyException.
+        Resource: `${bucketArn}/${trailLogKeyPrefix(accountId, keyPrefix)}*`,
         Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': trailArn } },
       },
       denyInsecureTransport('s3:*', [bucketArn, `${bucketArn}/*`]),

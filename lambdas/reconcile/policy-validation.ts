@@ -11,10 +11,13 @@
  * (`${aws:...}` is compared literally); multi-valued context keys; keys the request is not given here
  * (aws:SourceIp, aws:PrincipalOrgID, aws:PrincipalTag/..., VPC keys) are absent, as they are for service principals.
  */
-import { tryParseArn } from '../shared/arn';
+import { bucketArn as buildBucketArn, tryParseArn } from '../shared/arn';
 import { CollectorError, errorMessage } from '../shared/errors';
 import {
   isCollectorStatement,
+  snsDeliveryPrincipals,
+  snsDeliveryUnsupported,
+  trailLogKeyPrefix,
   type PolicyDocument,
   type PolicyStatement,
   type PolicyStringList,
@@ -84,9 +87,11 @@ export function checkTopicPolicy(
 }
 
 /**
- * Can the topic send to the queue (sqs:SendMessage by sns.amazonaws.com with aws:SourceArn=topicArn), and can
- * the ingest role receive, delete and read attributes? Cross-account, the queue policy must allow the role;
- * in the queue's own account the role's identity policy suffices, so only an explicit Deny matters.
+ * Can the topic send to the queue (sqs:SendMessage with aws:SourceArn=topicArn, by the principal SNS uses
+ * between the two Regions: `sns.amazonaws.com`, or `sns.<opt-in-region>.amazonaws.com` from an opt-in Region;
+ * see snsDeliveryPrincipals), and can the ingest role receive, delete and read attributes? Cross-account, the
+ * queue policy must allow the role; in the queue's own account the role's identity policy suffices, so only an
+ * explicit Deny matters. A Region pair SNS cannot deliver between is never allowed, whatever the policy says.
  */
 export function checkQueuePolicy(
   policyJson: string | undefined,
@@ -94,20 +99,29 @@ export function checkQueuePolicy(
 ): { topicSend: PolicyVerdict; ingestReceive?: PolicyVerdict } {
   const parsed = parsePolicyText(policyJson);
   const queueAccountId = arnAccountId(ctx.queueArn) ?? ctx.accountId;
-  const topicSend =
-    parsed.error ??
-    evaluateResourcePolicy(parsed.policy, {
-      principal: { service: 'sns.amazonaws.com' },
-      action: 'sqs:SendMessage',
-      resourceArn: ctx.queueArn,
-      resourceAccountId: queueAccountId,
-      context: {
-        ...transportAndTime(),
-        'aws:SourceArn': ctx.topicArn,
-        // The topic may live in another account (a log archive); SNS sends as the topic's owner.
-        'aws:SourceAccount': arnAccountId(ctx.topicArn) ?? ctx.accountId,
-      },
-    });
+  const topicRegion = tryParseArn(ctx.topicArn)?.region ?? '';
+  const queueRegion = tryParseArn(ctx.queueArn)?.region ?? '';
+  const unsupported = snsDeliveryUnsupported(topicRegion, queueRegion);
+  const topicSend: PolicyVerdict =
+    unsupported !== undefined
+      ? { allowed: false, explicitDeny: false, reasons: [unsupported] }
+      : (parsed.error ??
+        combineVerdicts(
+          snsDeliveryPrincipals(topicRegion, queueRegion).map((service) =>
+            evaluateResourcePolicy(parsed.policy, {
+              principal: { service },
+              action: 'sqs:SendMessage',
+              resourceArn: ctx.queueArn,
+              resourceAccountId: queueAccountId,
+              context: {
+                ...transportAndTime(),
+                'aws:SourceArn': ctx.topicArn,
+                // The topic may live in another account (a log archive); SNS sends as the topic's owner.
+                'aws:SourceAccount': arnAccountId(ctx.topicArn) ?? ctx.accountId,
+              },
+            }),
+          ),
+        ));
   if (ctx.ingestRoleArn === undefined) return { topicSend };
   const roleArn = ctx.ingestRoleArn;
   const ingestReceive =
@@ -124,6 +138,40 @@ export function checkQueuePolicy(
       ),
     );
   return { topicSend, ingestReceive };
+}
+
+/**
+ * Can CloudTrail deliver this trail's log files to the bucket? Simulates what CloudTrail does (CloudTrail User
+ * Guide, "Amazon S3 bucket policy for CloudTrail"): s3:GetBucketAcl on the bucket and s3:PutObject of a log
+ * file under `[<prefix>/]AWSLogs/<accountId>/` with x-amz-acl bucket-owner-full-control, both by
+ * cloudtrail.amazonaws.com with aws:SourceArn = the trail. A policy missing the trail's prefix fails here,
+ * as CreateTrail/UpdateTrail fail with InsufficientS3BucketPolicyException.
+ */
+export function checkBucketPolicy(
+  policyJson: string | undefined,
+  ctx: { bucketName: string; trailArn: string; accountId: string; keyPrefix?: string },
+): PolicyVerdict {
+  const parsed = parsePolicyText(policyJson);
+  if (parsed.error) return parsed.error;
+  const trail = tryParseArn(ctx.trailArn);
+  const bucketArn = buildBucketArn(trail?.partition || 'aws', ctx.bucketName);
+  const region = trail?.region || 'us-east-1';
+  const logKey = `${trailLogKeyPrefix(ctx.accountId, ctx.keyPrefix)}CloudTrail/${region}/2026/01/01/log.json.gz`;
+  const context = { ...transportAndTime(), 'aws:SourceArn': ctx.trailArn, 'aws:SourceAccount': ctx.accountId };
+  const request = (action: string, resourceArn: string, extra: Record<string, string> = {}): SimulatedRequest => ({
+    principal: { service: 'cloudtrail.amazonaws.com' },
+    action,
+    resourceArn,
+    resourceAccountId: ctx.accountId,
+    context: { ...context, ...extra },
+  });
+  return combineVerdicts([
+    evaluateResourcePolicy(parsed.policy, request('s3:GetBucketAcl', bucketArn)),
+    evaluateResourcePolicy(
+      parsed.policy,
+      request('s3:PutObject', `${bucketArn}/${logKey}`, { 's3:x-amz-acl': 'bucket-owner-full-control' }),
+    ),
+  ]);
 }
 
 /** Parses and shape-checks a resource policy; throws PolicyParseError saying what is wrong. */

@@ -207,6 +207,7 @@ function planContext(
     accountMode: record.mode,
     registeredAt: record.registeredAt,
     ...(record.lastRecordAt !== undefined ? { lastRecordAt: record.lastRecordAt } : {}),
+    ...(record.lastReadError !== undefined ? { lastReadError: record.lastReadError } : {}),
     ...(deps.config.staleAfterMinutes !== undefined ? { staleAfterMinutes: deps.config.staleAfterMinutes } : {}),
   };
 }

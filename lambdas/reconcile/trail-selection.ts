@@ -5,7 +5,15 @@
  * The cost guard lives here: `create` is only ever chosen when every trail the account can see (its own,
  * shadow copies of multi-region trails homed elsewhere, and organization trails) is KNOWN not to log
  * management events. One trail whose logging cannot be read makes the answer `undecided`, never `create`.
+ *
+ * An organization trail owned by another account (the management account) is recognised from DescribeTrails
+ * alone (IsOrganizationTrail, the account in its ARN): seen from a member account, GetTrailStatus may answer
+ * without IsLogging and GetEventSelectors / GetTrailStatus may fail with TrailNotFoundException or
+ * CloudTrailARNInvalidException (CloudTrail User Guide, "Creating a trail for an organization": member accounts
+ * can see the organization trail but cannot change it). Such a trail, unreadable, is presumed to log: it leads
+ * to `external` (the log-archive path), never to `create` and never to `undecided` for good.
  */
+import { coverageGaps, trailCoverage } from './coverage';
 import { CHAIN_NAMES, defaultBucketName, isCollectorBucketName } from './names';
 import type { LogArchiveRef, ObservedTrail } from './types';
 
@@ -34,11 +42,27 @@ export function isOwnedBy(trail: ObservedTrail, accountId: string): boolean {
   return trail.ownerAccountId === accountId;
 }
 
+/**
+ * An organization trail another account owns, whose logging this account cannot read: presumed to log. Only an
+ * organization trail of another account appears in a member's DescribeTrails, so the owner alone decides.
+ */
+export function presumedLogging(trail: ObservedTrail, accountId: string): boolean {
+  return !isOwnedBy(trail, accountId) && logsManagementEvents(trail) === 'unknown';
+}
+
+/** An organization trail this account owns (it is the organization's management account). */
+export function isOwnedOrganizationTrail(trail: ObservedTrail, accountId: string): boolean {
+  return trail.isOrganization && isOwnedBy(trail, accountId);
+}
+
 export type TrailSelection =
   /** An existing trail of this account: collected from, repaired in place (in its home region). */
   | { kind: 'existing'; trail: ObservedTrail; recorded: boolean }
-  /** Only a trail another account owns (organization trail) logs management events: it cannot be changed. */
-  | { kind: 'external'; trail: ObservedTrail }
+  /**
+   * Only a trail another account owns (organization trail) logs management events: it cannot be changed.
+   * `presumed`: its logging could not be read from this account (see `presumedLogging`).
+   */
+  | { kind: 'external'; trail: ObservedTrail; presumed?: true }
   /** No trail logs management events for the account: `outcomes-trail` is created. */
   | { kind: 'create' }
   /** Some trail's logging could not be read and none is known to log: nothing is decided. */
@@ -70,6 +94,14 @@ export function selectCollectionTrail(trails: ObservedTrail[], ctx: SelectionCon
       : { kind: 'external', trail: best };
   }
   const unreadable = trails.filter((trail) => logsManagementEvents(trail) === 'unknown');
+  // An own trail that may log decides nothing yet; an organization trail of another account is presumed to log.
+  const external = unreadable.filter((trail) => presumedLogging(trail, ctx.accountId));
+  if (unreadable.length > 0 && external.length === unreadable.length) {
+    const first = [...external].sort(
+      (a, b) => preference(a, ctx) - preference(b, ctx) || a.arn.localeCompare(b.arn),
+    )[0]!;
+    return { kind: 'external', trail: first, presumed: true };
+  }
   if (unreadable.length > 0) {
     return {
       kind: 'undecided',
@@ -83,11 +115,17 @@ export function selectCollectionTrail(trails: ObservedTrail[], ctx: SelectionCon
   return { kind: 'create' };
 }
 
-/** Lower is better: own trail, multi-region, homed in the collector region, the collector's own name. */
+/**
+ * Lower is better: own trail, logs every management event (read and write, every source, global service
+ * events), multi-region, not an organization trail, homed in the collector region, the collector's own name.
+ */
 function preference(trail: ObservedTrail, ctx: SelectionContext): number {
   let score = 0;
-  if (!isOwnedBy(trail, ctx.accountId)) score += 8;
-  if (!trail.isMultiRegion) score += 4;
+  if (!isOwnedBy(trail, ctx.accountId)) score += 64;
+  const coverage = trailCoverage(trail);
+  if (coverage === undefined || coverageGaps(coverage, []).some((gap) => gap.kind !== 'regions')) score += 32;
+  if (!trail.isMultiRegion) score += 16;
+  if (trail.isOrganization) score += 8;
   if (trail.homeRegion !== ctx.region) score += 2;
   if (trail.name !== CHAIN_NAMES.trail) score += 1;
   return score;

@@ -7,7 +7,8 @@
  * makes the part unknown, and the planner creates nothing on unknown state.
  */
 
-import type { AccountMode, ChainField, ChainFields } from '../shared/registry';
+import type { AccountMode, ChainField, ChainFields, ReadError } from '../shared/registry';
+import type { ManagementSelection } from './coverage';
 import type { ProbeTargets } from './targets';
 
 export type Observation<T> = { known: true; value: T } | { known: false; error: string };
@@ -33,10 +34,18 @@ export interface TrailStatus {
   latestNotificationError?: string;
 }
 
-/** What a trail's event selectors record; only the two facts the cost guard needs. */
+/** What a trail's event selectors record (coverage.ts reads it; the cost guard needs the first two facts). */
 export interface EventSelectorSummary {
+  /** Some selector picks management events (the cost guard: such a trail is a copy). */
   managementEvents: boolean;
   dataEvents: boolean;
+  /**
+   * Exactly which management events: read and write events by event source. Absent when the selectors pick
+   * every management event (CloudTrail's default), or none (`managementEvents` false).
+   */
+  management?: ManagementSelection;
+  /** Filters on management events that coverage.ts does not evaluate, as text (`eventSource StartsWith x`). */
+  unmodelled?: string[];
 }
 
 export interface ObservedTrail {
@@ -47,10 +56,16 @@ export interface ObservedTrail {
   ownerAccountId: string;
   isMultiRegion: boolean;
   isOrganization: boolean;
+  /** DescribeTrails' IncludeGlobalServiceEvents; absent: true (CreateTrail's default). */
+  includeGlobalServiceEvents?: boolean;
   bucketName?: string;
+  /** The trail's S3KeyPrefix: CloudTrail writes under `<prefix>/AWSLogs/...`, so its bucket policy must name it. */
+  s3KeyPrefix?: string;
   topicArn?: string;
   hasInsightSelectors: boolean;
   cloudWatchLogsLogGroupArn?: string;
+  /** DescribeTrails' KmsKeyId: the key ARN CloudTrail encrypts the log files with (SSE-KMS); absent: none. */
+  kmsKeyId?: string;
   status: Observation<TrailStatus>;
   selectors: Observation<EventSelectorSummary>;
 }
@@ -79,6 +94,8 @@ export interface ObservedSubscription {
   pending: boolean;
   /** Only read for the queue's own subscription. */
   filterPolicy?: Observation<string | null>;
+  /** The subscription's RedrivePolicy (its SNS dead-letter queue); only read for the queue's own subscription. */
+  redrivePolicy?: string;
 }
 
 export interface ObservedTopic {
@@ -177,6 +194,8 @@ export interface PlanContext {
   lastRecordAt?: string;
   /** COLLECTION_STALE after this many minutes without a record; undefined: never. */
   staleAfterMinutes?: number;
+  /** For TRAIL_KMS_UNREADABLE: the last log file ingest could not decrypt (the registry's lastReadError). */
+  lastReadError?: ReadError;
 }
 
 // ---- findings and actions (the report) --------------------------------------------------------------
@@ -223,6 +242,14 @@ export const FINDING_CODES = [
   'DLQ_NOT_EMPTY',
   /** No record from this account reached the downstream for longer than STALE_AFTER_MINUTES. */
   'COLLECTION_STALE',
+  /** Ingest cannot read the account's log files: S3 cannot decrypt them with their KMS key for the collector's role. */
+  'TRAIL_KMS_UNREADABLE',
+  /** The collected trail does not log every management event of the account (read/write, sources, regions). */
+  'TRAIL_PARTIAL_COVERAGE',
+  /** The collected trail is an organization trail this (management) account owns: it is never re-pointed. */
+  'ORGANIZATION_TRAIL_OWNED',
+  /** SNS cannot deliver from the trail topic's Region to the queue's Region (opt-in -> another opt-in Region). */
+  'DELIVERY_REGION_UNSUPPORTED',
 ] as const;
 
 export type FindingCode = (typeof FINDING_CODES)[number];
@@ -296,12 +323,21 @@ export interface ReconcileReport {
 /** The operation and its exact inputs. Every input is decided by the planner; apply only executes. */
 export type ActionSpec =
   | { code: 'CREATE_BUCKET'; params: { bucketName: string; region: string } }
-  | { code: 'PUT_BUCKET_POLICY'; params: { bucketName: string; region: string; trailArn: string } }
+  | {
+      code: 'PUT_BUCKET_POLICY';
+      /** keyPrefix: the trail's S3KeyPrefix, when it has one (CloudTrail writes under `<prefix>/AWSLogs/`). */
+      params: { bucketName: string; region: string; trailArn: string; keyPrefix?: string };
+    }
   | { code: 'CREATE_TOPIC'; params: { topicName: string; region: string } }
   | { code: 'PUT_TOPIC_POLICY'; params: { topicArn: string; trailArn: string } }
   | { code: 'CREATE_QUEUE'; params: { queueName: string; region: string; deadLetterQueueArn?: string } }
-  | { code: 'PUT_QUEUE_POLICY'; params: { queueName: string; queueArn: string; topicArn: string } }
-  | { code: 'SUBSCRIBE'; params: { topicArn: string; queueArn: string } }
+  /** deadLetter: the queue is the subscription's SNS dead-letter queue (SNS may send; the ingest role is not named). */
+  | {
+      code: 'PUT_QUEUE_POLICY';
+      params: { queueName: string; queueArn: string; topicArn: string; deadLetter?: boolean };
+    }
+  /** deadLetterQueueArn: the subscription's RedrivePolicy target (same account and Region as the subscription). */
+  | { code: 'SUBSCRIBE'; params: { topicArn: string; queueArn: string; deadLetterQueueArn?: string } }
   /** No AWS call: the trail becomes the recorded collection trail. */
   | { code: 'REUSE_TRAIL'; params: { trailArn: string } }
   | {

@@ -11,12 +11,14 @@ import {
 import {
   CreateTrailCommand,
   DeleteTrailCommand,
+  DescribeTrailsCommand,
   StartLoggingCommand,
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail';
 import {
   CreateTopicCommand,
   DeleteTopicCommand,
+  GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
   SetTopicAttributesCommand,
@@ -35,6 +37,12 @@ import {
   type TenantClients,
 } from '../../testkit/reconcile-env';
 import type { AccountReport } from '../../lambdas/reconcile/types';
+import { classifyObjectKey } from '../../lambdas/ingest/source/object-key';
+import { parseNotification } from '../../lambdas/ingest/source/notifications';
+import { defaultBucketPolicy } from '../../lambdas/reconcile/policies';
+import { checkBucketPolicy } from '../../lambdas/reconcile/policy-validation';
+import { publishCloudTrailNotification, putLogFile } from '../../testkit/demo-chain';
+import { drainQueue } from '../../testkit/queues';
 
 const CUSTOMER_STATEMENT = {
   Sid: 'AcmeAuditRead',
@@ -142,6 +150,68 @@ describe('reconcile repairs each seed row of the drift table', () => {
     await expectNoFurtherAction();
   });
 
+  test('BUCKET_MISSING with an S3KeyPrefix: the re-created bucket names the prefix in its policy, the chain works again', async () => {
+    // CloudTrail User Guide, "Amazon S3 bucket policy for CloudTrail": PutObject on bucket/[prefix]/AWSLogs/<id>/*.
+    // The emulator never checks it (real CloudTrail fails UpdateTrail with InsufficientS3BucketPolicyException),
+    // so the policy is checked here with the same simulation the planner uses.
+    const prefix = 'acme/audit';
+    const prefixed = defaultBucketPolicy({
+      bucketName: chain.bucket,
+      accountId: CUSTOMER,
+      trailArn: chain.trailArn,
+      keyPrefix: prefix,
+    });
+    await clients.s3.send(new PutBucketPolicyCommand({ Bucket: chain.bucket, Policy: JSON.stringify(prefixed) }));
+    await clients.cloudTrail.send(new UpdateTrailCommand({ Name: 'outcomes-trail', S3KeyPrefix: prefix }));
+    await world.run('apply'); // the customer's own policy change is reported (info) and recorded
+    await clients.s3.send(new DeleteBucketCommand({ Bucket: chain.bucket }));
+
+    const report = await repair();
+    expect(findingCodes(report)).toEqual(['BUCKET_MISSING']);
+    expect(codes(report)).toEqual(['CREATE_BUCKET', 'PUT_BUCKET_POLICY']);
+    const written = await clients.s3.send(
+      new GetBucketPolicyCommand({ Bucket: chain.bucket, ExpectedBucketOwner: CUSTOMER }),
+    );
+    const check = { bucketName: chain.bucket, trailArn: chain.trailArn, accountId: CUSTOMER };
+    expect(checkBucketPolicy(written.Policy, { ...check, keyPrefix: prefix })).toEqual({
+      allowed: true,
+      explicitDeny: false,
+      reasons: [],
+    });
+    expect(JSON.parse(written.Policy!).Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Sid: 'CloudTrailCollectorCloudTrailWrite',
+          Resource: `arn:aws:s3:::${chain.bucket}/${prefix}/AWSLogs/${CUSTOMER}/*`,
+        }),
+      ]),
+    );
+    // The trail kept its prefix; the unprefixed policy of before would not have let it write there.
+    const described = await clients.cloudTrail.send(new DescribeTrailsCommand({ trailNameList: ['outcomes-trail'] }));
+    expect(described.trailList![0]!.S3KeyPrefix).toBe(prefix);
+    expect(checkBucketPolicy(JSON.stringify(defaultBucketPolicy(check)), { ...check, keyPrefix: prefix }).allowed).toBe(
+      false,
+    );
+    await expectWorkingChain(clients, CUSTOMER, chain.trailArn);
+
+    // A log file delivered under the prefix, announced as CloudTrail does, reaches the queue and is collectable.
+    const file = await putLogFile(clients.s3, {
+      bucket: chain.bucket,
+      accountId: CUSTOMER,
+      region: 'us-east-1',
+      seed: 11,
+      records: 2,
+      time: new Date('2026-11-01T12:00:00Z'),
+      prefix,
+    });
+    await publishCloudTrailNotification(clients.sns, chain.topicArn, chain.bucket, [file.key]);
+    const [message] = await drainQueue(clients.sqs, chain.queueUrl);
+    const parsed = parseNotification(message!.body);
+    expect(parsed).toMatchObject({ kind: 'objects', objects: [expect.objectContaining({ key: file.key })] });
+    expect(classifyObjectKey(file.key)).toMatchObject({ type: 'log', accountId: CUSTOMER, prefix });
+    await expectNoFurtherAction();
+  });
+
   test("BUCKET_MISSING on a customer's bucket: the trail is pointed at outcomes-<account id>", async () => {
     await clients.s3.send(new CreateBucketCommand({ Bucket: 'acme-trail-bucket' }));
     await clients.cloudTrail.send(
@@ -216,6 +286,15 @@ describe('reconcile repairs each seed row of the drift table', () => {
     const report = await repair();
     expect(findingCodes(report)).toEqual(['SUBSCRIPTION_MISSING']);
     expect(codes(report)).toEqual(['SUBSCRIBE']);
+    // SNS Developer Guide, "Amazon SNS dead-letter queues (DLQs)": the new subscription parks what SNS cannot deliver.
+    const [subscription] = (await clients.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: chain.topicArn })))
+      .Subscriptions!;
+    const attributes = await clients.sns.send(
+      new GetSubscriptionAttributesCommand({ SubscriptionArn: subscription!.SubscriptionArn }),
+    );
+    expect(JSON.parse(attributes.Attributes!.RedrivePolicy!)).toEqual({
+      deadLetterTargetArn: chain.queueArn.replace(/outcomesqueue$/, 'outcomesqueue-dlq'),
+    });
     await expectWorkingChain(clients, CUSTOMER, chain.trailArn);
     await expectNoFurtherAction();
   });

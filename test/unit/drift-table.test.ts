@@ -415,10 +415,65 @@ const SITUATIONS: readonly Situation[] = [
     },
   },
   {
+    name: 'the trail topic in Hong Kong, the collector in the UAE (opt-in -> opt-in)',
+    code: 'DELIVERY_REGION_UNSUPPORTED',
+    change: (s, c) => {
+      const hkTopic = `arn:aws:sns:ap-east-1:${ACCT}:outcomestopic`;
+      const hkTrail = `arn:aws:cloudtrail:ap-east-1:${ACCT}:trail/outcomes-trail`;
+      s.region = 'me-central-1';
+      c.region = 'me-central-1';
+      s.trails = known([trail({ arn: hkTrail, homeRegion: 'ap-east-1', topicArn: hkTopic })]);
+      s.topics = { [hkTopic]: known(topic(hkTopic, { policy: topicPolicy(hkTopic, hkTrail) })) };
+      c.recorded = { ...c.recorded, trailArn: hkTrail, topicArn: hkTopic };
+    },
+  },
+  {
+    name: 'the collected trail logs read-only management events',
+    code: 'TRAIL_PARTIAL_COVERAGE',
+    change: (s) => {
+      const readOnly = { read: { all: true, sources: [] }, write: { all: false, sources: [] } } as const;
+      s.trails = known([
+        trail({ selectors: known({ managementEvents: true, dataEvents: false, management: readOnly }) }),
+      ]);
+    },
+  },
+  {
+    name: 'the collected trail is an organization trail of this (management) account',
+    code: 'ORGANIZATION_TRAIL_OWNED',
+    change: (s) => {
+      s.trails = known([trail({ isOrganization: true })]);
+    },
+  },
+  {
+    name: "the organization trail of this account lost its topic: re-pointing it is not the collector's call",
+    code: 'ORGANIZATION_TRAIL_OWNED',
+    change: (s) => {
+      s.trails = known([trail({ isOrganization: true })]);
+      s.topics[TOPIC_ARN] = known(null);
+    },
+  },
+  {
     name: 'messages wait in the dead-letter queue',
     code: 'DLQ_NOT_EMPTY',
     change: (s) => {
       s.queues['outcomesqueue-dlq'] = known({ name: 'outcomesqueue-dlq', url: 'u', arn: '', messages: 3 });
+    },
+  },
+  {
+    name: 'ingest recorded that S3 could not decrypt a log file with the trail KMS key',
+    code: 'TRAIL_KMS_UNREADABLE',
+    change: (s, c) => {
+      const keyArn = `arn:aws:kms:${REGION}:${ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+      s.trails = known([trail({ kmsKeyId: keyArn })]);
+      c.lastReadError = {
+        kind: 'kms',
+        at: new Date(c.now.getTime() - 60_000).toISOString(),
+        bucket: BUCKET,
+        objectKey: `AWSLogs/${ACCT}/CloudTrail/${REGION}/2026/11/01/x.json.gz`,
+        code: 'AccessDenied',
+        roleArn: `arn:aws:iam::${ACCT}:role/CloudTrailCollectorRole`,
+        message: `not authorized to perform: kms:Decrypt on resource: ${keyArn}`,
+      };
     },
   },
 ];
@@ -649,6 +704,9 @@ describe('docs/costs.md quotes the cost code', () => {
     expect(doc).toContain(`$${PRICES.insightsPer100kAnalyzed.toFixed(2)} per 100,000`);
     expect(doc).toContain(`$${PRICES.cloudWatchLogsIngestionPerGb.toFixed(2)} per GB`);
     expect(doc).toContain(`$${PRICES.s3StandardPerGbMonth} per GB-month`);
+    expect(doc).toContain(`PRICES.networkActivityEventsPer100k = ${PRICES.networkActivityEventsPer100k}`);
+    expect(doc).toContain(`$${PRICES.sqsRequestsPerMillion.toFixed(2)} per million`);
+    expect(doc).toContain(`${PRICES.sqsFreeRequestsPerMonth / 1_000_000} million requests a month`);
   });
 
   test('the estimates of the example account, as the code computes them', () => {

@@ -3,7 +3,11 @@ import {
   defaultBucketPolicy,
   defaultQueueStatements,
   defaultTopicStatements,
+  isOptInRegion,
   mergeCollectorStatements,
+  snsDeliveryPrincipals,
+  snsDeliveryUnsupported,
+  trailLogKeyPrefix,
   type PolicyDocument,
   type PolicyStatement,
 } from '../../lambdas/reconcile/policies';
@@ -342,5 +346,64 @@ describe('mergeCollectorStatements', () => {
     expect(verdicts.topicSend.allowed).toBe(true);
     expect(verdicts.ingestReceive?.allowed).toBe(true);
     expect(repaired.Statement[0]).toEqual(customerNoSid);
+  });
+});
+
+describe('the Region rules of SNS -> SQS delivery (SNS Developer Guide, cross-Region delivery)', () => {
+  test('same Region, or from a Region enabled by default: sns.amazonaws.com', () => {
+    expect(snsDeliveryPrincipals('us-east-1', 'us-east-1')).toEqual(['sns.amazonaws.com']);
+    expect(snsDeliveryPrincipals('ap-east-1', 'ap-east-1')).toEqual(['sns.amazonaws.com']);
+    expect(snsDeliveryPrincipals('us-east-1', 'me-central-1')).toEqual(['sns.amazonaws.com']);
+  });
+
+  test('from an opt-in Region to another Region: the regional principal', () => {
+    expect(snsDeliveryPrincipals('ap-east-1', 'us-east-1')).toEqual(['sns.ap-east-1.amazonaws.com']);
+    expect(snsDeliveryPrincipals('me-central-1', 'eu-west-1')).toEqual(['sns.me-central-1.amazonaws.com']);
+  });
+
+  test('Osaka, opt-in for the SNS guide but enabled by default for Account Management: both', () => {
+    expect(snsDeliveryPrincipals('ap-northeast-3', 'us-east-1')).toEqual([
+      'sns.amazonaws.com',
+      'sns.ap-northeast-3.amazonaws.com',
+    ]);
+  });
+
+  test('opt-in -> another opt-in Region is unsupported; every other pair is supported', () => {
+    expect(snsDeliveryUnsupported('ap-east-1', 'me-central-1')).toContain('does not deliver');
+    expect(snsDeliveryUnsupported('ap-east-1', 'ap-east-1')).toBeUndefined();
+    expect(snsDeliveryUnsupported('ap-east-1', 'us-east-1')).toBeUndefined();
+    expect(snsDeliveryUnsupported('us-east-1', 'me-central-1')).toBeUndefined();
+    expect(isOptInRegion('us-east-1')).toBe(false);
+    expect(isOptInRegion('af-south-1')).toBe(true);
+  });
+
+  test('the queue statement the collector writes names the principal SNS will use', () => {
+    const queueArn = 'arn:aws:sqs:us-east-1:111122223333:outcomesqueue';
+    const [send] = defaultQueueStatements({ queueArn, topicArn: 'arn:aws:sns:ap-east-1:111122223333:outcomestopic' });
+    expect(send).toMatchObject({
+      Sid: 'CloudTrailCollectorTopicSend',
+      Principal: { Service: 'sns.ap-east-1.amazonaws.com' },
+    });
+    const [same] = defaultQueueStatements({ queueArn, topicArn: 'arn:aws:sns:us-east-1:111122223333:outcomestopic' });
+    expect(same!.Principal).toEqual({ Service: 'sns.amazonaws.com' });
+  });
+});
+
+describe('the bucket policy with a trail key prefix (CloudTrail User Guide, bucket policy for CloudTrail)', () => {
+  test('the PutObject resource is <bucket>/<prefix>/AWSLogs/<account>/*', () => {
+    const policy = defaultBucketPolicy({
+      bucketName: 'b',
+      accountId: '111122223333',
+      trailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/t',
+      keyPrefix: 'logs/ct',
+    });
+    expect(policy.Statement[1]!.Resource).toBe('arn:aws:s3:::b/logs/ct/AWSLogs/111122223333/*');
+    const plain = defaultBucketPolicy({
+      bucketName: 'b',
+      accountId: '111122223333',
+      trailArn: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/t',
+    });
+    expect(plain.Statement[1]!.Resource).toBe('arn:aws:s3:::b/AWSLogs/111122223333/*');
+    expect(trailLogKeyPrefix('111122223333', 'x')).toBe('x/AWSLogs/111122223333/');
   });
 });

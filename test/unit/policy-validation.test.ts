@@ -633,3 +633,51 @@ describe('evaluateResourcePolicy: condition operators', () => {
     expect(roleAllowedWhen({ StringEquals: { 'aws:PrincipalAccount': COLLECTOR_ACCOUNT } })).toBe(true);
   });
 });
+
+/** SNS Developer Guide, "Sending Amazon SNS messages to an Amazon SQS queue ... in a different Region". */
+describe('checkQueuePolicy simulates the principal SNS uses between the two Regions', () => {
+  const queueArn = 'arn:aws:sqs:us-east-1:111122223333:outcomesqueue';
+  const hkTopic = 'arn:aws:sns:ap-east-1:111122223333:outcomestopic';
+  const sendBy = (service: string | string[]) =>
+    JSON.stringify({
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: service },
+          Action: 'sqs:SendMessage',
+          Resource: queueArn,
+          Condition: { ArnEquals: { 'aws:SourceArn': hkTopic } },
+        },
+      ],
+    });
+  const ctx = { queueArn, topicArn: hkTopic, accountId: '111122223333' };
+
+  test('compliant: a Hong Kong topic, the queue policy naming sns.ap-east-1.amazonaws.com', () => {
+    expect(checkQueuePolicy(sendBy('sns.ap-east-1.amazonaws.com'), ctx).topicSend.allowed).toBe(true);
+  });
+
+  test('non-compliant: sns.amazonaws.com is not the principal a Hong Kong topic sends as', () => {
+    const verdict = checkQueuePolicy(sendBy('sns.amazonaws.com'), ctx).topicSend;
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.reasons[0]).toContain('sqs:SendMessage by sns.ap-east-1.amazonaws.com');
+  });
+
+  test('non-compliant: opt-in -> opt-in cannot deliver, whatever the policy says', () => {
+    const uaeQueue = 'arn:aws:sqs:me-central-1:111122223333:outcomesqueue';
+    const verdict = checkQueuePolicy('{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:*"}]}', {
+      ...ctx,
+      queueArn: uaeQueue,
+    }).topicSend;
+    expect(verdict).toEqual({ allowed: false, explicitDeny: false, reasons: [expect.stringContaining('opt-in')] });
+  });
+
+  test('the ambiguous Osaka Region needs both principals allowed', () => {
+    const osakaTopic = 'arn:aws:sns:ap-northeast-3:111122223333:outcomestopic';
+    const both = (service: string | string[]) => sendBy(service).replace(hkTopic, osakaTopic);
+    const osaka = { ...ctx, topicArn: osakaTopic };
+    expect(checkQueuePolicy(both('sns.amazonaws.com'), osaka).topicSend.allowed).toBe(false);
+    expect(
+      checkQueuePolicy(both(['sns.amazonaws.com', 'sns.ap-northeast-3.amazonaws.com']), osaka).topicSend.allowed,
+    ).toBe(true);
+  });
+});

@@ -15,8 +15,14 @@ import {
   PutPublicAccessBlockCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { GetTopicAttributesCommand, SetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetTopicAttributesCommand, SetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyPlan as applyById, createActionExecutor, type ActionExecutor } from '../../lambdas/reconcile/apply';
 import { actionCostImpact, DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
@@ -227,6 +233,41 @@ describe('createActionExecutor', () => {
         VisibilityTimeout: '360',
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount: 5 }),
       },
+    });
+  });
+
+  test("PUT_BUCKET_POLICY: the trail's key prefix is in the PutObject resource", async () => {
+    const { m, run } = setup();
+    m.s3.on(GetBucketPolicyCommand).rejects(Object.assign(new Error('none'), { name: 'NoSuchBucketPolicy' }));
+    await run({
+      code: 'PUT_BUCKET_POLICY',
+      params: { bucketName: BUCKET, region: 'us-east-1', trailArn: TRAIL_ARN, keyPrefix: 'acme/ct' },
+    });
+    const written = JSON.parse(m.s3.commandCalls(PutBucketPolicyCommand)[0]!.args[0].input.Policy!) as {
+      Statement: { Sid: string; Resource: string }[];
+    };
+    expect(written.Statement.find((s) => s.Sid === 'CloudTrailCollectorCloudTrailWrite')!.Resource).toBe(
+      `arn:aws:s3:::${BUCKET}/acme/ct/AWSLogs/${ACCT}/*`,
+    );
+  });
+
+  test('SUBSCRIBE with a dead-letter queue: its policy merged first, then Subscribe with the RedrivePolicy', async () => {
+    const { m, run } = setup();
+    m.sqs.on(GetQueueUrlCommand).resolves({ QueueUrl: 'https://sqs/outcomesqueue-dlq' });
+    m.sqs.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
+    await run({ code: 'SUBSCRIBE', params: { topicArn: TOPIC_ARN, queueArn: QUEUE_ARN, deadLetterQueueArn: DLQ_ARN } });
+    expect(m.sqs.commandCalls(GetQueueUrlCommand)[0]!.args[0].input).toEqual({ QueueName: 'outcomesqueue-dlq' });
+    const policy = m.sqs.commandCalls(SetQueueAttributesCommand)[0]!.args[0].input.Attributes!.Policy!;
+    expect((JSON.parse(policy) as { Statement: { Sid: string }[] }).Statement.map((s) => s.Sid)).toEqual([
+      'CloudTrailCollectorTopicSend',
+      'CloudTrailCollectorDenyInsecureTransport',
+    ]);
+    expect(m.sns.commandCalls(SubscribeCommand)[0]!.args[0].input).toEqual({
+      TopicArn: TOPIC_ARN,
+      Protocol: 'sqs',
+      Endpoint: QUEUE_ARN,
+      ReturnSubscriptionArn: true,
+      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN }) },
     });
   });
 

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { EVERY_SOURCE, NO_SOURCE, allExcept } from '../../lambdas/reconcile/coverage';
 import { observeAccount, summarizeSelectors } from '../../lambdas/reconcile/observe';
 import type { CustomerClients } from '../../lambdas/reconcile/clients';
 import {
@@ -338,5 +339,123 @@ describe('summarizeSelectors', () => {
     ],
   ])('%s', (_name, response, expected) => {
     expect(summarizeSelectors(response)).toEqual(expected);
+  });
+});
+
+describe('summarizeSelectors: exactly which management events (CloudTrail User Guide, "Logging management events")', () => {
+  test.each([
+    [
+      'basic ReadWriteType ReadOnly: read events only',
+      { EventSelectors: [{ ReadWriteType: 'ReadOnly' as const, IncludeManagementEvents: true }] },
+      { managementEvents: true, dataEvents: false, management: { read: EVERY_SOURCE, write: NO_SOURCE } },
+    ],
+    [
+      'basic ExcludeManagementEventSources: every source but KMS and RDS Data API',
+      {
+        EventSelectors: [
+          {
+            ReadWriteType: 'All' as const,
+            ExcludeManagementEventSources: ['kms.amazonaws.com', 'rdsdata.amazonaws.com'],
+          },
+        ],
+      },
+      {
+        managementEvents: true,
+        dataEvents: false,
+        management: {
+          read: allExcept(['kms.amazonaws.com', 'rdsdata.amazonaws.com']),
+          write: allExcept(['kms.amazonaws.com', 'rdsdata.amazonaws.com']),
+        },
+      },
+    ],
+    [
+      'advanced readOnly Equals false and eventSource NotEquals kms (AdvancedFieldSelector)',
+      {
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Management'] },
+              { Field: 'readOnly', Equals: ['false'] },
+              { Field: 'eventSource', NotEquals: ['kms.amazonaws.com'] },
+            ],
+          },
+        ],
+      },
+      {
+        managementEvents: true,
+        dataEvents: false,
+        management: { read: NO_SOURCE, write: allExcept(['kms.amazonaws.com']) },
+      },
+    ],
+  ])('%s', (_name, response, expected) => {
+    expect(summarizeSelectors(response)).toEqual(expected);
+  });
+});
+
+describe('organization trails seen from a member account (CloudTrail User Guide, "Organization trails")', () => {
+  const ORG_TRAIL = 'arn:aws:cloudtrail:us-east-1:999900001111:trail/org-trail';
+  function withOrgTrail() {
+    const context = setup();
+    context.mocks.ctHome.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        {
+          Name: 'org-trail',
+          TrailARN: ORG_TRAIL,
+          HomeRegion: 'us-east-1',
+          S3BucketName: 'acme-org-cloudtrail',
+          IsMultiRegionTrail: true,
+          IsOrganizationTrail: true,
+          HasCustomEventSelectors: true,
+        },
+      ],
+    });
+    return context;
+  }
+
+  test('GetTrailStatus without IsLogging is "unknown", never "not logging"', async () => {
+    const { mocks, clients } = withOrgTrail();
+    mocks.ctHome.on(GetTrailStatusCommand).resolves({});
+    mocks.ctHome.on(GetEventSelectorsCommand).resolves({ EventSelectors: [{ ReadWriteType: 'All' }] });
+    const state = await observeAccount(clients, context());
+    const trail = state.trails.known ? state.trails.value[0]! : undefined;
+    expect(trail).toMatchObject({ ownerAccountId: '999900001111', isOrganization: true });
+    expect(trail!.status).toEqual({
+      known: false,
+      error: expect.stringContaining('did not report IsLogging (an organization trail owned by 999900001111'),
+    });
+    expect(state.probes?.selection).toMatchObject({ kind: 'external', presumed: true });
+  });
+
+  test.each(['TrailNotFoundException', 'CloudTrailARNInvalidException'])(
+    'GetTrailStatus and GetEventSelectors failing with %s: unknown, and the selection is external (never create)',
+    async (name) => {
+      const { mocks, clients } = withOrgTrail();
+      mocks.ctHome.on(GetTrailStatusCommand).rejects(awsError(name, 400));
+      mocks.ctHome.on(GetEventSelectorsCommand).rejects(awsError(name, 400));
+      const state = await observeAccount(clients, context());
+      const trail = state.trails.known ? state.trails.value[0]! : undefined;
+      expect(trail!.status).toEqual({ known: false, error: expect.stringContaining(name) });
+      expect(trail!.selectors).toEqual({ known: false, error: expect.stringContaining('owned by 999900001111') });
+      expect(state.probes?.selection).toMatchObject({ kind: 'external', presumed: true });
+    },
+  );
+
+  test("IncludeGlobalServiceEvents false is observed (a single-region trail's global service events)", async () => {
+    const { mocks, clients } = setup();
+    mocks.ctHome.on(DescribeTrailsCommand).resolves({
+      trailList: [
+        {
+          Name: 'outcomes-trail',
+          TrailARN: TRAIL_ARN,
+          HomeRegion: 'us-east-1',
+          S3BucketName: BUCKET,
+          IsMultiRegionTrail: false,
+          IncludeGlobalServiceEvents: false,
+          HasCustomEventSelectors: false,
+        },
+      ],
+    });
+    const state = await observeAccount(clients, context());
+    expect(state.trails.known && state.trails.value[0]!.includeGlobalServiceEvents).toBe(false);
   });
 });

@@ -18,6 +18,7 @@ import {
   type PlanContext,
   type PlannedAction,
 } from '../../lambdas/reconcile/types';
+import { allExcept, only, type SourceSet } from '../../lambdas/reconcile/coverage';
 import {
   ACCT,
   BUCKET,
@@ -44,11 +45,24 @@ function observation<T>(value: fc.Arbitrary<T>): fc.Arbitrary<Observation<T>> {
   );
 }
 
+const SOURCES = ['kms.amazonaws.com', 'iam.amazonaws.com', 'ec2.amazonaws.com'];
+/** Never named by a generated selection: they stand for every other event source, regional and global. */
+const POINT_SOURCES = [...SOURCES, 'sqs.amazonaws.com', 'sts.amazonaws.com'];
+const sourceSetArb: fc.Arbitrary<SourceSet> = fc
+  .tuple(fc.boolean(), fc.subarray(SOURCES))
+  .map(([all, sources]) => (all ? allExcept(sources) : only(sources)));
+/** Exactly which management events (absent: all of them), as summarizeSelectors reports a partial selection. */
+const managementArb = fc.option(fc.record({ read: sourceSetArb, write: sourceSetArb }), { nil: undefined });
+
 const trailArb: fc.Arbitrary<ObservedTrail> = fc
   .record({
     name: fc.constantFrom(...TRAIL_NAMES),
     homeRegion: fc.constantFrom(...REGIONS),
     owner: fc.constantFrom(ACCT, ACCT, ORG_OWNER),
+    /** An organization trail of the account itself (the management account). */
+    ownOrganization: fc.boolean(),
+    includeGlobal: fc.boolean(),
+    management: managementArb,
     isMultiRegion: fc.boolean(),
     bucketName: fc.option(fc.constantFrom(...BUCKETS), { nil: undefined }),
     topicArn: fc.option(fc.constantFrom(...TOPICS), { nil: undefined }),
@@ -63,7 +77,11 @@ const trailArb: fc.Arbitrary<ObservedTrail> = fc
     selectors: observation(fc.record({ managementEvents: fc.boolean(), dataEvents: fc.boolean() })),
   })
   .map((t) => {
-    const { owner, cloudWatch, status, ...rest } = t;
+    const { owner, cloudWatch, status, ownOrganization, includeGlobal, management, ...rest } = t;
+    const selectors =
+      rest.selectors.known && rest.selectors.value.managementEvents && management !== undefined
+        ? known({ ...rest.selectors.value, management })
+        : rest.selectors;
     const cleanStatus = status.known
       ? known({
           isLogging: status.value.isLogging,
@@ -74,8 +92,10 @@ const trailArb: fc.Arbitrary<ObservedTrail> = fc
       ...rest,
       arn: `arn:aws:cloudtrail:${t.homeRegion}:${owner}:trail/${t.name}`,
       ownerAccountId: owner,
-      isOrganization: owner !== ACCT,
+      isOrganization: owner !== ACCT || ownOrganization,
+      ...(includeGlobal ? {} : { includeGlobalServiceEvents: false }),
       status: cleanStatus,
+      selectors,
       ...(rest.bucketName === undefined ? { bucketName: undefined } : {}),
       ...(cloudWatch ? { cloudWatchLogsLogGroupArn: 'arn:aws:logs:us-east-1:111122223333:log-group:ct' } : {}),
     };
@@ -260,8 +280,73 @@ function basedOnKnownState(action: PlannedAction, state: ObservedState): boolean
   }
 }
 
+/** Independent oracle: does this trail log this one management event in `region` (from the raw fields)? */
+function logsEvent(trail: ObservedTrail, region: string, readOnly: boolean, source: string): boolean {
+  if (!trail.status.known || !trail.status.value.isLogging || !trail.selectors.known) return false;
+  if (!trail.selectors.value.managementEvents) return false;
+  if (!trail.isMultiRegion && trail.homeRegion !== region) return false;
+  // Global service events are recorded in us-east-1 only (CloudTrail User Guide, update-trail).
+  const global = (source === 'iam.amazonaws.com' || source === 'sts.amazonaws.com') && region === 'us-east-1';
+  if (global && !trail.isMultiRegion && trail.includeGlobalServiceEvents === false) return false;
+  const management = trail.selectors.value.management;
+  if (management === undefined) return true;
+  const set = readOnly ? management.read : management.write;
+  return set.all ? !set.sources.includes(source) : set.sources.includes(source);
+}
+
 describe('planner properties', () => {
   const runs = { numRuns: 3000 };
+
+  test('COST_DUPLICATE_TRAILS exactly when one management event in the collector region is logged by two trails', () => {
+    fc.assert(
+      fc.property(stateArb, contextArb, (state, ctx) => {
+        if (!state.trails.known) return true;
+        const trails = state.trails.value;
+        const twice = [true, false].some((readOnly) =>
+          POINT_SOURCES.some((source) => trails.filter((t) => logsEvent(t, ctx.region, readOnly, source)).length >= 2),
+        );
+        const plan = planAccount(state, ctx);
+        return plan.findings.some((f) => f.code === 'COST_DUPLICATE_TRAILS') === twice;
+      }),
+      runs,
+    );
+  });
+
+  test('an organization trail is never re-pointed, started, or given the default bucket policy', () => {
+    fc.assert(
+      fc.property(stateArb, contextArb, (state, ctx) => {
+        if (!state.trails.known) return true;
+        const org = new Set(state.trails.value.filter((t) => t.isOrganization).map((t) => t.arn));
+        const plan = planAccount(state, ctx);
+        return plan.actions.every((action) => {
+          if (action.code === 'UPDATE_TRAIL' || action.code === 'START_LOGGING') return !org.has(action.resource);
+          if (action.code === 'PUT_BUCKET_POLICY') return !org.has(action.params.trailArn);
+          return true;
+        });
+      }),
+      runs,
+    );
+  });
+
+  test('an organization trail of another account whose logging is unreadable never leaves the account undecided', () => {
+    fc.assert(
+      fc.property(stateArb, contextArb, (state, ctx) => {
+        if (!state.trails.known) return true;
+        const trails = state.trails.value;
+        const ownMayLog = trails.some((t) => t.ownerAccountId === ACCT && mayLogManagementEvents(t));
+        const foreignUnreadable = trails.some(
+          (t) => t.ownerAccountId !== ACCT && (!t.status.known || !t.selectors.known) && mayLogManagementEvents(t),
+        );
+        if (ownMayLog || !foreignUnreadable) return true;
+        const plan = planAccount(state, ctx);
+        const undecided = plan.findings.some(
+          (f) => f.code === 'OBSERVE_INCOMPLETE' && f.message.startsWith('whether a trail logs management events'),
+        );
+        return !undecided && !plan.actions.some((a) => a.code === 'CREATE_TRAIL');
+      }),
+      runs,
+    );
+  });
 
   test('no CREATE_TRAIL while any trail (organization and shadow trails included) logs or may log management events', () => {
     fc.assert(

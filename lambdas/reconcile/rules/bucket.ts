@@ -25,14 +25,31 @@ import {
 /** Recorded instead of a bucket policy fingerprint when this run changes the bucket or its policy. */
 export const POLICY_FINGERPRINT_PENDING = 'pending';
 
-export function bucketStatements(bucket: string, trailArn: string, ctx: PlanContext): PolicyStatement[] {
-  return defaultBucketPolicy({ bucketName: bucket, accountId: ctx.accountId, trailArn }).Statement;
+/** The collector's statements for this trail's bucket, with the trail's S3KeyPrefix in the PutObject resource. */
+export function bucketStatements(
+  bucket: string,
+  trailArn: string,
+  ctx: PlanContext,
+  keyPrefix?: string,
+): PolicyStatement[] {
+  return defaultBucketPolicy({
+    bucketName: bucket,
+    accountId: ctx.accountId,
+    trailArn,
+    ...(keyPrefix ? { keyPrefix } : {}),
+  }).Statement;
 }
 
-export function putBucketPolicy(bucket: string, region: string, trailArn: string, reason: FindingCode): ActionDraft {
+export function putBucketPolicy(
+  bucket: string,
+  region: string,
+  trailArn: string,
+  reason: FindingCode,
+  keyPrefix?: string,
+): ActionDraft {
   return draft(
     'PUT_BUCKET_POLICY',
-    { bucketName: bucket, region, trailArn },
+    { bucketName: bucket, region, trailArn, ...(keyPrefix ? { keyPrefix } : {}) },
     { resource: bucket, reason, part: 'bucket', needs: [keys.bucket(bucket)], provides: [keys.bucketPolicy(bucket)] },
   );
 }
@@ -200,10 +217,13 @@ function bucketCreation(
     );
   }
   // Only a collector-named bucket gets the default policy (merged): one the collector created or reserved.
-  // An existing one that already holds the statements for this trail needs nothing.
+  // An existing one that already holds the statements for this trail (its key prefix included) needs nothing.
+  // The trail keeps its S3KeyPrefix when UpdateTrail points it at this bucket, so the policy must name it.
+  const keyPrefix = trail.observed?.s3KeyPrefix;
   const policy = probe.value.state === 'owned' ? probe.value.policy : undefined;
-  const complete = policy?.known === true && hasStatements(policy.value, bucketStatements(name, trail.arn, ctx));
-  if (!complete) out.actions.push(putBucketPolicy(name, ctx.region, trail.arn, actionReason));
+  const wanted = bucketStatements(name, trail.arn, ctx, keyPrefix);
+  const complete = policy?.known === true && hasStatements(policy.value, wanted);
+  if (!complete) out.actions.push(putBucketPolicy(name, ctx.region, trail.arn, actionReason, keyPrefix));
   if (pointTrail && trail.observed?.bucketName !== name) {
     out.actions.push(
       updateTrail(trail, { bucketName: name }, reason, 'bucket', [keys.bucket(name), keys.bucketPolicy(name)]),

@@ -3,13 +3,25 @@
  * only: the collector never deletes or narrows a customer's trail.
  */
 import { cloudWatchLogsCost, dataEventsCost, duplicateTrailsCost, insightsCost } from '../costs';
+import {
+  describeSelection,
+  intersectSelections,
+  isEmptySelection,
+  NO_MANAGEMENT,
+  selectionIn,
+  trailCoverage,
+  unionSelections,
+  type TrailCoverage,
+} from '../coverage';
 import { logsManagementEvents } from '../trail-selection';
 import type { Finding } from '../types';
 import { finding, type Rule } from './kit';
 
 /**
- * COST_DUPLICATE_TRAILS when two or more trails log management events in the collector region (every copy
- * after the first is billed), and one finding per trail that bills data events, Insights or CloudWatch Logs.
+ * COST_DUPLICATE_TRAILS when two or more trails log some of the same management events in the collector region
+ * (every copy after the first is billed: CloudTrail pricing, "the first copy of management events is free"): a
+ * read-only trail and a write-only trail, or a trail leaving out KMS events beside one logging only KMS events,
+ * are not duplicates (coverage.ts). One finding per trail that bills data events, Insights or CloudWatch Logs.
  * Stopped trails bill nothing and are left out.
  */
 export const costRule: Rule = {
@@ -20,8 +32,20 @@ export const costRule: Rule = {
   description: 'trails that bill a second copy of management events, data events, Insights or CloudWatch Logs',
   check({ trails, ctx }) {
     const findings: Finding[] = [];
-    const copies = trails.filter(
-      (trail) => logsManagementEvents(trail) === 'yes' && (trail.isMultiRegion || trail.homeRegion === ctx.region),
+    // 'yes' implies readable selectors, so every logging trail has a coverage.
+    const logging = trails
+      .filter((trail) => logsManagementEvents(trail) === 'yes')
+      .map(trailCoverage)
+      .filter((coverage): coverage is TrailCoverage => coverage !== undefined);
+    const here = (coverage: TrailCoverage) => selectionIn(coverage, ctx.region);
+    let twice = NO_MANAGEMENT;
+    const copies = logging.filter((coverage) =>
+      logging.some((other) => {
+        if (other === coverage) return false;
+        const both = intersectSelections(here(coverage), here(other));
+        twice = unionSelections(twice, both);
+        return !isEmptySelection(both);
+      }),
     );
     if (copies.length >= 2) {
       const cost = duplicateTrailsCost(copies.length - 1, ctx.costs);
@@ -30,8 +54,10 @@ export const costRule: Rule = {
           'COST_DUPLICATE_TRAILS',
           'medium',
           copies.map((trail) => trail.arn).join(', '),
-          `${copies.length} trails log the same management events in ${ctx.region}; every copy after the first is ` +
-            `billed: ${cost.note}. Remove or narrow the extra trails (the collector never deletes a trail)`,
+          `${copies.length} trails log the same management events in ${ctx.region} ` +
+            `(${describeSelection(twice).join('; ')}); every copy after the first is billed: ${cost.note}` +
+            `${describeSelection(twice).join() === 'read and write events' ? '' : ' (an upper bound: only that part is copied)'}. ` +
+            'Remove or narrow the extra trails (the collector never deletes a trail)',
         ),
       );
     }

@@ -11,16 +11,27 @@ import { bucketRule } from './bucket';
 import { costRule } from './cost';
 import { eventSourceMappingRule } from './esm';
 import type { Rule } from './kit';
+import { kmsRule } from './kms';
 import { queueRule, subscriptionRule } from './queue';
 import { stalenessRule } from './staleness';
 import { topicRule } from './topic';
-import { createTrailRule, logArchiveRule, trailErrorsRule, trailLoggingRule, trailRule } from './trail';
+import {
+  createTrailRule,
+  logArchiveRule,
+  organizationTrailRule,
+  trailCoverageRule,
+  trailErrorsRule,
+  trailLoggingRule,
+  trailRule,
+} from './trail';
 
 export const RULES: readonly Rule[] = [
   roleRule,
   trailListRule,
   costRule,
   trailRule,
+  trailCoverageRule,
+  organizationTrailRule,
   trailLoggingRule,
   trailErrorsRule,
   logArchiveRule,
@@ -31,6 +42,7 @@ export const RULES: readonly Rule[] = [
   subscriptionRule,
   eventSourceMappingRule,
   stalenessRule,
+  kmsRule,
 ];
 
 /** Emitted by the plan's REPAIR_LOOP guard (plan.ts), which judges the drafted actions rather than the state. */
@@ -46,12 +58,15 @@ export {
   costRule,
   createTrailRule,
   eventSourceMappingRule,
+  kmsRule,
   logArchiveRule,
+  organizationTrailRule,
   queueRule,
   roleRule,
   stalenessRule,
   subscriptionRule,
   topicRule,
+  trailCoverageRule,
   trailErrorsRule,
   trailListRule,
   trailLoggingRule,

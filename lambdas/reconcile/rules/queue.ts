@@ -4,8 +4,9 @@
  */
 import { arnParts, queueArn as buildQueueArn } from '../../shared/arn';
 import { CHAIN_NAMES } from '../names';
+import { snsDeliveryUnsupported } from '../policies';
 import { checkQueuePolicy } from '../policy-validation';
-import { NOT_OBSERVED, type FindingCode, type ObservedState } from '../types';
+import { NOT_OBSERVED, type FindingCode, type ObservedState, type PlanContext } from '../types';
 import {
   draft,
   finding,
@@ -24,23 +25,65 @@ export function deadLetterMessages(observed: ObservedState): number | undefined 
   return deadLetters?.known ? deadLetters.value?.messages : undefined;
 }
 
+/** Why SNS cannot deliver from the topic to the account's queue (opt-in -> another opt-in Region), if so. */
+function deliveryUnsupported(topicArn: string, ctx: PlanContext): string | undefined {
+  return snsDeliveryUnsupported(arnParts(topicArn).region, ctx.region);
+}
+
+/**
+ * The SNS dead-letter queue a subscription of this topic can use: outcomesqueue-dlq, when the topic is in the
+ * account and in the queue's Region. SNS Developer Guide, "Amazon SNS dead-letter queues (DLQs)": the DLQ must
+ * be an SQS queue in the same account and Region as the subscription, and a subscription lives in its topic's
+ * Region. A topic homed elsewhere (a trail in another Region) or of another account gets none: see
+ * docs/drift-remediation.md.
+ */
+export function subscriptionDeadLetterQueue(topicArn: string, ctx: PlanContext): string | undefined {
+  const topic = arnParts(topicArn);
+  if (topic.region !== ctx.region || topic.accountId !== ctx.accountId) return undefined;
+  return buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.dlq);
+}
+
 /**
  * QUEUE_MISSING -> CREATE_QUEUE (DLQ first) + PUT_QUEUE_POLICY; QUEUE_POLICY_INVALID -> PUT_QUEUE_POLICY (merged);
  * an explicit Deny of the customer's -> POLICY_DENY_CONFLICT. The policy is only judged against a known topic.
- * DLQ_NOT_EMPTY is reported, never purged.
+ * DLQ_NOT_EMPTY is reported, never purged. DELIVERY_REGION_UNSUPPORTED: SNS cannot deliver from the topic's
+ * Region to the queue's, so no policy is written for that topic (and nothing is subscribed). The DLQ's policy
+ * is judged when the queue's subscription names it as its SNS dead-letter queue.
  */
 export const queueRule: Rule = {
   name: 'queue',
   part: 'queue',
   phase: 'chain',
-  codes: ['DLQ_NOT_EMPTY', 'QUEUE_MISSING', 'QUEUE_POLICY_INVALID', 'POLICY_DENY_CONFLICT', 'OBSERVE_INCOMPLETE'],
+  codes: [
+    'DLQ_NOT_EMPTY',
+    'DELIVERY_REGION_UNSUPPORTED',
+    'QUEUE_MISSING',
+    'QUEUE_POLICY_INVALID',
+    'POLICY_DENY_CONFLICT',
+    'OBSERVE_INCOMPLETE',
+  ],
   description: 'outcomesqueue and its dead-letter queue exist and the queue policy lets the chain work',
   check({ observed, ctx, decided }) {
-    const topicArn = decided.topic?.topicArn;
+    const decidedTopic = decided.topic?.topicArn;
     const arn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
     const dlqArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.dlq);
     const out = none();
     const decide = (queue: QueueDecision): RuleOutput => ({ ...out, decided: { queue } });
+    const unsupported = decidedTopic === undefined ? undefined : deliveryUnsupported(decidedTopic, ctx);
+    if (decidedTopic !== undefined && unsupported !== undefined) {
+      out.findings.push(
+        finding(
+          'DELIVERY_REGION_UNSUPPORTED',
+          'high',
+          decidedTopic,
+          `${unsupported}: the trail's notifications cannot reach ${arn}, so the collector neither writes a queue ` +
+            `policy for this topic nor subscribes the queue. Run the collector in a Region enabled by default, or ` +
+            `home the trail in ${ctx.region}`,
+        ),
+      );
+    }
+    // A topic SNS cannot deliver from is not judged against the queue policy.
+    const topicArn = unsupported === undefined ? decidedTopic : undefined;
     const waiting = deadLetterMessages(observed);
     if (waiting) {
       // Reported, never purged: each message names log files whose records did not all reach the downstream.
@@ -102,6 +145,7 @@ export const queueRule: Rule = {
     }
     const queue = probe.value;
     if (topicArn === undefined) return decide({ created: false, queueArn: queue.arn });
+    out.actions.push(...deadLetterPolicy(observed, ctx, topicArn, queue.arn, out));
     const verdict = checkQueuePolicy(queue.policy, {
       queueArn: queue.arn,
       topicArn,
@@ -130,10 +174,68 @@ export const queueRule: Rule = {
   },
 };
 
-function putQueuePolicy(arn: string, topicArn: string, reason: FindingCode): ActionDraft {
+/**
+ * The queue's confirmed subscription names outcomesqueue-dlq as its SNS dead-letter queue, but the DLQ's
+ * policy does not let the topic send: SNS could not park a failed notification there, and it would be lost.
+ * QUEUE_POLICY_INVALID (on the DLQ) -> PUT_QUEUE_POLICY (merged); a customer Deny -> POLICY_DENY_CONFLICT.
+ */
+function deadLetterPolicy(
+  observed: ObservedState,
+  ctx: PlanContext,
+  topicArn: string,
+  queueArn: string,
+  out: RuleOutput,
+): ActionDraft[] {
+  const dlqArn = subscriptionDeadLetterQueue(topicArn, ctx);
+  if (dlqArn === undefined) return [];
+  const topic = observed.topics[topicArn];
+  const subscriptions = topic?.known && topic.value !== null ? topic.value.subscriptions : undefined;
+  if (!subscriptions?.known) return [];
+  const mine = subscriptions.value.find((s) => s.protocol === 'sqs' && s.endpoint === queueArn && !s.pending);
+  if (mine?.redrivePolicy === undefined || !redriveTargets(mine.redrivePolicy, dlqArn)) return [];
+  const dlq = observed.queues[CHAIN_NAMES.dlq] ?? NOT_OBSERVED;
+  if (!dlq.known) {
+    out.findings.push(incomplete(dlqArn, 'the dead-letter queue', dlq.error));
+    return [];
+  }
+  if (dlq.value === null) return []; // the subscription's DLQ is gone: re-created with the queue (QUEUE_MISSING)
+  const verdict = checkQueuePolicy(dlq.value.policy, { queueArn: dlqArn, topicArn, accountId: ctx.accountId });
+  if (verdict.topicSend.allowed) return [];
+  const reasons = verdict.topicSend.reasons.join('; ');
+  if (verdict.topicSend.explicitDeny) {
+    out.findings.push(
+      finding(
+        'POLICY_DENY_CONFLICT',
+        'high',
+        dlqArn,
+        `the dead-letter queue's policy explicitly denies SNS: ${reasons}. The collector does not remove a customer Deny`,
+      ),
+    );
+    return [];
+  }
+  out.findings.push(
+    finding(
+      'QUEUE_POLICY_INVALID',
+      'high',
+      dlqArn,
+      `the subscription's dead-letter queue does not let the topic send, so a notification SNS fails to deliver is lost: ${reasons}`,
+    ),
+  );
+  return [putQueuePolicy(dlqArn, topicArn, 'QUEUE_POLICY_INVALID', true)];
+}
+
+function redriveTargets(redrivePolicy: string, dlqArn: string): boolean {
+  try {
+    return (JSON.parse(redrivePolicy) as { deadLetterTargetArn?: unknown }).deadLetterTargetArn === dlqArn;
+  } catch {
+    return false;
+  }
+}
+
+function putQueuePolicy(arn: string, topicArn: string, reason: FindingCode, deadLetter = false): ActionDraft {
   return draft(
     'PUT_QUEUE_POLICY',
-    { queueName: arnParts(arn).name, queueArn: arn, topicArn },
+    { queueName: arnParts(arn).name, queueArn: arn, topicArn, ...(deadLetter ? { deadLetter } : {}) },
     {
       resource: arn,
       reason,
@@ -155,22 +257,41 @@ export const subscriptionRule: Rule = {
   phase: 'chain',
   codes: ['SUBSCRIPTION_PENDING', 'SUBSCRIPTION_MISSING', 'SUBSCRIPTION_FILTERED', 'OBSERVE_INCOMPLETE'],
   description: 'the queue is subscribed to the trail topic, confirmed and without a filter policy',
-  check({ observed, decided }) {
+  check({ observed, ctx, decided }) {
     const out = none();
     const topic = decided.topic;
     const queue = decided.queue;
     const topicArn = topic?.topicArn;
     const queueArn = queue?.queueArn;
     if (topicArn === undefined || queueArn === undefined) return out;
+    // The queue rule reported DELIVERY_REGION_UNSUPPORTED: a subscription could never deliver.
+    if (deliveryUnsupported(topicArn, ctx) !== undefined) return out;
+    const probe = observed.topics[topicArn] ?? NOT_OBSERVED;
+    const existing =
+      probe.known && probe.value !== null && probe.value.subscriptions.known
+        ? probe.value.subscriptions.value.filter((s) => s.protocol === 'sqs' && s.endpoint === queueArn)
+        : [];
+    // A new subscription gets outcomesqueue-dlq as its SNS dead-letter queue when SNS allows it (same account and
+    // Region) and the DLQ exists or is created in this plan. Not for one that exists already: Subscribe with other
+    // attributes than the existing subscription's fails.
+    const dlqArn = subscriptionDeadLetterQueue(topicArn, ctx);
+    const dlq = observed.queues[CHAIN_NAMES.dlq];
+    const dlqExists = queue?.created === true || (dlq?.known === true && dlq.value !== null);
+    const deadLetter = dlqArn !== undefined && existing.length === 0 && dlqExists;
     const subscribe = (reason: FindingCode): ActionDraft =>
       draft(
         'SUBSCRIBE',
-        { topicArn, queueArn },
+        { topicArn, queueArn, ...(deadLetter && dlqArn !== undefined ? { deadLetterQueueArn: dlqArn } : {}) },
         {
           resource: topicArn,
           reason,
           part: 'topic',
-          needs: [keys.topic(topicArn), keys.queue(queueArn), keys.queuePolicy(queueArn)],
+          needs: [
+            keys.topic(topicArn),
+            keys.queue(queueArn),
+            keys.queuePolicy(queueArn),
+            ...(deadLetter && dlqArn !== undefined ? [keys.queue(dlqArn)] : []),
+          ],
           provides: [keys.subscription(topicArn, queueArn)],
         },
       );
@@ -178,7 +299,6 @@ export const subscriptionRule: Rule = {
       out.actions.push(subscribe(topic.topicReason ?? 'TOPIC_MISSING'));
       return out;
     }
-    const probe = observed.topics[topicArn] ?? NOT_OBSERVED;
     if (!probe.known || probe.value === null) return out; // the topic rule already reported it
     const subscriptions = probe.value.subscriptions;
     if (!subscriptions.known) {

@@ -6,8 +6,16 @@
 import { trailArn as buildTrailArn } from '../../shared/arn';
 import { isCollectorBucketName } from '../names';
 import { CHAIN_NAMES } from '../names';
-import { isOwnedBy, logsManagementEvents, startingWouldAddCost } from '../trail-selection';
-import type { FindingCode, ObservedTrail } from '../types';
+import { coverageGaps, trailCoverage, type TrailCoverage } from '../coverage';
+import { missingCoverageCost } from '../costs';
+import {
+  isOwnedBy,
+  isOwnedOrganizationTrail,
+  logsManagementEvents,
+  presumedLogging,
+  startingWouldAddCost,
+} from '../trail-selection';
+import type { FindingCode, ObservedState, ObservedTrail, PlanContext } from '../types';
 import { bucketStatements, putBucketPolicy } from './bucket';
 import {
   draft,
@@ -72,9 +80,12 @@ export const trailRule: Rule = {
                 'high',
                 selection.trail.arn,
                 `management events are logged only by ${selection.trail.arn}, owned by account ` +
-                  `${selection.trail.ownerAccountId}, which this account cannot change; no trail is created (it would ` +
-                  `be a paid second copy). Register the account owning bucket ${selection.trail.bucketName ?? '?'} as ` +
-                  `log archive for ${ctx.accountId}`,
+                  `${selection.trail.ownerAccountId}, which this account cannot change` +
+                  (selection.presumed
+                    ? ' (an organization trail: its logging cannot be read from this account and is presumed on)'
+                    : '') +
+                  `; no trail is created (it would be a paid second copy). Register the account owning bucket ` +
+                  `${selection.trail.bucketName ?? '?'} as log archive for ${ctx.accountId}`,
               ),
         );
         return stop();
@@ -136,6 +147,130 @@ export const trailRule: Rule = {
 };
 
 /**
+ * TRAIL_PARTIAL_COVERAGE: the collected trail does not log every management event of the account (read or
+ * write events, excluded event sources, global service events, other regions; coverage.ts). Report only: the
+ * collector never adds a complementary trail. CreateTrail takes no event selectors, so a new trail would log
+ * every management event again (a paid second copy of what this trail logs); narrowing it to the missing part
+ * needs PutEventSelectors, which the customer role denies (lib/permissions.ts: the collector never changes
+ * event selectors, so it can never turn on data events). The finding names each missing part, whether another
+ * trail logs it, and what adding it costs (a first copy is free).
+ */
+export const trailCoverageRule: Rule = {
+  name: 'trail-coverage',
+  part: 'trail',
+  phase: 'chain',
+  codes: ['TRAIL_PARTIAL_COVERAGE', 'OBSERVE_INCOMPLETE'],
+  description: 'the collected trail does not log every management event of the account (read/write, sources, regions)',
+  check({ trails, ctx, decided }) {
+    const trail = decided.trail?.target.observed;
+    // A trail the collector creates (outcomes-trail: multi-region, default selectors) logs every one.
+    if (trail === undefined) return none();
+    const coverage = trailCoverage(trail);
+    if (coverage === undefined) {
+      if (trail.selectors.known) return none();
+      return {
+        findings: [incomplete(trail.arn, 'which management events the trail logs', trail.selectors.error)],
+        actions: [],
+      };
+    }
+    const others = trails
+      .filter(
+        (other) =>
+          other.arn !== trail.arn && (logsManagementEvents(other) === 'yes' || presumedLogging(other, ctx.accountId)),
+      )
+      .map(trailCoverage)
+      .filter((other): other is TrailCoverage => other !== undefined);
+    const gaps = coverageGaps(coverage, others);
+    if (gaps.length === 0) return none();
+    const parts = gaps.map((gap) => {
+      const cost = missingCoverageCost(gap.loggedBy.length > 0, ctx.costs);
+      const where =
+        gap.loggedBy.length > 0
+          ? `logged by ${gap.loggedBy.join(', ')}, which the collector does not collect`
+          : 'logged by no trail';
+      return `${gap.description} (${where}; logging it on this trail: ${cost.note})`;
+    });
+    return {
+      findings: [
+        finding(
+          'TRAIL_PARTIAL_COVERAGE',
+          'medium',
+          trail.arn,
+          `the collected trail does not log: ${parts.join('; ')}. The collector adds no trail for the missing part ` +
+            '(CreateTrail takes no event selectors, so a new trail would bill a second copy of what this one logs, ' +
+            'and the collector never changes event selectors): set this trail to log read and write management ' +
+            'events of every source in every region (multi-region), or tell the operator that the rest is not collected',
+        ),
+      ],
+      actions: [],
+    };
+  },
+};
+
+/**
+ * What stops the chain from being kept around an organization trail without re-pointing it: the bucket or
+ * topic rule would otherwise point the trail elsewhere (UPDATE_TRAIL), which changes delivery for every account
+ * of the organization. Undefined when nothing needs re-pointing (unknown parts re-point nothing either).
+ */
+function repointNeeded(trail: ObservedTrail, observed: ObservedState, ctx: PlanContext): string | undefined {
+  const bucketName = trail.bucketName;
+  if (bucketName === undefined) return 'it has no S3 bucket';
+  const bucket = observed.buckets[bucketName];
+  if (bucket?.known && bucket.value.state === 'absent') return `its bucket ${bucketName} no longer exists`;
+  if (bucket?.known && bucket.value.state === 'foreign' && isCollectorBucketName(ctx.accountId, bucketName)) {
+    return `its bucket name ${bucketName} now belongs to another account`;
+  }
+  if (trail.topicArn === undefined) return 'it has no SNS topic';
+  const topic = observed.topics[trail.topicArn];
+  if (topic?.known && topic.value === null) return `its topic ${trail.topicArn} no longer exists`;
+  return undefined;
+}
+
+/**
+ * ORGANIZATION_TRAIL_OWNED: the collected trail is an organization trail of this account (the organization's
+ * management account). It delivers every member account's log files (under AWSLogs/o-<org id>/<account>/) and
+ * announces them all on its topic, so it is collected as it is and never re-pointed, started or given the
+ * collector's bucket policy (which lacks the AWSLogs/o-<org id>/* prefix): each of those changes the whole
+ * organization's logging. When the chain could only be repaired by re-pointing it, the chain stops here.
+ */
+export const organizationTrailRule: Rule = {
+  name: 'organization-trail',
+  part: 'trail',
+  phase: 'chain',
+  codes: ['ORGANIZATION_TRAIL_OWNED'],
+  description: 'the collected trail is an organization trail this account owns: reported, never re-pointed',
+  check({ observed, ctx, decided }) {
+    const trail = decided.trail?.target.observed;
+    if (trail === undefined || !isOwnedOrganizationTrail(trail, ctx.accountId)) return none();
+    const what =
+      `${trail.arn} is an organization trail owned by this account (the organization's management account): it ` +
+      `delivers the log files of every member account into ${trail.bucketName ?? 'its bucket'} under ` +
+      'AWSLogs/o-<organization id>/<account>/ and announces them all on its topic. The collector never re-points, ' +
+      "starts or rewrites the bucket policy of an organization trail (that changes every account's logging; " +
+      'the bucket policy must allow AWSLogs/o-<organization id>/*). Register this account as log archive for its ' +
+      `organization (accounts add --account-id ${ctx.accountId} --log-archive-for o-<organization id>) so that ` +
+      "member accounts' files are collected, not rejected as another account's";
+    const blocked = repointNeeded(trail, observed, ctx);
+    if (blocked === undefined) {
+      return { findings: [finding('ORGANIZATION_TRAIL_OWNED', 'medium', trail.arn, what)], actions: [] };
+    }
+    return {
+      findings: [
+        finding(
+          'ORGANIZATION_TRAIL_OWNED',
+          'high',
+          trail.arn,
+          `${blocked}, and repairing that would re-point the organization trail; nothing is changed. ${what}. ` +
+            'Restore the bucket or topic, or point the trail at new ones yourself',
+        ),
+      ],
+      actions: [],
+      stop: 'chain',
+    };
+  },
+};
+
+/**
  * TRAIL_NOT_LOGGING -> START_LOGGING, but only when starting is free: the selection guarantees no other trail
  * logs management events, and a trail with data events or Insights (or unreadable selectors) is not started.
  */
@@ -154,6 +289,20 @@ export const trailLoggingRule: Rule = {
       return out;
     }
     if (trail.status.value.isLogging) return out;
+    if (trail.isOrganization) {
+      // Starting an organization trail starts logging for every member account: a paid second copy wherever a
+      // member has its own trail, and not this account's decision alone.
+      out.findings.push(
+        finding(
+          'TRAIL_NOT_LOGGING',
+          'high',
+          trail.arn,
+          'the organization trail is stopped; the collector does not start an organization trail (it logs every ' +
+            'member account: a paid second copy wherever a member has its own trail)',
+        ),
+      );
+      return out;
+    }
     const otherCopy = trails.find((other) => other.arn !== trail.arn && logsManagementEvents(other) !== 'no');
     if (otherCopy !== undefined) {
       // Starting this trail while another may log management events could bill a second copy.
@@ -218,18 +367,29 @@ export const trailErrorsRule: Rule = {
       const probe = bucket === undefined ? undefined : observed.buckets[bucket];
       const ours = bucket !== undefined && isCollectorBucketName(ctx.accountId, bucket);
       const policy = probe?.known && probe.value.state === 'owned' ? probe.value.policy : undefined;
+      // An organization trail's bucket policy must allow AWSLogs/o-<org id>/*: never replaced by the default.
       const repairable =
-        ours && policy?.known === true && !hasStatements(policy.value, bucketStatements(bucket, trail.arn, ctx));
+        !trail.isOrganization &&
+        ours &&
+        policy?.known === true &&
+        !hasStatements(policy.value, bucketStatements(bucket, trail.arn, ctx, trail.s3KeyPrefix));
       out.findings.push(
         finding(
           'TRAIL_DELIVERY_ERROR',
           'high',
           trail.arn,
           `CloudTrail reports "${latestDeliveryError}" delivering to ${bucket ?? 'its bucket'}` +
-            (repairable ? '' : '; the collector does not change this bucket policy'),
+            (repairable ? '' : '; the collector does not change this bucket policy') +
+            (trail.isOrganization
+              ? ' (an organization trail: the policy must allow PutObject on AWSLogs/o-<organization id>/*)'
+              : ''),
         ),
       );
-      if (repairable) out.actions.push(putBucketPolicy(bucket, trail.homeRegion, trail.arn, 'TRAIL_DELIVERY_ERROR'));
+      if (repairable) {
+        out.actions.push(
+          putBucketPolicy(bucket, trail.homeRegion, trail.arn, 'TRAIL_DELIVERY_ERROR', trail.s3KeyPrefix),
+        );
+      }
     }
     if (latestNotificationError) {
       out.findings.push(

@@ -3,6 +3,8 @@
  * finding and actions (cdk-nag style). Moved from reconcile-plan.test.ts; the rule-level cases are at the end.
  */
 import { planAccount } from '../../../lambdas/reconcile/plan';
+import { defaultBucketPolicy } from '../../../lambdas/reconcile/policies';
+import { checkBucketPolicy } from '../../../lambdas/reconcile/policy-validation';
 import { bucketRule } from '../../../lambdas/reconcile/rules';
 import { known, unknown } from '../../../lambdas/reconcile/types';
 import {
@@ -11,6 +13,7 @@ import {
   GENERATED,
   REGION,
   TRAIL_ARN,
+  bucketPolicy,
   context,
   healthy,
   trail,
@@ -150,5 +153,71 @@ describe('the bucket rule on its own', () => {
     expect(output.findings.map((f) => f.code)).toEqual(['BUCKET_MISSING']);
     expect(output.actions.map((a) => a.code)).toEqual(['CREATE_BUCKET', 'PUT_BUCKET_POLICY']);
     expect(output.actions[0]!.recreationKey).toBe(`bucket:${BUCKET}`);
+  });
+});
+
+/**
+ * CloudTrail User Guide, "Amazon S3 bucket policy for CloudTrail": the PutObject resource is
+ * arn:aws:s3:::bucket/[optionalPrefix]/AWSLogs/accountId/*; without the trail's prefix CreateTrail/UpdateTrail fail
+ * with InsufficientS3BucketPolicyException.
+ */
+describe("the trail's S3KeyPrefix", () => {
+  const PREFIX = 'org/audit';
+  const prefixed = (bucket = BUCKET) =>
+    JSON.stringify(
+      defaultBucketPolicy({ bucketName: bucket, accountId: ACCT, trailArn: TRAIL_ARN, keyPrefix: PREFIX }),
+    );
+
+  test('a re-created bucket gets a policy whose PutObject resource holds the prefix', () => {
+    const state = with_((s) => {
+      s.trails = known([trail({ s3KeyPrefix: PREFIX })]);
+      s.buckets[BUCKET] = known({ state: 'absent' });
+    });
+    const plan = planAccount(state, context());
+    expect(summary(plan)).toEqual([
+      ['CREATE_BUCKET', BUCKET, 'BUCKET_MISSING'],
+      ['PUT_BUCKET_POLICY', BUCKET, 'BUCKET_MISSING'],
+    ]);
+    expect(plan.actions[1]!.params).toEqual({
+      bucketName: BUCKET,
+      region: REGION,
+      trailArn: TRAIL_ARN,
+      keyPrefix: PREFIX,
+    });
+  });
+
+  test("a customer's deleted bucket: outcomes-<id> is given the prefixed policy before the trail is moved to it", () => {
+    const state = with_((s) => {
+      s.trails = known([trail({ bucketName: 'acme-logs', s3KeyPrefix: PREFIX })]);
+      s.buckets = {
+        'acme-logs': known({ state: 'absent' }),
+        [BUCKET]: known({ state: 'owned', policy: known(bucketPolicy()) }),
+      };
+    });
+    const plan = planAccount(state, context({ recorded: { ...context().recorded, bucketName: 'acme-logs' } }));
+    // outcomes-<id> exists with the statements for an unprefixed trail: not enough for this one.
+    expect(codes(plan)).toEqual(['PUT_BUCKET_POLICY', 'UPDATE_TRAIL']);
+    expect(plan.actions[0]!.params).toMatchObject({ keyPrefix: PREFIX });
+    expect(plan.actions[1]!.dependsOn).toEqual([plan.actions[0]!.id]);
+  });
+
+  test('compliant: outcomes-<id> already holds the prefixed statements, so the trail is only moved', () => {
+    const state = with_((s) => {
+      s.trails = known([trail({ bucketName: 'acme-logs', s3KeyPrefix: PREFIX })]);
+      s.buckets = {
+        'acme-logs': known({ state: 'absent' }),
+        [BUCKET]: known({ state: 'owned', policy: known(prefixed()) }),
+      };
+    });
+    const plan = planAccount(state, context({ recorded: { ...context().recorded, bucketName: 'acme-logs' } }));
+    expect(codes(plan)).toEqual(['UPDATE_TRAIL']);
+  });
+
+  test('the prefixed policy lets CloudTrail write under the prefix, the unprefixed one does not', () => {
+    const ctx = { bucketName: BUCKET, trailArn: TRAIL_ARN, accountId: ACCT, keyPrefix: PREFIX };
+    expect(checkBucketPolicy(prefixed(), ctx)).toEqual({ allowed: true, explicitDeny: false, reasons: [] });
+    const without = checkBucketPolicy(bucketPolicy(), ctx);
+    expect(without.allowed).toBe(false);
+    expect(without.reasons.join(' ')).toContain(`${BUCKET}/${PREFIX}/AWSLogs/${ACCT}/CloudTrail/`);
   });
 });

@@ -4,7 +4,14 @@
  */
 import { planAccount } from '../../../lambdas/reconcile/plan';
 import { costRule } from '../../../lambdas/reconcile/rules';
-import { known } from '../../../lambdas/reconcile/types';
+import {
+  EVERY_SOURCE,
+  NO_SOURCE,
+  allExcept,
+  only,
+  type ManagementSelection,
+} from '../../../lambdas/reconcile/coverage';
+import { known, type ObservedTrail } from '../../../lambdas/reconcile/types';
 import { context, healthy, trail } from '../../../testkit/reconcile-fixtures';
 import { CUSTOMER_TRAIL, ruleOutput, with_ } from './helpers';
 
@@ -59,6 +66,60 @@ describe('the cost rule on its own', () => {
     const twice = with_((s) => (s.trails = known([trail(), trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit' })])));
     expect(ruleOutput(costRule, twice, context()).findings.map((f) => [f.code, f.severity])).toEqual([
       ['COST_DUPLICATE_TRAILS', 'medium'],
+    ]);
+  });
+});
+
+describe('COST_DUPLICATE_TRAILS only for an overlapping part (coverage.ts; CloudTrail pricing: first copy free)', () => {
+  const readOnly = { read: EVERY_SOURCE, write: NO_SOURCE };
+  const writeOnly = { read: NO_SOURCE, write: EVERY_SOURCE };
+  const selecting = (management: ManagementSelection) =>
+    known({ managementEvents: true, dataEvents: false, management });
+  const acme = (overrides: Partial<ObservedTrail>) => trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit', ...overrides });
+
+  test('compliant: a ReadOnly trail beside a WriteOnly trail is no duplicate', () => {
+    const state = with_(
+      (s) => (s.trails = known([trail({ selectors: selecting(writeOnly) }), acme({ selectors: selecting(readOnly) })])),
+    );
+    expect(ruleOutput(costRule, state, context()).findings).toEqual([]);
+  });
+
+  test('compliant: a trail without KMS events beside one with only KMS events is no duplicate', () => {
+    const kms = only(['kms.amazonaws.com']);
+    const noKms = allExcept(['kms.amazonaws.com']);
+    const state = with_(
+      (s) =>
+        (s.trails = known([
+          trail({ selectors: selecting({ read: noKms, write: noKms }) }),
+          acme({ selectors: selecting({ read: kms, write: kms }) }),
+        ])),
+    );
+    expect(ruleOutput(costRule, state, context()).findings).toEqual([]);
+  });
+
+  test('compliant: a single-region trail in another region copies nothing in the collector region', () => {
+    const elsewhere = acme({
+      isMultiRegion: false,
+      homeRegion: 'eu-west-1',
+      arn: 'arn:aws:cloudtrail:eu-west-1:111122223333:trail/eu',
+    });
+    expect(
+      ruleOutput(
+        costRule,
+        with_((s) => (s.trails = known([trail(), elsewhere]))),
+        context(),
+      ).findings,
+    ).toEqual([]);
+  });
+
+  test('non-compliant: a ReadOnly trail beside a full trail copies the read events, and says so', () => {
+    const state = with_((s) => (s.trails = known([trail(), acme({ selectors: selecting(readOnly) })])));
+    expect(ruleOutput(costRule, state, context()).findings).toEqual([
+      expect.objectContaining({
+        code: 'COST_DUPLICATE_TRAILS',
+        severity: 'medium',
+        message: expect.stringMatching(/\(read events\).*\$20\.00\/month.*an upper bound/),
+      }),
     ]);
   });
 });

@@ -3,9 +3,12 @@
  * finding and actions (cdk-nag style). Moved from reconcile-plan.test.ts; the rule-level cases are at the end.
  */
 import { planAccount } from '../../../lambdas/reconcile/plan';
+import { defaultQueueStatements, mergeCollectorStatements } from '../../../lambdas/reconcile/policies';
 import { queueRule, subscriptionRule } from '../../../lambdas/reconcile/rules';
+import { subscriptionDeadLetterQueue } from '../../../lambdas/reconcile/rules/queue';
 import { known, unknown } from '../../../lambdas/reconcile/types';
 import {
+  ACCT,
   DLQ_ARN,
   FUNCTION_ARN,
   QUEUE_ARN,
@@ -15,6 +18,8 @@ import {
   healthy,
   queuePolicy,
   topic,
+  topicPolicy,
+  trail,
 } from '../../../testkit/reconcile-fixtures';
 import { codes, findingCodes, ruleOutput, summary, with_ } from './helpers';
 
@@ -201,5 +206,197 @@ describe('the queue and subscription rules on their own', () => {
     const output = ruleOutput(subscriptionRule, unsubscribed, context());
     expect(output.findings.map((f) => f.code)).toEqual(['SUBSCRIPTION_MISSING']);
     expect(output.actions.map((a) => a.code)).toEqual(['SUBSCRIBE']);
+  });
+});
+
+/**
+ * SNS Developer Guide, "Sending Amazon SNS messages to an Amazon SQS queue or AWS Lambda function in a different
+ * Region": from an opt-in Region the queue policy must name sns.<opt-in-region>.amazonaws.com, and an opt-in Region
+ * cannot deliver to another opt-in Region at all.
+ */
+describe('opt-in Regions: the SNS principal, and DELIVERY_REGION_UNSUPPORTED', () => {
+  const HK = 'ap-east-1';
+  const hkTrail = `arn:aws:cloudtrail:${HK}:${ACCT}:trail/outcomes-trail`;
+  const hkTopic = `arn:aws:sns:${HK}:${ACCT}:outcomestopic`;
+  /** The trail homed in Hong Kong (an opt-in Region), the collector (and its queue) in `queueRegion`. */
+  function homedInHongKong(queueRegion: string, policy?: string) {
+    const queueArn = `arn:aws:sqs:${queueRegion}:${ACCT}:outcomesqueue`;
+    const state = with_((s) => {
+      s.region = queueRegion;
+      s.trails = known([trail({ arn: hkTrail, homeRegion: HK, topicArn: hkTopic })]);
+      s.topics = {
+        [hkTopic]: known(
+          topic(hkTopic, {
+            policy: topicPolicy(hkTopic, hkTrail),
+            subscriptions: known([{ arn: `${hkTopic}:s`, protocol: 'sqs', endpoint: queueArn, pending: false }]),
+          }),
+        ),
+      };
+      s.queues = {
+        outcomesqueue: known({
+          name: 'outcomesqueue',
+          url: 'u',
+          arn: queueArn,
+          policy:
+            policy ??
+            JSON.stringify(
+              mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn, topicArn: hkTopic })),
+            ),
+        }),
+      };
+    });
+    const ctx = context({
+      region: queueRegion,
+      recorded: { ...context().recorded, trailArn: hkTrail, topicArn: hkTopic, queueArn },
+    });
+    return { state, ctx, queueArn };
+  }
+
+  test('compliant: the queue policy names sns.ap-east-1.amazonaws.com for a Hong Kong topic', () => {
+    const { state, ctx } = homedInHongKong(REGION);
+    expect(planAccount(state, ctx).findings).toEqual([]);
+  });
+
+  test('non-compliant: sns.amazonaws.com alone does not let a Hong Kong topic send to us-east-1', () => {
+    const { queueArn } = homedInHongKong(REGION);
+    const global = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'AcmeSns',
+          Effect: 'Allow',
+          Principal: { Service: 'sns.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: queueArn,
+          Condition: { ArnEquals: { 'aws:SourceArn': hkTopic } },
+        },
+      ],
+    });
+    const { state, ctx } = homedInHongKong(REGION, global);
+    const plan = planAccount(state, ctx);
+    expect(findingCodes(plan)).toEqual(['QUEUE_POLICY_INVALID']);
+    expect(plan.findings[0]!.message).toContain('by sns.ap-east-1.amazonaws.com');
+    expect(summary(plan)).toEqual([['PUT_QUEUE_POLICY', queueArn, 'QUEUE_POLICY_INVALID']]);
+  });
+
+  test('non-compliant: opt-in -> another opt-in Region (Hong Kong -> UAE) is reported, never subscribed', () => {
+    const { state, ctx, queueArn } = homedInHongKong('me-central-1');
+    state.topics[hkTopic] = known(topic(hkTopic, { policy: topicPolicy(hkTopic, hkTrail), subscriptions: known([]) }));
+    const plan = planAccount(state, ctx);
+    expect(plan.findings).toEqual([
+      expect.objectContaining({
+        code: 'DELIVERY_REGION_UNSUPPORTED',
+        severity: 'high',
+        resource: hkTopic,
+        message: expect.stringContaining('from the opt-in Region ap-east-1 to another opt-in Region (me-central-1)'),
+      }),
+    ]);
+    expect(plan.actions).toEqual([]);
+    expect(ruleOutput(subscriptionRule, state, ctx)).toEqual({ findings: [], actions: [] });
+    expect(queueArn).toContain('me-central-1');
+  });
+
+  test('compliant: a Region enabled by default delivers to an opt-in Region (us-east-1 -> UAE)', () => {
+    const queueArn = `arn:aws:sqs:me-central-1:${ACCT}:outcomesqueue`;
+    const state = with_((s) => {
+      s.region = 'me-central-1';
+      s.queues = {
+        outcomesqueue: known({
+          name: 'outcomesqueue',
+          url: 'u',
+          arn: queueArn,
+          policy: JSON.stringify(
+            mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn, topicArn: TOPIC_ARN })),
+          ),
+        }),
+      };
+      s.topics[TOPIC_ARN] = known(
+        topic(TOPIC_ARN, { subscriptions: known([{ arn: 's', protocol: 'sqs', endpoint: queueArn, pending: false }]) }),
+      );
+    });
+    const plan = planAccount(state, context({ region: 'me-central-1', recorded: { ...context().recorded, queueArn } }));
+    expect(findingCodes(plan)).not.toContain('DELIVERY_REGION_UNSUPPORTED');
+    expect(plan.actions).toEqual([]);
+  });
+});
+
+/**
+ * SNS Developer Guide, "Amazon SNS dead-letter queues (DLQs)": the subscription's DLQ is an SQS queue in the same
+ * account and Region as the subscription, and its policy must let the topic send.
+ */
+describe("the subscription's SNS dead-letter queue", () => {
+  const dlqPolicy = () =>
+    JSON.stringify(
+      mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn: DLQ_ARN, topicArn: TOPIC_ARN })),
+    );
+  const withDlq = (policy?: string) =>
+    known({ name: 'outcomesqueue-dlq', url: 'u', arn: DLQ_ARN, messages: 0, ...(policy ? { policy } : {}) });
+
+  test('a new subscription in the queue Region gets outcomesqueue-dlq as its dead-letter queue', () => {
+    const state = with_((s) => {
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([]) }));
+      s.queues['outcomesqueue-dlq'] = withDlq();
+    });
+    const plan = planAccount(state, context());
+    expect(plan.actions.map((a) => [a.code, a.params])).toEqual([
+      ['SUBSCRIBE', { topicArn: TOPIC_ARN, queueArn: QUEUE_ARN, deadLetterQueueArn: DLQ_ARN }],
+    ]);
+  });
+
+  test('the DLQ is created in this plan: the subscription depends on it', () => {
+    const state = with_((s) => {
+      s.queues = { outcomesqueue: known(null), 'outcomesqueue-dlq': known(null) };
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([]) }));
+    });
+    const plan = planAccount(state, context());
+    const subscribe = plan.actions.find((a) => a.code === 'SUBSCRIBE')!;
+    expect(subscribe.params).toMatchObject({ deadLetterQueueArn: DLQ_ARN });
+    expect(subscribe.dependsOn).toContain(`CREATE_QUEUE:${DLQ_ARN}`);
+  });
+
+  test('no DLQ for a topic in another Region (SNS requires the same Region) nor for a pending subscription', () => {
+    const pending = { arn: 'PendingConfirmation', protocol: 'sqs', endpoint: QUEUE_ARN, pending: true };
+    const state = with_((s) => {
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([pending]) }));
+      s.queues['outcomesqueue-dlq'] = withDlq();
+    });
+    expect(planAccount(state, context()).actions[0]!.params).toEqual({ topicArn: TOPIC_ARN, queueArn: QUEUE_ARN });
+    expect(subscriptionDeadLetterQueue('arn:aws:sns:eu-west-1:111122223333:outcomestopic', context())).toBeUndefined();
+    expect(subscriptionDeadLetterQueue(TOPIC_ARN, context())).toBe(DLQ_ARN);
+  });
+
+  const redriven = (dlq: ReturnType<typeof withDlq>) =>
+    with_((s) => {
+      s.topics[TOPIC_ARN] = known(
+        topic(TOPIC_ARN, {
+          subscriptions: known([
+            {
+              arn: `${TOPIC_ARN}:sub-1`,
+              protocol: 'sqs',
+              endpoint: QUEUE_ARN,
+              pending: false,
+              filterPolicy: known(null),
+              redrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN }),
+            },
+          ]),
+        }),
+      );
+      s.queues['outcomesqueue-dlq'] = dlq;
+    });
+
+  test('compliant: the redrive target lets the topic send', () => {
+    expect(planAccount(redriven(withDlq(dlqPolicy())), context()).findings).toEqual([]);
+  });
+
+  test('non-compliant: the redrive target does not let the topic send -> QUEUE_POLICY_INVALID, repaired', () => {
+    const plan = planAccount(redriven(withDlq()), context());
+    expect(findingCodes(plan)).toEqual(['QUEUE_POLICY_INVALID']);
+    expect(plan.findings[0]!.resource).toBe(DLQ_ARN);
+    expect(plan.actions.map((a) => [a.code, a.params])).toEqual([
+      [
+        'PUT_QUEUE_POLICY',
+        { queueName: 'outcomesqueue-dlq', queueArn: DLQ_ARN, topicArn: TOPIC_ARN, deadLetter: true },
+      ],
+    ]);
   });
 });

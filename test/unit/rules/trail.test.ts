@@ -6,11 +6,14 @@ import { planAccount } from '../../../lambdas/reconcile/plan';
 import {
   createTrailRule,
   logArchiveRule,
+  organizationTrailRule,
+  trailCoverageRule,
   trailErrorsRule,
   trailLoggingRule,
   trailRule,
 } from '../../../lambdas/reconcile/rules';
-import { known, unknown } from '../../../lambdas/reconcile/types';
+import { EVERY_SOURCE, NO_SOURCE, allExcept, type ManagementSelection } from '../../../lambdas/reconcile/coverage';
+import { known, unknown, type ObservedState } from '../../../lambdas/reconcile/types';
 import {
   BUCKET,
   REGION,
@@ -262,5 +265,198 @@ describe('the trail rules on their own', () => {
     expect(ruleOutput(createTrailRule, unknownBucket, context({ recorded: {} })).findings.map((f) => f.code)).toEqual([
       'OBSERVE_INCOMPLETE',
     ]);
+  });
+});
+
+const readOnly = { read: EVERY_SOURCE, write: NO_SOURCE };
+const writeOnly = { read: NO_SOURCE, write: EVERY_SOURCE };
+const selecting = (management: ManagementSelection) => known({ managementEvents: true, dataEvents: false, management });
+
+describe('TRAIL_PARTIAL_COVERAGE (coverage.ts; CloudTrail User Guide, "Logging management events")', () => {
+  test('compliant: a multi-region trail of every management event has no partial coverage', () => {
+    expect(ruleOutput(trailCoverageRule, healthy(), context())).toEqual({ findings: [], actions: [] });
+  });
+
+  test('a ReadOnly trail: write events are named, no trail logs them, adding them is a free first copy; no trail is created', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail({ selectors: selecting(readOnly) })]))),
+      context(),
+    );
+    expect(plan.findings).toEqual([
+      expect.objectContaining({
+        code: 'TRAIL_PARTIAL_COVERAGE',
+        severity: 'medium',
+        resource: TRAIL_ARN,
+        message: expect.stringMatching(
+          /does not log: write events \(logged by no trail; .*\$0 — no trail logs this part yet/,
+        ),
+      }),
+    ]);
+    expect(codes(plan)).toEqual([]);
+  });
+
+  test('a ReadOnly trail beside a WriteOnly trail: the write events are logged by that trail (a copy would be billed)', () => {
+    const other = trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit', selectors: selecting(writeOnly) });
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail({ selectors: selecting(readOnly) }), other]))),
+      context(),
+    );
+    expect(findingCodes(plan)).toEqual(['TRAIL_PARTIAL_COVERAGE']);
+    expect(plan.findings[0]!.message).toContain(`write events (logged by ${CUSTOMER_TRAIL}`);
+    expect(plan.findings[0]!.message).toContain('up to $20.00/month');
+    expect(codes(plan)).not.toContain('CREATE_TRAIL');
+  });
+
+  test('a single-region trail homed elsewhere: the other regions and the global service events are named', () => {
+    const arn = `arn:aws:cloudtrail:eu-west-1:111122223333:trail/outcomes-trail`;
+    const output = ruleOutput(
+      trailCoverageRule,
+      with_((s) => (s.trails = known([trail({ arn, homeRegion: 'eu-west-1', isMultiRegion: false })]))),
+      context({ recorded: { ...context().recorded, trailArn: arn } }),
+    );
+    expect(output.findings).toHaveLength(1);
+    expect(output.findings[0]!.message).toContain('global service events');
+    expect(output.findings[0]!.message).toContain('every region other than eu-west-1');
+  });
+
+  test('excluded event sources are named', () => {
+    const noKms = allExcept(['kms.amazonaws.com']);
+    const output = ruleOutput(
+      trailCoverageRule,
+      with_((s) => (s.trails = known([trail({ selectors: selecting({ read: noKms, write: noKms }) })]))),
+      context(),
+    );
+    expect(output.findings[0]!.message).toContain('read and write events from kms.amazonaws.com');
+  });
+
+  test('the recorded trail whose selectors cannot be read: OBSERVE_INCOMPLETE, not a guess', () => {
+    const output = ruleOutput(
+      trailCoverageRule,
+      with_((s) => (s.trails = known([trail({ selectors: unknown('GetEventSelectors failed: AccessDenied') })]))),
+      context(),
+    );
+    expect(output.findings.map((f) => f.code)).toEqual(['OBSERVE_INCOMPLETE']);
+  });
+
+  test('selection prefers a trail of every management event over a ReadOnly one', () => {
+    const partial = trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit', selectors: selecting(readOnly) });
+    const full = trail({ arn: `arn:aws:cloudtrail:${REGION}:111122223333:trail/zz-full`, name: 'zz-full' });
+    const plan = planAccount(
+      with_((s) => (s.trails = known([partial, full]))),
+      context({ recorded: {} }),
+    );
+    expect(plan.actions.find((a) => a.code === 'REUSE_TRAIL')?.resource).toBe(full.arn);
+  });
+});
+
+describe('organization trails of another account, seen from a member (sparse answers)', () => {
+  const org = (overrides: Parameters<typeof trail>[0] = {}) =>
+    trail({
+      arn: 'arn:aws:cloudtrail:us-east-1:999900001111:trail/org',
+      name: 'org',
+      ownerAccountId: '999900001111',
+      isOrganization: true,
+      bucketName: 'org-logs',
+      ...overrides,
+    });
+
+  test.each([
+    ['GetTrailStatus without IsLogging', { status: unknown('GetTrailStatus did not report IsLogging') }],
+    [
+      'TrailNotFoundException for status and selectors',
+      { status: unknown('TrailNotFoundException'), selectors: unknown('TrailNotFoundException') },
+    ],
+    ['CloudTrailARNInvalidException for the selectors', { selectors: unknown('CloudTrailARNInvalidException') }],
+  ])('%s: presumed to log, TRAIL_NOT_COLLECTABLE, never CREATE_TRAIL, never undecided', (_name, overrides) => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([org(overrides)]))),
+      context({ recorded: {} }),
+    );
+    expect(plan.actions).toEqual([]);
+    expect(findingCodes(plan)).toEqual(['TRAIL_NOT_COLLECTABLE']);
+    expect(plan.findings[0]!.message).toContain('presumed on');
+  });
+
+  test('with an own trail that logs: the own trail is collected (compliant)', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail(), org({ status: unknown('TrailNotFoundException') })]))),
+      context(),
+    );
+    expect(findingCodes(plan)).toEqual([]);
+  });
+
+  test('with an own trail whose logging is unknown: undecided (OBSERVE_INCOMPLETE), nothing created', () => {
+    const plan = planAccount(
+      with_(
+        (s) =>
+          (s.trails = known([
+            trail({ status: unknown('ThrottlingException') }),
+            org({ status: unknown('TrailNotFoundException') }),
+          ])),
+      ),
+      context({ recorded: {} }),
+    );
+    expect(plan.actions).toEqual([]);
+    expect(findingCodes(plan)).toEqual(['OBSERVE_INCOMPLETE']);
+  });
+});
+
+describe('ORGANIZATION_TRAIL_OWNED: an organization trail of this (management) account', () => {
+  const owned = (overrides: Parameters<typeof trail>[0] = {}) => trail({ isOrganization: true, ...overrides });
+
+  test('compliant: an ordinary trail is not reported', () => {
+    expect(ruleOutput(organizationTrailRule, healthy(), context())).toEqual({ findings: [], actions: [] });
+  });
+
+  test('healthy chain: collected as it is, medium finding with what the operator does', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([owned()]))),
+      context(),
+    );
+    expect(plan.actions).toEqual([]);
+    expect(plan.findings).toEqual([
+      expect.objectContaining({
+        code: 'ORGANIZATION_TRAIL_OWNED',
+        severity: 'medium',
+        message: expect.stringContaining('AWSLogs/o-<organization id>/*'),
+      }),
+    ]);
+  });
+
+  test.each([
+    ['its bucket deleted', (s: ObservedState) => (s.buckets[BUCKET] = known({ state: 'absent' }))],
+    ['its topic deleted', (s: ObservedState) => (s.topics[TOPIC_ARN] = known(null))],
+    ['no topic at all', (s: ObservedState) => (s.trails = known([owned({ topicArn: undefined })]))],
+  ])('%s: high, the chain stops, no UPDATE_TRAIL (never re-pointed)', (_name, change) => {
+    const plan = planAccount(
+      with_((s) => {
+        s.trails = known([owned()]);
+        change(s);
+      }),
+      context(),
+    );
+    expect(plan.findings).toEqual([expect.objectContaining({ code: 'ORGANIZATION_TRAIL_OWNED', severity: 'high' })]);
+    expect(plan.actions).toEqual([]);
+  });
+
+  test('stopped: TRAIL_NOT_LOGGING, never START_LOGGING', () => {
+    const plan = planAccount(
+      with_((s) => (s.trails = known([owned({ status: known({ isLogging: false }) })]))),
+      context(),
+    );
+    expect(findingCodes(plan)).toContain('TRAIL_NOT_LOGGING');
+    expect(codes(plan)).not.toContain('START_LOGGING');
+  });
+
+  test("a delivery error into its collector-named bucket: reported, the collector's default policy is not written", () => {
+    const state = with_((s) => {
+      s.trails = known([owned({ status: known({ isLogging: true, latestDeliveryError: 'AccessDenied' }) })]);
+      s.buckets[BUCKET] = known({ state: 'owned', policy: known(null) });
+    });
+    const plan = planAccount(state, context({ recorded: { ...context().recorded, bucketPolicySha256: undefined } }));
+    expect(codes(plan)).not.toContain('PUT_BUCKET_POLICY');
+    expect(plan.findings.find((f) => f.code === 'TRAIL_DELIVERY_ERROR')?.message).toContain(
+      'AWSLogs/o-<organization id>/*',
+    );
   });
 });
