@@ -280,7 +280,11 @@ export function summarizeSelectors(
         .flatMap((field) => field.Equals ?? []),
     );
     return withSelection(
-      { managementEvents: advanced.some(selectsManagementCategory), dataEvents: categories.includes('Data') },
+      {
+        managementEvents: advanced.some(selectsManagementCategory),
+        dataEvents: categories.includes('Data'),
+        ...(categories.includes('NetworkActivity') ? { networkActivityEvents: true as const } : {}),
+      },
       advancedSelection(advanced),
     );
   }

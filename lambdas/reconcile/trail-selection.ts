@@ -33,9 +33,10 @@ export function selectsManagementEvents(trail: ObservedTrail): TriState {
   return trail.selectors.value.managementEvents ? 'yes' : 'no';
 }
 
-/** Starting this trail would bill data events or Insights (or we cannot tell): the collector must not. */
+/** Starting this trail would bill data, network activity or Insights events (or we cannot tell): it must not. */
 export function startingWouldAddCost(trail: ObservedTrail): boolean {
-  return trail.hasInsightSelectors || !trail.selectors.known || trail.selectors.value.dataEvents;
+  if (trail.hasInsightSelectors || !trail.selectors.known) return true;
+  return trail.selectors.value.dataEvents || trail.selectors.value.networkActivityEvents === true;
 }
 
 export function isOwnedBy(trail: ObservedTrail, accountId: string): boolean {

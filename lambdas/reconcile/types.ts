@@ -40,6 +40,11 @@ export interface EventSelectorSummary {
   managementEvents: boolean;
   dataEvents: boolean;
   /**
+   * An advanced selector picks `eventCategory` NetworkActivity (VPC endpoint events, billed like data events:
+   * CloudTrail User Guide, "Logging network activity events"). Absent when none does.
+   */
+  networkActivityEvents?: true;
+  /**
    * Exactly which management events: read and write events by event source. Absent when the selectors pick
    * every management event (CloudTrail's default), or none (`managementEvents` false).
    */

@@ -337,6 +337,21 @@ describe('summarizeSelectors', () => {
       },
       { managementEvents: true, dataEvents: true },
     ],
+    [
+      'advanced, network activity (CloudTrail User Guide, "Logging network activity events")',
+      {
+        AdvancedEventSelectors: [
+          { FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['NetworkActivity'] },
+              { Field: 'eventSource', Equals: ['s3.amazonaws.com'] },
+            ],
+          },
+        ],
+      },
+      { managementEvents: true, dataEvents: false, networkActivityEvents: true },
+    ],
   ])('%s', (_name, response, expected) => {
     expect(summarizeSelectors(response)).toEqual(expected);
   });

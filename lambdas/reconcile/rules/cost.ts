@@ -2,7 +2,13 @@
  * The cost rule: every way the account's trails bill more than one free copy of management events. Reports
  * only: the collector never deletes or narrows a customer's trail.
  */
-import { cloudWatchLogsCost, dataEventsCost, duplicateTrailsCost, insightsCost } from '../costs';
+import {
+  cloudWatchLogsCost,
+  dataEventsCost,
+  duplicateTrailsCost,
+  insightsCost,
+  networkActivityEventsCost,
+} from '../costs';
 import {
   describeSelection,
   intersectSelections,
@@ -70,6 +76,17 @@ export const costRule: Rule = {
             'info',
             trail.arn,
             `the trail records data events: ${dataEventsCost(ctx.costs).note}`,
+          ),
+        );
+      }
+      // Reported under COST_DATA_EVENTS: CloudTrail bills network activity events as data events.
+      if (trail.selectors.known && trail.selectors.value.networkActivityEvents === true) {
+        findings.push(
+          finding(
+            'COST_DATA_EVENTS',
+            'info',
+            trail.arn,
+            `the trail records network activity events: ${networkActivityEventsCost(ctx.costs).note}`,
           ),
         );
       }

@@ -60,6 +60,34 @@ describe('cost findings', () => {
   });
 });
 
+describe('network activity events (billed like data events: CloudTrail pricing)', () => {
+  test('non-compliant: a logging trail that records them gets COST_DATA_EVENTS with their estimate', () => {
+    const selectors = known({ managementEvents: true, dataEvents: false, networkActivityEvents: true as const });
+    const plan = planAccount(
+      with_((s) => (s.trails = known([trail({ selectors })]))),
+      context(),
+    );
+    expect(plan.findings).toEqual([
+      expect.objectContaining({
+        code: 'COST_DATA_EVENTS',
+        severity: 'info',
+        message: expect.stringContaining('network activity events'),
+      }),
+    ]);
+  });
+
+  test('compliant: a stopped trail that records them bills nothing, and is not started', () => {
+    const selectors = known({ managementEvents: true, dataEvents: false, networkActivityEvents: true as const });
+    const stopped = trail({ selectors, status: known({ isLogging: false }) });
+    const plan = planAccount(
+      with_((s) => (s.trails = known([stopped]))),
+      context(),
+    );
+    expect(plan.findings.map((f) => f.code)).not.toContain('COST_DATA_EVENTS');
+    expect(plan.actions.map((a) => a.code)).not.toContain('START_LOGGING');
+  });
+});
+
 describe('the cost rule on its own', () => {
   test('compliant: one trail of management events bills nothing extra; non-compliant: a second copy', () => {
     expect(ruleOutput(costRule, healthy(), context())).toEqual({ findings: [], actions: [] });
