@@ -20,7 +20,7 @@ import {
   type TrailCoverage,
 } from '../coverage';
 import { logsManagementEvents } from '../trail-selection';
-import type { Finding } from '../types';
+import type { Finding, FindingCode } from '../types';
 import { finding, type Rule } from './kit';
 
 /**
@@ -69,46 +69,33 @@ export const costRule: Rule = {
     }
     for (const trail of trails) {
       if (trail.status.known && !trail.status.value.isLogging) continue;
-      if (trail.selectors.known && trail.selectors.value.dataEvents) {
-        findings.push(
-          finding(
-            'COST_DATA_EVENTS',
-            'info',
-            trail.arn,
-            `the trail records data events: ${dataEventsCost(ctx.costs).note}`,
-          ),
-        );
-      }
-      // Reported under COST_DATA_EVENTS: CloudTrail bills network activity events as data events.
-      if (trail.selectors.known && trail.selectors.value.networkActivityEvents === true) {
-        findings.push(
-          finding(
-            'COST_DATA_EVENTS',
-            'info',
-            trail.arn,
-            `the trail records network activity events: ${networkActivityEventsCost(ctx.costs).note}`,
-          ),
-        );
-      }
-      if (trail.hasInsightSelectors) {
-        findings.push(
-          finding(
-            'COST_INSIGHTS',
-            'info',
-            trail.arn,
-            `the trail has CloudTrail Insights on: ${insightsCost(ctx.costs).note}`,
-          ),
-        );
-      }
-      if (trail.cloudWatchLogsLogGroupArn) {
-        findings.push(
-          finding(
-            'COST_CLOUDWATCH_LOGS',
-            'info',
-            trail.arn,
-            `the trail also sends events to ${trail.cloudWatchLogsLogGroupArn}: ${cloudWatchLogsCost(ctx.costs).note}`,
-          ),
-        );
+      const selectors = trail.selectors.known ? trail.selectors.value : undefined;
+      // One info finding per paid feature the trail has on. Network activity events are reported under
+      // COST_DATA_EVENTS: CloudTrail bills them as data events.
+      const billed: [FindingCode, boolean, () => string][] = [
+        [
+          'COST_DATA_EVENTS',
+          selectors?.dataEvents === true,
+          () => `records data events: ${dataEventsCost(ctx.costs).note}`,
+        ],
+        [
+          'COST_DATA_EVENTS',
+          selectors?.networkActivityEvents === true,
+          () => `records network activity events: ${networkActivityEventsCost(ctx.costs).note}`,
+        ],
+        [
+          'COST_INSIGHTS',
+          trail.hasInsightSelectors,
+          () => `has CloudTrail Insights on: ${insightsCost(ctx.costs).note}`,
+        ],
+        [
+          'COST_CLOUDWATCH_LOGS',
+          trail.cloudWatchLogsLogGroupArn !== undefined && trail.cloudWatchLogsLogGroupArn !== '',
+          () => `also sends events to ${trail.cloudWatchLogsLogGroupArn}: ${cloudWatchLogsCost(ctx.costs).note}`,
+        ],
+      ];
+      for (const [code, applies, message] of billed) {
+        if (applies) findings.push(finding(code, 'info', trail.arn, `the trail ${message()}`));
       }
     }
     return { findings, actions: [] };
