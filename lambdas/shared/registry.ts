@@ -9,6 +9,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { CollectorError, PermanentInputError } from './errors';
 import { isAccountId } from './arn';
+import type { IngestTopology } from './topology';
 
 export type AccountMode = 'apply' | 'report';
 export type AccountStatus = 'new' | 'healthy' | 'repaired' | 'degraded' | 'error';
@@ -57,6 +58,13 @@ export interface AccountRecord extends ChainFields {
   lastReadError?: ReadError;
   /** Re-creations per resource (ISO timestamps), for the REPAIR_LOOP guard. */
   recreations?: Record<string, string[]>;
+  /**
+   * How this account's notifications reach ingest (lambdas/shared/topology.ts), written by reconcile when it
+   * builds the path; absent on records written before topologies existed, which means `customer-queue`.
+   */
+  ingestTopology?: IngestTopology;
+  /** The hub shard (`shardOf(accountId, K)`) whose queue the account's topic is subscribed to, in `hub` topology. */
+  ingestShard?: number;
 }
 
 /**
