@@ -108,6 +108,12 @@ export const OPERATIONS = {
     why: 'observe: does a trail with custom selectors log management events, data events (COST_DATA_EVENTS)',
     grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:GetEventSelectors'], scope: 'anyTrail' }],
   },
+  'CloudTrail.GetInsightSelectors': {
+    why: 'observe: which Insights types a trail with Insights has on, and on which events (COST_INSIGHTS per type)',
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['cloudtrail:GetInsightSelectors'], scope: 'anyTrail' },
+    ],
+  },
   'CloudTrail.CreateTrail': {
     why: 'repair TRAIL_MISSING when no trail can be reused: creates outcomes-trail (management events only)',
     grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:CreateTrail'], scope: 'collectorTrail' }],

@@ -39,6 +39,8 @@ export interface FakeTrail {
    */
   memberAnswers?: 'sparse-status' | 'TrailNotFoundException' | 'CloudTrailARNInvalidException';
   insights?: boolean;
+  /** GetInsightSelectors' answer when `insights` is on (undefined: the API error rate type on management events). */
+  insightSelectors?: { InsightType: string; EventCategories?: string[] }[];
   cloudWatchLogGroupArn?: string;
   /** SSE-KMS: the key ARN DescribeTrails answers as KmsKeyId. */
   kmsKeyId?: string;
@@ -269,6 +271,14 @@ export class FakeCloud {
               DataResources: s.data ? [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3'] }] : [],
             },
           ],
+        };
+      }
+      case 'GetInsightSelectors': {
+        const t = this.findTrail(accountId, str('TrailName'));
+        if (!t.insights) throw awsError('InsightNotEnabledException', 400, 'Insights are not enabled on this trail');
+        return {
+          TrailARN: this.trailArn(accountId, t),
+          InsightSelectors: t.insightSelectors ?? [{ InsightType: 'ApiErrorRateInsight' }],
         };
       }
       case 'CreateTrail': {

@@ -4,7 +4,7 @@
  * able to check it, and the estimate is only as good as the event volume it starts from. docs/costs.md lists
  * every figure with the AWS page it comes from (a unit test keeps the two in agreement).
  */
-import type { ActionCode, CostAssumptions, CostImpact } from './types';
+import type { ActionCode, CostAssumptions, CostImpact, InsightSelection, InsightType } from './types';
 
 export const PRICES = {
   /** Management events: the first copy per region is free; each additional copy, per 100,000 events. */
@@ -122,7 +122,7 @@ export function insightsCost(a: CostAssumptions): CostImpact {
   };
 }
 
-export type InsightType = 'ApiCallRateInsight' | 'ApiErrorRateInsight';
+export type { InsightType };
 
 /**
  * Insights per type, as the CloudTrail User Guide ("Costs for Insights events"; InsightSelector in the API
@@ -157,6 +157,31 @@ export function insightsCostForTypes(
       `${analyzed.toLocaleString('en-US')} events analyzed (the API call rate type analyzes write management events, ` +
       `${Math.round(writeShare * 100)}% of them assumed; the API error rate type analyzes all of them); ` +
       assumption(a, a.monthlyManagementEvents, 'management events'),
+  };
+}
+
+/**
+ * Insights as observed (GetInsightSelectors), per type and event category: on management events the API call
+ * rate type analyzes the write events and the API error rate type all of them (insightsCostForTypes); on data
+ * events (EventCategories `Data`) the API call rate type analyzes read and write data API calls and the API error
+ * rate type every data API call (CloudTrail API Reference, InsightSelector; User Guide, "Costs for Insights
+ * events"), so each type on data events analyzes every data event the trail logs.
+ */
+export function insightsCostForSelectors(selections: readonly InsightSelection[], a: CostAssumptions): CostImpact {
+  const onManagement = selections.filter((s) => s.categories.includes('Management')).map((s) => s.type);
+  const onData = [...new Set(selections.filter((s) => s.categories.includes('Data')).map((s) => s.type))];
+  const management = insightsCostForTypes([...new Set(onManagement)], a);
+  if (onData.length === 0) return management;
+  const dataAnalyzed = onData.length * a.monthlyDataEvents;
+  const dataUsd = roundUsd(per100k(dataAnalyzed, PRICES.insightsPer100kAnalyzed));
+  const monthlyUsd = roundUsd(management.monthlyUsd + dataUsd);
+  return {
+    monthlyUsd,
+    note:
+      `${formatUsd(monthlyUsd)}/month: ${onData.join(' and ')} on data events, ` +
+      `${dataAnalyzed.toLocaleString('en-US')} events analyzed (${formatUsd(dataUsd)}; ` +
+      `${assumption(a, a.monthlyDataEvents, 'data events')})` +
+      (onManagement.length > 0 ? `, plus on management events ${management.note}` : ''),
   };
 }
 

@@ -20,6 +20,7 @@ import {
   DescribeTrailsCommand,
   ListTrailsCommand,
   GetEventSelectorsCommand,
+  GetInsightSelectorsCommand,
   GetTrailStatusCommand,
   type GetEventSelectorsCommandOutput,
   type ListTrailsCommandInput,
@@ -49,6 +50,7 @@ import {
   known,
   unknown,
   type EventSelectorSummary,
+  type InsightSelection,
   type Observation,
   type ObservedState,
   type ObservedTrail,
@@ -184,7 +186,7 @@ async function observeTrails(
         const arn = trail.TrailARN;
         const parts = arnParts(arn);
         const homeRegion = trail.HomeRegion ?? parts.region;
-        const [status, selectors] = await Promise.all([
+        const [status, selectors, insightSelectors] = await Promise.all([
           trailStatus(
             clients,
             visibleHere.has(arn) ? region : homeRegion,
@@ -194,6 +196,9 @@ async function observeTrails(
           trail.HasCustomEventSelectors === false
             ? Promise.resolve(known<EventSelectorSummary>({ managementEvents: true, dataEvents: false }))
             : eventSelectors(clients, homeRegion, arn, foreignNote(parts.accountId, accountId)),
+          trail.HasInsightSelectors === true
+            ? insightSelections(clients, homeRegion, arn, foreignNote(parts.accountId, accountId))
+            : Promise.resolve(undefined),
         ]);
         return {
           arn,
@@ -207,6 +212,7 @@ async function observeTrails(
           ...(trail.S3KeyPrefix ? { s3KeyPrefix: trail.S3KeyPrefix } : {}),
           ...(trail.SnsTopicARN ? { topicArn: trail.SnsTopicARN } : {}),
           hasInsightSelectors: trail.HasInsightSelectors === true,
+          ...(insightSelectors ? { insightSelectors } : {}),
           ...(trail.CloudWatchLogsLogGroupArn ? { cloudWatchLogsLogGroupArn: trail.CloudWatchLogsLogGroupArn } : {}),
           ...(trail.KmsKeyId ? { kmsKeyId: trail.KmsKeyId } : {}),
           status,
@@ -262,6 +268,38 @@ async function eventSelectors(
     );
   } catch (error) {
     return unknown(describeError('GetEventSelectors', error) + foreign);
+  }
+}
+
+/**
+ * Which Insights types a trail has on, and on which event categories, for COST_INSIGHTS. Read only for a trail
+ * whose DescribeTrails says HasInsightSelectors; InsightNotEnabledException (CloudTrail API Reference,
+ * GetInsightSelectors) means none after all.
+ */
+async function insightSelections(
+  clients: CustomerClients,
+  homeRegion: string,
+  arn: string,
+  foreign: string,
+): Promise<Observation<InsightSelection[]>> {
+  try {
+    const response = await clients.cloudTrail(homeRegion).send(new GetInsightSelectorsCommand({ TrailName: arn }));
+    return known(
+      (response.InsightSelectors ?? []).flatMap((selector): InsightSelection[] =>
+        selector.InsightType === 'ApiCallRateInsight' || selector.InsightType === 'ApiErrorRateInsight'
+          ? [
+              {
+                type: selector.InsightType,
+                categories:
+                  (selector.EventCategories ?? []).length > 0 ? [...selector.EventCategories!] : ['Management'],
+              },
+            ]
+          : [],
+      ),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name === 'InsightNotEnabledException') return known([]);
+    return unknown(describeError('GetInsightSelectors', error) + foreign);
   }
 }
 

@@ -53,6 +53,18 @@ export interface EventSelectorSummary {
   unmodelled?: string[];
 }
 
+/** The two Insights types (CloudTrail API Reference, InsightSelector). */
+export type InsightType = 'ApiCallRateInsight' | 'ApiErrorRateInsight';
+
+/**
+ * One Insights selector of a trail: its type and the event categories it analyzes (InsightSelector's
+ * EventCategories; not given means management events only).
+ */
+export interface InsightSelection {
+  type: InsightType;
+  categories: readonly ('Management' | 'Data')[];
+}
+
 export interface ObservedTrail {
   arn: string;
   name: string;
@@ -68,6 +80,11 @@ export interface ObservedTrail {
   s3KeyPrefix?: string;
   topicArn?: string;
   hasInsightSelectors: boolean;
+  /**
+   * GetInsightSelectors, read only when `hasInsightSelectors`: which Insights types are on, and on which event
+   * categories (COST_INSIGHTS prices them per type). Absent when the trail has no Insights.
+   */
+  insightSelectors?: Observation<InsightSelection[]>;
   cloudWatchLogsLogGroupArn?: string;
   /** DescribeTrails' KmsKeyId: the key ARN CloudTrail encrypts the log files with (SSE-KMS); absent: none. */
   kmsKeyId?: string;

@@ -17,6 +17,7 @@ import {
   eventSourceMappingPollingCost,
   idlePollingRequestsPerMonth,
   insightsCost,
+  insightsCostForSelectors,
   insightsCostForTypes,
   networkActivityEventsCost,
 } from '../../lambdas/reconcile/costs';
@@ -54,6 +55,22 @@ describe('Insights, per type (CloudTrail User Guide, "Costs for Insights events"
     expect(insightsCost(defaults).note).toMatch(
       /^\$3\.50\/month for the API error rate Insights type.*\$3\.85\/month with the API call rate type on too/,
     );
+  });
+
+  test('observed selectors: management types as above, each type on data events analyzes every data event', () => {
+    const management = [{ type: 'ApiErrorRateInsight' as const, categories: ['Management' as const] }];
+    expect(insightsCostForSelectors(management, defaults)).toEqual(
+      insightsCostForTypes(['ApiErrorRateInsight'], defaults),
+    );
+    // 10,000,000 data events, both types on data: 20,000,000 analyzed = $70.00; plus $3.50 on management events.
+    const mixed = [
+      { type: 'ApiErrorRateInsight' as const, categories: ['Management' as const, 'Data' as const] },
+      { type: 'ApiCallRateInsight' as const, categories: ['Data' as const] },
+    ];
+    const cost = insightsCostForSelectors(mixed, defaults);
+    expect(cost.monthlyUsd).toBe(73.5);
+    expect(cost.note).toContain('20,000,000 events analyzed ($70.00');
+    expect(insightsCostForSelectors([], defaults).monthlyUsd).toBe(0);
   });
 
   test('a write share outside 0..1 is rejected, naming it', () => {

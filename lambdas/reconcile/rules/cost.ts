@@ -7,6 +7,7 @@ import {
   dataEventsCost,
   duplicateTrailsCost,
   insightsCost,
+  insightsCostForSelectors,
   networkActivityEventsCost,
 } from '../costs';
 import {
@@ -85,8 +86,13 @@ export const costRule: Rule = {
         ],
         [
           'COST_INSIGHTS',
-          trail.hasInsightSelectors,
-          () => `has CloudTrail Insights on: ${insightsCost(ctx.costs).note}`,
+          trail.hasInsightSelectors && (!trail.insightSelectors?.known || trail.insightSelectors.value.length > 0),
+          () =>
+            `has CloudTrail Insights on: ${
+              trail.insightSelectors?.known
+                ? insightsCostForSelectors(trail.insightSelectors.value, ctx.costs).note
+                : insightsCost(ctx.costs).note
+            }`,
         ],
         [
           'COST_CLOUDWATCH_LOGS',

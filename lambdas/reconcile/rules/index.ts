@@ -15,15 +15,8 @@ import { kmsRule } from './kms';
 import { queueRule, subscriptionRule } from './queue';
 import { stalenessRule } from './staleness';
 import { topicRule } from './topic';
-import {
-  createTrailRule,
-  logArchiveRule,
-  organizationTrailRule,
-  trailCoverageRule,
-  trailErrorsRule,
-  trailLoggingRule,
-  trailRule,
-} from './trail';
+import { logArchiveRule, organizationTrailRule } from './organization';
+import { createTrailRule, trailCoverageRule, trailErrorsRule, trailLoggingRule, trailRule } from './trail';
 
 export const RULES: readonly Rule[] = [
   roleRule,

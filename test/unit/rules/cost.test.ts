@@ -151,3 +151,50 @@ describe('COST_DUPLICATE_TRAILS only for an overlapping part (coverage.ts; Cloud
     ]);
   });
 });
+
+describe('Insights priced per observed type (CloudTrail API Reference, InsightSelector; "Costs for Insights events")', () => {
+  const withInsights = (insightSelectors: ObservedTrail['insightSelectors']) =>
+    planAccount(
+      with_((s) => (s.trails = known([trail({ hasInsightSelectors: true, insightSelectors })]))),
+      context(),
+    ).findings;
+
+  test('non-compliant: the API call rate type alone analyzes the write events only: $0.35, not $3.50', () => {
+    expect(withInsights(known([{ type: 'ApiCallRateInsight', categories: ['Management'] }]))).toEqual([
+      expect.objectContaining({
+        code: 'COST_INSIGHTS',
+        severity: 'info',
+        message: expect.stringMatching(/\$0\.35\/month for ApiCallRateInsight — .*100,000 events analyzed/),
+      }),
+    ]);
+  });
+
+  test('non-compliant: both types on management events analyze the write events twice: $3.85', () => {
+    const both = known([
+      { type: 'ApiCallRateInsight' as const, categories: ['Management' as const] },
+      { type: 'ApiErrorRateInsight' as const, categories: ['Management' as const] },
+    ]);
+    expect(withInsights(both)).toEqual([
+      expect.objectContaining({ code: 'COST_INSIGHTS', message: expect.stringContaining('$3.85/month') }),
+    ]);
+  });
+
+  test('non-compliant: a type on data events analyzes every data event the trail logs (10,000,000: $35.00)', () => {
+    expect(withInsights(known([{ type: 'ApiCallRateInsight', categories: ['Data'] }]))).toEqual([
+      expect.objectContaining({
+        code: 'COST_INSIGHTS',
+        message: expect.stringMatching(/\$35\.00\/month: ApiCallRateInsight on data events, 10,000,000 events/),
+      }),
+    ]);
+  });
+
+  test('types not readable: the error rate amount with the both-types note, as before', () => {
+    expect(withInsights({ known: false, error: 'GetInsightSelectors: AccessDenied' })).toEqual([
+      expect.objectContaining({ code: 'COST_INSIGHTS', message: expect.stringContaining('$3.50/month') }),
+    ]);
+  });
+
+  test('compliant: GetInsightSelectors says none after all (InsightNotEnabledException): no finding', () => {
+    expect(withInsights(known([]))).toEqual([]);
+  });
+});
