@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CollectorError, ConfigError, PermanentInputError, errorMessage } from '../lambdas/shared/errors';
 import { AccountNotRegisteredError } from '../lambdas/shared/registry';
 import { accountsAdd, accountsList, accountsRemove } from './commands/accounts';
+import { dlqList, dlqRedrive } from './commands/dlq';
 import { ingestFromQueue, invokeIngest } from './commands/ingest';
 import { EXIT } from './commands/output';
 import { invokeReconcile, reconcileCommand, statusCommand } from './commands/reconcile';
@@ -105,6 +106,26 @@ export function buildProgram(): Command {
     .action((opts: Parameters<typeof ingestFromQueue>[0]) =>
       run(() => ingestFromQueue({ ...opts, untilEmpty: opts.untilEmpty === true }))(),
     );
+
+  const dlq = program
+    .command('dlq')
+    .description('dead-letter queues of both ingest topologies: list them, move their messages back');
+  dlq
+    .command('list')
+    .description('every dead-letter queue (hub DLQs, then each customer-queue account) with its depth and move task')
+    .option('--account-id <id>', 'only this account')
+    .option('--json', 'machine-readable output')
+    .action((opts: { accountId?: string; json?: boolean }) => run(() => dlqList(opts))());
+  dlq
+    .command('redrive')
+    .description('move dead-lettered messages back to their queue (SQS StartMessageMoveTask), rate-limited')
+    .option('--queue-arn <arn>', 'only this dead-letter queue')
+    .option('--account-id <id>', 'only the dead-letter queues of this account')
+    .option('--all', 'every non-empty dead-letter queue')
+    .option('--max-per-second <n>', 'messages moved per second per queue (1-500)', positiveInt, 50)
+    .option('--dry-run', 'say what would be moved, move nothing')
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof dlqRedrive>[0]) => run(() => dlqRedrive(opts))());
 
   program
     .command('sandbox')
