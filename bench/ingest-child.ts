@@ -2,11 +2,12 @@
  * One ingest measurement in a fresh process (started by bench/run.ts), so that peak RSS belongs to one variant
  * on one input. Prints one JSON line on stdout.
  *
- *   node bench/out/dist/ingest-child.js --variant core|gunzip|floor|naive|baseline --input small|100mb|1gib
+ *   node bench/out/dist/ingest-child.js --variant core|gunzip|floor|naive|baseline --input small|files|100mb|1gib
  *        [--files N] [--concurrency N] [--experiment NAME] [--passes N]
  *
- * `small` objects are read into memory before the clock starts (the pack of compressed files: their RSS is the
- * same for every variant) and fed in 64 KiB chunks; large objects are streamed from disk in 64 KiB chunks,
+ * `small` and `files` objects are read into memory before the clock starts (the pack of compressed files: their
+ * RSS is the same for every variant) and fed in 64 KiB chunks, except to the core, which gets an object of up to
+ * WHOLE_OBJECT_MAX_BYTES whole, as forwardObject reads it; large objects are streamed from disk in 64 KiB chunks,
  * as an S3 response body arrives. With `--passes 2` the input is processed twice and both passes are reported:
  * the first in a cold process, the second warm.
  */
@@ -14,8 +15,15 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { experimentInjections } from './experiments';
-import { INPUT_DIR, readManifest, type InputName } from './inputs';
-import { VARIANTS, defaultForwardOptions, makeVariant, type ObjectResult, type Variant } from './variants';
+import { INPUT_DIR, isPacked, readManifest, type InputName } from './inputs';
+import {
+  VARIANTS,
+  defaultForwardOptions,
+  makeVariant,
+  type ObjectBody,
+  type ObjectResult,
+  type Variant,
+} from './variants';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -88,14 +96,17 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
 
   // Objects as (key, body factory) pairs; the bodies are only created when measured.
-  let objects: { key: string; body: () => AsyncIterable<Uint8Array>; records: number }[];
-  if (input === 'small') {
+  let objects: { key: string; body: ObjectBody; records: number }[];
+  if (isPacked(input)) {
     const index = manifest.index!.slice(0, values.files ? Number(values.files) : undefined);
     const last = index[index.length - 1]!;
     const pack = readFileSync(join(INPUT_DIR, manifest.file)).subarray(0, last.offset + last.length);
     objects = index.map((entry, i) => ({
       key: `AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/small-${i}.json.gz`,
-      body: () => chunksOf(pack.subarray(entry.offset, entry.offset + entry.length)),
+      body: {
+        stream: () => chunksOf(pack.subarray(entry.offset, entry.offset + entry.length)),
+        whole: pack.subarray(entry.offset, entry.offset + entry.length),
+      },
       records: entry.records,
     }));
   } else {
@@ -103,24 +114,22 @@ async function main(): Promise<void> {
     objects = [
       {
         key: `AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/01/${manifest.file}`,
-        body: () => createReadStream(path, { highWaterMark: CHUNK_BYTES }),
+        body: { stream: () => createReadStream(path, { highWaterMark: CHUNK_BYTES }) },
         records: manifest.records,
       },
     ];
   }
   const expected = {
     records: objects.reduce((sum, o) => sum + o.records, 0),
-    bytes:
-      input === 'small' ? manifest.index!.slice(0, objects.length).reduce((s, e) => s + e.bytes, 0) : manifest.bytes,
-    compressedBytes:
-      input === 'small'
-        ? manifest.index!.slice(0, objects.length).reduce((s, e) => s + e.length, 0)
-        : manifest.compressedBytes,
+    bytes: isPacked(input) ? manifest.index!.slice(0, objects.length).reduce((s, e) => s + e.bytes, 0) : manifest.bytes,
+    compressedBytes: isPacked(input)
+      ? manifest.index!.slice(0, objects.length).reduce((s, e) => s + e.length, 0)
+      : manifest.compressedBytes,
   };
 
   const run =
     variant === 'baseline'
-      ? () => Promise.resolve<ObjectResult>({ bytes: 0, bytesOut: 0, batches: 0 })
+      ? (_body: ObjectBody, _key: string) => Promise.resolve<ObjectResult>({ bytes: 0, bytesOut: 0, batches: 0 })
       : makeVariant(variant, options, inject);
   const rssBeforeBytes = process.memoryUsage().rss;
 
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
       const worker = async () => {
         while (next < objects.length) {
           const object = objects[next++]!;
-          const result = await run(object.body(), object.key);
+          const result = await run(object.body, object.key);
           totals.records += result.records ?? object.records;
           totals.bytes += result.bytes;
           totals.bytesOut += result.bytesOut;

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ChildResult, PassResult } from './ingest-child';
-import { OUT_DIR, type InputManifest, type InputName } from './inputs';
+import { OUT_DIR, isPacked, type InputManifest, type InputName } from './inputs';
 import { MiB, fixed, grouped, lastJsonLine, median, runChild, table } from './lib';
 import { summarizeProfile, type ProfileRow } from './profile';
 
@@ -15,6 +15,8 @@ export interface IngestOptions {
   cpuProf: boolean;
   experiments: string[];
   concurrency?: number;
+  /** Where --baseline's ingest-child was built: its core is measured too, as `core-before`, in the same rounds. */
+  baselineDist?: string;
   log: (line: string) => void;
 }
 
@@ -76,6 +78,8 @@ export interface InputSummary {
   baselineRssMiB: number;
   variants: VariantSummary[];
   ratios: { warm: Partial<Record<Other, Ratio>>; cold?: Partial<Record<Other, Ratio>> };
+  /** With --baseline: the same ratios of the other tree's core (`core-before`). */
+  ratiosBefore?: { warm: Partial<Record<Other, Ratio>>; cold?: Partial<Record<Other, Ratio>> };
   runs: IngestRun[];
   /** With --cpu-prof: one extra run of the core under the profiler, summarised. */
   profile?: { path: string; rows: ProfileRow[] };
@@ -89,6 +93,7 @@ interface Plan {
   args: string[];
   concurrency: number;
   experiment?: string;
+  distDir?: string;
 }
 
 function plansFor(input: InputName, runs: number, options: IngestOptions): Plan[] {
@@ -108,13 +113,14 @@ function plansFor(input: InputName, runs: number, options: IngestOptions): Plan[
     // Slow, and unable to read a 1 GiB file at all (a 1 GiB string is over V8's limit): fewer runs.
     plan('naive', 'naive', { runs: input === '1gib' ? 1 : Math.min(runs, 3) }),
   ];
+  if (options.baselineDist) plans.push(plan('core-before', 'core', { distDir: options.baselineDist }));
   if (input !== '1gib') {
     for (const stage of ['decode', 'split', 'batch']) plans.push(plan(stage, stage, { kind: 'stage' }));
   }
   for (const experiment of options.experiments) {
     plans.push(plan(`core+${experiment}`, 'core', { args: ['--experiment', experiment], experiment }));
   }
-  if (options.concurrency && input === 'small') {
+  if (options.concurrency && isPacked(input)) {
     for (const variant of ['core', 'floor']) {
       plans.push(
         plan(`${variant} x${options.concurrency}`, variant, {
@@ -133,8 +139,8 @@ export async function measureIngest(manifest: InputManifest, options: IngestOpti
   const runs = options.quick ? 1 : (options.runs ?? (input === '100mb' ? 5 : 3));
   // Small files and 100 MB: a cold pass then a warm one in each process. 1 GiB: one pass, its warm-up is noise.
   const passes = input === '1gib' ? 1 : 2;
-  const files = input === 'small' && options.quick ? Math.min(100, manifest.files) : manifest.files;
-  const base = ['--input', input, '--passes', String(passes), ...(input === 'small' ? ['--files', String(files)] : [])];
+  const files = isPacked(input) && options.quick ? Math.min(100, manifest.files) : manifest.files;
+  const base = ['--input', input, '--passes', String(passes), ...(isPacked(input) ? ['--files', String(files)] : [])];
   const plans = plansFor(input, runs, options);
 
   const baseline = lastJsonLine<ChildResult>(
@@ -148,6 +154,7 @@ export async function measureIngest(manifest: InputManifest, options: IngestOpti
     for (const plan of order) {
       if (round >= plan.runs) continue;
       const run = await runChild('ingest-child', ['--variant', plan.variant, ...base, ...plan.args], {
+        ...(plan.distDir ? { distDir: plan.distDir } : {}),
         childCpu: (r) => (r.code === 0 ? lastJsonLine<ChildResult>(r.stdout).processCpuSeconds : 0),
       });
       if (run.code !== 0) throw new Error(`${plan.label} on ${input} exited with ${run.code}:\n${run.stderr}`);
@@ -197,6 +204,14 @@ export async function measureIngest(manifest: InputManifest, options: IngestOpti
       warm: ratios(variants, results, rounds, (r) => r.passes[r.passes.length - 1]),
       ...(passes > 1 ? { cold: ratios(variants, results, rounds, (r) => r.passes[0]) } : {}),
     },
+    ...(options.baselineDist
+      ? {
+          ratiosBefore: {
+            warm: ratios(variants, results, rounds, (r) => r.passes[r.passes.length - 1], 'core-before'),
+            ...(passes > 1 ? { cold: ratios(variants, results, rounds, (r) => r.passes[0], 'core-before') } : {}),
+          },
+        }
+      : {}),
     runs: results,
     ...(profile ? { profile } : {}),
   };
@@ -245,6 +260,7 @@ function ratios(
   results: IngestRun[],
   rounds: number,
   pick: (run: IngestRun) => PassResult | undefined,
+  coreLabel = 'core',
 ): Partial<Record<Other, Ratio>> {
   const out: Partial<Record<Other, Ratio>> = {};
   const passes = (label: string) =>
@@ -253,7 +269,7 @@ function ratios(
       const pass = run && pick(run);
       return pass?.ok ? pass : undefined;
     });
-  const core = passes('core');
+  const core = passes(coreLabel);
   const okCore = core.filter((pass): pass is PassResult => pass !== undefined);
   for (const other of ['naive', 'floor', 'gunzip'] as const) {
     const theirs = passes(other);
@@ -279,6 +295,8 @@ export interface Target {
   measured: string;
   met: boolean | undefined;
 }
+
+const FLOOR_TARGET = 0.9;
 
 export function ingestTargets(inputs: InputSummary[]): Target[] {
   const targets: Target[] = [];
@@ -309,10 +327,11 @@ export function ingestTargets(inputs: InputSummary[]): Target[] {
         });
       }
       if (set.floor) {
+        // Issue 13 raised the target from 0.8 to 0.9 x (on the 100 MB and 1 GiB files).
         targets.push({
-          target: `${summary.input}: core >= 0.8 x gunzip + gzip -1 floor${when}`,
+          target: `${summary.input}: core >= ${FLOOR_TARGET} x gunzip + gzip -1 floor${when}`,
           measured: `${fixed(set.floor.paired, 3)} x (CPU time: ${fixed(set.floor.cpu, 3)} x${fewRuns})`,
-          met: set.floor.paired >= 0.8,
+          met: set.floor.paired >= FLOOR_TARGET,
         });
       }
     }
@@ -402,6 +421,16 @@ export function ratioTable(inputs: InputSummary[], markdown: boolean): string {
         cell(set.floor, false),
         cell(set.gunzip, false),
       ]);
+      const before = summary.ratiosBefore?.[regime];
+      if (before) {
+        rows.push([
+          summary.input,
+          `${summary.passes > 1 ? regime : 'one pass'}, core-before (--baseline)`,
+          cell(before.naive, naiveFails),
+          cell(before.floor, false),
+          cell(before.gunzip, false),
+        ]);
+      }
     }
   }
   return table(['input', 'process', 'core / naive', 'core / floor', 'core / gunzip'], rows, markdown);

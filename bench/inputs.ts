@@ -3,7 +3,9 @@
  * the record generator) are unchanged:
  * - `small`: many small CloudTrail log files (tens to hundreds of records each, a few with thousands), packed
  *   into one file of concatenated gzip objects with an index, so that a run can hold them all in memory;
- * - `100mb` and `1gib`: one CloudTrail log file each, of 100 MB and 1 GiB uncompressed.
+ * - `100mb` and `1gib`: one CloudTrail log file each, of 100 MB and 1 GiB uncompressed;
+ * - `files`: 2,000 log files of 1-50 KB compressed (log-uniform, median ~7 KB), the size most CloudTrail files
+ *   have: the per-file cost of ingest (bench/files.ts), packed like `small`.
  * Every file is `{"Records":[...]}` gzip-compressed at zlib's default level 6, as CloudTrail delivers them.
  */
 import { createHash } from 'node:crypto';
@@ -22,7 +24,12 @@ export const INPUT_DIR = join(OUT_DIR, 'inputs');
 const GZIP_LEVEL = constants.Z_DEFAULT_COMPRESSION; // 6, what gzip and most SDKs write
 const START = Date.UTC(2026, 10, 1);
 
-export type InputName = 'small' | '100mb' | '1gib';
+export type InputName = 'small' | '100mb' | '1gib' | 'files';
+
+/** The inputs that are many objects packed into one file with an index (read into memory by a run). */
+export function isPacked(name: InputName): name is 'small' | 'files' {
+  return name === 'small' || name === 'files';
+}
 
 export interface SmallFile {
   offset: number;
@@ -41,7 +48,7 @@ export interface InputManifest {
   /** Uncompressed bytes over all files. */
   bytes: number;
   compressedBytes: number;
-  /** For `small`: where each object lies in the pack. */
+  /** For `small` and `files`: where each object lies in the pack. */
   index?: SmallFile[];
   generatedAt: string;
   generationSeconds: number;
@@ -49,6 +56,10 @@ export interface InputManifest {
 
 export const LARGE_TARGET_BYTES: Record<'100mb' | '1gib', number> = { '100mb': 100_000_000, '1gib': 1024 ** 3 };
 export const SMALL_FILES = 400;
+/** `files`: how many, and the range of their compressed sizes (bytes). */
+export const FILES_COUNT = 2000;
+export const FILES_MIN_COMPRESSED = 1024;
+export const FILES_MAX_COMPRESSED = 50 * 1024;
 
 /** Changes to the generators change their sources, and so the inputs. */
 function sourcesDigest(): string {
@@ -61,9 +72,17 @@ function sourcesDigest(): string {
 
 function paramsFor(name: InputName, digest: string): Record<string, unknown> {
   const common = { format: 1, gzipLevel: 6, account: BENCH_ACCOUNT, region: BENCH_REGION, sources: digest };
-  return name === 'small'
-    ? { ...common, files: SMALL_FILES, seed: 1000 }
-    : { ...common, targetBytes: LARGE_TARGET_BYTES[name], seed: name === '100mb' ? 2000 : 3000 };
+  if (name === 'small') return { ...common, files: SMALL_FILES, seed: 1000 };
+  if (name === 'files') {
+    return {
+      ...common,
+      files: FILES_COUNT,
+      minCompressed: FILES_MIN_COMPRESSED,
+      maxCompressed: FILES_MAX_COMPRESSED,
+      seed: 4000,
+    };
+  }
+  return { ...common, targetBytes: LARGE_TARGET_BYTES[name], seed: name === '100mb' ? 2000 : 3000 };
 }
 
 function manifestPath(name: InputName): string {
@@ -94,26 +113,20 @@ function smallFileRecordCounts(files: number, seed: number): number[] {
   });
 }
 
-async function generateSmall(params: Record<string, unknown>): Promise<Omit<InputManifest, 'generationSeconds'>> {
-  const files = params.files as number;
-  const seed = params.seed as number;
-  const counts = smallFileRecordCounts(files, seed);
-  const file = 'small.pack';
+/** Writes log files (each a list of records) gzip-compressed into one pack, with the index of where each lies. */
+async function writePack(
+  name: 'small' | 'files',
+  params: Record<string, unknown>,
+  bodies: Iterable<{ json: Buffer; gz: Buffer; records: number }>,
+): Promise<Omit<InputManifest, 'generationSeconds'>> {
+  const file = `${name}.pack`;
   const tmp = join(INPUT_DIR, `${file}.tmp`);
   const out = createWriteStream(tmp);
   const index: SmallFile[] = [];
   let offset = 0;
   let records = 0;
   let bytes = 0;
-  for (const [i, count] of counts.entries()) {
-    const list = benchRecords(count, {
-      accountId: BENCH_ACCOUNT,
-      region: BENCH_REGION,
-      seed: seed + 1 + i,
-      start: new Date(START + i * 300_000),
-    });
-    const json = Buffer.from(JSON.stringify({ Records: list }));
-    const gz = gzipSync(json, { level: GZIP_LEVEL });
+  for (const { json, gz, records: count } of bodies) {
     if (!out.write(gz)) await once(out, 'drain');
     index.push({ offset, length: gz.length, records: count, bytes: json.length });
     offset += gz.length;
@@ -124,16 +137,78 @@ async function generateSmall(params: Record<string, unknown>): Promise<Omit<Inpu
   await once(out, 'finish');
   renameSync(tmp, join(INPUT_DIR, file));
   return {
-    name: 'small',
+    name,
     params,
     file,
-    files,
+    files: index.length,
     records,
     bytes,
     compressedBytes: offset,
     index,
     generatedAt: new Date().toISOString(),
   };
+}
+
+function logFile(list: readonly unknown[]): { json: Buffer; gz: Buffer; records: number } {
+  const json = Buffer.from(JSON.stringify({ Records: list }));
+  return { json, gz: gzipSync(json, { level: GZIP_LEVEL }), records: list.length };
+}
+
+function generateSmall(params: Record<string, unknown>): Promise<Omit<InputManifest, 'generationSeconds'>> {
+  const seed = params.seed as number;
+  const counts = smallFileRecordCounts(params.files as number, seed);
+  // A generator: the files are written as they are made, never all held at once.
+  const bodies = function* () {
+    for (const [i, count] of counts.entries()) {
+      yield logFile(
+        benchRecords(count, {
+          accountId: BENCH_ACCOUNT,
+          region: BENCH_REGION,
+          seed: seed + 1 + i,
+          start: new Date(START + i * 300_000),
+        }),
+      );
+    }
+  };
+  return writePack('small', params, bodies());
+}
+
+/**
+ * `files`: each file's compressed size is drawn log-uniformly between the bounds, then the file is the prefix of
+ * one seeded record sequence whose gzip size comes closest to it (binary search on the record count).
+ */
+function generateFiles(params: Record<string, unknown>): Promise<Omit<InputManifest, 'generationSeconds'>> {
+  const seed = params.seed as number;
+  const low = params.minCompressed as number;
+  const high = params.maxCompressed as number;
+  const random = seededRandom(seed);
+  const bodies = function* () {
+    for (let i = 0; i < (params.files as number); i++) {
+      const target = low * (high / low) ** random();
+      const list = benchRecords(Math.ceil(high / 200), {
+        accountId: BENCH_ACCOUNT,
+        region: BENCH_REGION,
+        seed: seed + 1 + i,
+        start: new Date(START + i * 300_000),
+      });
+      // Smallest prefix whose gzip size reaches the target, then whichever of it and the one before is closer.
+      let lo = 1;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (logFile(list.slice(0, mid)).gz.length < target) lo = mid + 1;
+        else hi = mid;
+      }
+      const at = logFile(list.slice(0, lo));
+      const before = lo > 1 ? logFile(list.slice(0, lo - 1)) : undefined;
+      const pick =
+        before && Math.abs(before.gz.length - target) < Math.abs(at.gz.length - target) && before.gz.length >= low
+          ? before
+          : at;
+      yield pick;
+    }
+  };
+  return writePack('files', params, bodies());
 }
 
 /** Streams one large log file, so that 1 GiB needs no 1 GiB of memory (like `writeLargeLogFile`). */
@@ -205,7 +280,12 @@ export async function ensureInput(name: InputName, log: (line: string) => void):
   }
   log(`input ${name}: generating (once; later runs reuse it)...`);
   const started = process.hrtime.bigint();
-  const generated = name === 'small' ? await generateSmall(params) : await generateLarge(name, params);
+  const generated =
+    name === 'small'
+      ? await generateSmall(params)
+      : name === 'files'
+        ? await generateFiles(params)
+        : await generateLarge(name, params);
   const manifest: InputManifest = { ...generated, generationSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
   writeFileSync(manifestPath(name), JSON.stringify(manifest, null, 1));
   log(

@@ -164,17 +164,23 @@ export async function runChild(
     nodeArgs?: string[];
     env?: NodeJS.ProcessEnv;
     stderrFile?: string;
+    /** Where stdout goes instead of `ChildRun.stdout` (a child that logs as much as a Lambda does). */
+    stdoutFile?: string;
+    /** Another build of the child (e.g. of a baseline tree, --baseline); default DIST_DIR. */
+    distDir?: string;
     childCpu?: (r: ChildRun) => number;
   } = {},
 ): Promise<ChildRun> {
   const loadBefore = await waitForQuiet();
   const stderrFd = options.stderrFile ? openSync(options.stderrFile, 'w') : undefined;
+  const stdoutFd = options.stdoutFile ? openSync(options.stdoutFile, 'w') : undefined;
   const busyBefore = machineBusySeconds();
   const started = process.hrtime.bigint();
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, BENCH_DIR };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(DIST_DIR, `${script}.js`), ...args], {
-    stdio: ['ignore', 'pipe', stderrFd ?? 'pipe'],
+  const path = join(options.distDir ?? DIST_DIR, `${script}.js`);
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path, ...args], {
+    stdio: ['ignore', stdoutFd ?? 'pipe', stderrFd ?? 'pipe'],
     env,
   });
   let stdout = '';
@@ -187,6 +193,7 @@ export async function runChild(
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const busyAfter = machineBusySeconds();
   if (stderrFd !== undefined) closeSync(stderrFd);
+  if (stdoutFd !== undefined) closeSync(stdoutFd);
   const run: ChildRun = { code, stdout, stderr, wallSeconds, ...(loadBefore !== undefined ? { loadBefore } : {}) };
   if (busyBefore !== undefined && busyAfter !== undefined && options.childCpu) {
     run.backgroundCores = Math.max(0, (busyAfter - busyBefore - options.childCpu(run)) / wallSeconds);

@@ -15,6 +15,8 @@ interface ProfileNode {
 
 interface CpuProfile {
   nodes: ProfileNode[];
+  /** Microseconds, on the monotonic clock process.hrtime reads. */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
@@ -33,7 +35,8 @@ function moduleMap(bundlePath: string): [number, string][] {
   readFileSync(bundlePath, 'utf8')
     .split('\n')
     .forEach((line, index) => {
-      const match = /^\/\/ ((?:node_modules|lambdas|bench|bin|lib)\/\S+)$/.exec(line);
+      // A --baseline tree's modules are named relative to this one: `// ../perf-base/lambdas/...`.
+      const match = /^\/\/ (?:\.\.\/[^/\s]+\/)?((?:node_modules|lambdas|bench|bin|lib|testkit)\/\S+)$/.exec(line);
       if (match) starts.push([index, match[1]!]);
     });
   return starts;
@@ -55,16 +58,26 @@ function sourceOf(starts: [number, string][], line: number): string {
   return found;
 }
 
+/** The project's ingest modules by role (docs/architecture.md, "Ingest"). */
+const INGEST_MODULES: [RegExp, string][] = [
+  [/^lambdas\/ingest\/records\/record-splitter\.ts$/, 'ingest: split (RecordSplitter)'],
+  [/^lambdas\/ingest\/records\/object-decoder\.ts$/, 'ingest: decode (object-decoder)'],
+  [/^lambdas\/ingest\/sinks\/batcher\.ts$/, 'ingest: batch (RecordBatcher)'],
+  [/^lambdas\/ingest\/sinks\/ndjson-intake\.ts$/, 'ingest: encode (NDJSON)'],
+  [/^lambdas\/ingest\/sinks\//, 'ingest: sink (delivery, transport)'],
+  [/^lambdas\/ingest\/source\//, 'ingest: source (notifications, tenant, SQS batch)'],
+  [/^lambdas\/ingest\/(pipeline|s3-read)\.ts$/, 'ingest: pipeline and S3 read'],
+];
+
 function categoryOfSource(source: string): string {
+  if (source.startsWith('node_modules/@aws-sdk/checksums/')) return 'AWS SDK: response checksum (CRC64NVME, in JS)';
   if (source.startsWith('node_modules/@aws-sdk/') || source.startsWith('node_modules/@smithy/')) {
     return 'AWS SDK (@aws-sdk, @smithy): signing, (de)serialising, middleware';
   }
+  if (source.startsWith('node_modules/@aws-lambda-powertools/')) return 'Powertools logger and metrics';
   if (source.startsWith('node_modules/')) return `dependency: ${source.split('/').slice(1, 3).join('/')}`;
-  if (source === 'lambdas/ingest/record-splitter.ts') return 'ingest: RecordSplitter';
-  if (source === 'lambdas/ingest/batcher.ts') return 'ingest: RecordBatcher';
-  if (source === 'lambdas/ingest/object-decoder.ts') return 'ingest: object decoder';
-  if (source === 'lambdas/ingest/http-sink.ts') return 'ingest: HttpSink';
-  if (source.startsWith('lambdas/ingest/')) return 'ingest: other (notifications, forward, batch handling)';
+  for (const [pattern, category] of INGEST_MODULES) if (pattern.test(source)) return category;
+  if (source.startsWith('lambdas/ingest/')) return 'ingest: other (handler, runtime, config)';
   if (source.startsWith('lambdas/shared/logger')) return 'logging (JSON lines)';
   if (source.startsWith('lambdas/shared/')) return 'shared: registry, credentials, config';
   if (source.startsWith('bin/')) return 'command-line tool';
@@ -90,12 +103,21 @@ function categoryOfNode(url: string, functionName: string): string | undefined {
   return 'Node internals (events, timers, promises, fs...)';
 }
 
-/** Self time per category, largest first. */
-export function summarizeProfile(profilePath: string): ProfileRow[] {
+/**
+ * Self time per category, largest first. With `window` (process.hrtime microseconds, the clock V8's profiler
+ * stamps its samples with), only the samples taken inside it: one pass of a run, start-up left out.
+ */
+export function summarizeProfile(profilePath: string, window?: { startUs: number; endUs: number }): ProfileRow[] {
   const profile = JSON.parse(readFileSync(profilePath, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  let at = profile.startTime;
+  profile.samples.forEach((id, index) => {
+    const delta = profile.timeDeltas[index] ?? 0;
+    at += delta;
+    if (window && (at < window.startUs || at > window.endUs)) return;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  });
   const maps = new Map<string, [number, string][]>();
   const totals = new Map<string, { us: number; functions: Map<string, number> }>();
   let all = 0;

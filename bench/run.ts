@@ -4,12 +4,13 @@
  * `npm run bench -- --help` lists the options.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { renderE2e, runE2e, type E2eSummary } from './e2e';
 import { EXPERIMENTS } from './experiments';
+import { filesTargets, measureFiles, renderFiles, type FilesSummary } from './files';
 import {
   ingestTable,
   ingestTargets,
@@ -24,9 +25,10 @@ import { BENCH_DIR, OUT_DIR, ensureInput, type InputName } from './inputs';
 import { DIST_DIR, fixed, machineInfo, table, type Machine } from './lib';
 import { profileTable } from './profile';
 
-const GROUPS = ['ingest-small', 'ingest-100mb', 'ingest-1gib', 'e2e', 'reconcile'] as const;
+const GROUPS = ['files', 'ingest-files', 'ingest-small', 'ingest-100mb', 'ingest-1gib', 'e2e', 'reconcile'] as const;
 type Group = (typeof GROUPS)[number];
-const INGEST_GROUPS: Record<Exclude<Group, 'e2e' | 'reconcile'>, InputName> = {
+const INGEST_GROUPS: Record<Exclude<Group, 'files' | 'e2e' | 'reconcile'>, InputName> = {
+  'ingest-files': 'files',
   'ingest-small': 'small',
   'ingest-100mb': '100mb',
   'ingest-1gib': '1gib',
@@ -34,18 +36,24 @@ const INGEST_GROUPS: Record<Exclude<Group, 'e2e' | 'reconcile'>, InputName> = {
 
 const HELP = `npm run bench [-- options]
 
-Runs the ingest benchmarks (the ingest core against gunzip, gunzip + gzip -1 and a naive JSON.parse
-implementation, on many small files and on 100 MB and 1 GiB files) and the end-to-end benchmark (the
-\`ingest --queue-url\` poller against moto and a local receiver). Prints the tables, writes them to
+Runs the per-file benchmark (files per second of one concurrent execution of the ingest Lambda on 2,000
+files of 1-50 KB, with loopback S3 and downstream), the ingest benchmarks (the ingest core against gunzip,
+gunzip + gzip -1 and a naive JSON.parse implementation, on many small files and on 100 MB and 1 GiB files)
+and the end-to-end benchmark (the \`ingest --queue-url\` poller against moto and a local receiver). Prints the tables, writes them to
 bench/out/results.json, bench/out/results.md and bench/out/results-<time>.json.
 
   --only LIST        comma-separated subset of: ${GROUPS.join(', ')} (default: all)
-  --quick            one run of each, 100 small files, no 1 GiB file, 60 end-to-end messages, 200 reconcile accounts
+  --quick            one run of each, 200 files, 100 small files, no 1 GiB file, 60 end-to-end messages,
+                     200 reconcile accounts
   --runs N           runs per measurement (default 5 for 100mb, 3 otherwise; naive at most 3, 1 on 1 GiB)
   --cpu-prof         also write a V8 CPU profile of one extra run of the core per input to bench/out/profiles
   --experiment NAME  also measure the core with a proposed change applied: ${EXPERIMENTS.join(', ')},
                      or several joined with + (repeat the option for more variants)
   --concurrency N    small files: also measure core and floor with N objects in flight (MESSAGE_CONCURRENCY)
+  --latency S3,HTTP  files: also measure with S3 answering GetObject S3 ms later and the intake HTTP ms later,
+                     at MESSAGE_CONCURRENCY 4 and 10 (e.g. --latency 20,20)
+  --baseline DIR     also measure, in the same rounds, the code of another checkout DIR (e.g. a clone of the
+                     code before a change, with this bench/ copied in): files, and the core of the ingest groups
   --help             this text
 `;
 
@@ -56,6 +64,8 @@ interface Options {
   cpuProf: boolean;
   experiments: string[];
   concurrency?: number;
+  baseline?: string;
+  latency?: { getObjectMs: number; downstreamMs: number };
 }
 
 class UsageError extends Error {}
@@ -69,6 +79,8 @@ function parseOptions(): Options | undefined {
       'cpu-prof': { type: 'boolean', default: false },
       experiment: { type: 'string', multiple: true },
       concurrency: { type: 'string' },
+      baseline: { type: 'string' },
+      latency: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -94,8 +106,22 @@ function parseOptions(): Options | undefined {
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 2)) {
     throw new UsageError('--concurrency must be an integer >= 2');
   }
+  const baseline = values.baseline === undefined ? undefined : resolve(values.baseline);
+  if (baseline !== undefined && !existsSync(join(baseline, 'bench', 'files-child.ts'))) {
+    throw new UsageError(`--baseline: ${baseline}/bench/files-child.ts not found (copy this bench/ there first)`);
+  }
+  let latency: Options['latency'];
+  if (values.latency !== undefined) {
+    const [getObjectMs, downstreamMs] = values.latency.split(',').map(Number);
+    if (!(Number.isInteger(getObjectMs) && Number.isInteger(downstreamMs) && getObjectMs! >= 0 && downstreamMs! >= 0)) {
+      throw new UsageError('--latency must be two integers of milliseconds, S3 and downstream: e.g. 20,20');
+    }
+    latency = { getObjectMs: getObjectMs!, downstreamMs: downstreamMs! };
+  }
   return {
     groups: groups as Group[],
+    ...(baseline !== undefined ? { baseline } : {}),
+    ...(latency !== undefined ? { latency } : {}),
     quick: values.quick,
     ...(runs !== undefined ? { runs } : {}),
     cpuProf: values['cpu-prof'],
@@ -108,18 +134,28 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** Where --baseline's children are built. */
+const BASELINE_DIST_DIR = join(OUT_DIR, 'dist-baseline');
+
 /** Children run bundled (esbuild, as the Lambda is deployed), with no TypeScript loader in the measured process. */
-async function bundle(): Promise<void> {
-  await build({
-    entryPoints: ['ingest-child', 'e2e-child'].map((name) => join(BENCH_DIR, `${name}.ts`)),
+async function bundle(baseline: string | undefined): Promise<void> {
+  const children = ['ingest-child', 'e2e-child', 'files-child'];
+  const common = {
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    outdir: DIST_DIR,
     sourcemap: true,
     logLevel: 'warning',
-  });
+  } as const;
+  await build({ ...common, entryPoints: children.map((name) => join(BENCH_DIR, `${name}.ts`)), outdir: DIST_DIR });
+  if (baseline !== undefined) {
+    await build({
+      ...common,
+      entryPoints: ['ingest-child', 'files-child'].map((name) => join(baseline, 'bench', `${name}.ts`)),
+      outdir: BASELINE_DIST_DIR,
+    });
+  }
 }
 
 interface Results {
@@ -127,6 +163,7 @@ interface Results {
   command: string;
   machine: Machine;
   options: Options;
+  files?: FilesSummary;
   ingest: InputSummary[];
   e2e?: E2eSummary;
   targets: Target[];
@@ -157,6 +194,12 @@ function render(results: Results, markdown: boolean): string {
           `${machineLine(results.machine)}.`
       : `Machine: ${machineLine(results.machine)}\nDate: ${results.date} (${fixed(results.durationSeconds, 0)} s)`,
   );
+  if (results.files) {
+    parts.push(
+      h('Per concurrent execution: the ingest handler on small files, files per second') +
+        renderFiles(results.files, markdown),
+    );
+  }
   if (results.ingest.length > 0) {
     parts.push(h('Ingest: MB/s of uncompressed input, median of the runs') + ingestTable(results.ingest, markdown));
     parts.push(`${markdown ? '\n' : ''}Inputs: ${inputsLine(results.ingest)}.`);
@@ -199,14 +242,33 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   log(`machine: ${machineLine(machine)}`);
   mkdirSync(OUT_DIR, { recursive: true });
-  await bundle();
+  await bundle(options.baseline);
 
+  let files: FilesSummary | undefined;
+  if (options.groups.includes('files')) {
+    const manifest = await ensureInput('files', log);
+    log('files: measuring');
+    files = await measureFiles(manifest, {
+      quick: options.quick,
+      ...(options.runs !== undefined ? { runs: options.runs } : {}),
+      cpuProf: options.cpuProf,
+      ...(options.baseline !== undefined ? { baselineDist: BASELINE_DIST_DIR } : {}),
+      ...(options.latency !== undefined ? { latency: options.latency } : {}),
+      log,
+    });
+  }
   const ingest: InputSummary[] = [];
   for (const group of options.groups) {
-    if (group === 'e2e' || group === 'reconcile') continue;
+    if (group === 'files' || group === 'e2e' || group === 'reconcile') continue;
     const manifest = await ensureInput(INGEST_GROUPS[group], log);
     log(`${group}: measuring`);
-    ingest.push(await measureIngest(manifest, { ...options, log }));
+    ingest.push(
+      await measureIngest(manifest, {
+        ...options,
+        ...(options.baseline !== undefined ? { baselineDist: BASELINE_DIST_DIR } : {}),
+        log,
+      }),
+    );
   }
   let e2e: E2eSummary | undefined;
   if (options.groups.includes('e2e')) {
@@ -220,9 +282,10 @@ async function main(): Promise<number> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine,
     options,
+    ...(files ? { files } : {}),
     ingest,
     ...(e2e ? { e2e } : {}),
-    targets: ingestTargets(ingest),
+    targets: [...(files ? filesTargets(files) : []), ...ingestTargets(ingest)],
     durationSeconds: (Date.now() - started) / 1000,
   };
   process.stdout.write(render(results, false));

@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip, createGzip, gunzip, gzip } from 'node:zlib';
 import { loadIngestConfig } from '../lambdas/ingest/config';
+import * as ingestPipeline from '../lambdas/ingest/pipeline';
 import { forwardRecords, type ForwardOptions } from '../lambdas/ingest/pipeline';
 import { KEEP_ALL, filterIsActive } from '../lambdas/ingest/records/filters';
 import { decodeObject } from '../lambdas/ingest/records/object-decoder';
@@ -105,24 +106,70 @@ class CountingWritable extends Writable {
   }
 }
 
+/**
+ * The largest object forwardObject reads whole before decoding it (pipeline.ts), or 0 for a tree whose pipeline
+ * only streams (a --baseline checkout from before the whole-object path): the core variant gets small objects
+ * as forwardObject would pass them.
+ */
+export const WHOLE_OBJECT_MAX_BYTES: number =
+  (ingestPipeline as { WHOLE_OBJECT_MAX_BYTES?: number }).WHOLE_OBJECT_MAX_BYTES ?? 0;
+
+/** An object's bytes: the stream a variant reads, and the whole buffer (the core takes a small one whole). */
+export interface ObjectBody {
+  stream: () => AsyncIterable<Uint8Array>;
+  whole?: Buffer;
+}
+
 export function makeVariant(
   variant: Variant,
   options: ForwardOptions = defaultForwardOptions(),
   inject: ExperimentInjections = {},
+): (body: ObjectBody, key: string) => Promise<ObjectResult> {
+  const streamed =
+    (run: (body: AsyncIterable<Uint8Array>, key: string) => Promise<ObjectResult>) => (body: ObjectBody, key: string) =>
+      run(body.stream(), key);
+  if (variant === 'core') return coreVariant(options, inject);
+  if (variant === 'decode' || variant === 'split' || variant === 'batch') {
+    return (body) => coreUpTo(variant, asForwardObjectReads(body), options);
+  }
+  return streamed(streamingVariant(variant, options));
+}
+
+/** The body as forwardObject hands it to forwardRecords: a small object whole, anything else as a stream. */
+function asForwardObjectReads(body: ObjectBody): AsyncIterable<Uint8Array> {
+  // A Buffer only where WHOLE_OBJECT_MAX_BYTES says the pipeline takes one (the cast keeps old trees compiling).
+  return (
+    body.whole !== undefined && body.whole.length <= WHOLE_OBJECT_MAX_BYTES ? body.whole : body.stream()
+  ) as AsyncIterable<Uint8Array>;
+}
+
+function coreVariant(
+  options: ForwardOptions,
+  inject: ExperimentInjections,
+): (body: ObjectBody, key: string) => Promise<ObjectResult> {
+  return async (body, key) => {
+    const { sink, counted } = productionSink(inject);
+    const result = await forwardRecords(
+      asForwardObjectReads(body),
+      { bucket: 'bench-bucket', key, kind: 'log' },
+      sink,
+      options,
+    );
+    if (result.outcome !== 'forwarded') throw new Error(`${key}: outcome ${result.outcome}`);
+    return {
+      records: result.recordsRead,
+      bytes: result.bytesDecompressed,
+      bytesOut: counted.bytesSent,
+      batches: counted.requests,
+    };
+  };
+}
+
+function streamingVariant(
+  variant: Exclude<Variant, 'core' | 'decode' | 'split' | 'batch'>,
+  options: ForwardOptions,
 ): (body: AsyncIterable<Uint8Array>, key: string) => Promise<ObjectResult> {
   switch (variant) {
-    case 'core':
-      return async (body, key) => {
-        const { sink, counted } = productionSink(inject);
-        const result = await forwardRecords(body, { bucket: 'bench-bucket', key, kind: 'log' }, sink, options);
-        if (result.outcome !== 'forwarded') throw new Error(`${key}: outcome ${result.outcome}`);
-        return {
-          records: result.recordsRead,
-          bytes: result.bytesDecompressed,
-          bytesOut: counted.bytesSent,
-          batches: counted.requests,
-        };
-      };
     case 'gunzip':
       return async (body) => {
         const out = new CountingWritable();
@@ -149,16 +196,13 @@ export function makeVariant(
       };
     case 'naive':
       return (body) => naive(body, options);
-    case 'decode':
-    case 'split':
-    case 'batch':
-      return (body) => coreUpTo(variant, body, options);
   }
 }
 
 /**
- * forwardRecords' loop (lambdas/ingest/forward-object.ts, default settings: no filter) stopped after a stage.
- * Keep in step with forwardRecords when it changes.
+ * forwardRecords' loop (lambdas/ingest/pipeline.ts, default settings: no filter) stopped after a stage.
+ * Keep in step with forwardRecords when it changes. The batch stage encodes into one reused buffer, as the
+ * sink's pool gives the same few buffers back (sinks/buffer-pool.ts).
  */
 async function coreUpTo(
   stage: 'decode' | 'split' | 'batch',
@@ -167,12 +211,16 @@ async function coreUpTo(
 ): Promise<ObjectResult> {
   const decoded = decodeObject(body, { maxDecompressedBytes: options.maxDecompressedBytes });
   const splitter = stage === 'decode' ? undefined : new RecordSplitter({ maxRecordBytes: options.maxRecordBytes });
+  let scratch = Buffer.alloc(0);
   const batcher =
     stage === 'batch'
       ? new RecordBatcher(
           options.batchLimits,
           (batch) => {
-            NDJSON_INTAKE.encode(batch.records, (size) => Buffer.allocUnsafe(size));
+            NDJSON_INTAKE.encode(batch.records, (size) => {
+              if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(size);
+              return scratch.subarray(0, size);
+            });
             return Promise.resolve();
           },
           { maxInFlight: options.maxInFlightBatches, recordOverheadBytes: NDJSON_INTAKE.recordOverheadBytes },

@@ -2,10 +2,18 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CollectorError, ConfigError, PermanentInputError, errorMessage } from '../lambdas/shared/errors';
 import { AccountNotRegisteredError } from '../lambdas/shared/registry';
-import { accountsAdd, accountsList, accountsRemove } from './commands/accounts';
+import { accountsAdd, accountsImport, accountsList, accountsRemove, accountsUpdate } from './commands/accounts';
 import { dlqList, dlqRedrive } from './commands/dlq';
 import { ingestFromQueue, invokeIngest } from './commands/ingest';
 import { EXIT } from './commands/output';
+import {
+  organizationsAdd,
+  organizationsList,
+  organizationsRemove,
+  organizationsShow,
+  organizationsSync,
+} from './commands/organizations';
+import { OrganizationNotRegisteredError } from '../lambdas/shared/organization-registry';
 import { invokeReconcile, reconcileCommand, statusCommand } from './commands/reconcile';
 import { runSandbox } from './commands/sandbox';
 
@@ -23,7 +31,8 @@ function run(body: () => Promise<number>): () => Promise<void> {
       const usage =
         error instanceof ConfigError ||
         error instanceof PermanentInputError ||
-        error instanceof AccountNotRegisteredError;
+        error instanceof AccountNotRegisteredError ||
+        error instanceof OrganizationNotRegisteredError;
       process.stderr.write(`cloudtrail-collector: ${errorMessage(error)}\n`);
       if (!usage && !(error instanceof CollectorError) && error instanceof Error && error.stack) {
         process.stderr.write(`${error.stack}\n`);
@@ -49,8 +58,37 @@ export function buildProgram(): Command {
     .option('--log-archive-for <ids>', 'comma-separated account or organization ids whose logs this account holds')
     .option('--log-archive-bucket <name>', 'with --log-archive-for: the bucket in this account that holds their logs')
     .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
+    .option(
+      '--template-url <url>',
+      'the published role template, for the quick-create link (default: from TEMPLATE_BUCKET_URL)',
+    )
     .option('--json', 'machine-readable output')
     .action((opts: Parameters<typeof accountsAdd>[0]) => run(() => accountsAdd(opts))());
+  accounts
+    .command('update')
+    .description("change an account's mode and/or ExternalId; prints the customer's stack update")
+    .requiredOption('--account-id <id>', 'the registered account')
+    .option('--mode <mode>', 'apply (repair drift) or report (findings only)')
+    .option('--external-id <id>', 'the new ExternalId the role requires')
+    .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
+    .option(
+      '--template-url <url>',
+      'the published role template, for the quick-create link (default: from TEMPLATE_BUCKET_URL)',
+    )
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof accountsUpdate>[0]) => run(() => accountsUpdate(opts))());
+  accounts
+    .command('import')
+    .description('register every account of a CSV file (accountId[,mode][,externalId]), or none if a row is bad')
+    .requiredOption('--file <csv>', 'the CSV file; its header names the columns')
+    .option('--mode <mode>', 'the mode of rows without one', 'apply')
+    .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
+    .option(
+      '--template-url <url>',
+      'the published role template, for the quick-create links (default: from TEMPLATE_BUCKET_URL)',
+    )
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof accountsImport>[0]) => run(() => accountsImport(opts))());
   accounts
     .command('list')
     .description('list registered accounts')
@@ -58,9 +96,55 @@ export function buildProgram(): Command {
     .action((opts: { json?: boolean }) => run(() => accountsList(opts))());
   accounts
     .command('remove')
-    .description('unregister an account (its resources are left in place)')
+    .description(
+      'unregister an account (its resources, and its event source mapping or subscription, are left in place)',
+    )
     .requiredOption('--account-id <id>', 'the account to remove')
     .action((opts: { accountId: string }) => run(() => accountsRemove(opts))());
+
+  const organizations = program
+    .command('organizations')
+    .description('register an AWS Organization as a whole: its members, its log archive, its organization trail');
+  organizations
+    .command('add')
+    .description(
+      'read the organization through its management account role; register every ACTIVE member and the log archive',
+    )
+    .requiredOption('--management-account-id <id>', 'the management account (12 digits), where the read-only role is')
+    .requiredOption('--log-archive-account-id <id>', "the account holding the organization trail's bucket")
+    .option('--log-archive-bucket <name>', 'the organization trail bucket, when there are several organization trails')
+    .option('--external-id <id>', "the organization's ExternalId (default: generated, 256 random bits)")
+    .option('--mode <mode>', 'apply (repair drift) or report (findings only), for every member', 'apply')
+    .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof organizationsAdd>[0]) => run(() => organizationsAdd(opts))());
+  organizations
+    .command('sync')
+    .description('pick up accounts that joined or left, and trail changes; optionally change the ExternalId or mode')
+    .option('--organization-id <id>', 'only this organization (required with --external-id, --mode, --include)')
+    .option('--external-id <id>', "a new ExternalId for the organization and every member using the organization's")
+    .option('--mode <mode>', 'a new mode for the organization and every member it registered')
+    .option('--include <ids>', 'comma-separated accounts removed before (accounts remove) to register again')
+    .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof organizationsSync>[0]) => run(() => organizationsSync(opts))());
+  organizations
+    .command('list')
+    .description('list registered organizations')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => run(() => organizationsList(opts))());
+  organizations
+    .command('show')
+    .description('an organization: its trail, its accounts and what its administrator deploys')
+    .requiredOption('--organization-id <id>', 'the organization (o-...)')
+    .option('--collector-account-id <id>', 'the collector account id (default: from STS)')
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof organizationsShow>[0]) => run(() => organizationsShow(opts))());
+  organizations
+    .command('remove')
+    .description('unregister an organization and the accounts it registered (accounts registered on their own stay)')
+    .requiredOption('--organization-id <id>', 'the organization (o-...)')
+    .action((opts: { organizationId: string }) => run(() => organizationsRemove(opts))());
 
   const invoke = program.command('invoke').description('run a Lambda handler locally on an event file');
   invoke

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { NagSuppressions } from 'cdk-nag';
 import { suppressWildcards } from './nag';
 import { WILDCARD_REASONS } from './permission-scopes';
+import type { IngestTopology } from '../lambdas/shared/topology';
 import { statementsFor, type ScopeResolver } from './permissions';
 
 export interface CollectorFunctionProps {
@@ -31,6 +32,8 @@ export interface CollectorFunctionProps {
   role: {
     name: string;
     principal: 'ingest' | 'reconcile';
+    /** The stack's ingest topology: grants the map limits to another topology are left out. */
+    topology: IngestTopology;
     /** Resolves the map's scopes for this role; `ownLogGroup` is added here. */
     scopes: ScopeResolver;
     /** Besides Lambda: operators allowed to run the command-line tool as this role. */
@@ -57,7 +60,7 @@ export class CollectorFunction extends Construct {
     });
 
     const scopes: ScopeResolver = { ...props.role.scopes, ownLogGroup: { resources: [this.logGroup.logGroupArn] } };
-    const statements = statementsFor(props.role.principal);
+    const statements = statementsFor(props.role.principal, undefined, props.role.topology);
     const groups = [...new Set(statements.map((statement) => statement.group))];
     this.role = new Role(this, 'Role', {
       roleName: props.role.name,

@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -12,10 +12,12 @@ import { tryParseArn } from '../lambdas/shared/arn';
 import { CollectorFunction } from './collector-function.construct';
 import type { CollectorConfig } from './config';
 import { customerDeployCommand, type CustomerDeployParams } from './customer-deploy-command';
+import { HubQueues } from './hub-queues.construct';
 import { Monitoring } from './monitoring.construct';
 import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, RECONCILE_FAILURE_QUEUE_NAME } from './names';
 import { collectorScopes } from './permission-scopes';
 import { ScheduledFunction } from './scheduled-function.construct';
+import { TemplateBucket } from './template-bucket.construct';
 
 export interface CollectorStackProps extends StackProps {
   config: CollectorConfig;
@@ -29,9 +31,10 @@ export function secretResourceArn(arn: string): string {
 }
 
 /**
- * The collector account (docs/architecture.md, "The stacks"): the accounts registry, the ingest function the customer queues'
- * event source mappings invoke, the reconcile function and its schedule, the downstream token secret reference,
- * alarms and a dashboard. No business logic: handlers live in lambdas/.
+ * The collector account (docs/architecture.md, "The stacks"; docs/stacks.md): the accounts registry, the ingest
+ * function, in the hub topology its K hub queues with their DLQs and mappings (otherwise the customer queues'
+ * mappings, created by reconcile, invoke it), the reconcile function and its schedule, the downstream token secret
+ * reference, alarms and a dashboard. No business logic: handlers live in lambdas/.
  */
 export class CollectorStack extends Stack {
   readonly registry: Table;
@@ -40,6 +43,10 @@ export class CollectorStack extends Stack {
   readonly reconcileFailures: Queue;
   readonly alarmTopic: Topic;
   readonly monitoring: Monitoring;
+  /** The hub queues, in the hub topology only. */
+  readonly hub?: HubQueues;
+  /** The customer templates, published for quick-create links and StackSets. */
+  readonly templates: TemplateBucket;
 
   constructor(scope: Construct, id: string, props: CollectorStackProps) {
     super(scope, id, props);
@@ -117,6 +124,19 @@ export class CollectorStack extends Stack {
 
     const operators = config.operatorPrincipalArns.map((arn) => new ArnPrincipal(arn));
     const base = { partition: Aws.PARTITION, region: Aws.REGION, account: Aws.ACCOUNT_ID };
+    const { topology } = config.ingest;
+
+    if (topology === 'hub') {
+      this.hub = new HubQueues(this, 'Hub', {
+        shards: config.ingest.hubShards,
+        ingestTimeout: Duration.seconds(config.ingest.timeoutSeconds),
+      });
+    }
+    // What both functions (and the CLI, from the outputs) are told about the topology (lambdas/shared/topology.ts).
+    const topologyEnvironment: Record<string, string> = {
+      INGEST_TOPOLOGY: topology,
+      ...(this.hub ? { HUB_QUEUE_ARNS: Fn.join(',', this.hub.queueArns) } : {}),
+    };
 
     // Ingest sizing, from the streaming design and the ingest benchmark (bench/README.md): the core decodes about
     // 100 MB/s of uncompressed CloudTrail per vCPU with a flat 100-200 MB RSS, even for 1 GiB files.
@@ -126,14 +146,18 @@ export class CollectorStack extends Stack {
     // - timeout 5 min: a worst-case batch of 10 messages naming 1 GiB (uncompressed) files each is ~10 GiB / 58 MB/s
     //   = ~185 s; typical files (< 10 MB uncompressed) take well under a second. The customer queue's visibility
     //   timeout is 6 x this (reconcile's INGEST_TIMEOUT_SECONDS), as AWS recommends for SQS event sources.
-    // - reserved concurrency: caps the fan-out over every customer queue (downstream protection, and a bound on
-    //   cost if a customer floods its queue); 20 x ~58 MB/s is ~1 GB/s, far above CloudTrail volumes of hundreds
-    //   of accounts. Throttling returns messages to their queue; the IngestThrottles alarm says when to raise it.
+    // - reserved concurrency: caps the fan-out over every mapping (downstream protection, and a bound on cost if a
+    //   customer floods its topic); 40 x ~58 MB/s is ~2 GB/s, far above the CloudTrail volume of 10,000 accounts.
+    //   It must cover the mappings' MaximumConcurrency (hub: hubShards x maximumConcurrency, checked at synth), or
+    //   Lambda throttles batches back to their queue; the IngestThrottles alarm says when it does.
     const filters = config.ingest.filters;
     this.ingest = new CollectorFunction(this, 'Ingest', {
       entry: 'ingest/handler.ts',
       functionName: FUNCTION_NAMES.ingest,
-      description: 'Reads CloudTrail log files announced on customer queues and forwards every record downstream',
+      description:
+        topology === 'hub'
+          ? 'Reads CloudTrail log files announced on the hub queues (and customer queues) and forwards every record downstream'
+          : 'Reads CloudTrail log files announced on customer queues and forwards every record downstream',
       memorySize: config.ingest.memoryMb,
       timeout: Duration.seconds(config.ingest.timeoutSeconds),
       reservedConcurrentExecutions: config.ingest.reservedConcurrency,
@@ -141,6 +165,7 @@ export class CollectorStack extends Stack {
       role: {
         name: COLLECTOR_ROLE_NAMES.ingest,
         principal: 'ingest',
+        topology,
         scopes: collectorScopes({
           ...base,
           registryTableArn: this.registry.tableArn,
@@ -153,6 +178,7 @@ export class CollectorStack extends Stack {
         DOWNSTREAM_URL: config.downstreamUrl,
         DOWNSTREAM_TOKEN_SECRET_ARN: downstreamSecretArn,
         CUSTOMER_ROLE_NAME,
+        ...topologyEnvironment,
         ...(filters.dropEventSources.length > 0
           ? { FILTER_DROP_EVENT_SOURCES: filters.dropEventSources.join(',') }
           : {}),
@@ -161,13 +187,15 @@ export class CollectorStack extends Stack {
       },
     });
     // SQS event source mappings invoke synchronously: Lambda's DLQ and on-failure destinations do not apply to
-    // them. Failure handling is the customer queue's redrive policy to outcomesqueue-dlq (maxReceiveCount 5, set
-    // by reconcile) together with ReportBatchItemFailures on the mapping (also set by reconcile).
+    // them. Failure handling is each queue's redrive policy (a hub queue's DLQ after HUB_MAX_RECEIVE_COUNT
+    // receives; a customer queue's outcomesqueue-dlq after the receives reconcile sets) with ReportBatchItemFailures on the
+    // mapping.
+    this.hub?.connect(this.ingest.function, config.ingest.maximumConcurrency);
     NagSuppressions.addResourceSuppressions(this.ingest.function, [
       {
         id: 'Serverless-LambdaDLQ',
         reason:
-          'Invoked only by SQS event source mappings (synchronous): a function DLQ never receives anything. Failed messages stay in the customer queue and move to its outcomesqueue-dlq after 5 receives (ReportBatchItemFailures on).',
+          "Invoked only by SQS event source mappings (synchronous): a function DLQ never receives anything. Failed messages stay in their queue (ReportBatchItemFailures on) and move to that queue's DLQ (a hub queue's, or the customer outcomesqueue-dlq); ingest moves poison from a hub queue to its DLQ itself.",
       },
       {
         id: 'Serverless-LambdaTracing',
@@ -188,6 +216,7 @@ export class CollectorStack extends Stack {
       role: {
         name: COLLECTOR_ROLE_NAMES.reconcile,
         principal: 'reconcile',
+        topology,
         scopes: collectorScopes({
           ...base,
           registryTableArn: this.registry.tableArn,
@@ -205,6 +234,12 @@ export class CollectorStack extends Stack {
         INGEST_TIMEOUT_SECONDS: String(config.ingest.timeoutSeconds),
         RECONCILE_CONCURRENCY: String(config.reconcile.concurrency),
         STALE_AFTER_MINUTES: String(config.alarms.staleAfterMinutes),
+        ...topologyEnvironment,
+        // The concurrency rule at run time: each customer-queue mapping reconcile creates gets this
+        // MaximumConcurrency, and none is created once the mappings' sum would pass the reserved concurrency
+        // (INGEST_CAPACITY_EXCEEDED; in the hub, the K hub mappings count too).
+        ESM_MAXIMUM_CONCURRENCY: String(config.ingest.maximumConcurrency),
+        INGEST_RESERVED_CONCURRENCY: String(config.ingest.reservedConcurrency),
       },
       schedule: {
         ruleName: 'cloudtrail-collector-reconcile',
@@ -213,6 +248,8 @@ export class CollectorStack extends Stack {
       },
       failureQueue: this.reconcileFailures,
     });
+    // Its own role: the principal customer topic policies let call sns:Subscribe on the hub queues.
+    this.reconcile.function.addEnvironment('RECONCILE_ROLE_ARN', this.reconcile.role.roleArn);
     NagSuppressions.addResourceSuppressions(this.reconcile.function, [
       {
         id: 'Serverless-LambdaTracing',
@@ -226,8 +263,11 @@ export class CollectorStack extends Stack {
       reconcile: this.reconcile.function,
       reconcileFailureQueue: this.reconcileFailures,
       alarmTopic: this.alarmTopic,
+      hubShards: this.hub?.shards ?? [],
       reconcilePeriod: Duration.seconds(Math.min(this.reconcile.period?.toSeconds() ?? 3600, 12 * 3600)),
     });
+
+    this.templates = new TemplateBucket(this, 'TemplateBucket', { logRetention });
 
     // What a customer runs, with this collector's account and region and placeholders for the rest.
     const deployParams: CustomerDeployParams = {
@@ -245,11 +285,27 @@ export class CollectorStack extends Stack {
       value: this.reconcile.role.roleArn,
     });
     new CfnOutput(this, 'IngestFunctionArn', { value: this.ingest.function.functionArn });
+    new CfnOutput(this, 'IngestTopology', {
+      description: 'INGEST_TOPOLOGY for the command-line tool (hub or customer-queue)',
+      value: topology,
+    });
+    if (this.hub) {
+      new CfnOutput(this, 'HubQueueArns', {
+        description:
+          'HUB_QUEUE_ARNS for the command-line tool (dlq list|redrive, ingest): the hub queues, in shard order',
+        value: Fn.join(',', this.hub.queueArns),
+      });
+    }
     new CfnOutput(this, 'AccountsTableName', {
       description: 'ACCOUNTS_TABLE for the command-line tool',
       value: this.registry.tableName,
     });
     new CfnOutput(this, 'DownstreamTokenSecretArn', { value: downstreamSecretArn });
+    new CfnOutput(this, 'TemplateBucketUrl', {
+      description:
+        'TEMPLATE_BUCKET_URL for the command-line tool: the customer templates are published under it (templates/...), for quick-create links and StackSets',
+      value: this.templates.url,
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'CustomerDeployCommand', {
       description:

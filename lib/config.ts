@@ -4,7 +4,15 @@
  * unknown key fails too, because a misspelt key silently falling back to its default is the commonest config bug.
  */
 
+import { INGEST_TOPOLOGIES, MAX_HUB_SHARDS, type IngestTopology } from '../lambdas/shared/topology';
+
 export const CONFIG_CONTEXT_KEY = 'cloudtrailCollector';
+
+/**
+ * Lambda's range for an SQS event source mapping's ScalingConfig.MaximumConcurrency (Lambda API Reference,
+ * "ScalingConfig"; Lambda Developer Guide, "Configuring maximum concurrency for Amazon SQS event sources").
+ */
+export const MAXIMUM_CONCURRENCY_RANGE = { min: 2, max: 1000 } as const;
 
 export interface IngestFilters {
   /** Records whose eventSource is in this list are dropped (FILTER_DROP_EVENT_SOURCES). */
@@ -28,8 +36,17 @@ export interface CollectorConfig {
   ingest: {
     memoryMb: number;
     timeoutSeconds: number;
-    /** Caps the ingest function's concurrency across every customer queue (and reserves it). */
+    /**
+     * Caps the ingest function's concurrency across every event source mapping (and reserves it). At least the sum
+     * of the mappings' maximumConcurrency, or Lambda throttles their batches (checked at synth for the hub).
+     */
     reservedConcurrency: number;
+    /** How announced log files reach ingest (docs/stacks.md, "Ingest topologies"). */
+    topology: IngestTopology;
+    /** The hub queues (shards) the stack creates, each with its DLQ and mapping; `hub` only. */
+    hubShards: number;
+    /** MaximumConcurrency of every SQS event source mapping: each hub queue's, and each customer queue's. */
+    maximumConcurrency: number;
     filters: IngestFilters;
   };
   reconcile: {
@@ -60,7 +77,11 @@ export const DEFAULT_CONFIG: CollectorConfig = {
   ingest: {
     memoryMb: 1024,
     timeoutSeconds: 300,
-    reservedConcurrency: 20,
+    // 8 hub queues x 4 = 32, plus room for two customer-queue mappings of 4 while accounts migrate.
+    reservedConcurrency: 40,
+    topology: 'hub',
+    hubShards: 8,
+    maximumConcurrency: 4,
     filters: { dropEventSources: [], dropEventNames: [], dropReadOnly: false },
   },
   reconcile: { schedule: 'rate(15 minutes)', concurrency: 10, memoryMb: 512, timeoutSeconds: 600 },
@@ -147,6 +168,43 @@ class Reader {
   }
 }
 
+function readTopology(value: unknown, key: string, fallback: IngestTopology): IngestTopology {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(INGEST_TOPOLOGIES as readonly string[]).includes(value)) {
+    throw new CollectorConfigError(key, `must be one of ${INGEST_TOPOLOGIES.join(', ')}, got ${describe(value)}`);
+  }
+  return value as IngestTopology;
+}
+
+/**
+ * The concurrency rule. Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings"
+ * (maximum concurrency): reserved concurrency should be at least the sum of the function's SQS mappings'
+ * MaximumConcurrency, or Lambda throttles their batches, and a throttled batch returns to its queue and counts as a
+ * receive towards maxReceiveCount. Hub: every one of the K mappings is in the stack, so their sum is checked here.
+ * customer-queue: one mapping must fit; the reconcile keeps the sum over the accounts' mappings within it at run
+ * time (INGEST_CAPACITY_EXCEEDED).
+ */
+function checkIngestConcurrency(ingest: CollectorConfig['ingest'], ingestKey: string): void {
+  const { hubShards, maximumConcurrency, reservedConcurrency, topology } = ingest;
+  const reserved = `${ingestKey}.reservedConcurrency`;
+  const shards = `${ingestKey}.hubShards`;
+  const perMapping = `${ingestKey}.maximumConcurrency`;
+  const why =
+    'reserved concurrency must be at least the sum of the SQS event source mappings\' MaximumConcurrency, or Lambda throttles their batches towards the DLQs (Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings")';
+  if (topology === 'hub' && hubShards * maximumConcurrency > reservedConcurrency) {
+    throw new CollectorConfigError(
+      reserved,
+      `must be at least ${shards} x ${perMapping} = ${hubShards} x ${maximumConcurrency} = ${hubShards * maximumConcurrency}, got ${reservedConcurrency}: ${why}. Raise ${reserved} or lower ${shards} or ${perMapping}`,
+    );
+  }
+  if (topology === 'customer-queue' && maximumConcurrency > reservedConcurrency) {
+    throw new CollectorConfigError(
+      reserved,
+      `must be at least ${perMapping} (${maximumConcurrency}) so that one customer queue's mapping fits, got ${reservedConcurrency}: ${why}`,
+    );
+  }
+}
+
 /** `rate(15 minutes)` in seconds; undefined for cron expressions. */
 export function ratePeriodSeconds(schedule: string): number | undefined {
   const match = RATE.exec(schedule);
@@ -218,6 +276,9 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
     'memoryMb',
     'timeoutSeconds',
     'reservedConcurrency',
+    'topology',
+    'hubShards',
+    'maximumConcurrency',
     'filters',
   ]);
   const filtersKey = `${ingestKey}.filters`;
@@ -238,12 +299,23 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
       1,
       10000,
     ),
+    topology: readTopology(ingestRaw.topology, `${ingestKey}.topology`, d.ingest.topology),
+    hubShards: r.int(ingestRaw.hubShards, `${ingestKey}.hubShards`, d.ingest.hubShards, 1, MAX_HUB_SHARDS),
+    maximumConcurrency: r.int(
+      ingestRaw.maximumConcurrency,
+      `${ingestKey}.maximumConcurrency`,
+      d.ingest.maximumConcurrency,
+      MAXIMUM_CONCURRENCY_RANGE.min,
+      MAXIMUM_CONCURRENCY_RANGE.max,
+    ),
     filters: {
       dropEventSources: r.strings(filtersRaw.dropEventSources, `${filtersKey}.dropEventSources`, commaFree),
       dropEventNames: r.strings(filtersRaw.dropEventNames, `${filtersKey}.dropEventNames`, commaFree),
       dropReadOnly: r.bool(filtersRaw.dropReadOnly, `${filtersKey}.dropReadOnly`, d.ingest.filters.dropReadOnly),
     },
   };
+
+  checkIngestConcurrency(ingest, ingestKey);
 
   const reconcileKey = r.key('reconcile');
   const reconcileRaw = r.object(top.reconcile ?? {}, reconcileKey, [

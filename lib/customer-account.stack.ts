@@ -65,7 +65,8 @@ export class CustomerAccountStack extends Stack {
     });
     const externalId = new CfnParameter(this, 'ExternalId', {
       type: 'String',
-      description: 'The ExternalId the collector operator gave you for this account (printed by "accounts add")',
+      description:
+        'The ExternalId the collector operator gave you for this account (printed by "accounts add"), or for your whole organization (printed by "organizations add": the same in every member, a StackSet-level parameter)',
       allowedPattern: '^[\\w+=,.@:/-]{2,1224}$',
       constraintDescription: 'must be 2-1224 characters of letters, digits and +=,.@:/-_',
       noEcho: true,

@@ -1,5 +1,6 @@
 /**
- * The generated, committed files: the two customer role templates and docs/permissions.md. `npm run generate`
+ * The generated, committed files: the two customer role templates, the management account's read-only role
+ * template and docs/permissions.md. `npm run generate`
  * (also run by `npm run synth`) writes them; tests render them again and fail when a committed file differs, so
  * they can never drift from the stacks and the permission map.
  */
@@ -10,12 +11,14 @@ import * as path from 'node:path';
 import { buildArn, roleArn } from '../lambdas/shared/arn';
 import { addCustomerStack } from './app';
 import type { CustomerRoleVariant } from './customer-account.stack';
+import { ManagementAccountStack } from './management-account.stack';
 import {
   CHAIN_NAMES,
   COLLECTOR_ROLE_NAMES,
   CUSTOMER_ROLE_NAME,
   FUNCTION_NAMES,
   GENERATED_FILES,
+  ORGANIZATION_ROLE_NAME,
   RECONCILE_FAILURE_QUEUE_NAME,
   STACK_IDS,
 } from './names';
@@ -24,6 +27,7 @@ import {
   CUSTOMER_GROUPS,
   DENIED_COST_ACTIONS,
   GROUP_PURPOSE,
+  MANAGEMENT_GROUPS,
   OPERATIONS,
   statementsFor,
   type OperationName,
@@ -58,6 +62,17 @@ export function formatJson(value: unknown, file: string): string {
   return result.stdout;
 }
 
+/** The management account's read-only role (`organizations add`), as CloudFormation JSON (a fresh synth). */
+export function synthManagementTemplate(): unknown {
+  const app = new App({ builtinCloudFormationValidation: false });
+  const stack = new ManagementAccountStack(app, STACK_IDS.organizationManagement);
+  return app.synth().getStackByName(stack.stackName).template as unknown;
+}
+
+export function renderManagementTemplate(): string {
+  return formatJson(synthManagementTemplate(), GENERATED_FILES.organizationManagementTemplate);
+}
+
 export function renderCustomerTemplate(variant: CustomerRoleVariant): string {
   const file = variant === 'standard' ? GENERATED_FILES.customerTemplate : GENERATED_FILES.logArchiveTemplate;
   return formatJson(synthCustomerTemplate(variant), file);
@@ -88,6 +103,17 @@ function docCollectorScopes(principal: 'ingest' | 'reconcile'): ScopeResolver {
     reconcileFailureQueueArn: docCollectorArn('sqs', RECONCILE_FAILURE_QUEUE_NAME),
     logGroupArn: docCollectorArn('logs', `log-group:<${principal} log group>:*`),
   });
+}
+
+/** The template publisher's resources as the doc shows them (lib/template-bucket.construct.ts resolves the real ones). */
+function docPublisherScopes(): ScopeResolver {
+  const bucket = 'arn:aws:s3:::<template bucket>';
+  return {
+    templateAsset: { resources: ['arn:aws:s3:::<cdk asset bucket>/<templates asset>.zip'] },
+    templateBucket: { resources: [bucket] },
+    templateObjects: { resources: [`${bucket}/templates/*`] },
+    ownLogGroup: { resources: [docCollectorArn('logs', 'log-group:<publisher log group>:*')] },
+  };
 }
 
 /** Escapes `<` and `>` outside code spans, so `outcomes-<account id>` is not read as an HTML tag. */
@@ -126,9 +152,10 @@ function grantRows(principal: Principal, scopes: ScopeResolver, groups?: readonl
       const grant = spec.grants.find(
         (g) => g.principal === principal && g.group === statement.group && g.scope === statement.scope,
       );
+      const only = grant?.topology !== undefined ? ` (${grant.topology} topology only)` : '';
       rows.push([
         statement.group,
-        `${code(operation)}${spec.platform ? ' (platform)' : ''}`,
+        `${code(operation)}${spec.platform ? ' (platform)' : ''}${only}`,
         (grant?.actions ?? []).map(code).join(', '),
         resources(scopes[statement.scope]),
         spec.why,
@@ -184,7 +211,18 @@ export function renderPermissionsDoc(): string {
           `${code('lambda.amazonaws.com')} (and operators listed in ${code('cloudtrailCollector.operatorPrincipalArns')})`,
           `the reconcile function ${code(FUNCTION_NAMES.reconcile)}`,
         ],
-        ['operator', 'collector account', 'your own IAM', '`cloudtrail-collector accounts add|list|remove`, `status`'],
+        [
+          code(ORGANIZATION_ROLE_NAME),
+          "an organization's management account",
+          `${code(roleArn('aws', '<CollectorAccountId>', COLLECTOR_ROLE_NAMES.reconcile))} only, only with ${code('sts:ExternalId')} = the organization ExternalId`,
+          '`cloudtrail-collector organizations add|sync` (run as the reconcile role): read-only',
+        ],
+        [
+          'operator',
+          'collector account',
+          'your own IAM',
+          '`cloudtrail-collector accounts add|update|import|list|remove`, `organizations`, `status`, `dlq list|redrive`',
+        ],
       ],
     ),
     '',
@@ -253,11 +291,36 @@ export function renderPermissionsDoc(): string {
     '',
   );
 
+  add(
+    `## Management account role: ${code(ORGANIZATION_ROLE_NAME)}`,
+    '',
+    `Template: [${GENERATED_FILES.organizationManagementTemplate}](../${GENERATED_FILES.organizationManagementTemplate}) (stack`,
+    `${code(STACK_IDS.organizationManagement)}), deployed once in an organization's management account for \`organizations add|sync\`.`,
+    "Parameters: `CollectorAccountId`, `ExternalId` (the organization's). Read-only, one IAM policy per group; it trusts",
+    'the reconcile role alone (not the ingest role, which never asks the organization anything).',
+    '',
+  );
+  for (const group of MANAGEMENT_GROUPS) {
+    add(
+      `### ${group}: ${code(`cloudtrail-collector-${group}`)}`,
+      '',
+      `${prose(GROUP_PURPOSE[group])}.`,
+      '',
+      table(
+        ['operation', 'IAM actions', 'resources', 'why'],
+        grantRows('management', customer, [group]).map(([, ...rest]) => rest),
+      ),
+      '',
+    );
+  }
+
   for (const principal of ['ingest', 'reconcile'] as const) {
     add(
       `## Collector role: ${code(COLLECTOR_ROLE_NAMES[principal])}`,
       '',
       'One inline policy per group. The function gets the role as immutable: no CDK `grant*` call can add to it.',
+      'A grant marked "hub topology only" is in the role only when `cloudtrailCollector.ingest.topology` is `hub`',
+      '([stacks.md](stacks.md#ingest-topologies)).',
       '',
       table(
         ['policy', 'operation', 'IAM actions', 'resources', 'why'],
@@ -269,14 +332,26 @@ export function renderPermissionsDoc(): string {
   add(
     '## Operator: the command-line tool',
     '',
-    'Registry operations of `accounts add|list|remove` and `status`, with your own credentials (not granted by any',
-    'stack). `plan`, `apply`, `invoke` and `ingest --queue-url` against real accounts must run as the reconcile or',
+    'Registry operations of `accounts add|update|import|list|remove`, `organizations` and `status`, and the hub DLQs of',
+    '`dlq list|redrive`, with your own credentials (not granted by any stack); `organizations add|sync` also become the',
+    'reconcile role to read the organization. `plan`, `apply`, `invoke` and `ingest --queue-url` against real accounts must run as the reconcile or',
     'ingest role (list your principal in `cloudtrailCollector.operatorPrincipalArns`, then use a profile with',
     '`role_arn`): customer roles trust only those two roles.',
     '',
     table(
       ['operation', 'IAM actions', 'resources', 'why'],
       grantRows('operator', docCollectorScopes('reconcile')).map(([, ...rest]) => rest),
+    ),
+    '',
+    '## Template publisher: the template bucket of the collector stack',
+    '',
+    "CDK's BucketDeployment handler copies the generated templates into the collector stack's template bucket at each",
+    'deploy ([template-bucket.construct.ts](../lib/template-bucket.construct.ts)). Its role is built from this map (not',
+    "the construct's own grants), trusted by `lambda.amazonaws.com` only.",
+    '',
+    table(
+      ['policy', 'operation', 'IAM actions', 'resources', 'why'],
+      grantRows('template-publisher', docPublisherScopes()),
     ),
     '',
     '## Why each wildcard',
@@ -286,7 +361,7 @@ export function renderPermissionsDoc(): string {
     table(
       ['scope', 'resources', 'reason'],
       (Object.keys(WILDCARD_REASONS) as Scope[]).map((scope) => {
-        const resolved = customer[scope] ?? docCollectorScopes('reconcile')[scope];
+        const resolved = customer[scope] ?? docCollectorScopes('reconcile')[scope] ?? docPublisherScopes()[scope];
         return [code(scope), resources(resolved), WILDCARD_REASONS[scope] ?? ''];
       }),
     ),
@@ -300,6 +375,7 @@ export async function writeGeneratedFiles(root = PROJECT_ROOT): Promise<string[]
   const files: [string, string][] = [
     [GENERATED_FILES.customerTemplate, renderCustomerTemplate('standard')],
     [GENERATED_FILES.logArchiveTemplate, renderCustomerTemplate('log-archive')],
+    [GENERATED_FILES.organizationManagementTemplate, renderManagementTemplate()],
     [GENERATED_FILES.permissionsDoc, renderPermissionsDoc()],
   ];
   for (const [file, content] of files) {

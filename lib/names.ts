@@ -10,6 +10,13 @@ export { CHAIN_NAMES };
 export const CUSTOMER_ROLE_NAME = 'CloudTrailCollectorRole';
 
 /**
+ * The read-only role an organization's management account deploys (`organizations add`); only the reconcile role
+ * may assume it, with the organization's ExternalId. Fixed, like CUSTOMER_ROLE_NAME: the CLI builds its ARN from
+ * the management account id.
+ */
+export const ORGANIZATION_ROLE_NAME = 'CloudTrailCollectorOrganizationRole';
+
+/**
  * The collector's execution roles have fixed names because the customer template trusts them by ARN
  * (`arn:aws:iam::<CollectorAccountId>:role/<name>`) and that template is one static, committed file for every
  * customer of every operator: a generated name (`CloudTrailCollector-IngestRoleABC123`) would differ per deployment
@@ -36,6 +43,8 @@ export const STACK_IDS = {
   collector: 'CloudTrailCollector',
   customer: 'CloudTrailCollectorCustomerRole',
   logArchive: 'CloudTrailCollectorLogArchiveRole',
+  /** The read-only role in an organization's management account (`organizations add`). */
+  organizationManagement: 'CloudTrailCollectorOrganizationRole',
 } as const;
 
 /**
@@ -49,6 +58,7 @@ export const GENERATED_FILES = {
   /** Must stay equal to lib/customer-deploy-command.ts CUSTOMER_TEMPLATE (a test checks it). */
   customerTemplate: 'templates/customer-account-role.template.json',
   logArchiveTemplate: 'templates/log-archive-role.template.json',
+  organizationManagementTemplate: 'templates/organization-management-role.template.json',
   permissionsDoc: 'docs/permissions.md',
 } as const;
 

@@ -3,8 +3,23 @@
  * CloudFormation tokens; docs/permissions.md calls them with readable placeholders, so the docs show exactly the
  * patterns the templates grant.
  */
-import { CHAIN_NAMES, CUSTOMER_ROLE_NAME } from './names';
+import { MAX_HUB_SHARDS, hubDeadLetterQueueName, hubQueueName } from '../lambdas/shared/topology';
+import { CHAIN_NAMES, COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, ORGANIZATION_ROLE_NAME } from './names';
 import type { Scope, ScopeResolver } from './permissions';
+
+/**
+ * Every hub queue's name, as an IAM pattern: `cloudtrail-collector-ingest-??` (`?` is one character; the shard is
+ * two digits because MAX_HUB_SHARDS is at most 100). Its dead-letter queue: `cloudtrail-collector-ingest-??-dlq`.
+ */
+export const HUB_QUEUE_NAME_PATTERN = hubQueueName(0).replace(/\d\d$/, '??');
+export const HUB_DEAD_LETTER_QUEUE_NAME_PATTERN = hubDeadLetterQueueName(0).replace(/\d\d-dlq$/, '??-dlq');
+if (
+  MAX_HUB_SHARDS > 100 ||
+  !HUB_QUEUE_NAME_PATTERN.endsWith('-??') ||
+  !HUB_DEAD_LETTER_QUEUE_NAME_PATTERN.endsWith('-??-dlq')
+) {
+  throw new Error(`hub queue names no longer fit ${HUB_QUEUE_NAME_PATTERN}: update lib/permission-scopes.ts`);
+}
 
 export interface CustomerScopeInputs {
   partition: string;
@@ -23,6 +38,7 @@ export function customerScopes({ partition, account, logArchiveBucket }: Custome
     anyTrail: { resources: [`arn:${partition}:cloudtrail:*:*:trail/*`] },
     collectorTrail: { resources: [`arn:${partition}:cloudtrail:*:${account}:trail/${CHAIN_NAMES.trail}`] },
     accountTrails: { resources: [`arn:${partition}:cloudtrail:*:${account}:trail/*`] },
+    organizationTrails: { resources: [`arn:${partition}:cloudtrail:*:${account}:trail/*`] },
     anyBucket: { resources: [`arn:${partition}:s3:::*`] },
     collectorBuckets: {
       resources: [`arn:${partition}:s3:::outcomes-${account}`, `arn:${partition}:s3:::outcomes-${account}-*`],
@@ -75,10 +91,23 @@ export interface CollectorScopeInputs {
  * out (the ingest role is built before the ingest function exists, and needs none of the function's scopes).
  */
 export function collectorScopes(p: CollectorScopeInputs): ScopeResolver {
+  const hubQueue = (name: string) => `arn:${p.partition}:sqs:${p.region}:${p.account}:${name}`;
   const scopes: ScopeResolver = {
     customerRoles: { resources: [`arn:${p.partition}:iam::*:role/${CUSTOMER_ROLE_NAME}`] },
+    organizationRoles: { resources: [`arn:${p.partition}:iam::*:role/${ORGANIZATION_ROLE_NAME}`] },
+    reconcileRole: { resources: [`arn:${p.partition}:iam::${p.account}:role/${COLLECTOR_ROLE_NAMES.reconcile}`] },
     anyEventSourceMapping: { resources: ['*'] },
     customerQueuesInRegion: { resources: [`arn:${p.partition}:sqs:${p.region}:*:${CHAIN_NAMES.queue}`] },
+    hubQueues: { resources: [hubQueue(HUB_QUEUE_NAME_PATTERN)] },
+    hubDeadLetterQueues: { resources: [hubQueue(HUB_DEAD_LETTER_QUEUE_NAME_PATTERN)] },
+    customerTopics: { resources: [`arn:${p.partition}:sns:*:*:*`] },
+    customerTopicsForHubQueues: {
+      resources: [`arn:${p.partition}:sns:*:*:*`],
+      conditions: {
+        StringEquals: { 'sns:Protocol': 'sqs' },
+        StringLike: { 'sns:Endpoint': hubQueue(HUB_QUEUE_NAME_PATTERN) },
+      },
+    },
   };
   if (p.registryTableArn !== undefined) scopes.registryTable = { resources: [p.registryTableArn] };
   if (p.downstreamSecretArn !== undefined) scopes.downstreamSecret = { resources: [p.downstreamSecretArn] };
@@ -103,7 +132,7 @@ export function collectorScopes(p: CollectorScopeInputs): ScopeResolver {
  */
 export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
   // customer role
-  all: 'cloudtrail:DescribeTrails, cloudtrail:ListTrails and s3:ListAllMyBuckets support no resource-level permissions: IAM only accepts "*" for them; all are read-only',
+  all: 'cloudtrail:DescribeTrails, cloudtrail:ListTrails, s3:ListAllMyBuckets and (the management account role) organizations:DescribeOrganization, organizations:ListAccounts and organizations:ListRoots support no resource-level permissions: IAM only accepts "*" for them; all are read-only',
   anyTrail:
     'read-only status and selectors of every trail that logs this account, including organization and shadow trails owned by another account or homed in another region: the cost guard must see all of them to never create a second paid copy',
   anyBucket:
@@ -121,6 +150,8 @@ export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
   collectorTrail: 'only outcomes-trail of this account, in its home region (any)',
   accountTrails:
     "trails of this account only (any name: the cost guard reuses the customer's existing trail rather than create a paid second copy, so it must set that trail's SNS topic or start it); UpdateTrail and StartLogging cannot enable data events, Insights or Lake, and the explicit Deny blocks every selector call",
+  organizationTrails:
+    "read-only status and selectors of the management account's own trails (this account only, any name: Control Tower's aws-controltower-BaselineCloudTrail or the customer's organization trail), to check that the organization trail logs management events",
   logFiles:
     'only CloudTrail keys (AWSLogs/<account>/..., optionally under a key prefix and an organization id) in whichever bucket the trail delivers to; every GetObject passes ExpectedBucketOwner = this account',
   kmsKeysViaS3:
@@ -128,6 +159,8 @@ export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
   // collector roles
   customerRoles:
     'the customer accounts are registered at run time: any account, but only the role named CloudTrailCollectorRole, whose trust policy in turn requires this exact role and the account ExternalId',
+  organizationRoles:
+    'management accounts are registered at run time (`organizations add`): any account, but only the read-only role named CloudTrailCollectorOrganizationRole, whose trust policy in turn requires this exact role and the organization ExternalId',
   anyEventSourceMapping: 'lambda:ListEventSourceMappings supports no resource-level permissions (read-only)',
   ingestEventSourceMappingCreate:
     'lambda:CreateEventSourceMapping has no resource type; the lambda:FunctionArn condition limits it to the ingest function',
@@ -136,4 +169,14 @@ export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
   customerQueuesInRegion:
     'the event source mappings poll the customer queues, created at run time in each customer account: only queues named outcomesqueue, in this region; each queue policy must also grant this role',
   ownLogGroup: "log streams are created by Lambda at run time inside the function's own log group",
+  hubQueues:
+    'the hub queues by name pattern (cloudtrail-collector-ingest-NN, this account and region, created only by this stack) rather than one ARN per shard: with up to 64 shards, one ARN each in every hub statement would pass IAM\'s 10,240-character limit on a role\'s inline policies (IAM User Guide, "IAM and AWS STS quotas")',
+  hubDeadLetterQueues:
+    "the hub queues' dead-letter queues by name pattern (cloudtrail-collector-ingest-NN-dlq, this account and region), for the same reason as hubQueues",
+  customerTopics:
+    'the hub subscriptions reconcile owns are on customer topics, in customer accounts and named by the registry (any account, any name); SNS authorizes these subscription calls on the topic, and only the subscription owner (this role) or the topic owner may change or delete one',
+  templateObjects:
+    'the published templates under templates/ of the template bucket (their names are the generated files of templates/); the deployment also deletes one that is no longer generated',
+  customerTopicsForHubQueues:
+    "sns:Subscribe on customer topics (any account, named by the registry), only with protocol sqs and a hub queue of this collector as endpoint (sns:Protocol and sns:Endpoint conditions); the customer's topic policy must allow it as well",
 };

@@ -11,6 +11,7 @@
  * They have no SDK call in our code, so the scan skips them.
  */
 import { INGEST_QUEUE_ACTIONS } from '../lambdas/reconcile/policies';
+import type { IngestTopology } from '../lambdas/shared/topology';
 
 /** Who holds the permission. */
 export type Principal =
@@ -20,8 +21,18 @@ export type Principal =
   | 'ingest'
   /** The reconcile function's execution role in the collector account. */
   | 'reconcile'
-  /** The person running the command-line tool (`accounts add|list|remove`, `status`): their own credentials. */
-  | 'operator';
+  /** The person running the command-line tool (`accounts add|list|remove`, `status`, `dlq`): their own credentials. */
+  | 'operator'
+  /**
+   * CloudTrailCollectorOrganizationRole in an organization's management account (read-only), assumed by the
+   * reconcile role (`organizations add|sync`, run as that role) with the organization's ExternalId.
+   */
+  | 'management'
+  /**
+   * The collector stack's BucketDeployment handler, which copies the generated templates into the template bucket
+   * at each deploy (lib/template-bucket.construct.ts).
+   */
+  | 'template-publisher';
 
 /**
  * Permission groups. The customer role gets one IAM policy per group, so that a customer reviews "what the
@@ -35,14 +46,24 @@ export type PermissionGroup =
   | 'read-log-files'
   | 'decrypt-log-files'
   | 'queue'
+  // management account role
+  | 'organization-accounts'
+  | 'organization-trail'
   // collector roles
   | 'assume-customer-role'
+  | 'assume-organization-role'
+  | 'assume-reconcile-role'
   | 'registry'
   | 'downstream-token'
   | 'event-source-mappings'
   | 'event-source-polling'
   | 'function-logs'
-  | 'failure-destination';
+  | 'failure-destination'
+  | 'hub-dead-letter'
+  | 'hub-subscriptions'
+  | 'hub-queues'
+  | 'dead-letter-redrive'
+  | 'template-publishing';
 
 /**
  * Symbolic resource scopes, resolved to ARNs (and conditions) by each stack: the customer template with
@@ -54,6 +75,7 @@ export type Scope =
   | 'anyTrail'
   | 'collectorTrail'
   | 'accountTrails'
+  | 'organizationTrails'
   | 'anyBucket'
   | 'collectorBuckets'
   | 'accountTopics'
@@ -65,6 +87,8 @@ export type Scope =
   | 'kmsKeysViaS3'
   // collector account
   | 'customerRoles'
+  | 'organizationRoles'
+  | 'reconcileRole'
   | 'registryTable'
   | 'downstreamSecret'
   | 'anyEventSourceMapping'
@@ -72,13 +96,25 @@ export type Scope =
   | 'ingestEventSourceMappings'
   | 'customerQueuesInRegion'
   | 'ownLogGroup'
-  | 'reconcileFailureQueue';
+  | 'reconcileFailureQueue'
+  | 'hubQueues'
+  | 'hubDeadLetterQueues'
+  | 'customerTopics'
+  | 'customerTopicsForHubQueues'
+  | 'templateAsset'
+  | 'templateBucket'
+  | 'templateObjects';
 
 export interface Grant {
   principal: Principal;
   group: PermissionGroup;
   actions: readonly string[];
   scope: Scope;
+  /**
+   * Only in this ingest topology (`cloudtrailCollector.ingest.topology`): the collector stack leaves the grant out
+   * of the execution role otherwise. Unset: every topology.
+   */
+  topology?: IngestTopology;
 }
 
 export interface OperationSpec {
@@ -93,20 +129,39 @@ export interface OperationSpec {
 export const OPERATIONS = {
   // ---- CloudTrail (customer account) ------------------------------------------------------------------------
   'CloudTrail.DescribeTrails': {
-    why: 'observe: every trail that logs this account, shadow and organization trails included (the cost guard)',
-    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:DescribeTrails'], scope: 'all' }],
+    why: 'observe: every trail that logs this account, shadow and organization trails included (the cost guard); `organizations add|sync`: the organization trail of the management account (IsOrganizationTrail), its bucket, prefix, KMS key and topic',
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['cloudtrail:DescribeTrails'], scope: 'all' },
+      { principal: 'management', group: 'organization-trail', actions: ['cloudtrail:DescribeTrails'], scope: 'all' },
+    ],
   },
   'CloudTrail.ListTrails': {
     why: 'observe: trails of every region, so a single-region trail homed elsewhere also counts for the cost guard',
     grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:ListTrails'], scope: 'all' }],
   },
   'CloudTrail.GetTrailStatus': {
-    why: 'observe: is the trail logging, its last delivery and notification errors',
-    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:GetTrailStatus'], scope: 'anyTrail' }],
+    why: 'observe: is the trail logging, its last delivery and notification errors; `organizations add|sync`: is the organization trail logging',
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['cloudtrail:GetTrailStatus'], scope: 'anyTrail' },
+      {
+        principal: 'management',
+        group: 'organization-trail',
+        actions: ['cloudtrail:GetTrailStatus'],
+        scope: 'organizationTrails',
+      },
+    ],
   },
   'CloudTrail.GetEventSelectors': {
-    why: 'observe: does a trail with custom selectors log management events, data events (COST_DATA_EVENTS)',
-    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:GetEventSelectors'], scope: 'anyTrail' }],
+    why: 'observe: does a trail with custom selectors log management events, data events (COST_DATA_EVENTS); `organizations add|sync`: does the organization trail log management events',
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['cloudtrail:GetEventSelectors'], scope: 'anyTrail' },
+      {
+        principal: 'management',
+        group: 'organization-trail',
+        actions: ['cloudtrail:GetEventSelectors'],
+        scope: 'organizationTrails',
+      },
+    ],
   },
   'CloudTrail.GetInsightSelectors': {
     why: 'observe: which Insights types a trail with Insights has on, and on which events (COST_INSIGHTS per type)',
@@ -181,9 +236,15 @@ export const OPERATIONS = {
     ],
   },
   'SNS.GetSubscriptionAttributes': {
-    why: "observe: the queue subscription's filter policy (SUBSCRIPTION_FILTERED)",
+    why: "observe: the queue subscription's filter policy (SUBSCRIPTION_FILTERED); reconcile reads the hub subscription it owns (filter policy, RawMessageDelivery) with its own role, in either topology (a hub subscription left behind after the stack went back to customer-queue is found and retired)",
     grants: [
       { principal: 'customer', group: 'observe', actions: ['sns:GetSubscriptionAttributes'], scope: 'accountTopics' },
+      {
+        principal: 'reconcile',
+        group: 'hub-subscriptions',
+        actions: ['sns:GetSubscriptionAttributes'],
+        scope: 'customerTopics',
+      },
     ],
   },
   'SNS.CreateTopic': {
@@ -195,9 +256,45 @@ export const OPERATIONS = {
     grants: [{ principal: 'customer', group: 'repair', actions: ['sns:SetTopicAttributes'], scope: 'collectorTopic' }],
   },
   'SNS.Subscribe': {
-    why: "repair SUBSCRIPTION_MISSING, TOPIC_CHANGED: subscribes outcomesqueue (and nothing else) to the trail's topic, with outcomesqueue-dlq as the subscription's dead-letter queue (RedrivePolicy attribute of Subscribe: no other action)",
+    why: "repair SUBSCRIPTION_MISSING, TOPIC_CHANGED: customer-queue, the customer role subscribes outcomesqueue (and nothing else) to the trail's topic, with outcomesqueue-dlq as the subscription's dead-letter queue (RedrivePolicy attribute of Subscribe: no other action); hub, the reconcile role subscribes the hub queue of the account's shard, as the queue owner, so SNS asks for no confirmation",
     grants: [
       { principal: 'customer', group: 'repair', actions: ['sns:Subscribe'], scope: 'accountTopicsForCollectorQueue' },
+      // Hub: the queue owner subscribes its own queue to the customer's topic, so SNS needs no confirmation (the
+      // customer's topic policy must also allow this role sns:Subscribe for that endpoint).
+      {
+        principal: 'reconcile',
+        group: 'hub-subscriptions',
+        actions: ['sns:Subscribe'],
+        scope: 'customerTopicsForHubQueues',
+        topology: 'hub',
+      },
+    ],
+  },
+  'SNS.Unsubscribe': {
+    why: 'reconcile retires a hub subscription it owns (the account moved to another shard or back to customer-queue, after the new path delivers), in either topology; the customer role retires the outcomesqueue subscription when the account moves to the hub',
+    grants: [
+      { principal: 'reconcile', group: 'hub-subscriptions', actions: ['sns:Unsubscribe'], scope: 'customerTopics' },
+      // Migration to the hub: the customer role removes the outcomesqueue subscription it created once the hub
+      // subscription delivers (by its owner: another account's Unsubscribe would leave it "Deleted"). Unsubscribe has
+      // no condition key for the endpoint (Service Authorization Reference), so the code is what limits it to
+      // that one subscription (rules/migration.ts).
+      { principal: 'customer', group: 'repair', actions: ['sns:Unsubscribe'], scope: 'accountTopics' },
+    ],
+  },
+  'SNS.SetSubscriptionAttributes': {
+    why: 'repair of the hub subscription reconcile owns: SNS envelopes (RawMessageDelivery false, which tenant binding needs) and no filter policy; the customer role sets the SNS dead-letter queue of the outcomesqueue subscription (SUBSCRIPTION_NO_DEAD_LETTER)',
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'hub-subscriptions',
+        actions: ['sns:SetSubscriptionAttributes'],
+        scope: 'customerTopics',
+        topology: 'hub',
+      },
+      // SUBSCRIPTION_NO_DEAD_LETTER: the customer role gives the outcomesqueue subscription it owns its SNS
+      // dead-letter queue. No condition key names the attribute or the endpoint (Service Authorization Reference):
+      // the code sets only RedrivePolicy, only on that subscription.
+      { principal: 'customer', group: 'repair', actions: ['sns:SetSubscriptionAttributes'], scope: 'accountTopics' },
     ],
   },
 
@@ -207,9 +304,31 @@ export const OPERATIONS = {
     grants: [{ principal: 'customer', group: 'observe', actions: ['sqs:GetQueueUrl'], scope: 'collectorQueues' }],
   },
   'SQS.GetQueueAttributes': {
-    why: 'observe: queue ARN, policy and redrive policy (QUEUE_POLICY_INVALID); the command-line poller reads the queue ARN',
+    why: "observe: queue ARN, policy and redrive policy (QUEUE_POLICY_INVALID), and the hub queues' depth; ingest: a customer queue's visibility timeout (the floor of its retry delay); the command-line poller reads the queue ARN; `dlq list`: each hub DLQ's depth",
     grants: [
       { principal: 'customer', group: 'observe', actions: ['sqs:GetQueueAttributes'], scope: 'collectorQueues' },
+      // ingest: a customer queue's own visibility timeout, the floor of its retry delay (its policy grants it too).
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: ['sqs:GetQueueAttributes'],
+        scope: 'customerQueuesInRegion',
+      },
+      {
+        principal: 'reconcile',
+        group: 'hub-queues',
+        actions: ['sqs:GetQueueAttributes'],
+        scope: 'hubQueues',
+        topology: 'hub',
+      },
+      // `dlq list`: each hub DLQ's depth; StartMessageMoveTask also needs it on its source.
+      {
+        principal: 'operator',
+        group: 'dead-letter-redrive',
+        actions: ['sqs:GetQueueAttributes'],
+        scope: 'hubDeadLetterQueues',
+        topology: 'hub',
+      },
     ],
   },
   'SQS.CreateQueue': {
@@ -224,28 +343,127 @@ export const OPERATIONS = {
     why: "`cloudtrail-collector ingest --queue-url`: polls the queue through the customer role, with the event source mapping's semantics",
     grants: [{ principal: 'customer', group: 'queue', actions: ['sqs:ReceiveMessage'], scope: 'collectorQueue' }],
   },
+  'SQS.ChangeMessageVisibilityBatch': {
+    why: 'ingest: hides a failed message for its retry delay (RETRY_BACKOFF on hub queues, at least the queue visibility timeout on customer queues), so an outage spends receives slowly (docs/reliability.md)',
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: ['sqs:ChangeMessageVisibility'],
+        scope: 'customerQueuesInRegion',
+      },
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: ['sqs:ChangeMessageVisibility'],
+        scope: 'hubQueues',
+        topology: 'hub',
+      },
+    ],
+  },
+  'SQS.SendMessage': {
+    why: "ingest: moves a poison message of a hub queue at once to that queue's DLQ (body unchanged, the reason in attributes), instead of letting it spend HUB_MAX_RECEIVE_COUNT receives",
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'hub-dead-letter',
+        actions: ['sqs:SendMessage'],
+        scope: 'hubDeadLetterQueues',
+        topology: 'hub',
+      },
+    ],
+  },
+  'SQS.ListMessageMoveTasks': {
+    why: '`dlq list|redrive`: the newest message move task of each hub DLQ (a queue with a running task is skipped)',
+    grants: [
+      {
+        principal: 'operator',
+        group: 'dead-letter-redrive',
+        actions: ['sqs:ListMessageMoveTasks'],
+        scope: 'hubDeadLetterQueues',
+        topology: 'hub',
+      },
+    ],
+  },
+  'SQS.StartMessageMoveTask': {
+    why: '`dlq redrive`: moves a hub DLQ\'s messages back to its hub queue. The task reads and deletes on the source and sends to the destination with the caller\'s permissions (SQS Developer Guide, "Learn how to configure a dead-letter queue redrive in Amazon SQS"); CancelMessageMoveTask stops a running one (`aws sqs cancel-message-move-task`, docs/operations.md); ReceiveMessage also lets an operator peek at a message before redriving',
+    grants: [
+      {
+        principal: 'operator',
+        group: 'dead-letter-redrive',
+        actions: ['sqs:StartMessageMoveTask', 'sqs:CancelMessageMoveTask', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+        scope: 'hubDeadLetterQueues',
+        topology: 'hub',
+      },
+      {
+        principal: 'operator',
+        group: 'dead-letter-redrive',
+        actions: ['sqs:SendMessage'],
+        scope: 'hubQueues',
+        topology: 'hub',
+      },
+    ],
+  },
   'SQS.DeleteMessageBatch': {
     why: '`cloudtrail-collector ingest --queue-url`: deletes the messages whose records were all delivered',
     grants: [{ principal: 'customer', group: 'queue', actions: ['sqs:DeleteMessage'], scope: 'collectorQueue' }],
   },
 
+  // ---- Organizations (management account) -------------------------------------------------------------------
+  'Organizations.DescribeOrganization': {
+    why: '`organizations add|sync`: the organization id, and that the account given is its management account',
+    grants: [
+      {
+        principal: 'management',
+        group: 'organization-accounts',
+        actions: ['organizations:DescribeOrganization'],
+        scope: 'all',
+      },
+    ],
+  },
+  'Organizations.ListAccounts': {
+    why: '`organizations add|sync`: every account of the organization and its state (ACTIVE members are registered, the others marked left)',
+    grants: [
+      {
+        principal: 'management',
+        group: 'organization-accounts',
+        actions: ['organizations:ListAccounts'],
+        scope: 'all',
+      },
+    ],
+  },
+  'Organizations.ListRoots': {
+    why: "`organizations add|sync`: the root id, the StackSet's deployment target for every member account in the printed commands",
+    grants: [
+      { principal: 'management', group: 'organization-accounts', actions: ['organizations:ListRoots'], scope: 'all' },
+    ],
+  },
+
   // ---- collector account ------------------------------------------------------------------------------------
   'STS.AssumeRole': {
-    why: "assumes CloudTrailCollectorRole in a customer account, always with that account's ExternalId",
+    why: "assumes CloudTrailCollectorRole in a customer account, always with that account's ExternalId; reconcile (and `organizations add|sync` run as its role) also assumes CloudTrailCollectorOrganizationRole in a management account with the organization's ExternalId",
     grants: [
       { principal: 'ingest', group: 'assume-customer-role', actions: ['sts:AssumeRole'], scope: 'customerRoles' },
       { principal: 'reconcile', group: 'assume-customer-role', actions: ['sts:AssumeRole'], scope: 'customerRoles' },
+      {
+        principal: 'reconcile',
+        group: 'assume-organization-role',
+        actions: ['sts:AssumeRole'],
+        scope: 'organizationRoles',
+      },
+      // `organizations add|sync` become the reconcile role first: the organization role trusts it alone.
+      { principal: 'operator', group: 'assume-reconcile-role', actions: ['sts:AssumeRole'], scope: 'reconcileRole' },
     ],
   },
   'DynamoDB.GetItem': {
-    why: 'ingest: the registry entry of the account whose queue delivered the message (tenant binding); CLI: one account',
+    why: 'ingest: the registry entry of the account whose queue delivered the message (tenant binding); CLI: one account or organization',
     grants: [
       { principal: 'ingest', group: 'registry', actions: ['dynamodb:GetItem'], scope: 'registryTable' },
       { principal: 'operator', group: 'registry', actions: ['dynamodb:GetItem'], scope: 'registryTable' },
     ],
   },
   'DynamoDB.Scan': {
-    why: 'reconcile: every registered account; CLI: `accounts list`, `status`',
+    why: 'reconcile: every registered account; CLI: `accounts list|import`, `organizations list|sync`, `status`',
     grants: [
       { principal: 'reconcile', group: 'registry', actions: ['dynamodb:Scan'], scope: 'registryTable' },
       { principal: 'operator', group: 'registry', actions: ['dynamodb:Scan'], scope: 'registryTable' },
@@ -260,11 +478,11 @@ export const OPERATIONS = {
     ],
   },
   'DynamoDB.PutItem': {
-    why: 'CLI `accounts add`: registers an account (never overwrites one)',
+    why: 'CLI `accounts add|import`, `organizations add|sync`: registers an account or an organization (never overwrites a registration; sync replaces only its own organization item)',
     grants: [{ principal: 'operator', group: 'registry', actions: ['dynamodb:PutItem'], scope: 'registryTable' }],
   },
   'DynamoDB.DeleteItem': {
-    why: 'CLI `accounts remove`',
+    why: 'CLI `accounts remove`, `organizations remove`',
     grants: [{ principal: 'operator', group: 'registry', actions: ['dynamodb:DeleteItem'], scope: 'registryTable' }],
   },
   'SecretsManager.GetSecretValue': {
@@ -300,8 +518,19 @@ export const OPERATIONS = {
       },
     ],
   },
+  'Lambda.DeleteEventSourceMapping': {
+    why: "migration to the hub: removes an account's customer-queue mapping once its queue has drained and the hub subscription delivers",
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'event-source-mappings',
+        actions: ['lambda:DeleteEventSourceMapping'],
+        scope: 'ingestEventSourceMappings',
+      },
+    ],
+  },
   'Lambda.UpdateEventSourceMapping': {
-    why: 'repair ESM_DISABLED: re-enables the mapping',
+    why: 'repair ESM_DISABLED: re-enables the mapping; gives a mapping without one the configured MaximumConcurrency',
     grants: [
       {
         principal: 'reconcile',
@@ -325,6 +554,19 @@ export const OPERATIONS = {
       },
     ],
   },
+  'Lambda.PollHubQueue': {
+    why: 'the event source mapping of each hub queue (one per shard, in the collector stack) polls it with the ingest role',
+    platform: true,
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: INGEST_QUEUE_ACTIONS,
+        scope: 'hubQueues',
+        topology: 'hub',
+      },
+    ],
+  },
   'Lambda.WriteLogs': {
     why: "Lambda writes the function's logs to its own log group (created by the stack, so no logs:CreateLogGroup)",
     platform: true,
@@ -340,6 +582,36 @@ export const OPERATIONS = {
         group: 'function-logs',
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         scope: 'ownLogGroup',
+      },
+      {
+        principal: 'template-publisher',
+        group: 'function-logs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        scope: 'ownLogGroup',
+      },
+    ],
+  },
+  'S3.PublishTemplates': {
+    why: "at each deploy, CDK's BucketDeployment copies the generated templates from their CDK asset into the template bucket (`aws s3 sync`: list, put, and delete what was removed) and reads the bucket's tags (which deployment owns the prefix)",
+    platform: true,
+    grants: [
+      {
+        principal: 'template-publisher',
+        group: 'template-publishing',
+        actions: ['s3:GetObject'],
+        scope: 'templateAsset',
+      },
+      {
+        principal: 'template-publisher',
+        group: 'template-publishing',
+        actions: ['s3:GetBucketTagging', 's3:ListBucket'],
+        scope: 'templateBucket',
+      },
+      {
+        principal: 'template-publisher',
+        group: 'template-publishing',
+        actions: ['s3:DeleteObject', 's3:PutObject'],
+        scope: 'templateObjects',
       },
     ],
   },
@@ -434,12 +706,17 @@ function pascal(text: string): string {
  * The statements of one principal, one per (group, scope), in a stable order: groups in the order given, then
  * scope name. Actions are sorted and deduplicated.
  */
-export function statementsFor(principal: Principal, groups?: readonly PermissionGroup[]): StatementSpec[] {
+export function statementsFor(
+  principal: Principal,
+  groups?: readonly PermissionGroup[],
+  topology?: IngestTopology,
+): StatementSpec[] {
   const byKey = new Map<string, StatementSpec>();
   for (const [name, spec] of Object.entries(OPERATIONS) as [OperationName, OperationSpec][]) {
     for (const grant of spec.grants) {
       if (grant.principal !== principal) continue;
       if (groups !== undefined && !groups.includes(grant.group)) continue;
+      if (topology !== undefined && grant.topology !== undefined && grant.topology !== topology) continue;
       const key = `${grant.group}\u0000${grant.scope}`;
       let statement = byKey.get(key);
       if (statement === undefined) {
@@ -468,13 +745,20 @@ export function statementsFor(principal: Principal, groups?: readonly Permission
     );
 }
 
-/** Every IAM action a principal gets (optionally within some groups), sorted. */
-export function actionsFor(principal: Principal, groups?: readonly PermissionGroup[]): string[] {
-  return [...new Set(statementsFor(principal, groups).flatMap((statement) => statement.actions))].sort();
+/** Every IAM action a principal gets (optionally within some groups, or in one topology), sorted. */
+export function actionsFor(
+  principal: Principal,
+  groups?: readonly PermissionGroup[],
+  topology?: IngestTopology,
+): string[] {
+  return [...new Set(statementsFor(principal, groups, topology).flatMap((statement) => statement.actions))].sort();
 }
 
 /** The customer role's groups, in the order its policies are written. */
 export const CUSTOMER_GROUPS = ['observe', 'read-log-files', 'decrypt-log-files', 'queue', 'repair'] as const;
+
+/** The management account role's groups (read-only), in the order its policies are written. */
+export const MANAGEMENT_GROUPS = ['organization-accounts', 'organization-trail'] as const;
 
 /** What each customer policy is for (template descriptions and docs). */
 export const GROUP_PURPOSE: Record<PermissionGroup, string> = {
@@ -484,11 +768,26 @@ export const GROUP_PURPOSE: Record<PermissionGroup, string> = {
   'read-log-files': 'read CloudTrail log files (keys under AWSLogs/<this account>/, or the log archive bucket)',
   'decrypt-log-files': 'decrypt SSE-KMS log files, only through S3 (kms:ViaService)',
   queue: 'receive and delete messages of outcomesqueue (the command-line poller, like the event source mapping)',
+  'organization-accounts':
+    "read-only: the organization, its roots and its accounts with their state (Organizations allows these calls in the management account or a delegated administrator's)",
+  'organization-trail':
+    "read-only: this account's trails, to find the organization trail, whether it is logging and whether it logs management events",
   'assume-customer-role': 'assume CloudTrailCollectorRole in customer accounts',
+  'assume-reconcile-role':
+    '`organizations add|sync` act as the reconcile role (the operator is listed in `cloudtrailCollector.operatorPrincipalArns`)',
+  'assume-organization-role':
+    'assume CloudTrailCollectorOrganizationRole, read-only, in the management accounts of registered organizations',
   registry: 'the accounts registry table',
   'downstream-token': 'the downstream bearer token secret',
   'event-source-mappings': 'event source mappings from customer queues to the ingest function, and no other function',
-  'event-source-polling': 'the event source mapping polls customer queues named outcomesqueue in the collector region',
+  'event-source-polling':
+    "the event source mappings poll the hub queues and the customer queues named outcomesqueue in the collector region, and the function sets a failed message's retry delay",
   'function-logs': 'the function writes to its own log group',
   'failure-destination': 'failed scheduled runs go to the reconcile failure queue',
+  'hub-dead-letter': "poison messages of a hub queue go at once to that queue's DLQ",
+  'hub-subscriptions':
+    'the subscriptions of customer topics to the hub queues, which reconcile creates and owns (the queue owner subscribes)',
+  'hub-queues': 'the hub queues in the collector account',
+  'dead-letter-redrive': 'list the hub DLQs and move their messages back to their hub queues (`dlq list|redrive`)',
+  'template-publishing': 'copy the generated templates into the template bucket at deploy time, nothing else',
 };

@@ -1,7 +1,14 @@
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, PublishCommand, SubscribeCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { defaultQueueStatements, mergeCollectorStatements } from '../lambdas/reconcile/policies';
 import { generateRecords, logFileBody, logFileKey } from './cloudtrail-generator';
 
 export const DEMO_NAMES = {
@@ -45,6 +52,17 @@ export async function createChain(
   const topic = await clients.sns.send(new CreateTopicCommand({ Name: DEMO_NAMES.topic }));
   const dlq = await clients.sqs.send(new CreateQueueCommand({ QueueName: DEMO_NAMES.dlq }));
   const dlqArn = await queueArn(clients.sqs, dlq.QueueUrl!);
+  // As the collector builds it: the DLQ is also the subscription's SNS dead-letter queue, so the topic may send.
+  await clients.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: dlq.QueueUrl,
+      Attributes: {
+        Policy: JSON.stringify(
+          mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn: dlqArn, topicArn: topic.TopicArn! })),
+        ),
+      },
+    }),
+  );
   const queue = await clients.sqs.send(
     new CreateQueueCommand({
       QueueName: DEMO_NAMES.queue,
@@ -56,7 +74,14 @@ export async function createChain(
     }),
   );
   const arn = await queueArn(clients.sqs, queue.QueueUrl!);
-  await clients.sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: arn }));
+  await clients.sns.send(
+    new SubscribeCommand({
+      TopicArn: topic.TopicArn,
+      Protocol: 'sqs',
+      Endpoint: arn,
+      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn }) },
+    }),
+  );
   return { bucket, topicArn: topic.TopicArn!, queueUrl: queue.QueueUrl!, queueArn: arn, dlqUrl: dlq.QueueUrl! };
 }
 

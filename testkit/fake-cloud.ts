@@ -3,6 +3,15 @@
  * trails, buckets, topics, subscriptions and queues, collector-account event source mappings, optional latency
  * per call, call counting and error injection. Fast enough for 1,000 accounts; used by unit tests and bench/.
  *
+ * Subscriptions as SNS keeps them across accounts (the hub topology): each has an owner, the account that called
+ * Subscribe. The collector (the queue owner) subscribing its own queue to a customer topic needs the topic policy
+ * to allow its role sns:Subscribe (for that endpoint) and no confirmation (SNS Developer Guide, "Sending Amazon SNS
+ * messages to an Amazon SQS queue in a different account"); the topic owner lists every subscription of its topic
+ * but cannot read or set the attributes of one it does not own (AuthorizationError); an Unsubscribe by another
+ * account than the owner leaves the subscription "Deleted" for 72 hours, during which the owner cannot subscribe
+ * the endpoint again (AWS Knowledge Center, "How do I recreate a 'Deleted' Amazon SNS topic subscription for an
+ * Amazon SQS queue in another AWS account?").
+ *
  * Optionally, resource-policy propagation (`propagation`): for `delayMs` after a policy write, the calls that
  * validate that policy fail as AWS's do while a new policy is not yet in force everywhere (CreateTrail /
  * UpdateTrail: InsufficientS3BucketPolicyException, InsufficientSnsTopicPolicyException; CreateEventSourceMapping:
@@ -11,6 +20,7 @@
 import type { RoleTarget } from '../lambdas/shared/credentials';
 import type { AccountRecord } from '../lambdas/shared/registry';
 import { accountRecord } from './registry';
+import { COLLECTOR_ACCOUNT, RECONCILE_ROLE_ARN } from './reconcile-fixtures';
 import { RoleAssumptionError } from '../lambdas/shared/credentials';
 import type { CollectorClients, CustomerClients, ReconcileClients } from '../lambdas/reconcile/clients';
 import {
@@ -54,16 +64,23 @@ export interface FakeAccount {
   buckets: Map<string, string | undefined>;
   /** Topic ARN -> policy text. */
   topics: Map<string, string | undefined>;
-  subscriptions: {
-    arn: string;
-    topicArn: string;
-    endpoint: string;
-    pending?: boolean;
-    filterPolicy?: string;
-    redrivePolicy?: string;
-  }[];
+  subscriptions: FakeSubscription[];
   /** Queue name -> attributes. */
   queues: Map<string, Record<string, string>>;
+}
+
+export interface FakeSubscription {
+  arn: string;
+  topicArn: string;
+  endpoint: string;
+  /** The account that subscribed it (default: the topic's account); `collector` for the collector's own. */
+  owner?: string;
+  pending?: boolean;
+  filterPolicy?: string;
+  redrivePolicy?: string;
+  rawMessageDelivery?: boolean;
+  /** When another account than the owner unsubscribed it (fake clock, ms): "Deleted" for 72 hours. */
+  deletedAt?: number;
 }
 
 export interface FakeEsm {
@@ -73,7 +90,14 @@ export interface FakeEsm {
   state: 'Enabled' | 'Disabled';
   batchSize?: number;
   responseTypes?: string[];
+  maximumConcurrency?: number;
 }
+
+/** How long SNS keeps a subscription "Deleted" after another account unsubscribed it. */
+export const DELETED_SUBSCRIPTION_MS = 72 * 60 * 60 * 1000;
+
+/** The collector's identity in the fake: the account of the hub queues, and the reconcile role that subscribes. */
+export const FAKE_COLLECTOR = { accountId: COLLECTOR_ACCOUNT, reconcileRoleArn: RECONCILE_ROLE_ARN } as const;
 
 type Failure = { name: string; status?: number; message?: string };
 
@@ -97,7 +121,19 @@ export class FakeCloud {
   private readonly policyWrittenAt = new Map<string, number>();
   private nextId = 1;
 
-  constructor(private readonly options: { latencyMs?: number; region?: string; propagation?: PropagationDelay } = {}) {}
+  constructor(
+    private readonly options: {
+      latencyMs?: number;
+      region?: string;
+      propagation?: PropagationDelay;
+      /** The clock of "Deleted" subscriptions (default: the propagation clock, else Date.now). */
+      now?: () => number;
+    } = {},
+  ) {}
+
+  private now(): number {
+    return (this.options.now ?? this.options.propagation?.now ?? Date.now)();
+  }
 
   private policyWritten(key: string): void {
     if (this.options.propagation) this.policyWrittenAt.set(key, this.options.propagation.now());
@@ -148,7 +184,10 @@ export class FakeCloud {
   }
 
   clients(): ReconcileClients {
-    const collector: CollectorClients = { lambda: this.sender('collector', 'us-east-1') as CollectorClients['lambda'] };
+    const collector: CollectorClients = {
+      lambda: this.sender('collector', 'us-east-1') as CollectorClients['lambda'],
+      sns: (region) => this.sender('collector', region),
+    };
     return {
       customer: async (target: RoleTarget) => {
         await this.delay();
@@ -213,7 +252,9 @@ export class FakeCloud {
   }
 
   private handle(accountId: string, region: string, name: string, input: Record<string, unknown>): unknown {
-    if (accountId === 'collector') return this.handleLambda(name, input);
+    if (accountId === 'collector') {
+      return COLLECTOR_SNS.has(name) ? this.handleCollectorSns(region, name, input) : this.handleLambda(name, input);
+    }
     const account = this.account(accountId);
     const str = (key: string): string => {
       const value = input[key];
@@ -349,11 +390,13 @@ export class FakeCloud {
       case 'ListSubscriptionsByTopic': {
         const arn = str('TopicArn');
         if (!account.topics.has(arn)) throw awsError('NotFoundException', 404, 'Topic does not exist');
+        // The topic owner sees every subscription of its topic, other accounts' included.
         return {
-          Subscriptions: account.subscriptions
+          Subscriptions: this.liveSubscriptions(account)
             .filter((s) => s.topicArn === arn)
             .map((s) => ({
-              SubscriptionArn: s.pending ? 'PendingConfirmation' : s.arn,
+              SubscriptionArn: s.deletedAt !== undefined ? 'Deleted' : s.pending ? 'PendingConfirmation' : s.arn,
+              Owner: this.ownerOf(s, accountId),
               Protocol: 'sqs',
               Endpoint: s.endpoint,
               TopicArn: arn,
@@ -361,18 +404,23 @@ export class FakeCloud {
         };
       }
       case 'GetSubscriptionAttributes': {
-        const s = account.subscriptions.find((sub) => sub.arn === str('SubscriptionArn'));
+        const s = this.ownSubscription(account, accountId, str('SubscriptionArn'));
+        return { Attributes: subscriptionAttributes(s) };
+      }
+      case 'SetSubscriptionAttributes': {
+        const s = this.ownSubscription(account, accountId, str('SubscriptionArn'));
+        setSubscriptionAttribute(s, str('AttributeName'), str('AttributeValue'));
+        return {};
+      }
+      case 'Unsubscribe': {
+        const s = this.liveSubscriptions(account).find((sub) => sub.arn === str('SubscriptionArn'));
         if (!s) throw awsError('NotFoundException', 404, 'no subscription');
-        return {
-          Attributes: {
-            PendingConfirmation: String(s.pending ?? false),
-            ...(s.filterPolicy ? { FilterPolicy: s.filterPolicy } : {}),
-            ...(s.redrivePolicy ? { RedrivePolicy: s.redrivePolicy } : {}),
-          },
-        };
+        if (this.ownerOf(s, accountId) === accountId) account.subscriptions.splice(account.subscriptions.indexOf(s), 1);
+        else s.deletedAt = this.now(); // the topic owner unsubscribed another account's subscription
+        return {};
       }
       case 'Subscribe': {
-        const existing = account.subscriptions.find(
+        const existing = this.liveSubscriptions(account).find(
           (s) => s.topicArn === str('TopicArn') && s.endpoint === str('Endpoint'),
         );
         if (existing) {
@@ -397,7 +445,14 @@ export class FakeCloud {
         const queueName = str('QueueUrl').split('/').pop() ?? '';
         const attributes = account.queues.get(queueName);
         if (!attributes) throw awsError('QueueDoesNotExist', 400, 'The specified queue does not exist.');
-        return { Attributes: { QueueArn: this.queueArn(accountId, region, queueName), ...attributes } };
+        return {
+          Attributes: {
+            QueueArn: this.queueArn(accountId, region, queueName),
+            ApproximateNumberOfMessages: '0',
+            ApproximateNumberOfMessagesNotVisible: '0',
+            ...attributes,
+          },
+        };
       }
       case 'CreateQueue': {
         const queueName = str('QueueName');
@@ -417,13 +472,120 @@ export class FakeCloud {
     }
   }
 
+  // ---- the collector's own SNS calls: the hub subscriptions ----------------------------------------------
+
+  private subscriptionOwner(s: FakeSubscription, topicAccount: string): string {
+    return s.owner ?? topicAccount;
+  }
+
+  private ownerOf(s: FakeSubscription, topicAccount: string): string {
+    const owner = this.subscriptionOwner(s, topicAccount);
+    return owner === 'collector' ? FAKE_COLLECTOR.accountId : owner;
+  }
+
+  /** Subscriptions of an account's topics, without the "Deleted" ones SNS has cleared (72 hours on). */
+  private liveSubscriptions(account: FakeAccount): FakeSubscription[] {
+    const now = this.now();
+    for (const s of [...account.subscriptions]) {
+      if (s.deletedAt !== undefined && now - s.deletedAt >= DELETED_SUBSCRIPTION_MS) {
+        account.subscriptions.splice(account.subscriptions.indexOf(s), 1);
+      }
+    }
+    return account.subscriptions;
+  }
+
+  /** A subscription the caller owns; another's is AuthorizationError, as SNS answers (the topic owner included). */
+  private ownSubscription(account: FakeAccount, caller: string, arn: string): FakeSubscription {
+    const s = this.liveSubscriptions(account).find((sub) => sub.arn === arn && sub.deletedAt === undefined);
+    if (!s) throw awsError('NotFoundException', 404, 'Subscription does not exist');
+    const topicAccount = arn.split(':')[4] ?? '';
+    if (this.ownerOf(s, topicAccount) !== (caller === 'collector' ? FAKE_COLLECTOR.accountId : caller)) {
+      throw awsError('AuthorizationError', 403, 'Not authorized to access this subscription');
+    }
+    return s;
+  }
+
+  private handleCollectorSns(region: string, name: string, input: Record<string, unknown>): unknown {
+    const str = (key: string): string => {
+      const value = input[key];
+      return typeof value === 'string' ? value : '';
+    };
+    const topicOf = (arn: string): { account: FakeAccount; topicArn: string } => {
+      const [, , , topicRegion = '', topicAccount = ''] = arn.split(':');
+      const account = this.accounts.get(topicAccount);
+      if (topicRegion !== region) throw awsError('InvalidParameter', 400, `Invalid parameter: TopicArn (${region})`);
+      if (account === undefined) throw awsError('NotFoundException', 404, 'Topic does not exist');
+      return { account, topicArn: arn };
+    };
+    switch (name) {
+      case 'Subscribe': {
+        const { account, topicArn } = topicOf(str('TopicArn'));
+        if (!account.topics.has(topicArn)) throw awsError('NotFoundException', 404, 'Topic does not exist');
+        const endpoint = str('Endpoint');
+        this.requirePropagated(`topic:${topicArn}`, 'AuthorizationError', `not authorized to subscribe ${topicArn}`);
+        if (!topicPolicyAllowsSubscribe(account.topics.get(topicArn), FAKE_COLLECTOR.reconcileRoleArn, endpoint)) {
+          throw awsError(
+            'AuthorizationError',
+            403,
+            `User: ${FAKE_COLLECTOR.reconcileRoleArn} is not authorized to perform: SNS:Subscribe on resource: ${topicArn}`,
+          );
+        }
+        const existing = this.liveSubscriptions(account).find(
+          (s) => s.topicArn === topicArn && s.endpoint === endpoint,
+        );
+        if (existing?.deletedAt !== undefined) {
+          throw awsError('InvalidParameter', 400, 'Invalid parameter: the subscription is being deleted (Deleted)');
+        }
+        if (existing) {
+          // The queue owner confirms by subscribing (a pending subscription the topic owner made).
+          existing.pending = false;
+          existing.owner = 'collector';
+          return { SubscriptionArn: existing.arn };
+        }
+        const arn = `${topicArn}:sub-${this.nextId++}`;
+        // A queue of another account than the caller's needs confirmation by that queue's owner.
+        const ownQueue = endpoint.split(':')[4] === FAKE_COLLECTOR.accountId;
+        account.subscriptions.push({
+          arn,
+          topicArn,
+          endpoint,
+          owner: 'collector',
+          ...(ownQueue ? {} : { pending: true }),
+        });
+        return { SubscriptionArn: ownQueue ? arn : 'pending confirmation' };
+      }
+      case 'GetSubscriptionAttributes':
+      case 'SetSubscriptionAttributes':
+      case 'Unsubscribe': {
+        const arn = str('SubscriptionArn');
+        const { account } = topicOf(arn.split(':').slice(0, 6).join(':'));
+        const s = this.ownSubscription(account, 'collector', arn);
+        if (name === 'GetSubscriptionAttributes') return { Attributes: subscriptionAttributes(s) };
+        if (name === 'SetSubscriptionAttributes')
+          setSubscriptionAttribute(s, str('AttributeName'), str('AttributeValue'));
+        else account.subscriptions.splice(account.subscriptions.indexOf(s), 1);
+        return {};
+      }
+      default:
+        throw new Error(`FakeCloud: collector sns ${name} is not implemented`);
+    }
+  }
+
   private handleLambda(name: string, input: Record<string, unknown>): unknown {
     switch (name) {
       case 'ListEventSourceMappings':
         return {
           EventSourceMappings: this.esms
             .filter((m) => m.queueArn === input.EventSourceArn)
-            .map((m) => ({ UUID: m.uuid, FunctionArn: m.functionArn, EventSourceArn: m.queueArn, State: m.state })),
+            .map((m) => ({
+              UUID: m.uuid,
+              FunctionArn: m.functionArn,
+              EventSourceArn: m.queueArn,
+              State: m.state,
+              ...(m.maximumConcurrency !== undefined
+                ? { ScalingConfig: { MaximumConcurrency: m.maximumConcurrency } }
+                : {}),
+            })),
         };
       case 'CreateEventSourceMapping': {
         this.requirePropagated(
@@ -438,6 +600,7 @@ export class FakeCloud {
           state: input.Enabled === false ? 'Disabled' : 'Enabled',
           batchSize: input.BatchSize as number,
           responseTypes: input.FunctionResponseTypes as string[],
+          ...maximumConcurrencyOf(input),
         };
         this.esms.push(mapping);
         return { UUID: mapping.uuid };
@@ -446,6 +609,13 @@ export class FakeCloud {
         const mapping = this.esms.find((m) => m.uuid === input.UUID);
         if (!mapping) throw awsError('ResourceNotFoundException', 404, 'no mapping');
         if (input.Enabled !== undefined) mapping.state = input.Enabled ? 'Enabled' : 'Disabled';
+        Object.assign(mapping, maximumConcurrencyOf(input));
+        return {};
+      }
+      case 'DeleteEventSourceMapping': {
+        const index = this.esms.findIndex((m) => m.uuid === input.UUID);
+        if (index < 0) throw awsError('ResourceNotFoundException', 404, 'no mapping');
+        this.esms.splice(index, 1);
         return {};
       }
       default:
@@ -458,11 +628,74 @@ function awsError(name: string, status: number, message: string): Error {
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
 }
 
+const COLLECTOR_SNS = new Set(['Subscribe', 'GetSubscriptionAttributes', 'SetSubscriptionAttributes', 'Unsubscribe']);
+
+function maximumConcurrencyOf(input: Record<string, unknown>): { maximumConcurrency?: number } {
+  const value = (input.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency;
+  return value !== undefined ? { maximumConcurrency: value } : {};
+}
+
+function subscriptionAttributes(s: FakeSubscription): Record<string, string> {
+  return {
+    PendingConfirmation: String(s.pending ?? false),
+    RawMessageDelivery: String(s.rawMessageDelivery ?? false),
+    ...(s.filterPolicy ? { FilterPolicy: s.filterPolicy } : {}),
+    ...(s.redrivePolicy ? { RedrivePolicy: s.redrivePolicy } : {}),
+  };
+}
+
+function setSubscriptionAttribute(s: FakeSubscription, name: string, value: string): void {
+  if (name === 'RawMessageDelivery') s.rawMessageDelivery = value === 'true';
+  else if (name === 'FilterPolicy') s.filterPolicy = value;
+  else if (name === 'RedrivePolicy') s.redrivePolicy = value;
+  else throw awsError('InvalidParameter', 400, `Invalid parameter: AttributeName ${name}`);
+}
+
+/**
+ * A deliberately small reading of a topic policy, independent of the collector's own evaluator: may `principal`
+ * (a role of another account) call sns:Subscribe for `endpoint` over SQS? An Allow naming the role, its account
+ * (root) or `*`, for sns:Subscribe (or a wildcard), whose StringEquals conditions on sns:Protocol / sns:Endpoint
+ * hold; and no Deny that would apply. Other condition operators make a statement not apply.
+ */
+export function topicPolicyAllowsSubscribe(
+  policyText: string | undefined,
+  principal: string,
+  endpoint: string,
+): boolean {
+  if (!policyText) return false;
+  const account = principal.split(':')[4] ?? '';
+  const request: Record<string, string> = { 'sns:protocol': 'sqs', 'sns:endpoint': endpoint };
+  const list = (value: unknown): string[] =>
+    (Array.isArray(value) ? (value as unknown[]) : [value]).filter((v): v is string => typeof v === 'string');
+  const applies = (statement: Record<string, unknown>): boolean => {
+    const named =
+      statement.Principal === '*' ? ['*'] : list((statement.Principal as { AWS?: unknown } | undefined)?.AWS);
+    if (!named.some((p) => p === '*' || p === principal || p === account || p === `arn:aws:iam::${account}:root`))
+      return false;
+    if (!list(statement.Action).some((a) => ['sns:subscribe', 'sns:*', '*'].includes(a.toLowerCase()))) return false;
+    const condition = (statement.Condition ?? {}) as Record<string, Record<string, unknown>>;
+    return Object.entries(condition).every(
+      ([operator, keys]) =>
+        operator === 'StringEquals' &&
+        Object.entries(keys).every(([key, value]) => list(value).includes(request[key.toLowerCase()] ?? '')),
+    );
+  };
+  let statements: unknown;
+  try {
+    statements = (JSON.parse(policyText) as { Statement?: unknown }).Statement ?? [];
+  } catch {
+    return false; // SNS refuses to store a policy that is not JSON; a test that plants one gets "not allowed"
+  }
+  const all = (Array.isArray(statements) ? statements : [statements]) as Record<string, unknown>[];
+  if (all.some((statement) => statement.Effect === 'Deny' && applies(statement))) return false;
+  return all.some((statement) => statement.Effect === 'Allow' && applies(statement));
+}
+
 /** Puts a healthy default chain into the fake account (and its ESM when a function is given). */
 export function seedHealthyAccount(
   cloud: FakeCloud,
   accountId: string,
-  options: { region?: string; ingestFunctionArn?: string; ingestRoleArn?: string } = {},
+  options: { region?: string; ingestFunctionArn?: string; ingestRoleArn?: string; maximumConcurrency?: number } = {},
 ): { trailArn: string; bucket: string; topicArn: string; queueArn: string } {
   const region = options.region ?? 'us-east-1';
   const account = cloud.account(accountId);
@@ -475,7 +708,12 @@ export function seedHealthyAccount(
     topicArn,
     JSON.stringify(mergeCollectorStatements(undefined, defaultTopicStatements({ topicArn, trailArn, accountId }))),
   );
-  account.queues.set('outcomesqueue-dlq', { SqsManagedSseEnabled: 'true' });
+  const dlqArn = `arn:aws:sqs:${region}:${accountId}:outcomesqueue-dlq`;
+  // As the collector builds it: the DLQ lets the topic send, and the subscription names it (SNS dead-letter queue).
+  account.queues.set('outcomesqueue-dlq', {
+    SqsManagedSseEnabled: 'true',
+    Policy: JSON.stringify(mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn: dlqArn, topicArn }))),
+  });
   account.queues.set('outcomesqueue', {
     SqsManagedSseEnabled: 'true',
     RedrivePolicy: JSON.stringify({
@@ -493,7 +731,12 @@ export function seedHealthyAccount(
       ),
     ),
   });
-  account.subscriptions.push({ arn: `${topicArn}:seed`, topicArn, endpoint: queueArn });
+  account.subscriptions.push({
+    arn: `${topicArn}:seed`,
+    topicArn,
+    endpoint: queueArn,
+    redrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn }),
+  });
   account.trails.push({
     name: 'outcomes-trail',
     region,
@@ -508,9 +751,42 @@ export function seedHealthyAccount(
       queueArn,
       functionArn: options.ingestFunctionArn,
       state: 'Enabled',
+      maximumConcurrency: options.maximumConcurrency ?? 2,
     });
   }
   return { trailArn, bucket, topicArn, queueArn };
+}
+
+/**
+ * A healthy account of the hub topology: trail, bucket and topic as seedHealthyAccount's, the topic policy letting
+ * the collector subscribe `hubQueueArn`, the collector's subscription to it; no queue in the account.
+ */
+export function seedHubAccount(
+  cloud: FakeCloud,
+  accountId: string,
+  hubQueueArn: string,
+  options: { region?: string } = {},
+): { trailArn: string; bucket: string; topicArn: string } {
+  const { trailArn, bucket, topicArn } = seedHealthyAccount(cloud, accountId, options);
+  const account = cloud.account(accountId);
+  account.queues.clear();
+  account.subscriptions.length = 0;
+  account.topics.set(
+    topicArn,
+    JSON.stringify(
+      mergeCollectorStatements(
+        undefined,
+        defaultTopicStatements({
+          topicArn,
+          trailArn,
+          accountId,
+          hubSubscriber: { principalArn: FAKE_COLLECTOR.reconcileRoleArn, endpoint: hubQueueArn },
+        }),
+      ),
+    ),
+  );
+  account.subscriptions.push({ arn: `${topicArn}:hub-seed`, topicArn, endpoint: hubQueueArn, owner: 'collector' });
+  return { trailArn, bucket, topicArn };
 }
 
 /** The registry calls reconcile makes, in memory (Scan order = account id, like AccountsRegistry.list). */
@@ -538,12 +814,17 @@ export class MemoryRegistry {
     );
   }
 
-  update(accountId: string, fields: Partial<Omit<AccountRecord, 'accountId'>>): Promise<void> {
+  update(
+    accountId: string,
+    fields: Partial<Omit<AccountRecord, 'accountId'>>,
+    remove: readonly Exclude<keyof AccountRecord, 'accountId'>[] = [],
+  ): Promise<void> {
     this.updates += 1;
     const record = this.records.get(accountId);
     if (!record) return Promise.reject(new Error(`no account ${accountId}`));
     for (const [key, value] of Object.entries(fields))
       if (value !== undefined) (record as unknown as Record<string, unknown>)[key] = structuredClone(value);
+    for (const key of remove) if (fields[key] === undefined) delete (record as unknown as Record<string, unknown>)[key];
     return Promise.resolve();
   }
 }

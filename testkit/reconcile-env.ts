@@ -6,24 +6,30 @@ import {
   type CloudTrailClient,
 } from '@aws-sdk/client-cloudtrail';
 import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { SetTopicAttributesCommand } from '@aws-sdk/client-sns';
-import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  ListSubscriptionsByTopicCommand,
+  SetTopicAttributesCommand,
+  type ListSubscriptionsByTopicCommandOutput,
+} from '@aws-sdk/client-sns';
+import { CreateQueueCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { checkChain } from './chain-check';
 import { customerAdminClients } from './customer-clients';
 import { createChain, type DemoChain } from './demo-chain';
 import { accountRecord, createRegistry } from './registry';
 import { silentLogger } from '../lambdas/shared/logger';
 import type { AccountRecord, AccountsRegistry } from '../lambdas/shared/registry';
-import { createReconcileClients } from '../lambdas/reconcile/clients';
+import { awsClients } from '../lambdas/shared/aws-clients';
+import { hubQueueName } from '../lambdas/shared/topology';
+import { createReconcileClients, type ReconcileClients } from '../lambdas/reconcile/clients';
 import {
   defaultBucketPolicy,
   defaultQueueStatements,
   defaultTopicStatements,
   mergeCollectorStatements,
 } from '../lambdas/reconcile/policies';
-import { reconcileAll, type ReconcileDeps } from '../lambdas/reconcile/reconcile';
+import { reconcileAll, type ReconcileDeps, type ReconcileSettings } from '../lambdas/reconcile/reconcile';
 import type { AccountReport, ReconcileReport, RunMode } from '../lambdas/reconcile/types';
-import { REGION, useEmulator } from './test-emulator';
+import { COLLECTOR_ACCOUNT, REGION, useEmulator } from './test-emulator';
 import type { CustomerClients as IngestCustomerClients } from './ingest-env';
 
 export const RECONCILE_TABLE = 'accounts-reconcile-test';
@@ -46,17 +52,26 @@ export interface ReconcileWorld {
   account(report: ReconcileReport, accountId?: string): AccountReport;
 }
 
+export interface ReconcileWorldOptions {
+  /** Settings over RECONCILE_SETTINGS (the topology, for one). */
+  config?: Partial<ReconcileSettings>;
+  /** Wraps the real clients (the emulator's gaps: see withTopicOwnerListing). */
+  clients?: (clients: ReconcileClients) => ReconcileClients;
+}
+
 /** An empty emulator with the registry table and the given accounts registered (mode apply unless told). */
 export async function reconcileWorld(
   accounts: Partial<AccountRecord>[] = [{ accountId: CUSTOMER }],
+  options: ReconcileWorldOptions = {},
 ): Promise<ReconcileWorld> {
   await useEmulator();
   const registry = await createRegistry(RECONCILE_TABLE, { region: REGION });
   for (const account of accounts) await registry.add(accountRecord({ ...account, accountId: account.accountId! }));
   let suffix = 0;
+  const real = createReconcileClients({ region: REGION });
   const deps: Omit<ReconcileDeps, 'registry'> = {
-    clients: createReconcileClients({ region: REGION }),
-    config: RECONCILE_SETTINGS,
+    clients: options.clients ? options.clients(real) : real,
+    config: { ...RECONCILE_SETTINGS, ...options.config },
     logger: silentLogger,
     randomSuffix: () => `gen${String(++suffix).padStart(5, '0')}`,
   };
@@ -66,6 +81,49 @@ export async function reconcileWorld(
     run: (mode, accountId) =>
       reconcileAll(registry, deps, { mode, concurrency: 4, ...(accountId ? { accountId } : {}) }),
     account: (report, accountId = CUSTOMER) => report.accounts.find((a) => a.accountId === accountId)!,
+  };
+}
+
+/** The hub queues (index = shard) in the collector's account, created with its own (the default) credentials. */
+export async function createHubQueues(count: number): Promise<string[]> {
+  const sqs = awsClients.sqs({ region: REGION });
+  const arns: string[] = [];
+  for (let shard = 0; shard < count; shard += 1) {
+    await sqs.send(new CreateQueueCommand({ QueueName: hubQueueName(shard) }));
+    arns.push(`arn:aws:sqs:${REGION}:${COLLECTOR_ACCOUNT}:${hubQueueName(shard)}`);
+  }
+  return arns;
+}
+
+/**
+ * moto 5.2.1 keeps a subscription in the backend of the account that called Subscribe, so its
+ * ListSubscriptionsByTopic shows a topic owner only the subscriptions the owner made, while SNS shows the topic
+ * owner every subscription of its topic (the hub subscription, which the collector made, included). This wraps the
+ * customer clients so that the topic owner's listing is SNS's: its own answer plus the collector's subscriptions of
+ * that topic (which moto lists to the collector). Nothing else is changed.
+ */
+export function withTopicOwnerListing(clients: ReconcileClients): ReconcileClients {
+  return {
+    collector: clients.collector,
+    async customer(target) {
+      const customer = await clients.customer(target);
+      return {
+        ...customer,
+        sns: (region) => {
+          const own = customer.sns(region);
+          return {
+            send: (async (command: Parameters<typeof own.send>[0]) => {
+              const answer = (await own.send(command)) as ListSubscriptionsByTopicCommandOutput;
+              if (!(command instanceof ListSubscriptionsByTopicCommand)) return answer;
+              const collector = await clients.collector.sns(region).send(command);
+              const seen = new Set((answer.Subscriptions ?? []).map((s) => s.SubscriptionArn));
+              const extra = (collector.Subscriptions ?? []).filter((s) => !seen.has(s.SubscriptionArn));
+              return { ...answer, Subscriptions: [...(answer.Subscriptions ?? []), ...extra] };
+            }) as typeof own.send,
+          };
+        },
+      };
+    },
   };
 }
 

@@ -10,11 +10,14 @@ import {
 import { sha256 } from '../lambdas/reconcile/rules';
 import {
   known,
+  type HubTarget,
   type ObservedState,
+  type ObservedSubscription,
   type ObservedTopic,
   type ObservedTrail,
   type PlanContext,
 } from '../lambdas/reconcile/types';
+import { hubQueueName, shardOf } from '../lambdas/shared/topology';
 
 export const ACCT = '111122223333';
 export const REGION = 'us-east-1';
@@ -61,6 +64,30 @@ export function topic(arn = TOPIC_ARN, overrides: Partial<ObservedTopic> = {}): 
   };
 }
 
+/**
+ * Adds outcomesqueue-dlq holding `messages`, as the collector builds it: a policy that lets the topic send, and the
+ * queue's subscription naming it as its SNS dead-letter queue.
+ */
+export function withDeadLetterQueue(state: ObservedState, messages: number): ObservedState {
+  state.queues['outcomesqueue-dlq'] = known({
+    name: 'outcomesqueue-dlq',
+    url: `https://sqs/${ACCT}/outcomesqueue-dlq`,
+    arn: DLQ_ARN,
+    messages,
+    policy: JSON.stringify(
+      mergeCollectorStatements(undefined, defaultQueueStatements({ queueArn: DLQ_ARN, topicArn: TOPIC_ARN })),
+    ),
+  });
+  const topicState = state.topics[TOPIC_ARN];
+  if (topicState?.known && topicState.value !== null && topicState.value.subscriptions.known) {
+    for (const subscription of topicState.value.subscriptions.value) {
+      if (subscription.endpoint === QUEUE_ARN)
+        subscription.redrivePolicy = JSON.stringify({ deadLetterTargetArn: DLQ_ARN });
+    }
+  }
+  return state;
+}
+
 /** The healthy chain as observe would report it. */
 export function healthy(options: { esm?: boolean } = {}): ObservedState {
   return {
@@ -78,7 +105,11 @@ export function healthy(options: { esm?: boolean } = {}): ObservedState {
       }),
     },
     ...(options.esm
-      ? { eventSourceMappings: known([{ uuid: 'esm-1', functionArn: FUNCTION_ARN, state: 'Enabled' }]) }
+      ? {
+          eventSourceMappings: known([
+            { uuid: 'esm-1', functionArn: FUNCTION_ARN, state: 'Enabled', maximumConcurrency: 2 },
+          ]),
+        }
       : {}),
   };
 }
@@ -102,6 +133,70 @@ export function context(overrides: Partial<PlanContext> = {}): PlanContext {
     queueVisibilityTimeoutSeconds: 360,
     ...overrides,
   };
+}
+
+// ---- the hub topology ---------------------------------------------------------------------------------------
+
+/** The collector's account (the hub queues' owner) and the reconcile role customer topic policies let subscribe. */
+export const COLLECTOR_ACCOUNT = '123456789012';
+export const RECONCILE_ROLE_ARN = `arn:aws:iam::${COLLECTOR_ACCOUNT}:role/cloudtrail-collector-reconcile`;
+/** Two hub queues (index = shard); ACCT is in shard 0 of 2, 444455556666 in shard 1. */
+export const HUB_QUEUE_ARNS = [0, 1].map(
+  (shard) => `arn:aws:sqs:${REGION}:${COLLECTOR_ACCOUNT}:${hubQueueName(shard)}`,
+);
+export const HUB_SHARD = shardOf(ACCT, HUB_QUEUE_ARNS.length);
+export const HUB_QUEUE_ARN = HUB_QUEUE_ARNS[HUB_SHARD]!;
+export const HUB: HubTarget = { queueArn: HUB_QUEUE_ARN, shard: HUB_SHARD, subscriberArn: RECONCILE_ROLE_ARN };
+
+/** The topic policy of a hub account: CloudTrail may publish, the collector may subscribe its hub queue. */
+export const hubTopicPolicy = (topicArn = TOPIC_ARN, trailArn = TRAIL_ARN, endpoint = HUB_QUEUE_ARN) =>
+  JSON.stringify(
+    mergeCollectorStatements(
+      undefined,
+      defaultTopicStatements({
+        topicArn,
+        trailArn,
+        accountId: ACCT,
+        hubSubscriber: { principalArn: RECONCILE_ROLE_ARN, endpoint },
+      }),
+    ),
+  );
+
+/** The hub subscription as observe reports it: owned by the collector, envelope delivery, no filter. */
+export function hubSubscription(overrides: Partial<ObservedSubscription> = {}): ObservedSubscription {
+  return {
+    arn: `${TOPIC_ARN}:hub-1`,
+    protocol: 'sqs',
+    endpoint: HUB_QUEUE_ARN,
+    pending: false,
+    owner: COLLECTOR_ACCOUNT,
+    filterPolicy: known(null),
+    rawMessageDelivery: false,
+    ...overrides,
+  };
+}
+
+/** A healthy hub account as observe reports it once it is recorded as hub: no queue of the collector's. */
+export function hubHealthy(): ObservedState {
+  return {
+    ...healthy(),
+    topics: {
+      [TOPIC_ARN]: known(topic(TOPIC_ARN, { policy: hubTopicPolicy(), subscriptions: known([hubSubscription()]) })),
+    },
+    queues: {},
+  };
+}
+
+/** The context of a hub account recorded by the last run (topology hub, its shard, no queue). */
+export function hubContext(overrides: Partial<PlanContext> = {}): PlanContext {
+  const { queueArn: _queueArn, ...recorded } = context().recorded;
+  return context({
+    ingestTopology: 'hub',
+    hub: HUB,
+    hubQueueArns: HUB_QUEUE_ARNS,
+    recorded: { ...recorded, ingestTopology: 'hub', ingestShard: HUB_SHARD },
+    ...overrides,
+  });
 }
 
 /** The reconcile settings of every test and benchmark run: the Lambda's defaults, in the fixtures' region. */

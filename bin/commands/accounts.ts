@@ -1,24 +1,66 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { awsClients } from '../../lambdas/shared/aws-clients';
+import { readFile } from 'node:fs/promises';
+import { isAccountId } from '../../lambdas/shared/arn';
 import { loadCommonConfig } from '../../lambdas/shared/config';
-import { PermanentInputError } from '../../lambdas/shared/errors';
-import { AccountsRegistry, validateRegistration, type AccountRecord } from '../../lambdas/shared/registry';
-import { customerDeployCommand } from '../../lib/customer-deploy-command';
+import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
+import {
+  EXTERNAL_ID_PATTERN,
+  generateExternalId,
+  validateRegistration,
+  type AccountMode,
+  type AccountRecord,
+} from '../../lambdas/shared/registry';
+import { customerDeployCommand, publishedTemplateUrl, quickCreateLink } from '../../lib/customer-deploy-command';
 import { S3_BUCKET_NAME_PATTERN } from '../../lib/names';
+import { parseImportCsv, type ImportRow } from './accounts-csv';
+import { excludeFromOrganization } from './organizations';
 import { EXIT, formatTable, printJson, printResult } from './output';
+import { collectorAccountId, registryFromEnv } from './registry-context';
 
-export function registryFromEnv(): AccountsRegistry {
-  const config = loadCommonConfig();
-  return new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable);
+export { collectorAccountId, registryFromEnv };
+
+function accountIdFlag(value: string): string {
+  if (!isAccountId(value)) throw new PermanentInputError(`--account-id must be 12 digits, got "${value}"`);
+  return value;
 }
 
-async function collectorAccountId(explicit?: string): Promise<string> {
-  if (explicit) return explicit;
-  if (process.env.COLLECTOR_ACCOUNT_ID) return process.env.COLLECTOR_ACCOUNT_ID;
-  const config = loadCommonConfig();
-  const identity = await awsClients.sts({ region: config.region }).send(new GetCallerIdentityCommand({}));
-  if (!identity.Account) throw new Error('STS did not return the collector account id');
-  return identity.Account;
+/**
+ * What the customer runs for one account: the deploy command, and a console quick-create link when the template's
+ * URL is known (`--template-url`, or the collector stack's TemplateBucketUrl output as TEMPLATE_BUCKET_URL).
+ */
+export interface DeployInstructions {
+  customerDeployCommand: string;
+  quickCreateLink?: string;
+}
+
+function deployInstructions(
+  account: Pick<AccountRecord, 'externalId' | 'mode' | 'logArchiveBucket'>,
+  collectorAccount: string,
+  templateUrl?: string,
+  oneLine = false,
+): DeployInstructions {
+  const region = loadCommonConfig().region;
+  const params = {
+    collectorAccountId: collectorAccount,
+    mode: account.mode,
+    region,
+    ...(account.logArchiveBucket !== undefined ? { logArchiveBucketName: account.logArchiveBucket } : {}),
+  };
+  const bucketUrl = process.env.TEMPLATE_BUCKET_URL;
+  const url =
+    templateUrl ?? (bucketUrl ? publishedTemplateUrl(bucketUrl, account.logArchiveBucket !== undefined) : undefined);
+  return {
+    customerDeployCommand: customerDeployCommand({ ...params, externalId: account.externalId }, { oneLine }),
+    ...(url !== undefined ? { quickCreateLink: quickCreateLink({ ...params, templateUrl: url }) } : {}),
+  };
+}
+
+function instructionsText(accountId: string, deploy: DeployInstructions): string {
+  return (
+    `The customer deploys the role stack in account ${accountId} with:\n\n    ${deploy.customerDeployCommand}\n\n` +
+    (deploy.quickCreateLink !== undefined
+      ? `or in the CloudFormation console (paste the ExternalId into its field: the console does not fill in a NoEcho parameter):\n\n    ${deploy.quickCreateLink}\n`
+      : 'A console quick-create link needs the template URL: --template-url, or TEMPLATE_BUCKET_URL (the collector stack output TemplateBucketUrl).\n')
+  );
 }
 
 export async function accountsAdd(options: {
@@ -28,6 +70,7 @@ export async function accountsAdd(options: {
   logArchiveFor?: string;
   logArchiveBucket?: string;
   collectorAccountId?: string;
+  templateUrl?: string;
   json?: boolean;
 }): Promise<number> {
   if ((options.logArchiveFor === undefined) !== (options.logArchiveBucket === undefined)) {
@@ -50,24 +93,192 @@ export async function accountsAdd(options: {
       : [],
   });
   const registry = registryFromEnv();
-  const record: AccountRecord = { ...registration, registeredAt: new Date().toISOString(), status: 'new' };
+  const record: AccountRecord = {
+    ...registration,
+    registeredAt: new Date().toISOString(),
+    status: 'new',
+    ...(options.logArchiveBucket !== undefined ? { logArchiveBucket: options.logArchiveBucket } : {}),
+  };
   await registry.add(record);
-  const deploy = customerDeployCommand({
-    collectorAccountId: await collectorAccountId(options.collectorAccountId),
-    externalId: record.externalId,
-    mode: record.mode,
-    region: loadCommonConfig().region,
-    ...(options.logArchiveBucket !== undefined ? { logArchiveBucketName: options.logArchiveBucket } : {}),
-  });
+  const deploy = deployInstructions(record, await collectorAccountId(options.collectorAccountId), options.templateUrl);
   if (options.json) {
-    printJson({ account: record, customerDeployCommand: deploy });
+    printJson({ account: record, ...deploy });
   } else {
     printResult(
       `Registered account ${record.accountId} (mode ${record.mode}).\n` +
         `ExternalId: ${record.externalId}\n\n` +
-        `The customer deploys the role stack in account ${record.accountId} with:\n\n    ${deploy}\n`,
+        instructionsText(record.accountId, deploy),
     );
   }
+  return EXIT.ok;
+}
+
+/**
+ * Changes an account's mode and/or ExternalId in one command (no remove and add). The customer's stack must carry
+ * the same values: its Mode decides whether the role has the repair policy, and until its ExternalId matches the
+ * account reports ROLE_UNASSUMABLE. So the command prints the stack update with the new values.
+ */
+export async function accountsUpdate(options: {
+  accountId: string;
+  mode?: string;
+  externalId?: string;
+  collectorAccountId?: string;
+  templateUrl?: string;
+  json?: boolean;
+}): Promise<number> {
+  const accountId = accountIdFlag(options.accountId);
+  if (options.mode === undefined && options.externalId === undefined) {
+    throw new PermanentInputError('accounts update changes --mode, --external-id or both: give at least one');
+  }
+  if (options.mode !== undefined && options.mode !== 'apply' && options.mode !== 'report') {
+    throw new PermanentInputError(`--mode must be "apply" or "report", got "${options.mode}"`);
+  }
+  if (options.externalId !== undefined && !EXTERNAL_ID_PATTERN.test(options.externalId)) {
+    throw new PermanentInputError('--external-id must be 2-1224 characters of letters, digits and +=,.@:/-_');
+  }
+  const registry = registryFromEnv();
+  const before = await registry.require(accountId);
+  const changes: Partial<Pick<AccountRecord, 'mode' | 'externalId'>> = {
+    ...(options.mode !== undefined && options.mode !== before.mode ? { mode: options.mode } : {}),
+    ...(options.externalId !== undefined && options.externalId !== before.externalId
+      ? { externalId: options.externalId }
+      : {}),
+  };
+  const after = { ...before, ...changes };
+  if (Object.keys(changes).length === 0) {
+    if (options.json) printJson({ account: after, changed: [] });
+    else printResult(`Account ${accountId} already has mode ${before.mode} and this ExternalId: nothing changed.`);
+    return EXIT.ok;
+  }
+  await registry.update(accountId, changes);
+  const deploy = deployInstructions(after, await collectorAccountId(options.collectorAccountId), options.templateUrl);
+  const changed = Object.keys(changes);
+  if (options.json) {
+    printJson({ account: after, changed, ...deploy });
+    return EXIT.ok;
+  }
+  const lines = [
+    `Updated account ${accountId}: ${[
+      ...(changes.mode !== undefined ? [`mode ${before.mode} -> ${changes.mode}`] : []),
+      ...(changes.externalId !== undefined ? ['new ExternalId'] : []),
+    ].join(', ')}.`,
+    ...(changes.externalId !== undefined
+      ? [
+          `ExternalId: ${changes.externalId}`,
+          'Until the customer updates the stack with it, the collector cannot assume the role (ROLE_UNASSUMABLE).',
+        ]
+      : []),
+    ...(before.organizationId !== undefined && changes.externalId !== undefined
+      ? [
+          `This account no longer shares the ExternalId of ${before.organizationId}: organizations sync --external-id leaves it alone.`,
+        ]
+      : []),
+    '',
+    instructionsText(accountId, deploy).replace('deploys the role stack', 'updates the role stack'),
+  ];
+  printResult(lines.join('\n'));
+  return EXIT.ok;
+}
+
+/**
+ * Registers every account of a CSV file (accounts-csv.ts), or none: each row is checked first, then each against
+ * the registry. An account already registered with the same mode (and the same ExternalId, when the row gives one)
+ * is skipped, so a repeated import is harmless; one registered differently is refused, naming its line: that is
+ * `accounts update`'s job, never a silent overwrite.
+ */
+export async function accountsImport(options: {
+  file: string;
+  mode?: string;
+  collectorAccountId?: string;
+  templateUrl?: string;
+  json?: boolean;
+}): Promise<number> {
+  if (options.mode !== undefined && options.mode !== 'apply' && options.mode !== 'report') {
+    throw new PermanentInputError(`--mode must be "apply" or "report", got "${options.mode}"`);
+  }
+  const defaultMode: AccountMode = options.mode ?? 'apply';
+  let content: string;
+  try {
+    content = await readFile(options.file, 'utf8');
+  } catch (error) {
+    throw new PermanentInputError(`--file ${options.file}: ${errorMessage(error)}`, { cause: error });
+  }
+  const rows = parseImportCsv(options.file, content);
+  const registry = registryFromEnv();
+  const registered = new Map((await registry.list()).map((account) => [account.accountId, account]));
+  const conflicts: string[] = [];
+  const skipped: ImportRow[] = [];
+  const fresh: ImportRow[] = [];
+  for (const row of rows) {
+    const existing = registered.get(row.accountId);
+    if (existing === undefined) fresh.push(row);
+    else if (
+      existing.mode === (row.mode ?? defaultMode) &&
+      (row.externalId ?? existing.externalId) === existing.externalId
+    )
+      skipped.push(row);
+    else {
+      conflicts.push(
+        `line ${row.line}: account ${row.accountId} is already registered with ${existing.mode !== (row.mode ?? defaultMode) ? `mode ${existing.mode}` : 'another ExternalId'}: change it with accounts update --account-id ${row.accountId}`,
+      );
+    }
+  }
+  if (conflicts.length > 0) {
+    throw new PermanentInputError(
+      `${options.file}: nothing was imported:\n${conflicts.map((c) => `  ${c}`).join('\n')}`,
+    );
+  }
+  const now = new Date().toISOString();
+  const collectorAccount = await collectorAccountId(options.collectorAccountId);
+  const imported: { account: AccountRecord; deploy: DeployInstructions }[] = [];
+  for (const row of fresh) {
+    const account: AccountRecord = {
+      accountId: row.accountId,
+      externalId: row.externalId ?? generateExternalId(),
+      mode: row.mode ?? defaultMode,
+      logArchiveFor: [],
+      registeredAt: now,
+      status: 'new',
+    };
+    try {
+      await registry.add(account);
+    } catch (error) {
+      throw new PermanentInputError(
+        `line ${row.line}: account ${row.accountId} could not be registered (${errorMessage(error)}); registered before it: ${imported.map((i) => i.account.accountId).join(', ') || 'none'}`,
+        { cause: error },
+      );
+    }
+    imported.push({ account, deploy: deployInstructions(account, collectorAccount, options.templateUrl, true) });
+  }
+  if (options.json) {
+    printJson({
+      imported: imported.map(({ account, deploy }) => ({ account, ...deploy })),
+      skipped: skipped.map((row) => row.accountId),
+    });
+    return EXIT.ok;
+  }
+  printResult(
+    [
+      `Imported ${imported.length} account(s) from ${options.file}${skipped.length > 0 ? `; ${skipped.length} already registered the same way, skipped (${skipped.map((r) => r.accountId).join(', ')})` : ''}.`,
+      ...(imported.length > 0
+        ? [
+            '',
+            formatTable(
+              ['ACCOUNT', 'MODE', 'EXTERNAL ID'],
+              imported.map(({ account }) => [account.accountId, account.mode, account.externalId]),
+            ),
+            '',
+            'Each customer deploys the role stack in its account:',
+            ...imported.flatMap(({ account, deploy }) => [
+              '',
+              `# ${account.accountId}`,
+              deploy.customerDeployCommand,
+              ...(deploy.quickCreateLink ? [deploy.quickCreateLink] : []),
+            ]),
+          ]
+        : []),
+    ].join('\n'),
+  );
   return EXIT.ok;
 }
 
@@ -79,12 +290,15 @@ export async function accountsList(options: { json?: boolean }): Promise<number>
   }
   printResult(
     formatTable(
-      ['ACCOUNT', 'MODE', 'STATUS', 'LOG ARCHIVE FOR', 'REGISTERED'],
+      ['ACCOUNT', 'MODE', 'STATUS', 'LOG ARCHIVE FOR', 'ORGANIZATION', 'REGISTERED'],
       accounts.map((account) => [
         account.accountId,
         account.mode,
         account.status,
         (account.logArchiveFor ?? []).join(',') || '-',
+        account.organizationId === undefined
+          ? '-'
+          : `${account.organizationId}${account.organizationMembership === 'left' ? ' (left)' : ''}`,
         account.registeredAt,
       ]),
     ),
@@ -92,12 +306,32 @@ export async function accountsList(options: { json?: boolean }): Promise<number>
   return EXIT.ok;
 }
 
+/**
+ * Unregisters an account. Its resources stay as they are, in the customer account and in the collector account:
+ * deleting the event source mapping or hub subscription reconcile created for it is a reconcile-side change not
+ * built yet, so the message says what is left. A member of a registered organization is also excluded from it, so
+ * `organizations sync` does not register it again (`organizations sync --include` brings it back).
+ */
 export async function accountsRemove(options: { accountId: string }): Promise<number> {
-  const removed = await registryFromEnv().remove(options.accountId);
+  const accountId = accountIdFlag(options.accountId);
+  const registry = registryFromEnv();
+  const record = await registry.get(accountId);
+  const removed = await registry.remove(accountId);
   if (!removed) {
-    process.stderr.write(`account ${options.accountId} is not registered\n`);
+    process.stderr.write(`account ${accountId} is not registered\n`);
     return EXIT.failures;
   }
-  printResult(`Removed account ${options.accountId}. Its resources in the customer account were left as they are.`);
+  const excludedFrom = record ? await excludeFromOrganization(record) : undefined;
+  printResult(
+    [
+      `Removed account ${accountId}. Its resources in the customer account were left as they are.`,
+      'Its event source mapping (customer-queue topology) or hub subscription stays too, until the operator deletes it (docs/customer-setup.md, "Leaving").',
+      ...(excludedFrom
+        ? [
+            `It is excluded from ${excludedFrom}: organizations sync leaves it out (organizations sync --organization-id ${excludedFrom} --include ${accountId} brings it back).`,
+          ]
+        : []),
+    ].join('\n'),
+  );
   return EXIT.ok;
 }

@@ -1,6 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import { readFile } from 'node:fs/promises';
-import { parseQueueUrl } from '../../lambdas/shared/arn';
+import { arnParts, parseQueueUrl, queueArn } from '../../lambdas/shared/arn';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
 import { createStderrLogger } from '../../lambdas/shared/logger';
@@ -51,7 +51,9 @@ export async function invokeIngest(options: { event: string; timeoutSeconds: num
 }
 
 /**
- * `ingest --queue-url URL`: polls a customer queue through the customer's role, like the event source mapping.
+ * `ingest --queue-url URL`: polls a queue like the event source mapping. A hub queue (one of HUB_QUEUE_ARNS) is
+ * polled with the caller's own credentials; a customer queue through the customer's role. Visibility backoff and
+ * hub DLQ moves use the polling client for the polled queue, the caller's own for the hub DLQs.
  * `inject` replaces what the configuration builds (the sink, the AWS client factory): benchmarks time it.
  */
 export async function ingestFromQueue(
@@ -67,16 +69,36 @@ export async function ingestFromQueue(
   const config = loadIngestConfig();
   const logger = createStderrLogger();
   const tally = new CountTally();
-  const deps = await createIngestDeps(config, logger, tally, inject);
   const clients = inject.clients ?? awsClients;
-  const { accountId } = parseQueueUrl(options.queueUrl);
-  const record = await deps.registry.get(accountId);
-  if (!record)
-    throw new PermanentInputError(`queue ${options.queueUrl} belongs to account ${accountId}, which is not registered`);
+  const { accountId, queueName } = parseQueueUrl(options.queueUrl);
   const regionInHost = /(?:^|\.)sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(options.queueUrl).hostname)?.[1];
   const region = regionInHost ?? config.region;
-  const tenant = bindTenant(record, region, 'aws', config.customerRoleName);
-  const sqs = clients.sqs({ region, credentials: deps.credentials.providerFor(tenant) });
+  const polledArn = queueArn(region, accountId, queueName);
+  const hub = config.hubQueueArns.includes(polledArn);
+  const own = new Map<string, ReturnType<typeof clients.sqs>>();
+  const ownSqs = (arn: string) => {
+    const where = arnParts(arn).region || region;
+    if (!own.has(where)) own.set(where, clients.sqs({ region: where }));
+    return own.get(where)!;
+  };
+  let polling: ReturnType<typeof clients.sqs> | undefined;
+  const deps = await createIngestDeps(config, logger, tally, {
+    sqsForQueue: (arn) => (arn === polledArn && polling ? polling : ownSqs(arn)),
+    ...inject,
+  });
+  if (hub) {
+    polling = ownSqs(polledArn);
+  } else {
+    const record = await deps.registry.get(accountId);
+    if (!record) {
+      throw new PermanentInputError(
+        `queue ${options.queueUrl} belongs to account ${accountId}, which is not registered (nor is it one of HUB_QUEUE_ARNS)`,
+      );
+    }
+    const tenant = bindTenant(record, region, 'aws', config.customerRoleName);
+    polling = clients.sqs({ region, credentials: deps.credentials.providerFor(tenant) });
+  }
+  const sqs = polling;
 
   const controller = new AbortController();
   const stop = () => controller.abort();

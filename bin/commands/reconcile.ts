@@ -105,6 +105,9 @@ export async function statusCommand(options: { json?: boolean }): Promise<number
       lastRunAt: account.lastRunAt ?? null,
       openFindings: open.map((finding) => finding.code),
       costWarnings: findings.filter((finding) => finding.code.startsWith('COST_')),
+      // Absent on records written before topologies existed: those are customer-queue (registry.ts).
+      ingestTopology: account.ingestTopology ?? 'customer-queue',
+      ...(account.ingestShard !== undefined ? { ingestShard: account.ingestShard } : {}),
     };
   });
   if (options.json) {
@@ -112,7 +115,7 @@ export async function statusCommand(options: { json?: boolean }): Promise<number
   } else {
     printResult(
       formatTable(
-        ['ACCOUNT', 'MODE', 'HEALTH', 'LAST RUN', 'OPEN FINDINGS', 'COST WARNINGS'],
+        ['ACCOUNT', 'MODE', 'HEALTH', 'LAST RUN', 'OPEN FINDINGS', 'COST WARNINGS', 'TOPOLOGY'],
         rows.map((row) => [
           row.accountId,
           row.mode,
@@ -120,6 +123,7 @@ export async function statusCommand(options: { json?: boolean }): Promise<number
           row.lastRunAt ?? 'never',
           row.openFindings.length === 0 ? '-' : row.openFindings.join(','),
           costWarnings(row.costWarnings),
+          row.ingestShard !== undefined ? `${row.ingestTopology} (shard ${row.ingestShard})` : row.ingestTopology,
         ]),
       ),
     );

@@ -6,6 +6,8 @@ import {
   type CommonConfig,
 } from '../shared/config';
 import { ConfigError } from '../shared/errors';
+import { loadHubQueueArns, loadIngestTopology, type IngestTopology } from '../shared/topology';
+import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './source/circuit-breaker';
 import { loadRecordFilter, type RecordFilter } from './records/filters';
 import type { SinkKind } from './sinks';
 
@@ -28,6 +30,12 @@ export interface IngestConfig extends CommonConfig {
   /** Stop starting downstream attempts this long before the Lambda's deadline, to report failures in time. */
   deadlineMarginMs: number;
   filter: RecordFilter;
+  /** INGEST_TOPOLOGY; ingest serves both at once either way (a migration runs both paths), by eventSourceARN. */
+  topology: IngestTopology;
+  /** HUB_QUEUE_ARNS: messages from these are bound to the tenant of their SNS envelope's TopicArn. */
+  hubQueueArns: string[];
+  /** The downstream circuit breaker (source/circuit-breaker.ts, docs/reliability.md). */
+  breaker: BreakerSettings;
 }
 
 /** Reads the ingest settings once, failing fast with the name of any bad variable. */
@@ -57,6 +65,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
   if (maxBatchBytes < maxRecordBytes) {
     throw new ConfigError(`MAX_BATCH_BYTES (${maxBatchBytes}) must be at least MAX_RECORD_BYTES (${maxRecordBytes})`);
   }
+  const topology = loadIngestTopology(env);
   return {
     ...loadCommonConfig(env),
     sinkKind: 'ndjson-http',
@@ -73,5 +82,32 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     messageConcurrency: getIntFromEnv('MESSAGE_CONCURRENCY', 4, { min: 1, max: 10 }, env),
     deadlineMarginMs: getIntFromEnv('DEADLINE_MARGIN_MS', 5_000, { min: 0, max: 600_000 }, env),
     filter: loadRecordFilter(env),
+    topology,
+    hubQueueArns: loadHubQueueArns(env, topology),
+    breaker: loadBreakerSettings(env),
+  };
+}
+
+/** DOWNSTREAM_BREAKER_*: how many failures over how long open the breaker, and for how long (doubling up to a cap). */
+function loadBreakerSettings(env: Record<string, string | undefined>): BreakerSettings {
+  const d = DEFAULT_BREAKER_SETTINGS;
+  const openSeconds = getIntFromEnv('DOWNSTREAM_BREAKER_OPEN_SECONDS', d.openMs / 1000, { min: 1, max: 3600 }, env);
+  const maxOpenSeconds = getIntFromEnv(
+    'DOWNSTREAM_BREAKER_MAX_OPEN_SECONDS',
+    Math.max(openSeconds, d.maxOpenMs / 1000),
+    { min: 1, max: 3600 },
+    env,
+  );
+  if (maxOpenSeconds < openSeconds) {
+    throw new ConfigError(
+      `DOWNSTREAM_BREAKER_MAX_OPEN_SECONDS (${maxOpenSeconds}) must be at least DOWNSTREAM_BREAKER_OPEN_SECONDS (${openSeconds})`,
+    );
+  }
+  return {
+    failureThreshold: getIntFromEnv('DOWNSTREAM_BREAKER_FAILURES', d.failureThreshold, { min: 1, max: 10_000 }, env),
+    failureWindowMs:
+      1000 * getIntFromEnv('DOWNSTREAM_BREAKER_WINDOW_SECONDS', d.failureWindowMs / 1000, { min: 0, max: 3600 }, env),
+    openMs: openSeconds * 1000,
+    maxOpenMs: maxOpenSeconds * 1000,
   };
 }

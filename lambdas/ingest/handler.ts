@@ -11,6 +11,7 @@ const metrics = new Metrics({ namespace: 'CloudTrailCollector', serviceName: 'in
 const counts: CountSink = {
   count: (name, value, unit = 'Count') => metrics.addMetric(name, MetricUnit[unit], value),
 };
+// Built once per container: the downstream circuit breaker and the settler's knowledge of each queue live with it.
 let deps: Promise<IngestDeps> | undefined;
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

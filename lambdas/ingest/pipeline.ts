@@ -12,6 +12,7 @@ import {
   goneCode,
   isKmsReadFailure,
   readDeadlineError,
+  readWholeBody,
   type GoneCode,
 } from './s3-read';
 import type { Sink } from './sinks/sink';
@@ -118,10 +119,15 @@ export async function forwardObject(
     };
     let bytesRead = 0;
     // The stream itself goes to abortableBody, which destroys it on abort (releasing a stalled socket).
-    const body = counting(
-      abortableBody(response.Body as AsyncIterable<Uint8Array>, signal, () => readDeadlineError(object, bytesRead)),
-      (n) => (bytesRead += n),
+    const stream = abortableBody(response.Body as AsyncIterable<Uint8Array>, signal, () =>
+      readDeadlineError(object, bytesRead),
     );
+    const length = response.ContentLength;
+    // Most log files are a few KB: read whole, they are decoded in one zlib call instead of through two streams.
+    const body =
+      length !== undefined && length <= WHOLE_OBJECT_MAX_BYTES
+        ? await readWholeBody(stream, length, object, (n) => (bytesRead += n))
+        : counting(stream, (n) => (bytesRead += n));
 
     const result = await forwardRecords(body, read, sink, options, counts);
     result.durationMs = Date.now() - started;
@@ -131,6 +137,13 @@ export async function forwardObject(
   }
 }
 
+/**
+ * Objects up to this size (compressed, as S3 stores them) are read into one buffer before they are decoded;
+ * larger ones are streamed, so that memory stays bounded by the batches whatever the object's size. A 1 MiB
+ * CloudTrail file is ~8 MB of JSON, ~20 ms of work.
+ */
+export const WHOLE_OBJECT_MAX_BYTES = 1024 * 1024;
+
 async function* counting(body: AsyncIterable<Uint8Array>, add: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   for await (const chunk of body) {
     add(chunk.byteLength);
@@ -138,9 +151,12 @@ async function* counting(body: AsyncIterable<Uint8Array>, add: (bytes: number) =
   }
 }
 
-/** The S3-independent core: bytes in, batches out. Benchmarks and tests call it directly. */
+/**
+ * The S3-independent core: bytes in (a stream, or a whole small object), batches out. Benchmarks and tests call
+ * it directly.
+ */
 export async function forwardRecords(
-  body: AsyncIterable<Uint8Array>,
+  body: AsyncIterable<Uint8Array> | Uint8Array,
   object: RecordObject,
   sink: Sink,
   options: ForwardOptions,

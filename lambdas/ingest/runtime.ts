@@ -1,5 +1,7 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { arnParts } from '../shared/arn';
 import { awsClients } from '../shared/aws-clients';
 import { AssumedRoleCredentialCache } from '../shared/credentials';
 import { ConfigError } from '../shared/errors';
@@ -7,7 +9,10 @@ import type { LoggerLike } from '../shared/logger';
 import { AccountsRegistry } from '../shared/registry';
 import type { IngestConfig } from './config';
 import { createSink, type SinkConfig, type SinkInjections } from './sinks';
+import { DownstreamError } from './sinks/http-delivery';
 import type { Sink } from './sinks/sink';
+import { CircuitBreaker, guardSink, type BreakerSettings } from './source/circuit-breaker';
+import { QueueSettler, type SqsSender } from './source/settle';
 import type { CountSink, IngestDeps } from './source/sqs-batch';
 import type { TenantBinding } from './source/tenant';
 
@@ -19,6 +24,24 @@ export interface IngestInjections extends Omit<SinkInjections, 'logger'> {
   /** Used instead of the sink the configuration describes. */
   sink?: Sink;
   clients?: IngestClients;
+  /** The clock of the circuit breaker and the settler (tests drive it). */
+  now?: () => number;
+  /**
+   * The SQS client that changes visibility on, or dead-letters from, a queue. Default: the collector's own
+   * credentials in the queue's region (the emulator, unlike SQS, finds a queue by the caller's account: tests
+   * hand a customer queue's own client here).
+   */
+  sqsForQueue?: (queueArn: string) => SqsSender;
+  /** The hub retry schedule (settle.ts), default `retryVisibilitySeconds`: the soak scales it with its clock. */
+  retrySeconds?: (receiveCount: number) => number;
+}
+
+/**
+ * A downstream failure that says the downstream is down rather than this batch refused: DownstreamError with
+ * `permanent: false` (network errors, timeouts, 408, 429, 5xx, the deadline reached while retrying; http-delivery.ts).
+ */
+export function isDownstreamOutage(error: unknown): boolean {
+  return error instanceof DownstreamError && !error.permanent;
 }
 
 /** The downstream token: given directly (local runs) or read once from Secrets Manager (Lambda). */
@@ -50,7 +73,9 @@ export function sinkConfigOf(config: IngestConfig, token: string | undefined): S
 
 /**
  * Builds everything the ingest core needs from configuration: one registry client, one STS-backed credential
- * cache, one S3 client per tenant (each signing only with that tenant's role), one sink (sinks/index.ts).
+ * cache, one S3 client per tenant (each signing only with that tenant's role), one sink (sinks/index.ts) behind
+ * the container's circuit breaker, and the settler that backs off failed messages with the collector's own SQS
+ * client. Called once per container: the breaker's state lives as long as the deps.
  */
 export async function createIngestDeps(
   config: IngestConfig,
@@ -58,10 +83,37 @@ export async function createIngestDeps(
   counts: CountSink,
   inject: IngestInjections = {},
 ): Promise<IngestDeps> {
-  const { sink: injectedSink, clients = awsClients, ...sinkInjections } = inject;
-  const sink =
+  const {
+    sink: injectedSink,
+    clients = awsClients,
+    now = Date.now,
+    sqsForQueue,
+    retrySeconds,
+    ...sinkInjections
+  } = inject;
+  const downstream =
     injectedSink ??
     createSink(sinkConfigOf(config, await resolveToken(config, clients)), { logger, ...sinkInjections });
+  const sqsClients = new Map<string, SQSClient>();
+  const ownSqs = (queueArn: string): SqsSender => {
+    const region = arnParts(queueArn).region || config.region;
+    let client = sqsClients.get(region);
+    if (!client) {
+      client = clients.sqs({ region });
+      sqsClients.set(region, client);
+    }
+    return client;
+  };
+  const failures = failureHandling({
+    sink: downstream,
+    breaker: config.breaker,
+    hubQueueArns: config.hubQueueArns,
+    sqsFor: sqsForQueue ?? ownSqs,
+    logger,
+    counts,
+    now,
+    ...(retrySeconds ? { retrySeconds } : {}),
+  });
   const credentials = new AssumedRoleCredentialCache(clients.sts({ region: config.region }), {
     sessionName: 'cloudtrail-collector-ingest',
   });
@@ -81,7 +133,6 @@ export async function createIngestDeps(
     deliveryMarks: new Map(),
     readErrorMarks: new Map(),
     s3ForTenant,
-    sink,
     logger,
     counts,
     customerRoleName: config.customerRoleName,
@@ -93,6 +144,45 @@ export async function createIngestDeps(
       filter: config.filter,
     },
     messageConcurrency: config.messageConcurrency,
+    ...failures,
+  };
+}
+
+/**
+ * What keeps a failure from losing or dead-lettering anything (docs/reliability.md): the sink behind this
+ * container's circuit breaker, the hub queues (bound by their envelopes), and the settler that backs off failed
+ * messages and moves hub poison to its DLQ. createIngestDeps and the outage simulation build it the same way.
+ */
+export function failureHandling(options: {
+  sink: Sink;
+  breaker: BreakerSettings;
+  hubQueueArns: readonly string[];
+  sqsFor: (queueArn: string) => SqsSender;
+  logger: LoggerLike;
+  counts: CountSink;
+  now?: () => number;
+  retrySeconds?: (receiveCount: number) => number;
+}): Required<Pick<IngestDeps, 'sink' | 'breaker' | 'settler' | 'hubQueueArns'>> {
+  const { logger, counts, now = Date.now } = options;
+  const breaker = new CircuitBreaker(options.breaker, now, (transition) => {
+    const level = transition.to === 'closed' ? 'info' : 'warn';
+    logger[level](`downstream circuit ${transition.to}`, { ...transition });
+    if (transition.to === 'open') counts.count('DownstreamBreakerOpened', 1);
+    if (transition.to === 'closed') counts.count('DownstreamBreakerClosed', 1);
+  });
+  const hubQueueArns = new Set(options.hubQueueArns);
+  return {
+    sink: guardSink(options.sink, breaker, isDownstreamOutage),
+    breaker,
+    hubQueueArns,
+    settler: new QueueSettler({
+      sqsFor: options.sqsFor,
+      isHubQueue: (queueArn) => hubQueueArns.has(queueArn),
+      logger,
+      counts,
+      now,
+      ...(options.retrySeconds ? { retrySeconds: options.retrySeconds } : {}),
+    }),
   };
 }
 

@@ -137,6 +137,38 @@ export async function* abortableBody(
   }
 }
 
+/**
+ * A small body read into one buffer of its Content-Length. Fewer bytes than announced (the connection closed
+ * early) or more is an error that fails the message for redelivery, not poison: the object itself may be fine.
+ */
+export async function readWholeBody(
+  body: AsyncIterable<Uint8Array>,
+  length: number,
+  object: LogObject,
+  onBytes: (bytes: number) => void,
+): Promise<Buffer> {
+  const whole = Buffer.allocUnsafe(length);
+  let at = 0;
+  for await (const chunk of body) {
+    onBytes(chunk.byteLength);
+    if (at + chunk.byteLength > length) throw bodyLengthError(object, length, at + chunk.byteLength);
+    whole.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  if (at !== length) throw bodyLengthError(object, length, at);
+  return whole;
+}
+
+/** The body S3 sent does not have the length its Content-Length announced. Not poison: read again. */
+export class BodyLengthError extends CollectorError {}
+
+function bodyLengthError(object: LogObject, expected: number, got: number): BodyLengthError {
+  return new BodyLengthError(
+    `${describeObject(object)}: GetObject announced ${expected} bytes (Content-Length) but the body ` +
+      `${got > expected ? 'went on past them' : `ended after ${got}`}; the message is left for redelivery`,
+  );
+}
+
 function destroy(body: unknown): void {
   const stream = body as { destroy?: (error?: Error) => void };
   if (typeof stream.destroy === 'function') stream.destroy();

@@ -15,7 +15,6 @@
  * exactly the error that means "not yet" (PROPAGATION_ERRORS); every other error fails the action at once.
  */
 import { CreateTrailCommand, StartLoggingCommand, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
-import { CreateEventSourceMappingCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import {
   CreateBucketCommand,
   GetBucketPolicyCommand,
@@ -23,31 +22,17 @@ import {
   PutPublicAccessBlockCommand,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
-import {
-  CreateTopicCommand,
-  GetTopicAttributesCommand,
-  SetTopicAttributesCommand,
-  SubscribeCommand,
-} from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  SetQueueAttributesCommand,
-} from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, GetTopicAttributesCommand, SetTopicAttributesCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { awsErrorName, errorMessage } from '../shared/errors';
+import { HUB_MAX_RECEIVE_COUNT } from '../shared/topology';
+import { mappingOperation, mergeQueuePolicy, subscriptionOperation } from './apply-paths';
 import type { CollectorClients, CustomerClients } from './clients';
 import { describeError } from './observe-resources';
 import { arnParts } from '../shared/arn';
 import { toReportAction } from './plan';
-import {
-  defaultBucketPolicy,
-  defaultQueueStatements,
-  defaultTopicStatements,
-  mergeCollectorStatements,
-  type PolicyDocument,
-} from './policies';
+import { defaultBucketPolicy, defaultTopicStatements, mergeCollectorStatements, type PolicyDocument } from './policies';
 import type { Action, ActionCode, ActionResults, PlannedAction } from './types';
 
 export interface ActionExecutor {
@@ -100,6 +85,8 @@ export interface ExecutorContext {
   queueVisibilityTimeoutSeconds: number;
   /** How long to wait for a policy written in this run to take effect (defaults: PROPAGATION_DEFAULTS). */
   propagation?: PropagationOptions;
+  /** Told the UUID of each mapping CREATE_ESM creates (reconcile.ts records it). */
+  onMappingCreated?: (uuid: string) => void;
 }
 
 export interface PropagationOptions {
@@ -129,13 +116,17 @@ const insufficientPolicy = (error: unknown): boolean =>
  * - CreateEventSourceMapping checks that the function's role may read the queue when the mapping is created
  *   (InvalidParameterValueException "... does not have permissions to call ReceiveMessage on SQS"), right after
  *   PUT_QUEUE_POLICY names the ingest role. The same code also means a bad parameter, so only the permission
- *   message is retried.
+ *   message is retried;
+ * - a hub SUBSCRIBE is authorized by the customer's topic policy (cross-account: the topic policy must allow the
+ *   collector's role), written by PUT_TOPIC_POLICY just before: AuthorizationError until it is in force. Only
+ *   the hub subscription is retried on it (apply-paths.ts); the customer role's own Subscribe is not.
  */
 export const PROPAGATION_ERRORS: Partial<Record<ActionCode, (error: unknown) => boolean>> = {
   CREATE_TRAIL: insufficientPolicy,
   UPDATE_TRAIL: insufficientPolicy,
   CREATE_ESM: (error) =>
     awsErrorName(error) === 'InvalidParameterValueException' && /permissions? to call/i.test(errorMessage(error)),
+  SUBSCRIBE: (error) => awsErrorName(error) === 'AuthorizationError',
 };
 
 /** Runs `call`, retrying the action's propagation errors while the executor's wait budget lasts. */
@@ -179,10 +170,15 @@ function propagationTimeout(error: unknown, attempts: number, waitedMs: number):
   );
 }
 
-/** Queue settings: SSE-SQS, redrive to the DLQ, retention long enough to outlast an outage. */
+/**
+ * Queue settings: SSE-SQS, redrive to the DLQ, retention long enough to outlast an outage. The receive count is the
+ * hub queues' (topology.ts): ingest backs a failing message off with ChangeMessageVisibility (RETRY_BACKOFF), so
+ * HUB_MAX_RECEIVE_COUNT receives span ~33 hours of retrying, well inside the 4-day retention; a queue created with
+ * the earlier 5 keeps it (no rule rewrites a redrive policy).
+ */
 const QUEUE_RETENTION_SECONDS = String(4 * 24 * 3600);
 const DLQ_RETENTION_SECONDS = String(14 * 24 * 3600);
-const MAX_RECEIVE_COUNT = 5;
+const MAX_RECEIVE_COUNT = HUB_MAX_RECEIVE_COUNT;
 
 /** The AWS operations behind each action code, in the customer account (ESMs: in the collector account). */
 export function createActionExecutor(
@@ -257,7 +253,7 @@ export function createActionExecutor(
           await customer.sns(action.params.region).send(new CreateTopicCommand({ Name: action.params.topicName }));
           return;
         case 'PUT_TOPIC_POLICY': {
-          const { topicArn, trailArn } = action.params;
+          const { topicArn, trailArn, hubSubscriber } = action.params;
           const sns = customer.sns(arnParts(topicArn).region);
           const current = await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
           const existing = current.Attributes?.Policy
@@ -265,7 +261,12 @@ export function createActionExecutor(
             : undefined;
           const merged = mergeCollectorStatements(
             existing,
-            defaultTopicStatements({ topicArn, trailArn, accountId: owner }),
+            defaultTopicStatements({
+              topicArn,
+              trailArn,
+              accountId: owner,
+              ...(hubSubscriber !== undefined ? { hubSubscriber } : {}),
+            }),
           );
           await sns.send(
             new SetTopicAttributesCommand({
@@ -299,27 +300,11 @@ export function createActionExecutor(
           await mergeQueuePolicy(customer, queueName, queueArn, topicArn, ingestRoleArn);
           return;
         }
-        case 'SUBSCRIBE': {
-          const { topicArn, queueArn, deadLetterQueueArn } = action.params;
-          if (deadLetterQueueArn !== undefined) {
-            // SNS Developer Guide, "Amazon SNS dead-letter queues (DLQs)": the DLQ's policy must let the topic
-            // send, or SNS cannot park a notification it failed to deliver (it does not retry client errors,
-            // such as a queue policy that does not allow it yet). Written first, merged, as PUT_QUEUE_POLICY does.
-            await mergeQueuePolicy(customer, arnParts(deadLetterQueueArn).name, deadLetterQueueArn, topicArn);
-          }
-          await customer.sns(arnParts(topicArn).region).send(
-            new SubscribeCommand({
-              TopicArn: topicArn,
-              Protocol: 'sqs',
-              Endpoint: queueArn,
-              ReturnSubscriptionArn: true,
-              ...(deadLetterQueueArn !== undefined
-                ? { Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn }) } }
-                : {}),
-            }),
-          );
+        case 'SUBSCRIBE':
+        case 'SET_SUBSCRIPTION_ATTRIBUTES':
+        case 'UNSUBSCRIBE':
+          await subscriptionOperation(action, customer, collector, retrying);
           return;
-        }
         case 'REUSE_TRAIL':
           // Nothing to call: reusing means recording the trail as the collection trail (done by reconcile).
           return;
@@ -359,50 +344,13 @@ export function createActionExecutor(
             .cloudTrail(action.params.region)
             .send(new StartLoggingCommand({ Name: action.params.trailName }));
           return;
-        case 'CREATE_ESM': {
-          try {
-            const input = {
-              EventSourceArn: action.params.queueArn,
-              FunctionName: action.params.functionArn,
-              BatchSize: 10,
-              FunctionResponseTypes: ['ReportBatchItemFailures' as const],
-              Enabled: true,
-            };
-            await retrying(action.code, () => collector.lambda.send(new CreateEventSourceMappingCommand(input)));
-          } catch (error) {
-            if (awsErrorName(error) !== 'ResourceConflictException') throw error;
-          }
-          return;
-        }
+        case 'CREATE_ESM':
         case 'ENABLE_ESM':
-          await collector.lambda.send(new UpdateEventSourceMappingCommand({ UUID: action.params.uuid, Enabled: true }));
+        case 'UPDATE_ESM':
+        case 'DELETE_ESM':
+          await mappingOperation(action, collector, retrying, ctx.onMappingCreated);
           return;
       }
     },
   };
-}
-
-/** Reads the queue's policy, merges the collector's statements for this topic into it, and writes it back. */
-async function mergeQueuePolicy(
-  customer: CustomerClients,
-  queueName: string,
-  queueArn: string,
-  topicArn: string,
-  ingestRoleArn?: string,
-): Promise<void> {
-  const sqs = customer.sqs(arnParts(queueArn).region);
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
-  const current = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }));
-  const existing = current.Attributes?.Policy ? (JSON.parse(current.Attributes.Policy) as PolicyDocument) : undefined;
-  const statements = defaultQueueStatements({
-    queueArn,
-    topicArn,
-    ...(ingestRoleArn !== undefined ? { ingestRoleArn } : {}),
-  });
-  await sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl,
-      Attributes: { Policy: JSON.stringify(mergeCollectorStatements(existing, statements)) },
-    }),
-  );
 }

@@ -19,9 +19,13 @@ export interface CustomerClients {
   sqs(region: string): Pick<SQSClient, 'send'>;
 }
 
-/** Clients acting in the collector account with its own credentials: the event source mappings live here. */
+/**
+ * Clients acting in the collector account with its own credentials: the event source mappings live here, and
+ * the hub topology's subscriptions are the collector's (the queue owner subscribes, in the topic's Region).
+ */
 export interface CollectorClients {
   lambda: Pick<LambdaClient, 'send'>;
+  sns(region: string): Pick<SNSClient, 'send'>;
 }
 
 export interface ReconcileClients {
@@ -61,6 +65,9 @@ export function createReconcileClients(options: { region: string; sessionName?: 
         sqs: (region) => cached(key('sqs', region), () => awsClients.sqs({ region, credentials: provider })),
       };
     },
-    collector: { lambda: awsClients.lambda({ region: options.region }) },
+    collector: {
+      lambda: awsClients.lambda({ region: options.region }),
+      sns: (region) => cached(`collector\u0000sns\u0000${region}`, () => awsClients.sns({ region })),
+    },
   };
 }

@@ -1,6 +1,7 @@
 /** The reconcile function's settings, read once at start-up; a bad value fails naming its variable. */
 import { getIntFromEnv, getOptionalStringFromEnv, loadCommonConfig, type CommonConfig } from '../shared/config';
 import { ConfigError } from '../shared/errors';
+import { loadHubQueueArns, loadIngestTopology, type IngestTopology } from '../shared/topology';
 import { DEFAULT_COST_ASSUMPTIONS } from './costs';
 import type { CostAssumptions } from './types';
 
@@ -18,7 +19,23 @@ export interface ReconcileConfig extends CommonConfig {
   staleAfterMinutes?: number;
   /** 6 x the ingest function's timeout (so a message is not redelivered while a slow batch still runs). */
   queueVisibilityTimeoutSeconds: number;
+  /** INGEST_TOPOLOGY (unset: `customer-queue`). */
+  ingestTopology: IngestTopology;
+  /** HUB_QUEUE_ARNS, index = shard (required in `hub`; in `customer-queue`, recognises hub subscriptions to retire). */
+  hubQueueArns: string[];
+  /** RECONCILE_ROLE_ARN: the principal customer topic policies let call sns:Subscribe (required in `hub`). */
+  reconcileRoleArn?: string;
+  /** ESM_MAXIMUM_CONCURRENCY: MaximumConcurrency of every customer-queue mapping (Lambda allows 2-1000). */
+  esmMaximumConcurrency: number;
+  /** INGEST_RESERVED_CONCURRENCY: when set, a new mapping is created only while the mappings' sum fits in it. */
+  ingestReservedConcurrency?: number;
 }
+
+/**
+ * Lambda's range for ScalingConfig.MaximumConcurrency (Lambda API Reference, "ScalingConfig": minimum 2,
+ * maximum 1000); 2 by default, the least that still lets a mapping work while another batch retries.
+ */
+export const ESM_MAXIMUM_CONCURRENCY_RANGE = { min: 2, max: 1000, default: 2 } as const;
 
 const LAMBDA_ARN = /^arn:aws[\w-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$/;
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
@@ -36,6 +53,22 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
   const dataEvents = getIntFromEnv('RECONCILE_MONTHLY_DATA_EVENTS', -1, { min: 0, max: 1e13 }, env);
   const configured = managementEvents >= 0 || dataEvents >= 0;
   const staleAfterMinutes = getIntFromEnv('STALE_AFTER_MINUTES', 0, { min: 0, max: 525_600 }, env);
+  const ingestTopology = loadIngestTopology(env);
+  const reconcileRoleArn = getOptionalStringFromEnv('RECONCILE_ROLE_ARN', env);
+  if (reconcileRoleArn !== undefined && !ROLE_ARN.test(reconcileRoleArn)) {
+    throw new ConfigError(`RECONCILE_ROLE_ARN must be an IAM role ARN, got "${reconcileRoleArn}"`);
+  }
+  if (ingestTopology === 'hub' && reconcileRoleArn === undefined) {
+    throw new ConfigError(
+      'RECONCILE_ROLE_ARN is required when INGEST_TOPOLOGY is "hub": customer topic policies let this role subscribe the hub queues',
+    );
+  }
+  const { min, max, default: perMapping } = ESM_MAXIMUM_CONCURRENCY_RANGE;
+  // Reserved concurrency 0 would throttle every invocation: an error, not "unset".
+  const reserved =
+    getOptionalStringFromEnv('INGEST_RESERVED_CONCURRENCY', env) === undefined
+      ? undefined
+      : getIntFromEnv('INGEST_RESERVED_CONCURRENCY', 0, { min: 1, max: 1_000_000 }, env);
   return {
     ...loadCommonConfig(env),
     ...(ingestFunctionArn !== undefined ? { ingestFunctionArn } : {}),
@@ -49,5 +82,10 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
     },
     ...(staleAfterMinutes > 0 ? { staleAfterMinutes } : {}),
     queueVisibilityTimeoutSeconds: 6 * getIntFromEnv('INGEST_TIMEOUT_SECONDS', 60, { min: 1, max: 900 }, env),
+    ingestTopology,
+    hubQueueArns: loadHubQueueArns(env, ingestTopology),
+    ...(reconcileRoleArn !== undefined ? { reconcileRoleArn } : {}),
+    esmMaximumConcurrency: getIntFromEnv('ESM_MAXIMUM_CONCURRENCY', perMapping, { min, max }, env),
+    ...(reserved !== undefined ? { ingestReservedConcurrency: reserved } : {}),
   };
 }

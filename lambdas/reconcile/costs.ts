@@ -308,5 +308,24 @@ export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpa
     case 'ENABLE_ESM':
       // SQS bills every ReceiveMessage, empty long polls included, to the queue owner: not $0 to the customer.
       return eventSourceMappingPollingCost(1);
+    case 'SET_SUBSCRIPTION_ATTRIBUTES':
+      return { monthlyUsd: FREE, note: '$0 — subscription attributes are free' };
+    case 'UNSUBSCRIBE':
+      return { monthlyUsd: FREE, note: '$0 — ends the deliveries of the path being retired' };
+    case 'UPDATE_ESM':
+      // Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings": with maximum
+      // concurrency set, Lambda no longer optimizes an idle mapping down to 2 pollers; the polling estimate
+      // (eventSourceMappingPollingCost) already counts 5.
+      return {
+        monthlyUsd: FREE,
+        note:
+          "$0 beyond the mapping's polling estimate — with MaximumConcurrency set, Lambda keeps about 5 pollers on an " +
+          `idle queue instead of optimizing down to 2, the upper end of that estimate (${eventSourceMappingPollingCost(1).note})`,
+      };
+    case 'DELETE_ESM':
+      return {
+        monthlyUsd: FREE,
+        note: `$0 — and the mapping's idle polling of the customer queue stops (${eventSourceMappingPollingCost(1).note})`,
+      };
   }
 }

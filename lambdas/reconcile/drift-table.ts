@@ -9,6 +9,7 @@
  * Data only: nothing here decides anything. The rules live in rules/ and plan.ts composes them.
  */
 import { GUARD_CODES, rulesEmitting } from './rules';
+import { SEED_DRIFT_ENTRIES } from './drift-table-seed';
 import type { ActionCode, FindingCode, Severity } from './types';
 
 /**
@@ -32,120 +33,8 @@ export interface DriftEntry {
 }
 
 export const DRIFT_TABLE: readonly DriftEntry[] = [
-  // ---- the seed rows, each broken and repaired by `npm start` ------------------------------------------------
-  {
-    code: 'TRAIL_MISSING',
-    severities: ['medium', 'high'],
-    ifThisHappens: 'the trail used for collection is deleted, or no trail is recorded yet (a newly registered account)',
-    theCollectorDoes:
-      'reuses a trail of the account that already logs management events (`REUSE_TRAIL`: no AWS call, nothing ' +
-      'billed); only when no trail at all logs them (organization and shadow trails included) creates ' +
-      '`outcomes-trail` (multi-region, management events only, log file validation on) with its bucket and topic, ' +
-      "then starts it. When only another account's trail logs them, creates nothing (`TRAIL_NOT_COLLECTABLE`)",
-    outcome: 'repairs-when-safe',
-    actions: [
-      'CREATE_BUCKET',
-      'PUT_BUCKET_POLICY',
-      'CREATE_TOPIC',
-      'PUT_TOPIC_POLICY',
-      'SUBSCRIBE',
-      'REUSE_TRAIL',
-      'CREATE_TRAIL',
-      'START_LOGGING',
-    ],
-  },
-  {
-    code: 'BUCKET_CHANGED',
-    severities: ['info'],
-    ifThisHappens: "the trail's S3 bucket is reassigned to another bucket of the account",
-    theCollectorDoes:
-      'follows it: records the new bucket; ingest reads each log file from the bucket its notification names ' +
-      "(keys under this account's `AWSLogs/`, bucket owned by this account). Nothing is changed",
-    outcome: 'reports',
-    actions: [],
-  },
-  {
-    code: 'BUCKET_POLICY_CHANGED',
-    severities: ['info'],
-    ifThisHappens: "the trail bucket's policy is changed (it differs from the one seen on the last run)",
-    theCollectorDoes:
-      'reports it only: an existing bucket policy is never validated or rewritten; the default CloudTrail bucket ' +
-      'policy is written only to a bucket the collector created. If the change breaks delivery, CloudTrail says ' +
-      'so and `TRAIL_DELIVERY_ERROR` follows',
-    outcome: 'reports',
-    actions: [],
-  },
-  {
-    code: 'BUCKET_MISSING',
-    severities: ['high'],
-    ifThisHappens: "the trail's bucket is deleted",
-    theCollectorDoes:
-      'creates `outcomes-<account id>` (or the generated name recorded earlier) with public access blocked and ' +
-      "CloudTrail's bucket policy, and points the trail at it when the trail named another bucket",
-    outcome: 'repairs',
-    actions: ['CREATE_BUCKET', 'PUT_BUCKET_POLICY', 'UPDATE_TRAIL'],
-  },
-  {
-    code: 'TOPIC_CHANGED',
-    severities: ['medium'],
-    ifThisHappens: 'the trail now notifies another SNS topic',
-    theCollectorDoes:
-      'follows the new topic: subscribes `outcomesqueue` to it if it is not subscribed yet; the queue policy is ' +
-      'then repaired for the new topic (`QUEUE_POLICY_INVALID`) and the new topic policy checked ' +
-      '(`TOPIC_POLICY_INVALID`)',
-    outcome: 'repairs-when-safe',
-    actions: ['SUBSCRIBE'],
-  },
-  {
-    code: 'TOPIC_POLICY_INVALID',
-    severities: ['high'],
-    ifThisHappens: 'the topic policy is changed and no longer lets CloudTrail publish for this trail',
-    theCollectorDoes:
-      "merges CloudTrail's documented publish statement (Sid prefix `CloudTrailCollector`) into the policy and " +
-      "keeps every statement of the customer's; a customer Deny is not removed (`POLICY_DENY_CONFLICT`)",
-    outcome: 'repairs',
-    actions: ['PUT_TOPIC_POLICY'],
-  },
-  {
-    code: 'TOPIC_MISSING',
-    severities: ['high'],
-    ifThisHappens: "the trail's topic is deleted",
-    theCollectorDoes:
-      "re-creates `outcomestopic` in the trail's home region (or uses it if it exists), writes its policy, " +
-      're-subscribes the queue, and points the trail at it when the trail named another topic',
-    outcome: 'repairs',
-    actions: ['CREATE_TOPIC', 'PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UPDATE_TRAIL'],
-  },
-  {
-    code: 'SUBSCRIPTION_MISSING',
-    severities: ['high'],
-    ifThisHappens: "the queue's SQS subscription to the topic is removed",
-    theCollectorDoes: 'detects it with `ListSubscriptionsByTopic` and subscribes `outcomesqueue` again',
-    outcome: 'repairs',
-    actions: ['SUBSCRIBE'],
-  },
-  {
-    code: 'QUEUE_POLICY_INVALID',
-    severities: ['high'],
-    ifThisHappens:
-      'the queue policy is changed and no longer lets the topic send (or, when configured, the ingest role receive)',
-    theCollectorDoes:
-      "merges the collector's statements (SNS `SendMessage` from this topic only, the ingest role's receive and " +
-      "delete, TLS only) and keeps the customer's; a customer Deny is not removed (`POLICY_DENY_CONFLICT`)",
-    outcome: 'repairs',
-    actions: ['PUT_QUEUE_POLICY'],
-  },
-  {
-    code: 'QUEUE_MISSING',
-    severities: ['high'],
-    ifThisHappens: 'the queue is deleted (or does not exist yet)',
-    theCollectorDoes:
-      're-creates `outcomesqueue-dlq` if it is gone and `outcomesqueue` (SSE-SQS, redrive to the DLQ after 5 ' +
-      'receives), its policy and its subscription; a lost event source mapping is re-created under `ESM_MISSING`',
-    outcome: 'repairs',
-    actions: ['CREATE_QUEUE', 'PUT_QUEUE_POLICY', 'SUBSCRIBE'],
-  },
-
+  // ---- the seed rows (drift-table-seed.ts), each broken and repaired by `npm start` -------------------------
+  ...SEED_DRIFT_ENTRIES,
   // ---- beyond the seed ----------------------------------------------------------------------------------------
   {
     code: 'TRAIL_NOT_LOGGING',
@@ -171,15 +60,17 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
   {
     code: 'SUBSCRIPTION_PENDING',
     severities: ['medium'],
-    ifThisHappens: "the queue's subscription is pending confirmation",
-    theCollectorDoes: 'subscribes again (an SQS subscription in the same account is confirmed at once)',
+    ifThisHappens: "the queue's (hub topology: the hub queue's) subscription is pending confirmation",
+    theCollectorDoes:
+      'subscribes again: an SQS subscription in the same account is confirmed at once, and so is one the queue ' +
+      'owner makes (the collector, for its hub queue, after the topic policy statement that allows it)',
     outcome: 'repairs',
-    actions: ['SUBSCRIBE'],
+    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE'],
   },
   {
     code: 'SUBSCRIPTION_FILTERED',
     severities: ['medium'],
-    ifThisHappens: "the queue's subscription has a filter policy",
+    ifThisHappens: "the queue's (or the hub queue's) subscription has a filter policy",
     theCollectorDoes:
       'reports it: CloudTrail notifications carry no message attributes, so a filter can drop them; only the ' +
       'customer knows why it is there',
@@ -222,8 +113,9 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     ifThisHappens:
       "there is no event source mapping from the account's queue to the ingest function (collector account)",
     theCollectorDoes:
-      'creates it in the collector account (batch size 10, `ReportBatchItemFailures`); only when an ingest ' +
-      'function is configured (`INGEST_FUNCTION_ARN`)',
+      'creates it in the collector account (batch size 10, `ReportBatchItemFailures`, `MaximumConcurrency` = ' +
+      '`ESM_MAXIMUM_CONCURRENCY`); only when an ingest function is configured (`INGEST_FUNCTION_ARN`), and not when ' +
+      'it would break the reserved concurrency (`INGEST_CAPACITY_EXCEEDED`). The hub topology has no mapping per account',
     outcome: 'repairs',
     actions: ['CREATE_ESM'],
   },
@@ -231,7 +123,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     code: 'ESM_DISABLED',
     severities: ['high'],
     ifThisHappens: 'the event source mapping is disabled',
-    theCollectorDoes: 'enables it again',
+    theCollectorDoes: 'enables it again, setting `MaximumConcurrency` in the same call when it differs',
     outcome: 'repairs',
     actions: ['ENABLE_ESM'],
   },
@@ -247,7 +139,9 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
   {
     code: 'POLICY_DENY_CONFLICT',
     severities: ['high'],
-    ifThisHappens: 'a customer statement in the topic or queue policy explicitly denies the delivery chain',
+    ifThisHappens:
+      'a customer statement in the topic or queue policy explicitly denies the delivery chain (hub topology: or ' +
+      'the collector subscribing its hub queue)',
     theCollectorDoes: 'reports it and leaves the Deny in place: the customer removes or narrows it',
     outcome: 'reports',
     actions: [],
@@ -322,7 +216,8 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     theCollectorDoes:
       "creates nothing (a trail of its own would be a paid second copy), also when the organization trail's " +
       'status or selectors cannot be read from the member account (it is presumed to log); register the account ' +
-      'that owns the bucket with `--log-archive-for`',
+      'that owns the bucket with `--log-archive-for`. Hub topology: a trail that notifies a topic of another ' +
+      'account is not subscribed either (ingest binds a notification to the account owning its topic)',
     outcome: 'reports',
     actions: [],
   },
@@ -338,7 +233,8 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     code: 'DLQ_NOT_EMPTY',
     severities: ['medium'],
     ifThisHappens:
-      '`outcomesqueue-dlq` holds messages: log files whose records did not all reach the downstream after 5 attempts',
+      '`outcomesqueue-dlq` holds messages: log files whose records did not all reach the downstream after the ' +
+      "queue's `maxReceiveCount` receives (40 for a queue created now, 5 for one created earlier)",
     theCollectorDoes:
       'reports the depth (summed over accounts into the `DeadLetterMessages` metric and alarm); never purges or ' +
       'redrives: fix the cause, then redrive',
@@ -404,9 +300,83 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       "the trail's topic is in an opt-in Region and the collector (its queue) in another opt-in Region: SNS does " +
       'not deliver from one opt-in Region to another (SNS Developer Guide, cross-Region delivery)',
     theCollectorDoes:
-      'reports it and writes no queue policy for that topic nor subscribes the queue, since nothing could arrive. ' +
-      'Run the collector in a Region enabled by default (from an opt-in Region it then allows ' +
-      '`sns.<opt-in-region>.amazonaws.com`), or home the trail in the collector Region',
+      'reports it and writes no queue policy for that topic nor subscribes the queue (hub topology: the hub ' +
+      'queue, checked against its Region), since nothing could arrive. Run the collector in a Region enabled by ' +
+      'default (from an opt-in Region it then allows `sns.<opt-in-region>.amazonaws.com`), or home the trail in ' +
+      'the collector Region',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'SUBSCRIPTION_RAW',
+    severities: ['high'],
+    ifThisHappens: 'the hub subscription delivers raw messages (`RawMessageDelivery` true)',
+    theCollectorDoes:
+      "sets `RawMessageDelivery` back to false as the subscription's owner: ingest binds a hub message to its " +
+      "account by the SNS envelope's `TopicArn` and rejects a raw body as poison",
+    outcome: 'repairs',
+    actions: ['SET_SUBSCRIPTION_ATTRIBUTES'],
+  },
+  {
+    code: 'SUBSCRIPTION_NO_DEAD_LETTER',
+    severities: ['low'],
+    ifThisHappens:
+      "the queue's confirmed subscription has no SNS dead-letter queue (made before the collector set one, or by " +
+      'someone else)',
+    theCollectorDoes:
+      "sets its `RedrivePolicy` to `outcomesqueue-dlq` as the subscription's owner (the customer role), when SNS " +
+      "allows it: the topic in the account and in the queue's Region. Elsewhere nothing can be set (the DLQ must be " +
+      "in the subscription's account and Region)",
+    outcome: 'repairs',
+    actions: ['SET_SUBSCRIPTION_ATTRIBUTES'],
+  },
+  {
+    code: 'SUBSCRIPTION_DELETED',
+    severities: ['high'],
+    ifThisHappens:
+      'the hub subscription shows as `Deleted`: someone in the customer account unsubscribed it (an Unsubscribe by ' +
+      'another account than its owner, the collector)',
+    theCollectorDoes:
+      'reports it and waits: SNS keeps such a subscription `Deleted` for 72 hours and refuses to subscribe the ' +
+      'queue again meanwhile; once SNS clears it, `SUBSCRIPTION_MISSING` subscribes again. Nothing arrives until then',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'TOPOLOGY_MIGRATING',
+    severities: ['info'],
+    ifThisHappens:
+      "the account's notifications take the other topology's path than `INGEST_TOPOLOGY` (hub <-> customer-queue), " +
+      'or a changed shard count moved it to another hub queue',
+    theCollectorDoes:
+      'subscribes the new path first, then unsubscribes the old subscription in the same run (as its owner); files ' +
+      'announced in between are delivered twice, with the same idempotency keys. To the hub: deletes the mapping ' +
+      'of `outcomesqueue` once a later run sees the queue drained, and leaves `outcomesqueue` and its DLQ to the ' +
+      'customer; records the topology in the registry',
+    outcome: 'repairs-when-safe',
+    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'DELETE_ESM'],
+  },
+  {
+    code: 'ESM_CONCURRENCY_MISMATCH',
+    severities: ['high'],
+    ifThisHappens:
+      "the collector's event source mapping has no `MaximumConcurrency`, or another one than `ESM_MAXIMUM_CONCURRENCY`",
+    theCollectorDoes:
+      "sets it (`UpdateEventSourceMapping`): without it one queue can take the ingest function's whole reserved " +
+      "concurrency, and Lambda throttles the other mappings' batches into their DLQs",
+    outcome: 'repairs',
+    actions: ['UPDATE_ESM'],
+  },
+  {
+    code: 'INGEST_CAPACITY_EXCEEDED',
+    severities: ['high'],
+    ifThisHappens:
+      'a mapping is missing, and one more would make the mappings x `MaximumConcurrency` exceed the ingest ' +
+      "function's reserved concurrency (`INGEST_RESERVED_CONCURRENCY`)",
+    theCollectorDoes:
+      'reports the figures (mappings, per-mapping maximum, reserved) and creates no mapping: Lambda would throttle ' +
+      'batches until their messages reach the DLQs. The queue keeps its messages; raise the reserved concurrency, ' +
+      'lower `ESM_MAXIMUM_CONCURRENCY`, or move accounts to the hub topology',
     outcome: 'reports',
     actions: [],
   },

@@ -16,9 +16,10 @@ import {
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
   type ListSubscriptionsByTopicCommandInput,
+  type SNSClient,
 } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { arnParts } from '../shared/arn';
+import { arnParts, queueArn as buildQueueArn } from '../shared/arn';
 import { awsErrorName, errorMessage } from '../shared/errors';
 import type { CollectorClients, CustomerClients } from './clients';
 import { CHAIN_NAMES } from './names';
@@ -112,10 +113,31 @@ async function ownsBucket(s3: Pick<S3Client, 'send'>, bucket: string): Promise<b
 
 // ---- topic and subscriptions ------------------------------------------------------------------------------
 
+/**
+ * The hub subscription's attributes are read by its owner, the collector: SNS answers another account's
+ * GetSubscriptionAttributes, the topic owner's included, with AuthorizationError "Not authorized to access this
+ * subscription" (seen by ansible-collections/community.aws#1418 for a cross-account subscription).
+ */
+export interface HubSubscriptionReader {
+  endpoint: string;
+  /** The collector's client in the topic's Region. */
+  sns(region: string): Pick<SNSClient, 'send'>;
+}
+
+/** The hub topology's reader of the account's hub subscription, when the collector's clients are at hand. */
+export function hubSubscriptionReader(
+  ctx: PlanContext,
+  collector: CollectorClients | undefined,
+): HubSubscriptionReader | undefined {
+  if (ctx.hub === undefined || collector === undefined) return undefined;
+  return { endpoint: ctx.hub.queueArn, sns: (region) => collector.sns(region) };
+}
+
 export async function observeTopic(
   clients: CustomerClients,
   arn: string,
   queueArn: string,
+  hub?: HubSubscriptionReader,
 ): Promise<Observation<ObservedTopic | null>> {
   const sns = clients.sns(arnParts(arn).region);
   let policy: string | undefined;
@@ -129,7 +151,12 @@ export async function observeTopic(
   return known({
     arn,
     ...(policy !== undefined ? { policy } : {}),
-    subscriptions: await subscriptions(sns, arn, queueArn),
+    subscriptions: await subscriptions(
+      sns,
+      arn,
+      queueArn,
+      hub && { endpoint: hub.endpoint, client: hub.sns(arnParts(arn).region) },
+    ),
   });
 }
 
@@ -137,6 +164,7 @@ async function subscriptions(
   sns: ReturnType<CustomerClients['sns']>,
   topicArn: string,
   queueArn: string,
+  hub?: { endpoint: string; client: Pick<SNSClient, 'send'> },
 ): Promise<Observation<ObservedSubscription[]>> {
   const found: ObservedSubscription[] = [];
   try {
@@ -154,28 +182,71 @@ async function subscriptions(
           protocol: s.Protocol ?? '',
           endpoint: s.Endpoint ?? '',
           pending: arn === 'PendingConfirmation' || arn === '',
+          ...(arn === 'Deleted' ? { deleted: true as const } : {}),
+          ...(s.Owner ? { owner: s.Owner } : {}),
         });
       }
     }
   } catch (error) {
     return unknown(describeError('ListSubscriptionsByTopic', error));
   }
-  // Only the queue's own confirmed subscription is read further: its filter policy can drop notifications.
-  const mine = found.find((s) => s.protocol === 'sqs' && s.endpoint === queueArn && !s.pending);
-  if (mine !== undefined) {
-    try {
-      const attributes = await sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: mine.arn }));
-      mine.filterPolicy = known(attributes.Attributes?.FilterPolicy ?? null);
-      if (attributes.Attributes?.RedrivePolicy) mine.redrivePolicy = attributes.Attributes.RedrivePolicy;
-      if (attributes.Attributes?.PendingConfirmation === 'true') mine.pending = true;
-    } catch (error) {
-      mine.filterPolicy = unknown(describeError('GetSubscriptionAttributes', error));
-    }
-  }
+  // Only the chain's own confirmed subscriptions are read further: a filter policy can drop notifications, a
+  // raw hub subscription makes them poison. The queue's by the customer role, the hub queue's by the collector.
+  const live = (endpoint: string) =>
+    found.find((s) => s.protocol === 'sqs' && s.endpoint === endpoint && !s.pending && s.deleted !== true);
+  const reads: [ObservedSubscription | undefined, Pick<SNSClient, 'send'>][] = [[live(queueArn), sns]];
+  if (hub !== undefined) reads.push([live(hub.endpoint), hub.client]);
+  await Promise.all(
+    reads.map(async ([subscription, reader]) => {
+      if (subscription !== undefined) await readSubscriptionAttributes(reader, subscription);
+    }),
+  );
   return known(found);
 }
 
+async function readSubscriptionAttributes(sns: Pick<SNSClient, 'send'>, subscription: ObservedSubscription) {
+  try {
+    const response = await sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscription.arn }));
+    const attributes = response.Attributes ?? {};
+    subscription.filterPolicy = known(attributes.FilterPolicy ?? null);
+    if (attributes.RedrivePolicy) subscription.redrivePolicy = attributes.RedrivePolicy;
+    if (attributes.PendingConfirmation === 'true') subscription.pending = true;
+    if (attributes.RawMessageDelivery !== undefined)
+      subscription.rawMessageDelivery = attributes.RawMessageDelivery === 'true';
+  } catch (error) {
+    subscription.filterPolicy = unknown(describeError('GetSubscriptionAttributes', error));
+  }
+}
+
 // ---- queues -----------------------------------------------------------------------------------------------
+
+/**
+ * The queues, and the collector's mappings of outcomesqueue (when an ingest function is configured). In the hub
+ * topology the account has no queue of the collector's: they are read only while a customer-queue path may be
+ * left to retire (nothing recorded as hub yet, or the old queue still recorded), and the mappings (Lambda's
+ * control plane: 15 requests a second per account) only when that queue exists.
+ */
+export async function observeQueuesAndMappings(
+  clients: CustomerClients,
+  ctx: PlanContext,
+  state: ObservedState,
+  collector?: CollectorClients,
+): Promise<void> {
+  const queueArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
+  const mappings = async () => {
+    if (ctx.ingestFunctionArn !== undefined && collector !== undefined) {
+      state.eventSourceMappings = await listEventSourceMappings(collector, queueArn);
+    }
+  };
+  if (ctx.hub === undefined) {
+    await Promise.all([observeQueues(clients, ctx, state), mappings()]);
+    return;
+  }
+  if (ctx.recorded.ingestTopology === 'hub' && ctx.recorded.queueArn === undefined) return;
+  await observeQueues(clients, ctx, state);
+  const queue = state.queues[CHAIN_NAMES.queue];
+  if (queue?.known === true && queue.value !== null) await mappings();
+}
 
 export async function observeQueues(clients: CustomerClients, ctx: PlanContext, state: ObservedState): Promise<void> {
   const sqs = clients.sqs(ctx.region);
@@ -232,17 +303,33 @@ async function observeQueue(
   }
   if (!withAttributes) return known({ name, url, arn: '' });
   try {
+    // The depth decides when a retired queue is drained (rules/migration.ts); it costs no extra call.
     const response = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn', 'Policy', 'RedrivePolicy'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: [
+          'QueueArn',
+          'Policy',
+          'RedrivePolicy',
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+        ],
+      }),
     );
     const attributes = response.Attributes ?? {};
     if (!attributes.QueueArn) return unknown('GetQueueAttributes returned no QueueArn');
+    const count = (value: string | undefined) =>
+      value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+    const messages = count(attributes.ApproximateNumberOfMessages);
+    const messagesInFlight = count(attributes.ApproximateNumberOfMessagesNotVisible);
     return known({
       name,
       url,
       arn: attributes.QueueArn,
       ...(attributes.Policy ? { policy: attributes.Policy } : {}),
       ...(attributes.RedrivePolicy ? { redrivePolicy: attributes.RedrivePolicy } : {}),
+      ...(messages !== undefined ? { messages } : {}),
+      ...(messagesInFlight !== undefined ? { messagesInFlight } : {}),
     });
   } catch (error) {
     if (NOT_FOUND.queue.includes(awsErrorName(error) ?? '')) return known(null);
@@ -267,8 +354,15 @@ export async function listEventSourceMappings(
     );
     for await (const page of listing) {
       for (const m of page.EventSourceMappings ?? []) {
-        if (m.UUID && m.FunctionArn)
-          mappings.push({ uuid: m.UUID, functionArn: m.FunctionArn, state: m.State ?? 'Unknown' });
+        if (m.UUID && m.FunctionArn) {
+          const maximumConcurrency = m.ScalingConfig?.MaximumConcurrency;
+          mappings.push({
+            uuid: m.UUID,
+            functionArn: m.FunctionArn,
+            state: m.State ?? 'Unknown',
+            ...(maximumConcurrency !== undefined ? { maximumConcurrency } : {}),
+          });
+        }
       }
     }
   } catch (error) {

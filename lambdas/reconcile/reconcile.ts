@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { mapSettled } from '../shared/concurrency';
 import { RoleAssumptionError, type RoleTarget } from '../shared/credentials';
-import { errorMessage } from '../shared/errors';
+import { ConfigError, errorMessage } from '../shared/errors';
+import { shardOf, type IngestTopology } from '../shared/topology';
 import type { LoggerLike } from '../shared/logger';
 import {
   AccountNotRegisteredError,
@@ -16,6 +17,7 @@ import {
   type ChainFields,
 } from '../shared/registry';
 import { applyPlan, createActionExecutor, type ActionExecutor } from './apply';
+import { MappingBudget } from './capacity';
 import type { CustomerClients, ReconcileClients } from './clients';
 import { roleArn, partitionOf } from '../shared/arn';
 import { defaultBucketName, generatedBucketName } from './names';
@@ -27,6 +29,7 @@ import type {
   ActionResults,
   ChainPart,
   CostAssumptions,
+  HubTarget,
   LogArchiveRef,
   ObservedState,
   Plan,
@@ -44,6 +47,12 @@ export interface ReconcileSettings {
   costs: CostAssumptions;
   queueVisibilityTimeoutSeconds: number;
   staleAfterMinutes?: number;
+  /** Unset: `customer-queue` (config.ts reads INGEST_TOPOLOGY, HUB_QUEUE_ARNS, RECONCILE_ROLE_ARN, ...). */
+  ingestTopology?: IngestTopology;
+  hubQueueArns?: readonly string[];
+  reconcileRoleArn?: string;
+  esmMaximumConcurrency?: number;
+  ingestReservedConcurrency?: number;
 }
 
 export interface ReconcileDeps {
@@ -62,6 +71,8 @@ export interface ReconcileDeps {
 export interface AccountRunOptions {
   /** Registered accounts that are log archives for this one. */
   logArchives?: LogArchiveRef[];
+  /** The run's mapping budget (reconcileAll shares one over every account); default: this account's alone. */
+  budget?: MappingBudget;
 }
 
 /** assume role -> observe -> plan -> apply -> record for one account. Never throws for an account's own problems. */
@@ -72,7 +83,8 @@ export async function reconcileAccount(
   options: AccountRunOptions = {},
 ): Promise<AccountReport> {
   const now = (deps.now ?? (() => new Date()))();
-  const ctx = planContext(record, deps, now, mode, options.logArchives ?? []);
+  const budget = options.budget ?? MappingBudget.of([record], deps.config);
+  const ctx = planContext(record, deps, now, mode, options.logArchives ?? [], budget);
   const target: RoleTarget = {
     accountId: record.accountId,
     roleArn: roleArn(
@@ -96,12 +108,15 @@ export async function reconcileAccount(
   }
   const plan = planAccount(observed, ctx);
   const execute = new Set(plan.execute);
+  const created: Created = {};
   const results =
     customer === undefined || execute.size === 0
       ? await applyPlan(plan.actions, nothingRuns, () => false)
-      : await applyPlan(plan.actions, executorFor(customer, record, deps), (action) => execute.has(action.id));
+      : await applyPlan(plan.actions, executorFor(customer, record, deps, ctx, budget, created), (action) =>
+          execute.has(action.id),
+        );
   const report = accountReport(record.accountId, plan, results);
-  await record_(deps, record, report, mode, now, plan, results);
+  await record_(deps, record, report, mode, now, plan, results, created);
   return report;
 }
 
@@ -109,16 +124,33 @@ const nothingRuns: ActionExecutor = {
   execute: () => Promise.reject(new Error('no action runs in this run')),
 };
 
-function executorFor(customer: CustomerClients, record: AccountRecord, deps: ReconcileDeps): ActionExecutor {
-  return guardGeneratedName(
+/** What apply created that the plan could not know: the UUID of a new mapping. */
+interface Created {
+  eventSourceMappingUuid?: string;
+}
+
+function executorFor(
+  customer: CustomerClients,
+  record: AccountRecord,
+  deps: ReconcileDeps,
+  ctx: PlanContext,
+  budget: MappingBudget | undefined,
+  created: Created,
+): ActionExecutor {
+  const inner =
     deps.executorFor?.(record.accountId) ??
-      createActionExecutor(customer, deps.clients.collector, {
-        accountId: record.accountId,
-        queueVisibilityTimeoutSeconds: deps.config.queueVisibilityTimeoutSeconds,
-        ...(deps.config.ingestRoleArn !== undefined ? { ingestRoleArn: deps.config.ingestRoleArn } : {}),
-      }),
+    createActionExecutor(customer, deps.clients.collector, {
+      accountId: record.accountId,
+      queueVisibilityTimeoutSeconds: deps.config.queueVisibilityTimeoutSeconds,
+      ...(deps.config.ingestRoleArn !== undefined ? { ingestRoleArn: deps.config.ingestRoleArn } : {}),
+      onMappingCreated: (uuid) => {
+        created.eventSourceMappingUuid = uuid;
+      },
+    });
+  return guardMappingBudget(
+    guardHubBinding(guardGeneratedName(inner, record, deps), record, deps, ctx),
     record,
-    deps,
+    budget,
   );
 }
 
@@ -140,9 +172,12 @@ export async function reconcileAll(
   const selected = options.accountId === undefined ? records : records.filter((r) => r.accountId === options.accountId);
   if (options.accountId !== undefined && selected.length === 0) throw new AccountNotRegisteredError(options.accountId);
 
+  // Every registered account's mapping counts, also those of accounts this run does not reconcile.
+  const budget = MappingBudget.of(records, deps.config);
   const settled = await mapSettled(selected, options.concurrency ?? 10, (record) =>
     reconcileAccount(record, { ...deps, registry }, options.mode, {
       logArchives: logArchivesFor(record.accountId, records),
+      ...(budget !== undefined ? { budget } : {}),
     }),
   );
   const accounts = settled.map((result, index): AccountReport => {
@@ -186,12 +221,17 @@ function planContext(
   now: Date,
   runMode: RunMode,
   logArchives: LogArchiveRef[],
+  budget: MappingBudget | undefined,
 ): PlanContext {
   const suffix = (deps.randomSuffix ?? (() => randomBytes(4).toString('hex')))();
   const recorded = {
     ...pick(record, CHAIN_FIELDS),
     ...(record.recreations !== undefined ? { recreations: record.recreations } : {}),
+    ...(record.ingestTopology !== undefined ? { ingestTopology: record.ingestTopology } : {}),
+    ...(record.ingestShard !== undefined ? { ingestShard: record.ingestShard } : {}),
   };
+  const config = deps.config;
+  const hub = config.ingestTopology === 'hub' ? hubTarget(record, config) : undefined;
   return {
     accountId: record.accountId,
     region: deps.config.region,
@@ -209,7 +249,34 @@ function planContext(
     ...(record.lastRecordAt !== undefined ? { lastRecordAt: record.lastRecordAt } : {}),
     ...(record.lastReadError !== undefined ? { lastReadError: record.lastReadError } : {}),
     ...(deps.config.staleAfterMinutes !== undefined ? { staleAfterMinutes: deps.config.staleAfterMinutes } : {}),
+    ...(config.ingestTopology !== undefined ? { ingestTopology: config.ingestTopology } : {}),
+    ...(hub !== undefined ? { hub } : {}),
+    ...(config.hubQueueArns !== undefined && config.hubQueueArns.length > 0
+      ? { hubQueueArns: config.hubQueueArns }
+      : {}),
+    ...(config.esmMaximumConcurrency !== undefined ? { esmMaximumConcurrency: config.esmMaximumConcurrency } : {}),
+    ...(budget !== undefined ? { ingestCapacity: budget.capacityFor(record) } : {}),
   };
+}
+
+/**
+ * The account's hub queue: its recorded shard (stored when it was subscribed, so a changed shard count moves no
+ * account), or `shardOf(account, K)` when none is recorded or the recorded one no longer exists.
+ */
+export function hubTarget(
+  record: Pick<AccountRecord, 'accountId' | 'ingestShard'>,
+  config: Pick<ReconcileSettings, 'hubQueueArns' | 'reconcileRoleArn'>,
+): HubTarget {
+  const queues = config.hubQueueArns ?? [];
+  if (queues.length === 0 || config.reconcileRoleArn === undefined) {
+    throw new ConfigError('the hub topology needs HUB_QUEUE_ARNS and RECONCILE_ROLE_ARN');
+  }
+  const recorded = record.ingestShard;
+  const shard =
+    recorded !== undefined && Number.isInteger(recorded) && recorded >= 0 && recorded < queues.length
+      ? recorded
+      : shardOf(record.accountId, queues.length);
+  return { queueArn: queues[shard]!, shard, subscriberArn: config.reconcileRoleArn };
 }
 
 function pick<T extends object, K extends keyof T>(source: T, names: readonly K[]): Partial<Pick<T, K>> {
@@ -239,6 +306,49 @@ function guardGeneratedName(inner: ActionExecutor, record: AccountRecord, deps: 
 }
 
 /**
+ * Ingest binds a hub message to its account by the envelope's TopicArn (its account's registry item must name that
+ * topic): the registry records the topic, the hub topology and the shard BEFORE the hub subscription is made, or
+ * the first notifications would be rejected as poison.
+ */
+function guardHubBinding(
+  inner: ActionExecutor,
+  record: AccountRecord,
+  deps: ReconcileDeps,
+  ctx: PlanContext,
+): ActionExecutor {
+  return {
+    async execute(action) {
+      if (action.code === 'SUBSCRIBE' && action.params.hubShard !== undefined) {
+        if (deps.registry === undefined) throw new Error('a hub subscription needs the registry to bind its topic');
+        if (ctx.hub === undefined) throw new Error('a hub subscription planned outside the hub topology');
+        await deps.registry.update(record.accountId, {
+          topicArn: action.params.topicArn,
+          ingestTopology: 'hub',
+          ingestShard: action.params.hubShard,
+        });
+      }
+      await inner.execute(action);
+    },
+  };
+}
+
+/** A new mapping takes a slot of the run's budget first (capacity.ts); a deleted one frees its slot. */
+function guardMappingBudget(
+  inner: ActionExecutor,
+  record: AccountRecord,
+  budget: MappingBudget | undefined,
+): ActionExecutor {
+  if (budget === undefined) return inner;
+  return {
+    async execute(action) {
+      if (action.code === 'CREATE_ESM') budget.claim(record);
+      await inner.execute(action);
+      if (action.code === 'DELETE_ESM' && action.params.uuid === record.eventSourceMappingUuid) budget.release(record);
+    },
+  };
+}
+
+/**
  * Records status, findings, actions and timestamps, logs the structured report, and (apply runs) the chain as
  * it now stands: a part of the chain is recorded only when every action on it applied, so a repair that did
  * not finish is found again next run. Recording failures are logged, never thrown: the report stands.
@@ -251,6 +361,7 @@ async function record_(
   now: Date,
   plan: Plan,
   results: ActionResults,
+  created: Created = {},
 ): Promise<void> {
   const fields: Partial<AccountRecord> = {
     status: report.status,
@@ -268,13 +379,27 @@ async function record_(
         if (value !== undefined) fields[name] = value;
       }
     }
+    // A mapping created now is recorded at once: the next run's mapping budget counts it (capacity.ts).
+    if (created.eventSourceMappingUuid !== undefined && plan.actions.filter((a) => a.part === 'esm').every(applied)) {
+      fields.eventSourceMappingUuid = created.eventSourceMappingUuid;
+    }
     const recreations = countRecreations(record.recreations ?? {}, plan.actions, applied, now);
     if (recreations !== undefined) fields.recreations = recreations;
+  }
+  const topology = plan.recordsChain ? plan.topology : undefined;
+  const remove: (keyof ChainFields | 'ingestShard')[] = [];
+  if (topology !== undefined && topology.after.every((id) => results.get(id)?.status === 'applied')) {
+    fields.ingestTopology = topology.ingestTopology;
+    if (topology.ingestShard !== undefined) fields.ingestShard = topology.ingestShard;
+    for (const name of topology.remove) {
+      remove.push(name);
+      delete fields[name];
+    }
   }
   deps.logger.info('reconcile account', { mode, ...report });
   if (deps.registry === undefined) return;
   try {
-    await deps.registry.update(record.accountId, fields);
+    await deps.registry.update(record.accountId, fields, remove);
   } catch (error) {
     deps.logger.error('could not record the reconcile run', {
       accountId: record.accountId,

@@ -8,8 +8,15 @@
  */
 
 import type { AccountMode, ChainField, ChainFields, ReadError } from '../shared/registry';
+import type { IngestTopology } from '../shared/topology';
+import type { HubSubscriber, HubTarget, IngestCapacity, TopologyRecord } from './path-types';
+
+export type { HubSubscriber, HubTarget, IngestCapacity, TopologyRecord } from './path-types';
 import type { ManagementSelection } from './coverage';
 import type { ProbeTargets } from './targets';
+import type { Action, CostImpact, Finding, FindingCode, RunMode } from './report-types';
+
+export * from './report-types';
 
 export type Observation<T> = { known: true; value: T } | { known: false; error: string };
 
@@ -114,10 +121,21 @@ export interface ObservedSubscription {
   protocol: string;
   endpoint: string;
   pending: boolean;
-  /** Only read for the queue's own subscription. */
+  /**
+   * ListSubscriptionsByTopic shows `Deleted` instead of an ARN: another account than the subscription's owner
+   * unsubscribed it, and SNS keeps it so for 72 hours, during which the owner cannot subscribe the endpoint
+   * again (AWS Knowledge Center, "How do I recreate a 'Deleted' Amazon SNS topic subscription for an Amazon SQS
+   * queue in another AWS account?"). Set only when true.
+   */
+  deleted?: true;
+  /** The account that owns the subscription (the one that called Subscribe), when SNS said. */
+  owner?: string;
+  /** Only read for the queue's own subscription and the hub subscription. */
   filterPolicy?: Observation<string | null>;
   /** The subscription's RedrivePolicy (its SNS dead-letter queue); only read for the queue's own subscription. */
   redrivePolicy?: string;
+  /** RawMessageDelivery (read for the hub subscription, by its owner): true delivers the bare message. */
+  rawMessageDelivery?: boolean;
 }
 
 export interface ObservedTopic {
@@ -132,8 +150,10 @@ export interface ObservedQueue {
   arn: string;
   policy?: string;
   redrivePolicy?: string;
-  /** Messages waiting (ApproximateNumberOfMessages): read for the dead-letter queue only. */
+  /** Messages waiting (ApproximateNumberOfMessages): read for the queue and its dead-letter queue. */
   messages?: number;
+  /** Messages received and not yet deleted (ApproximateNumberOfMessagesNotVisible): read for the queue. */
+  messagesInFlight?: number;
 }
 
 export interface ObservedEventSourceMapping {
@@ -141,6 +161,8 @@ export interface ObservedEventSourceMapping {
   functionArn: string;
   /** Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting. */
   state: string;
+  /** ScalingConfig.MaximumConcurrency; absent when the mapping has none (it may scale to 1,250). */
+  maximumConcurrency?: number;
 }
 
 export interface ObservedState {
@@ -172,6 +194,10 @@ export interface ObservedState {
 export type RecordedChain = ChainFields & {
   /** Re-creation timestamps (ISO) per resource key, for the REPAIR_LOOP guard. */
   recreations?: Record<string, string[]>;
+  /** The path the registry says the account's notifications take (absent: `customer-queue`). */
+  ingestTopology?: IngestTopology;
+  /** The hub shard recorded when the account's topic was subscribed to a hub queue. */
+  ingestShard?: number;
 };
 
 /** A registered account that is the log archive for this one, and the buckets it collects from. */
@@ -218,126 +244,16 @@ export interface PlanContext {
   staleAfterMinutes?: number;
   /** For TRAIL_KMS_UNREADABLE: the last log file ingest could not decrypt (the registry's lastReadError). */
   lastReadError?: ReadError;
-}
-
-// ---- findings and actions (the report) --------------------------------------------------------------
-
-export const SEED_FINDING_CODES = [
-  'TRAIL_MISSING',
-  'BUCKET_CHANGED',
-  'BUCKET_POLICY_CHANGED',
-  'BUCKET_MISSING',
-  'TOPIC_CHANGED',
-  'TOPIC_POLICY_INVALID',
-  'TOPIC_MISSING',
-  'SUBSCRIPTION_MISSING',
-  'QUEUE_POLICY_INVALID',
-  'QUEUE_MISSING',
-] as const;
-
-export const FINDING_CODES = [
-  ...SEED_FINDING_CODES,
-  'TRAIL_NOT_LOGGING',
-  'TRAIL_NO_TOPIC',
-  'SUBSCRIPTION_PENDING',
-  'SUBSCRIPTION_FILTERED',
-  'TRAIL_DELIVERY_ERROR',
-  'TRAIL_NOTIFICATION_ERROR',
-  'BUCKET_NAME_TAKEN',
-  'ESM_MISSING',
-  'ESM_DISABLED',
-  'ROLE_UNASSUMABLE',
-  'POLICY_DENY_CONFLICT',
-  'REPAIR_LOOP',
-  'COST_DUPLICATE_TRAILS',
-  'COST_DATA_EVENTS',
-  'COST_INSIGHTS',
-  'COST_CLOUDWATCH_LOGS',
-  // Added beyond the design's list (decisions in the reconcile docs):
-  /** A read-only call failed: that part of the chain is unknown and nothing is repaired on it. */
-  'OBSERVE_INCOMPLETE',
-  /** Management events are logged only by a trail this account cannot change, and nothing collects from it. */
-  'TRAIL_NOT_COLLECTABLE',
-  /** The account's trail delivers into the bucket of a registered log archive, which collects it. */
-  'COLLECTED_BY_LOG_ARCHIVE',
-  /** outcomesqueue-dlq holds messages: log files that were not delivered and wait for a redrive. */
-  'DLQ_NOT_EMPTY',
-  /** No record from this account reached the downstream for longer than STALE_AFTER_MINUTES. */
-  'COLLECTION_STALE',
-  /** Ingest cannot read the account's log files: S3 cannot decrypt them with their KMS key for the collector's role. */
-  'TRAIL_KMS_UNREADABLE',
-  /** The collected trail does not log every management event of the account (read/write, sources, regions). */
-  'TRAIL_PARTIAL_COVERAGE',
-  /** The collected trail is an organization trail this (management) account owns: it is never re-pointed. */
-  'ORGANIZATION_TRAIL_OWNED',
-  /** SNS cannot deliver from the trail topic's Region to the queue's Region (opt-in -> another opt-in Region). */
-  'DELIVERY_REGION_UNSUPPORTED',
-] as const;
-
-export type FindingCode = (typeof FINDING_CODES)[number];
-export type Severity = 'info' | 'low' | 'medium' | 'high';
-
-export interface Finding {
-  code: FindingCode;
-  severity: Severity;
-  /** ARN or name. */
-  resource: string;
-  /** What is wrong, in words. */
-  message: string;
-}
-
-export const ACTION_CODES = [
-  'CREATE_TRAIL',
-  'REUSE_TRAIL',
-  'UPDATE_TRAIL',
-  'START_LOGGING',
-  'CREATE_BUCKET',
-  'PUT_BUCKET_POLICY',
-  'CREATE_TOPIC',
-  'PUT_TOPIC_POLICY',
-  'SUBSCRIBE',
-  'CREATE_QUEUE',
-  'PUT_QUEUE_POLICY',
-  'CREATE_ESM',
-  'ENABLE_ESM',
-] as const;
-
-export type ActionCode = (typeof ACTION_CODES)[number];
-export type ActionStatus = 'planned' | 'applied' | 'failed' | 'skipped';
-
-export interface CostImpact {
-  monthlyUsd: number;
-  note: string;
-}
-
-/** An action as reported. */
-export interface Action {
-  code: ActionCode;
-  resource: string;
-  reason: FindingCode;
-  costImpact: CostImpact;
-  status: ActionStatus;
-  /** When failed or skipped. */
-  error?: string;
-}
-
-export type AccountHealth = 'healthy' | 'repaired' | 'degraded' | 'error';
-
-export interface AccountReport {
-  accountId: string;
-  status: AccountHealth;
-  findings: Finding[];
-  actions: Action[];
-  /** Depth of outcomesqueue-dlq when it could be read (feeds the DLQ alarm). */
-  deadLetterMessages?: number;
-}
-
-export type RunMode = 'plan' | 'apply';
-
-export interface ReconcileReport {
-  mode: RunMode;
-  runAt: string;
-  accounts: AccountReport[];
+  /** INGEST_TOPOLOGY: how notifications reach ingest (absent: `customer-queue`, the seed's layout). */
+  ingestTopology?: IngestTopology;
+  /** Set exactly when the topology is `hub`. */
+  hub?: HubTarget;
+  /** HUB_QUEUE_ARNS (index = shard): how a hub subscription is recognised, in either topology. */
+  hubQueueArns?: readonly string[];
+  /** ESM_MAXIMUM_CONCURRENCY: the MaximumConcurrency of every mapping the collector owns (default 2). */
+  esmMaximumConcurrency?: number;
+  /** Set when INGEST_RESERVED_CONCURRENCY is: a new mapping must fit in it. */
+  ingestCapacity?: IngestCapacity;
 }
 
 // ---- planned actions: what apply needs beyond the report -------------------------------------------------
@@ -351,15 +267,39 @@ export type ActionSpec =
       params: { bucketName: string; region: string; trailArn: string; keyPrefix?: string };
     }
   | { code: 'CREATE_TOPIC'; params: { topicName: string; region: string } }
-  | { code: 'PUT_TOPIC_POLICY'; params: { topicArn: string; trailArn: string } }
+  /** hubSubscriber (hub topology): the statement letting the collector subscribe its hub queue is written too. */
+  | { code: 'PUT_TOPIC_POLICY'; params: { topicArn: string; trailArn: string; hubSubscriber?: HubSubscriber } }
   | { code: 'CREATE_QUEUE'; params: { queueName: string; region: string; deadLetterQueueArn?: string } }
   /** deadLetter: the queue is the subscription's SNS dead-letter queue (SNS may send; the ingest role is not named). */
   | {
       code: 'PUT_QUEUE_POLICY';
       params: { queueName: string; queueArn: string; topicArn: string; deadLetter?: boolean };
     }
-  /** deadLetterQueueArn: the subscription's RedrivePolicy target (same account and Region as the subscription). */
-  | { code: 'SUBSCRIBE'; params: { topicArn: string; queueArn: string; deadLetterQueueArn?: string } }
+  /**
+   * deadLetterQueueArn: the subscription's RedrivePolicy target (same account and Region as the subscription).
+   * hubShard: a hub subscription, made by the collector (the queue owner) with its own credentials, after the
+   * registry binds the topic to the account (topicArn, ingestTopology, ingestShard).
+   */
+  | {
+      code: 'SUBSCRIBE';
+      params: { topicArn: string; queueArn: string; deadLetterQueueArn?: string; hubShard?: number };
+    }
+  /**
+   * Sets one attribute of a subscription, as its owner: the collector for a hub subscription (RawMessageDelivery),
+   * the customer role for the outcomesqueue subscription it made (RedrivePolicy). `by` absent: the collector.
+   */
+  | {
+      code: 'SET_SUBSCRIPTION_ATTRIBUTES';
+      params: {
+        topicArn: string;
+        subscriptionArn: string;
+        attributeName: 'RawMessageDelivery' | 'RedrivePolicy';
+        attributeValue: string;
+        by?: 'customer' | 'collector';
+      };
+    }
+  /** by: who unsubscribes, the subscription's owner (an Unsubscribe by another account leaves it `Deleted`). */
+  | { code: 'UNSUBSCRIBE'; params: { topicArn: string; subscriptionArn: string; by: 'customer' | 'collector' } }
   /** No AWS call: the trail becomes the recorded collection trail. */
   | { code: 'REUSE_TRAIL'; params: { trailArn: string } }
   | {
@@ -372,8 +312,11 @@ export type ActionSpec =
       params: { trailName: string; region: string } & ({ bucketName: string } | { topicName: string });
     }
   | { code: 'START_LOGGING'; params: { trailName: string; region: string } }
-  | { code: 'CREATE_ESM'; params: { queueArn: string; functionArn: string } }
-  | { code: 'ENABLE_ESM'; params: { uuid: string } };
+  | { code: 'CREATE_ESM'; params: { queueArn: string; functionArn: string; maximumConcurrency: number } }
+  /** maximumConcurrency: set in the same call when the mapping's differs (one update at a time per mapping). */
+  | { code: 'ENABLE_ESM'; params: { uuid: string; maximumConcurrency?: number } }
+  | { code: 'UPDATE_ESM'; params: { uuid: string; maximumConcurrency: number } }
+  | { code: 'DELETE_ESM'; params: { uuid: string; queueArn: string } };
 
 /** The chain parts an action changes: the registry records a part only when all its actions applied. */
 export type ChainPart = 'trail' | 'bucket' | 'topic' | 'queue' | 'esm';
@@ -420,6 +363,8 @@ export interface Plan {
   recordsChain: boolean;
   /** Depth of outcomesqueue-dlq when it was read. */
   deadLetterMessages?: number;
+  /** The topology the registry records for the account once the listed actions applied (apply runs only). */
+  topology?: TopologyRecord;
 }
 
 /** What apply did with each planned action, by action id. */

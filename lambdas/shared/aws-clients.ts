@@ -2,6 +2,7 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -54,6 +55,7 @@ export const awsClients = {
   cloudTrail: (options: ClientOptions) => new CloudTrailClient(baseConfig(options)),
   sts: (options: ClientOptions) => new STSClient(baseConfig(options)),
   lambda: (options: ClientOptions) => new LambdaClient(baseConfig(options)),
+  organizations: (options: ClientOptions) => new OrganizationsClient(baseConfig(options)),
   secretsManager: (options: ClientOptions) => new SecretsManagerClient(baseConfig(options)),
   dynamoDocument: (options: ClientOptions) =>
     DynamoDBDocumentClient.from(new DynamoDBClient(baseConfig(options)), {

@@ -65,7 +65,32 @@ export interface AccountRecord extends ChainFields {
   ingestTopology?: IngestTopology;
   /** The hub shard (`shardOf(accountId, K)`) whose queue the account's topic is subscribed to, in `hub` topology. */
   ingestShard?: number;
+  /**
+   * The organization (`o-...`) this account was registered through or linked to by `organizations add|sync`
+   * (lambdas/shared/organization-registry.ts). Ingest is to accept its keys under the organization trail's
+   * `AWSLogs/<organizationId>/<accountId>/` only while `organizationMembership` is `active`.
+   */
+  organizationId?: string;
+  /** `active` while ListAccounts lists it ACTIVE; `left` once it left the organization or stopped being ACTIVE. */
+  organizationMembership?: 'active' | 'left';
+  /** When `organizations sync` found it gone (ISO), and why: `not listed`, or its account State (`SUSPENDED`, ...). */
+  organizationLeftAt?: string;
+  organizationLeftReason?: string;
+  /** `organization`: written by `organizations add|sync`, so it takes the organization's ExternalId and mode. */
+  registeredBy?: 'organization';
+  /** Log archive only: the bucket holding the archived accounts' log files (`--log-archive-bucket`, or the organization trail's). */
+  logArchiveBucket?: string;
 }
+
+/**
+ * Items of the registry table that are not accounts (an organization, `organization-registry.ts`) carry this
+ * attribute; account items never do. `list()` skips them, so reconcile, `status` and `accounts list` see accounts
+ * only, and their keys (`organization:o-...`) can never be 12-digit account ids.
+ */
+export const ITEM_TYPE_ATTRIBUTE = 'itemType';
+
+/** What STS accepts as an ExternalId: 2-1224 characters of this set. */
+export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:/-]{2,1224}$/;
 
 /**
  * A log file ingest could not read because S3 could not decrypt it with its KMS key (SSE-KMS). Written by ingest
@@ -94,7 +119,8 @@ export class AccountNotRegisteredError extends CollectorError {
   }
 }
 
-const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+/** An AWS Organizations organization id (Organizations API Reference, Organization: `^o-[a-z0-9]{10,32}$`). */
+export const ORGANIZATION_ID_PATTERN = /^o-[a-z0-9]{10,32}$/;
 
 /** Validates what an operator types for `accounts add`; throws naming the bad field. */
 export function validateRegistration(input: {
@@ -111,13 +137,12 @@ export function validateRegistration(input: {
     throw new PermanentInputError(`--mode must be "apply" or "report", got "${mode}"`);
   }
   const externalId = input.externalId ?? generateExternalId();
-  // STS accepts 2-1224 characters from this set.
-  if (!/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
+  if (!EXTERNAL_ID_PATTERN.test(externalId)) {
     throw new PermanentInputError('--external-id must be 2-1224 characters of letters, digits and +=,.@:/-_');
   }
   const logArchiveFor = [...new Set(input.logArchiveFor ?? [])];
   for (const member of logArchiveFor) {
-    if (!isAccountId(member) && !ORG_ID.test(member)) {
+    if (!isAccountId(member) && !ORGANIZATION_ID_PATTERN.test(member)) {
       throw new PermanentInputError(
         `--log-archive-for takes 12-digit account ids or organization ids (o-...), got "${member}"`,
       );
@@ -134,7 +159,8 @@ export function generateExternalId(): string {
 /** The accounts registry: one DynamoDB item per registered account, keyed by `accountId`. */
 export class AccountsRegistry {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    /** Shared with the organization items of the same table (organization-registry.ts). */
+    readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
 
@@ -142,7 +168,9 @@ export class AccountsRegistry {
     const result = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { accountId }, ConsistentRead: true }),
     );
-    return result.Item as AccountRecord | undefined;
+    // Never another item type under an account's name (organization keys are not account ids anyway).
+    if (result.Item === undefined || result.Item[ITEM_TYPE_ATTRIBUTE] !== undefined) return undefined;
+    return result.Item as AccountRecord;
   }
 
   async require(accountId: string): Promise<AccountRecord> {
@@ -176,7 +204,8 @@ export class AccountsRegistry {
       const page = await this.db.send(
         new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey, ConsistentRead: true }),
       );
-      items.push(...((page.Items ?? []) as AccountRecord[]));
+      // Account items only: an organization item (ITEM_TYPE_ATTRIBUTE) is not an account to reconcile or list.
+      items.push(...((page.Items ?? []).filter((item) => item[ITEM_TYPE_ATTRIBUTE] === undefined) as AccountRecord[]));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items.sort((a, b) => a.accountId.localeCompare(b.accountId));
@@ -237,10 +266,18 @@ export class AccountsRegistry {
     }
   }
 
-  /** Writes the fields a reconcile run owns, leaving the registration itself untouched. */
-  async update(accountId: string, fields: Partial<Omit<AccountRecord, 'accountId'>>): Promise<void> {
+  /**
+   * Writes the fields a reconcile run owns, leaving the registration itself untouched; `remove` deletes fields of
+   * a path the account no longer uses (a retired queue, mapping or hub shard).
+   */
+  async update(
+    accountId: string,
+    fields: Partial<Omit<AccountRecord, 'accountId'>>,
+    remove: readonly Exclude<keyof AccountRecord, 'accountId'>[] = [],
+  ): Promise<void> {
     const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
-    if (entries.length === 0) return;
+    const removed = remove.filter((name) => fields[name] === undefined);
+    if (entries.length === 0 && removed.length === 0) return;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets = entries.map(([name, value], index) => {
@@ -248,14 +285,22 @@ export class AccountsRegistry {
       values[`:v${index}`] = value;
       return `#f${index} = :v${index}`;
     });
+    const removes = removed.map((name, index) => {
+      names[`#r${index}`] = name;
+      return `#r${index}`;
+    });
+    const expression = [
+      ...(sets.length > 0 ? [`SET ${sets.join(', ')}`] : []),
+      ...(removes.length > 0 ? [`REMOVE ${removes.join(', ')}`] : []),
+    ].join(' ');
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { accountId },
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: expression,
         ConditionExpression: 'attribute_exists(accountId)',
         ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        ...(sets.length > 0 ? { ExpressionAttributeValues: values } : {}),
       }),
     );
   }

@@ -17,6 +17,7 @@ const SERVICES: Record<string, string> = {
   '@aws-sdk/client-dynamodb': 'DynamoDB',
   '@aws-sdk/lib-dynamodb': 'DynamoDB',
   '@aws-sdk/client-lambda': 'Lambda',
+  '@aws-sdk/client-organizations': 'Organizations',
   '@aws-sdk/client-s3': 'S3',
   '@aws-sdk/client-secrets-manager': 'SecretsManager',
   '@aws-sdk/client-sns': 'SNS',

@@ -6,16 +6,21 @@ import { createActionExecutor } from '../../lambdas/reconcile/apply';
 import type { CollectorClients, CustomerClients } from '../../lambdas/reconcile/clients';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
 import type { PlannedAction } from '../../lambdas/reconcile/types';
+import { HUB_MAX_RECEIVE_COUNT } from '../../lambdas/shared/topology';
 import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, GENERATED_FILES, METRICS } from '../../lib/names';
 import { actionsFor } from '../../lib/permissions';
-import { allowedActions, roleInlineStatements, synthApp } from './support';
+import { allowedActions, configWithIngest, deployedValue, roleInlineStatements, synthApp } from './support';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; DependsOn?: unknown };
 
 const INGEST_ARN = `arn:aws:lambda:us-east-1:123456789012:function:${FUNCTION_NAMES.ingest}`;
 const INGEST_ROLE_ARN = `arn:aws:iam::123456789012:role/${COLLECTOR_ROLE_NAMES.ingest}`;
 
-describe('CollectorStack (cdk.json configuration)', () => {
+/**
+ * The seed's layout: cdk.json's configuration with `ingest.topology: customer-queue`, whose resources the hub
+ * topology (the default, test/cdk/hub-topology.test.ts) leaves as they were.
+ */
+describe('CollectorStack (cdk.json configuration, customer-queue topology)', () => {
   let template: Template;
   let json: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
 
@@ -34,15 +39,10 @@ describe('CollectorStack (cdk.json configuration)', () => {
   /** The function's environment with CloudFormation references replaced by plausible deployed values. */
   const deployedEnv = (name: string): Record<string, string> => {
     const variables = (fn(name)[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    const [ingestLogicalId] = fn(FUNCTION_NAMES.ingest);
-    const [ingestRoleId] = role(COLLECTOR_ROLE_NAMES.ingest);
     const resolved: Record<string, string> = { AWS_REGION: 'us-east-1' };
     for (const [key, value] of Object.entries(variables)) {
-      if (typeof value === 'string') resolved[key] = value;
-      else if (JSON.stringify(value) === JSON.stringify({ 'Fn::GetAtt': [ingestLogicalId, 'Arn'] }))
-        resolved[key] = INGEST_ARN;
-      else if (JSON.stringify(value) === JSON.stringify({ 'Fn::GetAtt': [ingestRoleId, 'Arn'] }))
-        resolved[key] = INGEST_ROLE_ARN;
+      const deployed = deployedValue(json, value);
+      if (deployed !== undefined) resolved[key] = deployed;
       else if (key === 'DOWNSTREAM_TOKEN_SECRET_ARN')
         resolved[key] = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:t-AbCdEf';
       else resolved[key] = `resolved-${key.toLowerCase()}`;
@@ -51,7 +51,7 @@ describe('CollectorStack (cdk.json configuration)', () => {
   };
 
   beforeAll(() => {
-    const built = synthApp();
+    const built = synthApp({ config: configWithIngest({ topology: 'customer-queue' }) });
     template = built.template(built.collector);
     json = template.toJSON() as typeof json;
   });
@@ -83,7 +83,8 @@ describe('CollectorStack (cdk.json configuration)', () => {
 
   test('ingest: memory, timeout and reserved concurrency from the configuration, the token only by ARN', () => {
     const props = fn(FUNCTION_NAMES.ingest)[1].Properties;
-    expect(props).toMatchObject({ MemorySize: 1024, Timeout: 300, ReservedConcurrentExecutions: 20 });
+    // Reserved concurrency 40: the default rose from 20 so that the hub defaults fit it (8 shards x 4).
+    expect(props).toMatchObject({ MemorySize: 1024, Timeout: 300, ReservedConcurrentExecutions: 40 });
     const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables).toMatchObject({
       DOWNSTREAM_URL: 'https://logs.example.com/intake',
@@ -134,9 +135,16 @@ describe('CollectorStack (cdk.json configuration)', () => {
       INGEST_TIMEOUT_SECONDS: '300',
       RECONCILE_CONCURRENCY: '10',
       CUSTOMER_ROLE_NAME,
+      INGEST_TOPOLOGY: 'customer-queue',
+      ESM_MAXIMUM_CONCURRENCY: '4',
+      INGEST_RESERVED_CONCURRENCY: '40',
+      RECONCILE_ROLE_ARN: `arn:aws:iam::123456789012:role/${COLLECTOR_ROLE_NAMES.reconcile}`,
     });
+    // No hub queue, so no HUB_QUEUE_ARNS (unset reads as none, lambdas/shared/topology.ts).
+    expect(env).not.toHaveProperty('HUB_QUEUE_ARNS');
     const config = loadReconcileConfig(env);
     expect(config.queueVisibilityTimeoutSeconds).toBe(6 * 300);
+    expect(config).toMatchObject({ ingestTopology: 'customer-queue', hubQueueArns: [], esmMaximumConcurrency: 4 });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: logicalId },
       MaximumRetryAttempts: 0,
@@ -196,10 +204,14 @@ describe('CollectorStack (cdk.json configuration)', () => {
       });
     });
 
-    test('reconcile may create and update mappings only for the ingest function', () => {
+    test('reconcile may create, update and delete mappings only for the ingest function', () => {
       const [ingestId] = fn(FUNCTION_NAMES.ingest);
       const statements = roleInlineStatements(role(COLLECTOR_ROLE_NAMES.reconcile)[1]);
-      for (const action of ['lambda:CreateEventSourceMapping', 'lambda:UpdateEventSourceMapping']) {
+      for (const action of [
+        'lambda:CreateEventSourceMapping',
+        'lambda:UpdateEventSourceMapping',
+        'lambda:DeleteEventSourceMapping',
+      ]) {
         const statement = statements.find((s) => ([] as string[]).concat(s.Action).includes(action));
         expect(statement?.Condition).toEqual({
           ArnLike: {
@@ -212,7 +224,7 @@ describe('CollectorStack (cdk.json configuration)', () => {
       }
     });
 
-    test('the mapping and queue reconcile creates: ReportBatchItemFailures, batches of 10, visibility 6 x timeout, redrive to the DLQ', async () => {
+    test('the mapping and queue reconcile creates: ReportBatchItemFailures, batches of 10, visibility 6 x timeout, redrive to the DLQ, MaximumConcurrency', async () => {
       const sent: unknown[] = [];
       const client = { send: (command: unknown) => (sent.push(command), Promise.resolve({})) };
       const customer = { sqs: () => client } as unknown as CustomerClients;
@@ -235,7 +247,14 @@ describe('CollectorStack (cdk.json configuration)', () => {
           ...spec,
         }) as PlannedAction;
       await executor.execute(
-        action({ code: 'CREATE_ESM', params: { queueArn, functionArn: config.ingestFunctionArn! } }),
+        action({
+          code: 'CREATE_ESM',
+          params: {
+            queueArn,
+            functionArn: config.ingestFunctionArn!,
+            maximumConcurrency: config.esmMaximumConcurrency,
+          },
+        }),
       );
       await executor.execute(
         action({
@@ -250,12 +269,14 @@ describe('CollectorStack (cdk.json configuration)', () => {
         BatchSize: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         Enabled: true,
+        ScalingConfig: { MaximumConcurrency: 4 },
       });
       const queue = sent.find((c) => c instanceof CreateQueueCommand) as CreateQueueCommand;
       expect(queue.input.Attributes).toMatchObject({ VisibilityTimeout: '1800', SqsManagedSseEnabled: 'true' });
       expect(JSON.parse(queue.input.Attributes!.RedrivePolicy!)).toEqual({
         deadLetterTargetArn: `${queueArn}-dlq`,
-        maxReceiveCount: 5,
+        // The retry budget of the hub queues: a customer queue rides out the same outage (lambdas/reconcile/apply.ts).
+        maxReceiveCount: HUB_MAX_RECEIVE_COUNT,
       });
     });
   });
@@ -268,17 +289,27 @@ describe('CollectorStack (cdk.json configuration)', () => {
         Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
       });
       expect(resource.Properties.ManagedPolicyArns).toBeUndefined();
-      expect(allowedActions(roleInlineStatements(resource))).toEqual(actionsFor(principal));
+      expect(allowedActions(roleInlineStatements(resource))).toEqual(
+        actionsFor(principal, undefined, 'customer-queue'),
+      );
     }
     // Nothing else grants to them: no separate policies, no managed policies.
     template.resourceCountIs('AWS::IAM::Policy', 0);
     template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
-    template.resourceCountIs('AWS::IAM::Role', 2);
+    // The third: the template bucket's publisher (BucketDeployment's handler), also built from the map.
+    template.resourceCountIs('AWS::IAM::Role', 3);
+    const publisher = byType('AWS::IAM::Role').find(([id]) => id.startsWith('TemplateBucketPublisherRole'));
+    expect(publisher?.[1].Properties.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }],
+    });
+    expect(allowedActions(roleInlineStatements(publisher![1] as never))).toEqual(actionsFor('template-publisher'));
   });
 
   test('every function has its own log group with the configured retention, kept on delete', () => {
     const groups = byType('AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(2);
+    // The two functions' and the template publisher's (BucketDeployment's handler).
+    expect(groups).toHaveLength(3);
     for (const [, group] of groups) {
       expect(group.Properties.RetentionInDays).toBe(90);
       expect(group.DeletionPolicy).toBe('Retain');
@@ -295,9 +326,11 @@ describe('CollectorStack (cdk.json configuration)', () => {
       'cloudtrail-collector-accounts-not-healthy',
       'cloudtrail-collector-accounts-stale',
       'cloudtrail-collector-dead-letter-messages',
+      'cloudtrail-collector-ingest-downstream-unavailable',
       'cloudtrail-collector-ingest-errors',
       'cloudtrail-collector-ingest-messages-failing',
       'cloudtrail-collector-ingest-throttles',
+      'cloudtrail-collector-ingest-visibility-change-denied',
       'cloudtrail-collector-reconcile-errors',
       'cloudtrail-collector-reconcile-failures-queued',
       'cloudtrail-collector-reconcile-not-running',
@@ -330,6 +363,28 @@ describe('CollectorStack (cdk.json configuration)', () => {
       MetricName: 'AccountsStale',
       ...reconcileMetric,
     });
+    // The downstream circuit open for 15 minutes; missing data (no batch in a period) keeps the state.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-ingest-downstream-unavailable',
+      MetricName: 'DownstreamBreakerOpen',
+      Namespace: METRICS.namespace,
+      Dimensions: [{ Name: 'service', Value: METRICS.ingestService }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      TreatMissingData: 'ignore',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-ingest-visibility-change-denied',
+      MetricName: 'VisibilityChangeDenied',
+      Namespace: METRICS.namespace,
+      Dimensions: [{ Name: 'service', Value: METRICS.ingestService }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'cloudtrail-collector-ingest-errors',
       MetricName: 'Errors',
@@ -361,6 +416,13 @@ describe('CollectorStack (cdk.json configuration)', () => {
         }),
       });
     }
+  });
+
+  test('outputs: the topology for the CLI, and no hub queues', () => {
+    expect(json.Outputs.IngestTopology!.Value).toBe('customer-queue');
+    expect(json.Outputs).not.toHaveProperty('HubQueueArns');
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
   });
 
   test('outputs: both role ARNs and the exact customer deploy commands', () => {

@@ -31,6 +31,12 @@ describe('configuration from cdk.json context', () => {
     [{ ingest: { memoryMb: 'big' } }, 'cloudtrailCollector.ingest.memoryMb', /whole number from 128 to 10240/],
     [{ ingest: { timeoutSeconds: 901 } }, 'cloudtrailCollector.ingest.timeoutSeconds', /30 to 900/],
     [{ ingest: { reservedConcurrency: 0 } }, 'cloudtrailCollector.ingest.reservedConcurrency', /from 1/],
+    [{ ingest: { topology: 'fan-out' } }, 'cloudtrailCollector.ingest.topology', /one of hub, customer-queue/],
+    [{ ingest: { hubShards: 0 } }, 'cloudtrailCollector.ingest.hubShards', /from 1 to 64/],
+    [{ ingest: { hubShards: 65 } }, 'cloudtrailCollector.ingest.hubShards', /from 1 to 64/],
+    [{ ingest: { maximumConcurrency: 1 } }, 'cloudtrailCollector.ingest.maximumConcurrency', /from 2 to 1000/],
+    [{ ingest: { maximumConcurrency: 1001 } }, 'cloudtrailCollector.ingest.maximumConcurrency', /from 2 to 1000/],
+    [{ ingest: { hubShard: 8 } }, 'cloudtrailCollector.ingest.hubShard', /unknown key/],
     [
       { ingest: { filters: { dropEventNames: ['a,b'] } } },
       'cloudtrailCollector.ingest.filters.dropEventNames[0]',
@@ -67,32 +73,82 @@ describe('configuration from cdk.json context', () => {
     expect((error as Error).message).toMatch(problem);
   });
 
+  describe("the concurrency rule: reserved concurrency covers the mappings' MaximumConcurrency", () => {
+    const failure = (ingest: Record<string, unknown>): CollectorConfigError | undefined => {
+      try {
+        parseCollectorConfig({ ingest });
+      } catch (error) {
+        if (error instanceof CollectorConfigError) return error;
+        throw error;
+      }
+      return undefined;
+    };
+
+    test('hub: hubShards x maximumConcurrency above reservedConcurrency fails, naming the three keys and the figures', () => {
+      const error = failure({ reservedConcurrency: 31 });
+      expect(error?.key).toBe('cloudtrailCollector.ingest.reservedConcurrency');
+      expect(error?.message).toContain(
+        'cdk.json context cloudtrailCollector.ingest.reservedConcurrency: must be at least ' +
+          'cloudtrailCollector.ingest.hubShards x cloudtrailCollector.ingest.maximumConcurrency = 8 x 4 = 32, got 31',
+      );
+      expect(error?.message).toMatch(/Configuring scaling behavior for SQS event source mappings/);
+      expect(failure({ hubShards: 16, maximumConcurrency: 3, reservedConcurrency: 40 })?.message).toContain(
+        '= 16 x 3 = 48, got 40',
+      );
+    });
+
+    test('hub: a configuration that fits passes, the boundary included', () => {
+      expect(failure({ reservedConcurrency: 32 })).toBeUndefined();
+      expect(failure({ hubShards: 64, maximumConcurrency: 2, reservedConcurrency: 128 })).toBeUndefined();
+      expect(
+        parseCollectorConfig({ ingest: { hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 2 } }).ingest,
+      ).toMatchObject({ topology: 'hub', hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 2 });
+    });
+
+    test('customer-queue: one mapping must fit (reconcile keeps the sum within it at run time)', () => {
+      const error = failure({ topology: 'customer-queue', maximumConcurrency: 30, reservedConcurrency: 20 });
+      expect(error?.key).toBe('cloudtrailCollector.ingest.reservedConcurrency');
+      expect(error?.message).toMatch(/at least cloudtrailCollector\.ingest\.maximumConcurrency \(30\).*got 20/);
+      // The hub product does not apply: 8 x 4 = 32 > 20, but only one mapping of 4 must fit.
+      expect(failure({ topology: 'customer-queue', reservedConcurrency: 20 })).toBeUndefined();
+    });
+  });
+
   test('a bad value fails the synth before any stack is built', () => {
     const app = new App({ context: { [CONFIG_CONTEXT_KEY]: { ingest: { timeoutSeconds: 5 } } } });
     expect(() => buildCollectorApp(app, { nag: false })).toThrow(/cloudtrailCollector\.ingest\.timeoutSeconds/);
     expect(app.node.children).toHaveLength(0);
   });
 
-  test('`cdk synth` (bin/app.ts) exits 2 with the key named, no stack trace', () => {
+  /** `cdk synth`'s app (bin/app.ts) with this `cloudtrailCollector` context, in a temporary output directory. */
+  const runApp = (config: Record<string, unknown>) => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-bad-config-'));
     try {
-      const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'bin/app.ts'], {
+      return spawnSync(process.execPath, [require.resolve('tsx/cli'), 'bin/app.ts'], {
         cwd: ROOT,
         encoding: 'utf8',
-        env: {
-          ...process.env,
-          CDK_OUTDIR: outdir,
-          CDK_CONTEXT_JSON: JSON.stringify({ [CONFIG_CONTEXT_KEY]: { reconcile: { concurrency: 0 } } }),
-        },
+        env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ [CONFIG_CONTEXT_KEY]: config }) },
         timeout: 60_000,
       });
-      expect(result.status).toBe(2);
-      expect(result.stderr.trim()).toBe(
-        'cloudtrail-collector: cdk.json context cloudtrailCollector.reconcile.concurrency: must be a whole number from 1 to 500, got 0',
-      );
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
+  };
+
+  test('`cdk synth` (bin/app.ts) exits 2 with the key named, no stack trace', () => {
+    const result = runApp({ reconcile: { concurrency: 0 } });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'cloudtrail-collector: cdk.json context cloudtrailCollector.reconcile.concurrency: must be a whole number from 1 to 500, got 0',
+    );
+  });
+
+  test('`cdk synth` exits 2 on a configuration that breaks the concurrency rule, with the figures', () => {
+    const result = runApp({ ingest: { reservedConcurrency: 10 } });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /^cloudtrail-collector: cdk\.json context cloudtrailCollector\.ingest\.reservedConcurrency: must be at least cloudtrailCollector\.ingest\.hubShards x cloudtrailCollector\.ingest\.maximumConcurrency = 8 x 4 = 32, got 10/,
+    );
   });
 
   test('the secret ARN as an IAM resource: a partial ARN gets the six-character suffix wildcard', () => {

@@ -139,6 +139,14 @@ describe.each([
         continue;
       }
       const actions = asArray(statement.Action);
+      if (actions.includes('sns:Unsubscribe')) {
+        // The outcomesqueue subscription the role made, on the trail's topic, which may be the customer's own: it
+        // removes it when the account moves to the hub, and gives it its SNS dead-letter queue. Neither action has
+        // an endpoint condition key: this account's topics only, and no other action in the statement.
+        expect([...actions].sort()).toEqual(['sns:SetSubscriptionAttributes', 'sns:Unsubscribe']);
+        expect(resources).toEqual(['arn:<AWS::Partition>:sns:*:<AWS::AccountId>:*']);
+        continue;
+      }
       if (actions.includes('cloudtrail:UpdateTrail') || actions.includes('cloudtrail:StartLogging')) {
         // The trail reused instead of a paid second one is the customer's, whatever its name: this account only,
         // and only these two calls (selectors stay denied).

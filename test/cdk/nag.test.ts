@@ -6,7 +6,7 @@ import type {
   NagLoggerSuppressedData,
   NagLoggerSuppressedErrorData,
 } from 'cdk-nag';
-import { synthApp } from './support';
+import { configWithIngest, synthApp } from './support';
 
 /** Records what the AwsSolutions and Serverless packs found on every stack of the app. */
 class Recorder implements INagLogger {
@@ -38,12 +38,28 @@ class Recorder implements INagLogger {
 
 type Suppression = { id: string; reason: string; applies_to?: unknown[] };
 
-describe('cdk-nag: AwsSolutions and Serverless packs over every stack', () => {
+/** CDK's singleton handler of BucketDeployment (256 MiB), which publishes the templates. */
+const BUCKET_DEPLOYMENT_HANDLER =
+  'CloudTrailCollector/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB/Resource';
+
+/** What the hub topology (8 shards, cdk.json) adds: each mapping and each DLQ explains its failure path. */
+const HUB_SUPPRESSIONS = Array.from({ length: 8 }, (_, shard) => String(shard).padStart(2, '0')).flatMap((nn) => [
+  `Serverless-LambdaEventSourceMappingDestination CloudTrailCollector/Hub/Shard${nn}Mapping/Resource`,
+  `Serverless-SQSRedrivePolicy CloudTrailCollector/Hub/Shard${nn}/DeadLetterQueue/Resource`,
+]);
+
+describe.each([
+  { topology: 'hub', config: undefined, extra: HUB_SUPPRESSIONS },
+  { topology: 'customer-queue', config: configWithIngest({ topology: 'customer-queue' }), extra: [] },
+])('cdk-nag: AwsSolutions and Serverless packs over every stack ($topology topology)', ({ config, extra }) => {
   const recorder = new Recorder();
   let declared: { path: string; rule: Suppression }[];
 
   beforeAll(() => {
-    const { app } = synthApp({ nag: { reports: false, additionalLoggers: [recorder] } });
+    const { app } = synthApp({
+      nag: { reports: false, additionalLoggers: [recorder] },
+      ...(config !== undefined ? { config } : {}),
+    });
     app.synth();
     declared = app.node
       .findAll()
@@ -83,28 +99,40 @@ describe('cdk-nag: AwsSolutions and Serverless packs over every stack', () => {
 
   test('the suppressed rules, by resource (a new suppression must be reviewed here)', () => {
     const summary = [...new Set(recorder.suppressed.map((s) => `${s.ruleId} ${s.path}`))].sort();
-    expect(summary).toEqual([
-      'AwsSolutions-IAM5 CloudTrailCollector/Ingest/Role/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollector/Reconcile/Role/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/DecryptLogFiles/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/Observe/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/Queue/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/ReadLogFiles/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/Repair/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/DecryptLogFiles/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/Observe/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/Queue/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/ReadLogFiles/Resource',
-      'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/Repair/Resource',
-      'AwsSolutions-SMG4 CloudTrailCollector/DownstreamToken/Resource',
-      'AwsSolutions-SQS3 CloudTrailCollector/ReconcileFailures/Resource',
-      'Serverless-LambdaDLQ CloudTrailCollector/Ingest/Function/Resource',
-      'Serverless-LambdaDLQ CloudTrailCollector/Reconcile/Function/Resource',
-      'Serverless-LambdaStarPermissions CloudTrailCollector/Reconcile/Role/Resource',
-      'Serverless-LambdaTracing CloudTrailCollector/Ingest/Function/Resource',
-      'Serverless-LambdaTracing CloudTrailCollector/Reconcile/Function/Resource',
-      'Serverless-SQSRedrivePolicy CloudTrailCollector/ReconcileFailures/Resource',
-    ]);
+    expect(summary).toEqual(
+      [
+        'AwsSolutions-IAM5 CloudTrailCollector/Ingest/Role/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollector/Reconcile/Role/Resource',
+        // The template bucket (lib/template-bucket.construct.ts): its publisher role's templates/* and log group,
+        // the public-read bucket itself, and the CDK-owned BucketDeployment handler.
+        'AwsSolutions-IAM5 CloudTrailCollector/TemplateBucket/PublisherRole/Resource',
+        'AwsSolutions-S1 CloudTrailCollector/TemplateBucket/Bucket/Resource',
+        'AwsSolutions-S2 CloudTrailCollector/TemplateBucket/Bucket/Resource',
+        `AwsSolutions-L1 ${BUCKET_DEPLOYMENT_HANDLER}`,
+        `Serverless-LambdaDLQ ${BUCKET_DEPLOYMENT_HANDLER}`,
+        `Serverless-LambdaLatestVersion ${BUCKET_DEPLOYMENT_HANDLER}`,
+        `Serverless-LambdaTracing ${BUCKET_DEPLOYMENT_HANDLER}`,
+        'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/DecryptLogFiles/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/Observe/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/Queue/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/ReadLogFiles/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorCustomerRole/Repair/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/DecryptLogFiles/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/Observe/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/Queue/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/ReadLogFiles/Resource',
+        'AwsSolutions-IAM5 CloudTrailCollectorLogArchiveRole/Repair/Resource',
+        'AwsSolutions-SMG4 CloudTrailCollector/DownstreamToken/Resource',
+        'AwsSolutions-SQS3 CloudTrailCollector/ReconcileFailures/Resource',
+        'Serverless-LambdaDLQ CloudTrailCollector/Ingest/Function/Resource',
+        'Serverless-LambdaDLQ CloudTrailCollector/Reconcile/Function/Resource',
+        'Serverless-LambdaStarPermissions CloudTrailCollector/Reconcile/Role/Resource',
+        'Serverless-LambdaTracing CloudTrailCollector/Ingest/Function/Resource',
+        'Serverless-LambdaTracing CloudTrailCollector/Reconcile/Function/Resource',
+        'Serverless-SQSRedrivePolicy CloudTrailCollector/ReconcileFailures/Resource',
+        ...extra,
+      ].sort(),
+    );
   });
 
   test('IAM5 is suppressed only for named wildcard resources, never for a wildcard action', () => {

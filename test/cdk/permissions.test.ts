@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { renderPermissionsDoc } from '../../lib/generated-files';
 import { GENERATED_FILES } from '../../lib/names';
 import { OPERATIONS, actionsFor, type OperationName, type OperationSpec, type Principal } from '../../lib/permissions';
-import { ROOT, reachableFrom, scanCallSites, type CallSite } from './code-scan';
+import { ROOT, reachableFrom, scanCallSites, sourceFiles, type CallSite } from './code-scan';
 
 const HANDLERS = { ingest: 'lambdas/ingest/handler.ts', reconcile: 'lambdas/reconcile/handler.ts' } as const;
 const operations = Object.entries(OPERATIONS) as [OperationName, OperationSpec][];
@@ -13,11 +13,17 @@ const sdkOperations = operations.filter(([, spec]) => !spec.platform).map(([name
 describe('the permission map against the code', () => {
   let sites: CallSite[];
   let sent: Map<string, string[]>;
+  /** What the command-line tool (bin/) sends with the operator's own credentials, such as `dlq redrive`. */
+  let sentByCli: Map<string, string[]>;
 
   beforeAll(() => {
     sites = scanCallSites();
     sent = new Map();
     for (const site of sites) sent.set(site.operation, [...(sent.get(site.operation) ?? []), site.file]);
+    sentByCli = new Map();
+    for (const site of scanCallSites(sourceFiles(path.join(ROOT, 'bin')))) {
+      sentByCli.set(site.operation, [...(sentByCli.get(site.operation) ?? []), site.file]);
+    }
   });
 
   test('the scan finds the operations of both functions (sanity check of the scanner)', () => {
@@ -56,8 +62,25 @@ describe('the permission map against the code', () => {
   });
 
   test('every operation the map grants is sent by some code (platform operations aside)', () => {
-    const unused = sdkOperations.filter((operation) => !sent.has(operation));
+    const operatorOnly = (operation: string) =>
+      (OPERATIONS as Record<string, OperationSpec>)[operation]!.grants.every((grant) => grant.principal === 'operator');
+    const unused = sdkOperations.filter(
+      (operation) => !sent.has(operation) && !(operatorOnly(operation) && sentByCli.has(operation)),
+    );
     expect(unused).toEqual([]);
+  });
+
+  test('an operation of the map that only the command-line tool sends is granted to the operator', () => {
+    expect(sentByCli.has('SQS.StartMessageMoveTask')).toBe(true);
+    const wrong = [...sentByCli.keys()]
+      .filter((operation) => operation in OPERATIONS && !sent.has(operation))
+      .filter(
+        (operation) =>
+          !(OPERATIONS as Record<string, OperationSpec>)[operation]!.grants.some(
+            (grant) => grant.principal === 'operator',
+          ),
+      );
+    expect(wrong).toEqual([]);
   });
 
   test("an operation granted to a collector role is sent from code that role's handler runs", () => {
@@ -106,6 +129,8 @@ describe('the permission map against the code', () => {
   });
 
   test('the collector roles get only the actions they need, and never a customer-side write', () => {
+    // sqs:SendMessage: ingest only to the hub DLQs; reconcile only to its failure queue. The sns: subscription
+    // actions of reconcile act on the hub subscriptions it owns (the customer's topic policy must allow Subscribe).
     expect(actionsFor('ingest')).toEqual([
       'dynamodb:GetItem',
       'dynamodb:UpdateItem',
@@ -116,19 +141,32 @@ describe('the permission map against the code', () => {
       'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',
       'sqs:ReceiveMessage',
+      'sqs:SendMessage',
       'sts:AssumeRole',
     ]);
     expect(actionsFor('reconcile')).toEqual([
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
       'lambda:CreateEventSourceMapping',
+      'lambda:DeleteEventSourceMapping',
       'lambda:ListEventSourceMappings',
       'lambda:UpdateEventSourceMapping',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
+      'sns:GetSubscriptionAttributes',
+      'sns:SetSubscriptionAttributes',
+      'sns:Subscribe',
+      'sns:Unsubscribe',
+      'sqs:GetQueueAttributes',
       'sqs:SendMessage',
       'sts:AssumeRole',
     ]);
+    // The customer-queue topology leaves out what only the hub needs.
+    expect(actionsFor('ingest', undefined, 'customer-queue')).not.toContain('sqs:SendMessage');
+    expect(actionsFor('reconcile', undefined, 'customer-queue')).toEqual(
+      expect.not.arrayContaining(['sns:Subscribe', 'sns:SetSubscriptionAttributes', 'sqs:GetQueueAttributes']),
+    );
+    expect(actionsFor('customer', undefined, 'hub')).toEqual(actionsFor('customer', undefined, 'customer-queue'));
   });
 
   test(`${GENERATED_FILES.permissionsDoc} is generated from the map (run \`npm run generate\` after changing it)`, () => {

@@ -71,3 +71,61 @@ export function allowedActions(statements: Statement[]): string[] {
 }
 
 export type { Statement };
+
+/** cdk.json's configuration with some `ingest` keys replaced (the topology, the shard count, ...). */
+export function configWithIngest(ingest: Record<string, unknown>): Record<string, unknown> {
+  const config = cdkJsonConfig();
+  return { ...config, ingest: { ...(config.ingest as Record<string, unknown>), ...ingest } };
+}
+
+export const DEPLOYED = { partition: 'aws', region: 'us-east-1', account: '123456789012' } as const;
+
+type TemplateJson = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+/**
+ * A CloudFormation value as it would be once deployed: pseudo parameters, the ARN of each role, function, queue,
+ * table and log group of the template (GetAtt Arn; generated names get a plausible suffix), the Ref of a table or
+ * secret, with Fn::Join resolved. What no rule covers stays undefined.
+ */
+export function deployedValue(template: TemplateJson, value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const object = value as Record<string, unknown>;
+  const { partition, region, account } = DEPLOYED;
+  if ('Ref' in object) {
+    const pseudo: Record<string, string> = {
+      'AWS::Partition': partition,
+      'AWS::Region': region,
+      'AWS::AccountId': account,
+      'AWS::URLSuffix': 'amazonaws.com',
+    };
+    const ref = String(object.Ref);
+    const resource = template.Resources[ref];
+    if (resource?.Type === 'AWS::DynamoDB::Table') return `${ref}-1A2B3C4D5E6F`;
+    if (resource?.Type === 'AWS::SecretsManager::Secret')
+      return `arn:${partition}:secretsmanager:${region}:${account}:secret:${String(resource.Properties.Name)}-AbCdEf`;
+    return pseudo[ref];
+  }
+  if ('Fn::GetAtt' in object) {
+    const [logicalId, attribute] = object['Fn::GetAtt'] as [string, string];
+    const resource = template.Resources[logicalId];
+    if (resource === undefined || attribute !== 'Arn') return undefined;
+    const props = resource.Properties;
+    if (resource.Type === 'AWS::IAM::Role') return `arn:${partition}:iam::${account}:role/${String(props.RoleName)}`;
+    if (resource.Type === 'AWS::SQS::Queue')
+      return `arn:${partition}:sqs:${region}:${account}:${String(props.QueueName)}`;
+    if (resource.Type === 'AWS::Lambda::Function')
+      return `arn:${partition}:lambda:${region}:${account}:function:${String(props.FunctionName)}`;
+    if (resource.Type === 'AWS::DynamoDB::Table')
+      return `arn:${partition}:dynamodb:${region}:${account}:table/${logicalId}-1A2B3C4D5E6F`;
+    if (resource.Type === 'AWS::Logs::LogGroup')
+      return `arn:${partition}:logs:${region}:${account}:log-group:${logicalId}-1A2B3C4D5E6F:*`;
+    return undefined;
+  }
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    const resolved = parts.map((part) => deployedValue(template, part));
+    return resolved.every((part) => part !== undefined) ? resolved.join(separator) : undefined;
+  }
+  return undefined;
+}

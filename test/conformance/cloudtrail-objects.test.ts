@@ -31,9 +31,20 @@ function chunksOf(bytes: Buffer, size = 1000): AsyncIterable<Uint8Array> {
   return Readable.from(chunks);
 }
 
+/**
+ * Forwards the object as a stream, and again whole (as forwardObject reads an object of up to
+ * WHOLE_OBJECT_MAX_BYTES): both must give the same lines, batches and counts.
+ */
 async function forward(bytes: Buffer) {
+  const object = { bucket: 'b', key: 'k', kind: 'log' } as const;
   const sink = capturingSink();
-  const result = await forwardRecords(chunksOf(bytes), { bucket: 'b', key: 'k', kind: 'log' }, sink, OPTIONS);
+  const result = await forwardRecords(chunksOf(bytes), object, sink, OPTIONS);
+  const wholeSink = capturingSink();
+  const whole = await forwardRecords(bytes, object, wholeSink, OPTIONS);
+  expect(whole).toEqual(result);
+  expect(wholeSink.lines).toEqual(sink.lines);
+  const keys = (requests: typeof sink.requests) => requests.map((r) => String(r.headers['x-idempotency-key'])).sort();
+  expect(keys(wholeSink.requests)).toEqual(keys(sink.requests));
   return { result, sink };
 }
 

@@ -277,9 +277,10 @@ describe('ingest under faults', () => {
       expectAllOnce(file.eventIds);
     });
 
-    test('the connection cut in the middle of the object body: transient, redelivered, nothing lost or doubled', async () => {
+    test('the connection cut in the middle of a streamed object body: transient, redelivered, nothing lost or doubled', async () => {
       await world.setVisibilityTimeout(TENANT, 1);
-      const file = await world.logFile(TENANT, 22, 3000);
+      // Over WHOLE_OBJECT_MAX_BYTES (1 MiB) gzip'd, so it is streamed: batches go out before the cut.
+      const file = await world.logFile(TENANT, 22, 12_000);
       await notify([file.key]);
       world.proxy.inject(getObject, { kind: 'cut-body', afterBytes: 200_000 });
       const deps = await world.deps({ MAX_BATCH_RECORDS: '100' });
@@ -291,6 +292,21 @@ describe('ingest under faults', () => {
       const second = await poll(deps, { emptyReceives: 3 });
       expect(second.totals).toMatchObject({ received: 1, deleted: 1 });
       expect(world.receiver.batches.filter((batch) => batch.duplicateKey)).toHaveLength(delivered);
+      expectAllOnce(file.eventIds);
+    });
+
+    test('the connection cut in a small object read whole: nothing sent, redelivered, every record once', async () => {
+      await world.setVisibilityTimeout(TENANT, 1);
+      const file = await world.logFile(TENANT, 25, 400);
+      await notify([file.key]);
+      world.proxy.inject(getObject, { kind: 'cut-body', afterBytes: 20_000 });
+      const deps = await world.deps({ MAX_BATCH_RECORDS: '100' });
+      const first = await poll(deps, { maxBatches: 1 });
+      expect(outcomesOf(first.results)).toEqual([expect.objectContaining({ status: 'failed', poison: false })]);
+      expect(world.receiver.batches).toHaveLength(0); // read whole before anything is sent
+
+      const second = await poll(deps, { emptyReceives: 3 });
+      expect(second.totals).toMatchObject({ received: 1, deleted: 1 });
       expectAllOnce(file.eventIds);
     });
 

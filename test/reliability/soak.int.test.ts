@@ -1,13 +1,15 @@
 /**
- * The soak (testkit/soak/, which `npm run soak` runs in full) in small, so that the test suite keeps it working: random
- * downstream, S3 and STS faults, a real queue with a short visibility timeout and a redrive policy, and the
- * same verdict as the full run. Correctness only; its timings are not asserted.
+ * The soak (testkit/soak/, which `npm run soak` runs in full) in small, so that the test suite keeps it working, on
+ * the seed's customer-queue topology: random downstream, S3 and STS faults, a real queue with a short visibility
+ * timeout and a redrive policy, and the same verdict as the full run. Correctness only; its timings are not
+ * asserted. The hub topology, with its long outage: soak-hub.int.test.ts.
  */
 import { runSoak } from '../../testkit/soak/run';
 import { motoEndpoint } from '../../testkit/test-emulator';
 
-test('soak in small: nothing lost, the DLQ holds exactly the planted poison, no record accepted twice by accident', async () => {
+test('soak in small (customer queue): nothing lost, the DLQ holds exactly the planted poison, no record accepted twice by accident', async () => {
   const report = await runSoak({
+    topology: 'customer-queue',
     messages: 150,
     seed: 7,
     pollers: 3,

@@ -49,6 +49,10 @@ import {
   TOPIC_ARN,
   context,
   healthy,
+  hubContext,
+  hubHealthy,
+  hubSubscription,
+  hubTopicPolicy,
   queuePolicy,
   topic,
   topicPolicy,
@@ -77,6 +81,12 @@ const denyStatement = (action: string, resource: string) => ({
   Action: action,
   Resource: resource,
 });
+
+/** The hub topology, the account recorded as hub and healthy (no queue of the collector's in the account). */
+function toHub(s: ObservedState, c: PlanContext): void {
+  Object.assign(s, hubHealthy());
+  Object.assign(c, hubContext());
+}
 
 const SITUATIONS: readonly Situation[] = [
   {
@@ -282,6 +292,25 @@ const SITUATIONS: readonly Situation[] = [
     },
   },
   {
+    name: 'the confirmed subscription has no SNS dead-letter queue',
+    code: 'SUBSCRIPTION_NO_DEAD_LETTER',
+    change: (s) => {
+      const withoutRedrive = {
+        arn: `${TOPIC_ARN}:s`,
+        protocol: 'sqs',
+        endpoint: QUEUE_ARN,
+        pending: false,
+        filterPolicy: known(null),
+      };
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([withoutRedrive]) }));
+      s.queues['outcomesqueue-dlq'] = known({
+        name: 'outcomesqueue-dlq',
+        url: `https://sqs/${ACCT}/outcomesqueue-dlq`,
+        arn: `arn:aws:sqs:${REGION}:${ACCT}:outcomesqueue-dlq`,
+      });
+    },
+  },
+  {
     name: "a delivery error into the collector's bucket without its statements",
     code: 'TRAIL_DELIVERY_ERROR',
     change: (s, c) => {
@@ -474,6 +503,109 @@ const SITUATIONS: readonly Situation[] = [
         roleArn: `arn:aws:iam::${ACCT}:role/CloudTrailCollectorRole`,
         message: `not authorized to perform: kms:Decrypt on resource: ${keyArn}`,
       };
+    },
+  },
+  // ---- the hub topology (rules/hub.ts, rules/migration.ts) and the mapping concurrency (rules/esm.ts) --------
+  {
+    name: 'hub: the hub queue is not subscribed and the topic policy does not let the collector subscribe it',
+    code: 'SUBSCRIPTION_MISSING',
+    change: (s, c) => {
+      toHub(s, c);
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([]) }));
+    },
+  },
+  {
+    name: 'hub: the hub subscription is pending (the topic owner made it), the policy lacks the hub statement',
+    code: 'SUBSCRIPTION_PENDING',
+    change: (s, c) => {
+      toHub(s, c);
+      const pending = hubSubscription({ arn: 'PendingConfirmation', pending: true, owner: ACCT });
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([pending]) }));
+    },
+  },
+  {
+    name: 'hub: the trail notifies a customer topic, not subscribed to the hub queue',
+    code: 'TOPIC_CHANGED',
+    change: (s, c) => {
+      toHub(s, c);
+      s.trails = known([trail({ topicArn: ACME_TOPIC })]);
+      s.topics[ACME_TOPIC] = known(topic(ACME_TOPIC, { policy: topicPolicy(ACME_TOPIC), subscriptions: known([]) }));
+    },
+  },
+  {
+    name: 'hub: the hub subscription delivers raw messages',
+    code: 'SUBSCRIPTION_RAW',
+    change: (s, c) => {
+      toHub(s, c);
+      s.topics[TOPIC_ARN] = known(
+        topic(TOPIC_ARN, {
+          policy: hubTopicPolicy(),
+          subscriptions: known([hubSubscription({ rawMessageDelivery: true })]),
+        }),
+      );
+    },
+  },
+  {
+    name: 'hub: the customer unsubscribed the hub queue ("Deleted" for 72 hours)',
+    code: 'SUBSCRIPTION_DELETED',
+    change: (s, c) => {
+      toHub(s, c);
+      const deleted = hubSubscription({ arn: 'Deleted', deleted: true });
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { policy: hubTopicPolicy(), subscriptions: known([deleted]) }));
+    },
+  },
+  {
+    name: 'hub: a customer-queue account, first run (subscribe the hub queue, unsubscribe outcomesqueue)',
+    code: 'TOPOLOGY_MIGRATING',
+    change: (_s, c) => {
+      Object.assign(c, hubContext({ recorded: { ...c.recorded } }));
+    },
+  },
+  {
+    name: 'hub: the old queue is drained (its mapping is deleted)',
+    code: 'TOPOLOGY_MIGRATING',
+    change: (s, c) => {
+      toHub(s, c);
+      Object.assign(c, { ingestFunctionArn: FUNCTION_ARN });
+      c.recorded = { ...c.recorded, queueArn: QUEUE_ARN, eventSourceMappingUuid: 'esm-1' };
+      s.queues = {
+        outcomesqueue: known({ name: 'outcomesqueue', url: 'u', arn: QUEUE_ARN, messages: 0, messagesInFlight: 0 }),
+      };
+      s.eventSourceMappings = known([
+        { uuid: 'esm-1', functionArn: FUNCTION_ARN, state: 'Enabled', maximumConcurrency: 2 },
+      ]);
+    },
+  },
+  {
+    name: 'hub: the old queue still holds messages (its mapping stays)',
+    code: 'TOPOLOGY_MIGRATING',
+    change: (s, c) => {
+      toHub(s, c);
+      Object.assign(c, { ingestFunctionArn: FUNCTION_ARN });
+      c.recorded = { ...c.recorded, queueArn: QUEUE_ARN, eventSourceMappingUuid: 'esm-1' };
+      s.queues = {
+        outcomesqueue: known({ name: 'outcomesqueue', url: 'u', arn: QUEUE_ARN, messages: 7, messagesInFlight: 0 }),
+      };
+      s.eventSourceMappings = known([
+        { uuid: 'esm-1', functionArn: FUNCTION_ARN, state: 'Enabled', maximumConcurrency: 2 },
+      ]);
+    },
+  },
+  {
+    name: 'a mapping without MaximumConcurrency',
+    code: 'ESM_CONCURRENCY_MISMATCH',
+    change: (s, c) => {
+      s.eventSourceMappings = known([{ uuid: 'e-1', functionArn: FUNCTION_ARN, state: 'Enabled' }]);
+      c.ingestFunctionArn = FUNCTION_ARN;
+    },
+  },
+  {
+    name: "a missing mapping that would exceed the ingest function's reserved concurrency",
+    code: 'INGEST_CAPACITY_EXCEEDED',
+    change: (s, c) => {
+      s.eventSourceMappings = known([]);
+      c.ingestFunctionArn = FUNCTION_ARN;
+      c.ingestCapacity = { reservedConcurrency: 20, otherMappings: 10 };
     },
   },
 ];

@@ -309,7 +309,7 @@ describe('checkQueuePolicy: what lets the topic send and the ingest role receive
     Sid: 'Ingest',
     Effect: 'Allow',
     Principal: { AWS: INGEST_ROLE_ARN },
-    Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+    Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
     Resource: QUEUE_ARN,
   };
 
@@ -367,11 +367,12 @@ describe('checkQueuePolicy: what lets the topic send and the ingest role receive
       expect(checkQueuePolicy(undefined, queueCtx).ingestReceive?.allowed).toBe(false);
     });
 
-    it('needs ReceiveMessage, DeleteMessage and GetQueueAttributes, and names what is missing', () => {
+    it('needs ReceiveMessage, DeleteMessage, GetQueueAttributes and ChangeMessageVisibility (ingest backs failures off), and names what is missing', () => {
       const verdict = checkQueue(snsSend(), { ...receive, Action: 'sqs:ReceiveMessage' }).ingestReceive;
       expect(verdict?.allowed).toBe(false);
       expect(verdict?.reasons.join('\n')).toContain('sqs:DeleteMessage');
       expect(verdict?.reasons.join('\n')).toContain('sqs:GetQueueAttributes');
+      expect(verdict?.reasons.join('\n')).toContain('sqs:ChangeMessageVisibility');
       expect(verdict?.reasons.join('\n')).not.toContain('no statement allows sqs:ReceiveMessage');
     });
 

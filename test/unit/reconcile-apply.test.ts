@@ -7,7 +7,12 @@ import {
   StartLoggingCommand,
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail';
-import { CreateEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  CreateEventSourceMappingCommand,
+  DeleteEventSourceMappingCommand,
+  LambdaClient,
+  UpdateEventSourceMappingCommand,
+} from '@aws-sdk/client-lambda';
 import {
   CreateBucketCommand,
   GetBucketPolicyCommand,
@@ -15,7 +20,14 @@ import {
   PutPublicAccessBlockCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { GetTopicAttributesCommand, SetTopicAttributesCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  GetTopicAttributesCommand,
+  SetSubscriptionAttributesCommand,
+  SetTopicAttributesCommand,
+  SNSClient,
+  SubscribeCommand,
+  UnsubscribeCommand,
+} from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -26,6 +38,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyPlan as applyById, createActionExecutor, type ActionExecutor } from '../../lambdas/reconcile/apply';
 import { actionCostImpact, DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
+import { plannedCostImpact } from '../../lambdas/reconcile/path-costs';
+import type { ActionDraft } from '../../lambdas/reconcile/rules';
+import { HUB_MAX_RECEIVE_COUNT, retryWindowSeconds } from '../../lambdas/shared/topology';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
 import { planAccount, reportActions } from '../../lambdas/reconcile/plan';
 import { ACTION_CODES, known, type ActionSpec, type PlannedAction } from '../../lambdas/reconcile/types';
@@ -34,7 +49,11 @@ import {
   BUCKET,
   DLQ_ARN,
   FUNCTION_ARN,
+  HUB_QUEUE_ARN,
+  HUB_QUEUE_ARNS,
+  HUB_SHARD,
   QUEUE_ARN,
+  RECONCILE_ROLE_ARN,
   TOPIC_ARN,
   TRAIL_ARN,
   context,
@@ -114,6 +133,8 @@ describe('createActionExecutor', () => {
       sns: new SNSClient({ region: 'us-east-1', credentials }),
       sqs: new SQSClient({ region: 'us-east-1', credentials }),
       lambda: new LambdaClient({ region: 'us-east-1', credentials }),
+      /** The collector's own SNS client: it subscribes its hub queues. */
+      collectorSns: new SNSClient({ region: 'us-east-1', credentials }),
     };
     const m = {
       ct: mockClient(i.ct),
@@ -121,10 +142,11 @@ describe('createActionExecutor', () => {
       sns: mockClient(i.sns),
       sqs: mockClient(i.sqs),
       lambda: mockClient(i.lambda),
+      collectorSns: mockClient(i.collectorSns),
     };
     const executor = createActionExecutor(
       { cloudTrail: () => i.ct, s3: () => i.s3, sns: () => i.sns, sqs: () => i.sqs },
-      { lambda: i.lambda },
+      { lambda: i.lambda, sns: () => i.collectorSns },
       { accountId: ACCT, queueVisibilityTimeoutSeconds: 360 },
     );
     const run = (spec: ActionSpec) =>
@@ -219,7 +241,7 @@ describe('createActionExecutor', () => {
     ]);
   });
 
-  test('CREATE_QUEUE: SSE-SQS, redrive to the DLQ, visibility timeout from the ingest timeout', async () => {
+  test('CREATE_QUEUE: SSE-SQS, redrive to the DLQ after HUB_MAX_RECEIVE_COUNT receives, visibility timeout from the ingest timeout', async () => {
     const { m, run } = setup();
     await run({
       code: 'CREATE_QUEUE',
@@ -231,9 +253,12 @@ describe('createActionExecutor', () => {
         SqsManagedSseEnabled: 'true',
         MessageRetentionPeriod: String(4 * 24 * 3600),
         VisibilityTimeout: '360',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount: 5 }),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount: HUB_MAX_RECEIVE_COUNT }),
       },
     });
+    // Ingest's backoff schedule over those receives outlasts the promised outage, inside the queue's retention.
+    expect(retryWindowSeconds(HUB_MAX_RECEIVE_COUNT)).toBeLessThan(4 * 24 * 3600);
+    expect(retryWindowSeconds(HUB_MAX_RECEIVE_COUNT)).toBeGreaterThan(24 * 3600);
   });
 
   test("PUT_BUCKET_POLICY: the trail's key prefix is in the PutObject resource", async () => {
@@ -271,19 +296,112 @@ describe('createActionExecutor', () => {
     });
   });
 
-  test('CREATE_ESM: in the collector account, BatchSize 10, ReportBatchItemFailures; an existing mapping is accepted', async () => {
+  test('CREATE_ESM: in the collector account, BatchSize 10, ReportBatchItemFailures, MaximumConcurrency; an existing mapping is accepted', async () => {
     const { m, run } = setup();
     m.lambda
       .on(CreateEventSourceMappingCommand)
       .rejects(Object.assign(new Error('exists'), { name: 'ResourceConflictException' }));
-    await run({ code: 'CREATE_ESM', params: { queueArn: QUEUE_ARN, functionArn: FUNCTION_ARN } });
+    await run({
+      code: 'CREATE_ESM',
+      params: { queueArn: QUEUE_ARN, functionArn: FUNCTION_ARN, maximumConcurrency: 4 },
+    });
     expect(m.lambda.commandCalls(CreateEventSourceMappingCommand)[0]!.args[0].input).toEqual({
       EventSourceArn: QUEUE_ARN,
       FunctionName: FUNCTION_ARN,
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 4 },
       Enabled: true,
     });
+  });
+
+  test('SUBSCRIBE (hub): by the collector, its own credentials, in the topic Region, envelope delivery (no Attributes)', async () => {
+    const { m, run } = setup();
+    m.collectorSns.on(SubscribeCommand).resolves({ SubscriptionArn: `${TOPIC_ARN}:hub` });
+    await run({ code: 'SUBSCRIBE', params: { topicArn: TOPIC_ARN, queueArn: HUB_QUEUE_ARN, hubShard: HUB_SHARD } });
+    expect(m.collectorSns.commandCalls(SubscribeCommand).map((c) => c.args[0].input)).toEqual([
+      { TopicArn: TOPIC_ARN, Protocol: 'sqs', Endpoint: HUB_QUEUE_ARN, ReturnSubscriptionArn: true },
+    ]);
+    expect(m.sns.commandCalls(SubscribeCommand)).toEqual([]);
+  });
+
+  test('PUT_TOPIC_POLICY (hub): the statement letting the collector subscribe its hub queue is merged in', async () => {
+    const { m, run } = setup();
+    m.sns.on(GetTopicAttributesCommand).resolves({ Attributes: {} });
+    await run({
+      code: 'PUT_TOPIC_POLICY',
+      params: {
+        topicArn: TOPIC_ARN,
+        trailArn: TRAIL_ARN,
+        hubSubscriber: { principalArn: RECONCILE_ROLE_ARN, endpoint: HUB_QUEUE_ARN },
+      },
+    });
+    const written = JSON.parse(m.sns.commandCalls(SetTopicAttributesCommand)[0]!.args[0].input.AttributeValue!) as {
+      Statement: { Sid: string }[];
+    };
+    expect(written.Statement).toContainEqual({
+      Sid: 'CloudTrailCollectorHubSubscribe',
+      Effect: 'Allow',
+      Principal: { AWS: RECONCILE_ROLE_ARN },
+      Action: 'sns:Subscribe',
+      Resource: TOPIC_ARN,
+      Condition: { StringEquals: { 'sns:Protocol': 'sqs', 'sns:Endpoint': HUB_QUEUE_ARN } },
+    });
+  });
+
+  test('SET_SUBSCRIPTION_ATTRIBUTES: by the collector, the hub subscription owner', async () => {
+    const { m, run } = setup();
+    m.collectorSns.on(SetSubscriptionAttributesCommand).resolves({});
+    await run({
+      code: 'SET_SUBSCRIPTION_ATTRIBUTES',
+      params: {
+        topicArn: TOPIC_ARN,
+        subscriptionArn: `${TOPIC_ARN}:hub`,
+        attributeName: 'RawMessageDelivery',
+        attributeValue: 'false',
+      },
+    });
+    expect(m.collectorSns.commandCalls(SetSubscriptionAttributesCommand)[0]!.args[0].input).toEqual({
+      SubscriptionArn: `${TOPIC_ARN}:hub`,
+      AttributeName: 'RawMessageDelivery',
+      AttributeValue: 'false',
+    });
+  });
+
+  test('UNSUBSCRIBE: as the owner the plan names; a subscription gone already counts as removed', async () => {
+    const { m, run } = setup();
+    m.sns.on(UnsubscribeCommand).resolves({});
+    m.collectorSns.on(UnsubscribeCommand).rejects(Object.assign(new Error('gone'), { name: 'NotFoundException' }));
+    await run({ code: 'UNSUBSCRIBE', params: { topicArn: TOPIC_ARN, subscriptionArn: 'arn:s1', by: 'customer' } });
+    await run({ code: 'UNSUBSCRIBE', params: { topicArn: TOPIC_ARN, subscriptionArn: 'arn:s2', by: 'collector' } });
+    expect(m.sns.commandCalls(UnsubscribeCommand).map((c) => c.args[0].input)).toEqual([{ SubscriptionArn: 'arn:s1' }]);
+    expect(m.collectorSns.commandCalls(UnsubscribeCommand).map((c) => c.args[0].input)).toEqual([
+      { SubscriptionArn: 'arn:s2' },
+    ]);
+    m.sns.on(UnsubscribeCommand).rejects(Object.assign(new Error('no'), { name: 'AuthorizationError' }));
+    await expect(
+      run({ code: 'UNSUBSCRIBE', params: { topicArn: TOPIC_ARN, subscriptionArn: 'arn:s3', by: 'customer' } }),
+    ).rejects.toThrow('no');
+  });
+
+  test('ENABLE_ESM / UPDATE_ESM / DELETE_ESM: one UpdateEventSourceMapping each; a mapping gone already counts as deleted', async () => {
+    const { m, run } = setup();
+    m.lambda.on(UpdateEventSourceMappingCommand).resolves({});
+    m.lambda
+      .on(DeleteEventSourceMappingCommand)
+      .rejects(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }));
+    await run({ code: 'ENABLE_ESM', params: { uuid: 'e-1', maximumConcurrency: 2 } });
+    await run({ code: 'ENABLE_ESM', params: { uuid: 'e-2' } });
+    await run({ code: 'UPDATE_ESM', params: { uuid: 'e-3', maximumConcurrency: 3 } });
+    await run({ code: 'DELETE_ESM', params: { uuid: 'e-4', queueArn: QUEUE_ARN } });
+    expect(m.lambda.commandCalls(UpdateEventSourceMappingCommand).map((c) => c.args[0].input)).toEqual([
+      { UUID: 'e-1', Enabled: true, ScalingConfig: { MaximumConcurrency: 2 } },
+      { UUID: 'e-2', Enabled: true },
+      { UUID: 'e-3', ScalingConfig: { MaximumConcurrency: 3 } },
+    ]);
+    expect(m.lambda.commandCalls(DeleteEventSourceMappingCommand).map((c) => c.args[0].input)).toEqual([
+      { UUID: 'e-4' },
+    ]);
   });
 
   test('the reconcile code never calls PutEventSelectors, PutInsightSelectors or CloudTrail Lake', () => {
@@ -300,7 +418,7 @@ describe('createActionExecutor', () => {
 describe('costs', () => {
   test('every action code states its cost impact', () => {
     for (const code of ACTION_CODES) {
-      const impact = actionCostImpact(code, DEFAULT_COST_ASSUMPTIONS);
+      const impact = plannedCostImpact({ code, params: {} } as unknown as ActionDraft, DEFAULT_COST_ASSUMPTIONS);
       expect(impact.monthlyUsd).toBeGreaterThanOrEqual(0);
       expect(impact.note).toMatch(/^\$/);
     }
@@ -353,7 +471,41 @@ describe('loadReconcileConfig', () => {
     ['INGEST_ROLE_ARN', 'ingest'],
     ['RECONCILE_CONCURRENCY', '0'],
     ['RECONCILE_MONTHLY_MANAGEMENT_EVENTS', 'lots'],
+    ['INGEST_TOPOLOGY', 'star'],
+    ['RECONCILE_ROLE_ARN', 'reconcile'],
+    ['ESM_MAXIMUM_CONCURRENCY', '1'],
+    ['ESM_MAXIMUM_CONCURRENCY', '1001'],
+    ['INGEST_RESERVED_CONCURRENCY', '0'],
+    ['HUB_QUEUE_ARNS', 'arn:aws:sqs:us-east-1:123456789012:some-queue'],
   ])('a malformed %s fails naming it', (name, value) => {
     expect(() => loadReconcileConfig({ ...base, [name]: value })).toThrow(name);
+  });
+
+  test('the topology: customer-queue unless set; ESM_MAXIMUM_CONCURRENCY 2 by default (Lambda allows 2-1000)', () => {
+    expect(loadReconcileConfig(base)).toMatchObject({
+      ingestTopology: 'customer-queue',
+      hubQueueArns: [],
+      esmMaximumConcurrency: 2,
+    });
+    expect(loadReconcileConfig(base).ingestReservedConcurrency).toBeUndefined();
+    expect(
+      loadReconcileConfig({ ...base, ESM_MAXIMUM_CONCURRENCY: '1000', INGEST_RESERVED_CONCURRENCY: '20' }),
+    ).toMatchObject({ esmMaximumConcurrency: 1000, ingestReservedConcurrency: 20 });
+  });
+
+  test('hub: HUB_QUEUE_ARNS (index = shard) and RECONCILE_ROLE_ARN are required', () => {
+    const hub = {
+      ...base,
+      INGEST_TOPOLOGY: 'hub',
+      HUB_QUEUE_ARNS: HUB_QUEUE_ARNS.join(','),
+      RECONCILE_ROLE_ARN: RECONCILE_ROLE_ARN,
+    };
+    expect(loadReconcileConfig(hub)).toMatchObject({
+      ingestTopology: 'hub',
+      hubQueueArns: HUB_QUEUE_ARNS,
+      reconcileRoleArn: RECONCILE_ROLE_ARN,
+    });
+    expect(() => loadReconcileConfig({ ...hub, RECONCILE_ROLE_ARN: '' })).toThrow('RECONCILE_ROLE_ARN is required');
+    expect(() => loadReconcileConfig({ ...hub, HUB_QUEUE_ARNS: '' })).toThrow('HUB_QUEUE_ARNS is required');
   });
 });

@@ -18,16 +18,20 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { EVERY_SOURCE, NO_SOURCE, allExcept } from '../../lambdas/reconcile/coverage';
 import { observeAccount, summarizeSelectors } from '../../lambdas/reconcile/observe';
-import type { CustomerClients } from '../../lambdas/reconcile/clients';
+import type { CollectorClients, CustomerClients } from '../../lambdas/reconcile/clients';
 import {
   ACCT,
   BUCKET,
+  COLLECTOR_ACCOUNT,
   FUNCTION_ARN,
   GENERATED,
+  HUB_QUEUE_ARN,
+  HUB_QUEUE_ARNS,
   QUEUE_ARN,
   TOPIC_ARN,
   TRAIL_ARN,
   context,
+  hubContext,
 } from '../../testkit/reconcile-fixtures';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
@@ -42,6 +46,8 @@ function setup() {
     sns: new SNSClient({ region: 'us-east-1', credentials }),
     sqs: new SQSClient({ region: 'us-east-1', credentials }),
     lambda: new LambdaClient({ region: 'us-east-1', credentials }),
+    /** The collector's own SNS client: the hub subscriptions are its. */
+    collectorSns: new SNSClient({ region: 'us-east-1', credentials }),
   };
   const mocks = {
     ctHome: mockClient(instances.ctHome),
@@ -50,6 +56,7 @@ function setup() {
     sns: mockClient(instances.sns),
     sqs: mockClient(instances.sqs),
     lambda: mockClient(instances.lambda),
+    collectorSns: mockClient(instances.collectorSns),
   };
   const clients: CustomerClients = {
     cloudTrail: (region) => (region === 'eu-west-1' ? instances.ctEu : instances.ctHome),
@@ -84,7 +91,8 @@ function setup() {
   mocks.sqs.on(GetQueueUrlCommand).resolves({ QueueUrl: `https://sqs.us-east-1.amazonaws.com/${ACCT}/outcomesqueue` });
   mocks.sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: QUEUE_ARN, Policy: '{}' } });
   mocks.lambda.on(ListEventSourceMappingsCommand).resolves({ EventSourceMappings: [] });
-  return { mocks, clients, collector: { lambda: instances.lambda } };
+  const collector: CollectorClients = { lambda: instances.lambda, sns: () => instances.collectorSns };
+  return { mocks, clients, collector };
 }
 
 describe('observeAccount', () => {
@@ -302,6 +310,80 @@ describe('observeAccount', () => {
         { uuid: 'b', functionArn: FUNCTION_ARN, state: 'Disabled' },
       ],
     });
+  });
+});
+
+describe('observeAccount: the hub topology and the mapping concurrency', () => {
+  test("the hub subscription's attributes are read by the collector (its owner); Owner and Deleted are kept", async () => {
+    const { mocks, clients, collector } = setup();
+    mocks.sns.on(ListSubscriptionsByTopicCommand).resolves({
+      Subscriptions: [
+        { SubscriptionArn: `${TOPIC_ARN}:hub`, Owner: COLLECTOR_ACCOUNT, Protocol: 'sqs', Endpoint: HUB_QUEUE_ARN },
+        { SubscriptionArn: 'Deleted', Owner: COLLECTOR_ACCOUNT, Protocol: 'sqs', Endpoint: HUB_QUEUE_ARNS[1] },
+      ],
+    });
+    mocks.collectorSns
+      .on(GetSubscriptionAttributesCommand)
+      .resolves({ Attributes: { PendingConfirmation: 'false', RawMessageDelivery: 'true' } });
+    const state = await observeAccount(clients, hubContext(), collector);
+    const topic = state.topics[TOPIC_ARN];
+    expect(topic?.known && topic.value?.subscriptions).toEqual({
+      known: true,
+      value: [
+        {
+          arn: `${TOPIC_ARN}:hub`,
+          protocol: 'sqs',
+          endpoint: HUB_QUEUE_ARN,
+          pending: false,
+          owner: COLLECTOR_ACCOUNT,
+          filterPolicy: { known: true, value: null },
+          rawMessageDelivery: true,
+        },
+        {
+          arn: 'Deleted',
+          protocol: 'sqs',
+          endpoint: HUB_QUEUE_ARNS[1],
+          pending: false,
+          deleted: true,
+          owner: COLLECTOR_ACCOUNT,
+        },
+      ],
+    });
+    expect(mocks.collectorSns.commandCalls(GetSubscriptionAttributesCommand).map((c) => c.args[0].input)).toEqual([
+      { SubscriptionArn: `${TOPIC_ARN}:hub` },
+    ]);
+    // The topic owner is not asked: SNS answers it AuthorizationError for a subscription it does not own.
+    expect(mocks.sns.commandCalls(GetSubscriptionAttributesCommand)).toEqual([]);
+    // Recorded as hub, no queue recorded: neither the account's queues nor the mappings are read.
+    expect(mocks.sqs.calls()).toEqual([]);
+    expect(mocks.lambda.calls()).toEqual([]);
+  });
+
+  test('hub, a customer queue still recorded: its depth is read, and its mappings only because it exists', async () => {
+    const { mocks, clients, collector } = setup();
+    mocks.sqs.on(GetQueueAttributesCommand).resolves({
+      Attributes: {
+        QueueArn: QUEUE_ARN,
+        ApproximateNumberOfMessages: '4',
+        ApproximateNumberOfMessagesNotVisible: '1',
+      },
+    });
+    mocks.lambda.on(ListEventSourceMappingsCommand).resolves({
+      EventSourceMappings: [
+        { UUID: 'e', FunctionArn: FUNCTION_ARN, State: 'Enabled', ScalingConfig: { MaximumConcurrency: 2 } },
+      ],
+    });
+    const ctx = hubContext({ ingestFunctionArn: FUNCTION_ARN, recorded: { ...context().recorded } });
+    const state = await observeAccount(clients, ctx, collector);
+    expect(state.queues.outcomesqueue).toMatchObject({ known: true, value: { messages: 4, messagesInFlight: 1 } });
+    expect(state.eventSourceMappings).toEqual({
+      known: true,
+      value: [{ uuid: 'e', functionArn: FUNCTION_ARN, state: 'Enabled', maximumConcurrency: 2 }],
+    });
+    mocks.lambda.resetHistory();
+    mocks.sqs.on(GetQueueUrlCommand).rejects(awsError('QueueDoesNotExist', 400));
+    await observeAccount(clients, ctx, collector);
+    expect(mocks.lambda.calls()).toEqual([]);
   });
 });
 

@@ -30,6 +30,8 @@ import {
   context,
   queuePolicy,
   topicPolicy,
+  HUB,
+  HUB_QUEUE_ARNS,
 } from '../../testkit/reconcile-fixtures';
 
 const ORG_OWNER = '999900001111';
@@ -263,7 +265,14 @@ function basedOnKnownState(action: PlannedAction, state: ObservedState): boolean
     case 'PUT_QUEUE_POLICY':
       return isKnown(state.queues.outcomesqueue) && isKnown(state.topics[action.params.topicArn]);
     case 'SUBSCRIBE':
-      return isKnown(state.queues.outcomesqueue) && isKnown(state.topics[action.params.topicArn]);
+      // A hub subscription needs no queue in the account.
+      return (
+        (action.params.hubShard !== undefined || isKnown(state.queues.outcomesqueue)) &&
+        isKnown(state.topics[action.params.topicArn])
+      );
+    case 'SET_SUBSCRIPTION_ATTRIBUTES':
+    case 'UNSUBSCRIBE':
+      return isKnown(state.topics[action.params.topicArn]);
     case 'UPDATE_TRAIL':
       if ('bucketName' in action.params) {
         const probe = state.buckets[action.params.bucketName];
@@ -272,7 +281,11 @@ function basedOnKnownState(action: PlannedAction, state: ObservedState): boolean
       return isKnown(state.topics[`arn:aws:sns:${action.params.region}:${ACCT}:${action.params.topicName}`]);
     case 'CREATE_ESM':
     case 'ENABLE_ESM':
+    case 'UPDATE_ESM':
       return isKnown(state.eventSourceMappings) && isKnown(state.queues.outcomesqueue);
+    case 'DELETE_ESM':
+      // Only for a drained (or deleted) queue: its depth was read.
+      return isKnown(state.queues.outcomesqueue);
     case 'CREATE_TRAIL':
     case 'REUSE_TRAIL':
     case 'START_LOGGING':
@@ -403,6 +416,38 @@ describe('planner properties', () => {
         expect(planAccount(state, ctx)).toEqual(plan);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  test('hub topology: no queue, queue policy or mapping is ever created for the account; every subscribe is the hub one, and the old path is unsubscribed only after it', () => {
+    const hubArb = fc.tuple(contextArb, fc.boolean()).map(([ctx, recordedHub]) => ({
+      ...ctx,
+      ingestTopology: 'hub' as const,
+      hub: HUB,
+      hubQueueArns: HUB_QUEUE_ARNS,
+      ...(recordedHub ? { recorded: { ...ctx.recorded, ingestTopology: 'hub' as const, ingestShard: HUB.shard } } : {}),
+    }));
+    fc.assert(
+      fc.property(stateArb, hubArb, (state, ctx) => {
+        const plan = planAccount(state, ctx);
+        for (const action of plan.actions) {
+          expect(['CREATE_QUEUE', 'PUT_QUEUE_POLICY', 'CREATE_ESM', 'ENABLE_ESM', 'UPDATE_ESM']).not.toContain(
+            action.code,
+          );
+          if (action.code === 'SUBSCRIBE') {
+            expect(action.params).toMatchObject({ queueArn: HUB.queueArn, hubShard: HUB.shard });
+            expect(action.costImpact.monthlyUsd).toBe(0);
+          }
+          // Retiring the old path never comes before the hub subscription it waits for.
+          if (action.code === 'UNSUBSCRIBE') {
+            const subscribe = plan.actions.find((a) => a.code === 'SUBSCRIBE');
+            if (subscribe !== undefined) expect(action.dependsOn).toContain(subscribe.id);
+          }
+        }
+        if (!state.trails.known) expect(plan.actions).toEqual([]);
+        expect(plan.actions.every((action) => basedOnKnownState(action, state))).toBe(true);
+      }),
+      runs,
     );
   });
 

@@ -11,7 +11,7 @@ import { observeAccount } from '../../lambdas/reconcile/observe';
 import { planAccount, reportActions } from '../../lambdas/reconcile/plan';
 import type { Action, PlanContext } from '../../lambdas/reconcile/types';
 import { FakeCloud, seedHealthyAccount } from '../../testkit/fake-cloud';
-import { ACCT, FUNCTION_ARN, context } from '../../testkit/reconcile-fixtures';
+import { ACCT, FUNCTION_ARN, HUB_QUEUE_ARN, context, hubContext } from '../../testkit/reconcile-fixtures';
 
 const INGEST_ROLE = 'arn:aws:iam::123456789012:role/collector-ingest';
 
@@ -47,6 +47,22 @@ const empty = () => context({ recorded: {} });
 const statuses = (actions: Action[]) => actions.map((a) => [a.code, a.status]);
 
 describe('propagation errors for N seconds after a policy write', () => {
+  test('hub: Subscribe right after the topic policy lets the collector subscribe: AuthorizationError, retried', async () => {
+    const { cloud, slept, run } = world(3_000);
+    seedHealthyAccount(cloud, ACCT);
+    const account = cloud.account(ACCT);
+    account.queues.clear();
+    account.subscriptions.length = 0;
+    const actions = await run(hubContext());
+    expect(statuses(actions)).toEqual([
+      ['PUT_TOPIC_POLICY', 'applied'],
+      ['SUBSCRIBE', 'applied'],
+    ]);
+    expect(slept).toEqual([1_000, 2_000]);
+    expect(cloud.callsOf('collector').filter((c) => c === 'Subscribe')).toHaveLength(3);
+    expect(account.subscriptions).toMatchObject([{ endpoint: HUB_QUEUE_ARN, owner: 'collector' }]);
+  });
+
   test('5 s: CreateTrail fails until the bucket policy is in force, then succeeds within the run', async () => {
     const { cloud, slept, run } = world(5_000);
     const actions = await run(empty());

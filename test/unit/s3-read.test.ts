@@ -16,8 +16,9 @@ import { silentLogger, type LoggerLike } from '../../lambdas/shared/logger';
 import type { AccountRecord, ReadError } from '../../lambdas/shared/registry';
 import { PermanentInputError } from '../../lambdas/shared/errors';
 import { KEEP_ALL } from '../../lambdas/ingest/records/filters';
-import { forwardObject, type ForwardOptions } from '../../lambdas/ingest/pipeline';
-import { KmsReadError, ReadDeadlineError, deadlineSignal } from '../../lambdas/ingest/s3-read';
+import { WHOLE_OBJECT_MAX_BYTES, forwardObject, type ForwardOptions } from '../../lambdas/ingest/pipeline';
+import { gzipSync } from 'node:zlib';
+import { BodyLengthError, KmsReadError, ReadDeadlineError, deadlineSignal } from '../../lambdas/ingest/s3-read';
 import type { Sink } from '../../lambdas/ingest/sinks/sink';
 import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import type { RecordObject } from '../../lambdas/ingest/log-object';
@@ -304,5 +305,82 @@ describe('SSE-KMS log files the role cannot decrypt: recorded for TRAIL_KMS_UNRE
     expect(error.code).toBe('AccessDenied');
     expect(error.keyArn).toBe(KEY_ARN);
     expect(error.cause).toBe(KMS_DENIED);
+  });
+});
+
+describe('small objects are read whole (up to WHOLE_OBJECT_MAX_BYTES, by their Content-Length)', () => {
+  const log = gzipSync(JSON.stringify({ Records: [{ eventID: 'a' }, { eventID: 'b' }] }));
+
+  /** A sink that keeps the records it is sent. */
+  function keeping(): Sink & { records: string[] } {
+    const records: string[] = [];
+    return {
+      recordOverheadBytes: 1,
+      close: () => undefined,
+      send: (b) => {
+        records.push(...b.records.map((record) => record.toString()));
+        return Promise.resolve({ requests: 1, bytesSent: 0 });
+      },
+      records,
+    };
+  }
+
+  async function forward(body: Readable, contentLength: number | undefined, signal?: AbortSignal) {
+    const sink = keeping();
+    const s3 = fakeS3(() =>
+      Promise.resolve({ Body: body, ...(contentLength === undefined ? {} : { ContentLength: contentLength }) }),
+    );
+    const result = await forwardObject(s3.client, OBJECT, ACCOUNT, sink, {
+      ...FORWARD,
+      deadline: Date.now() + 60_000,
+      ...(signal ? { signal } : {}),
+    }).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    return { ...result, sink };
+  }
+
+  test('read whole or streamed, the same records and counts', async () => {
+    const chunks = () => Readable.from([log.subarray(0, 7), log.subarray(7)]);
+    const whole = await forward(chunks(), log.length);
+    const streamed = await forward(chunks(), undefined);
+    const large = await forward(chunks(), WHOLE_OBJECT_MAX_BYTES + 1).catch((e: unknown) => ({ error: e }));
+    expect(whole.sink.records).toEqual(['{"eventID":"a"}', '{"eventID":"b"}']);
+    expect(streamed.sink.records).toEqual(whole.sink.records);
+    // A Content-Length above the limit is streamed (this body is shorter than it says, which the stream
+    // does not check: S3 and the socket do).
+    expect('value' in large && large.value.recordsRead).toBe(2);
+    const { durationMs: _a, ...wholeCounts } = (whole as { value: { durationMs: number } }).value;
+    const { durationMs: _b, ...streamedCounts } = (streamed as { value: { durationMs: number } }).value;
+    expect(wholeCounts).toEqual(streamedCounts);
+    expect(wholeCounts).toMatchObject({ bytesIn: log.length, recordsRead: 2, recordsForwarded: 2 });
+  });
+
+  test.each([
+    ['ends before its Content-Length', 1, `but the body ended after ${log.length}`],
+    ['goes on past its Content-Length', -1, 'but the body went on past them'],
+  ])('a body that %s fails the message for redelivery (not poison), sending nothing', async (_name, delta, text) => {
+    const { error, sink } = (await forward(Readable.from([log]), log.length + delta)) as {
+      error: unknown;
+      sink: { records: string[] };
+    };
+    expect(error).toBeInstanceOf(BodyLengthError);
+    expect(error).not.toBeInstanceOf(PermanentInputError);
+    expect((error as Error).message).toBe(
+      `s3://${BUCKET}/${KEY}: GetObject announced ${log.length + delta} bytes (Content-Length) ${text}; ` +
+        'the message is left for redelivery',
+    );
+    expect(sink.records).toEqual([]);
+  });
+
+  test('a small body that stalls is stopped at the deadline too, and destroyed', async () => {
+    const body = stalledBody(log.subarray(0, 5));
+    const controller = new AbortController();
+    body.once('data', () => setImmediate(() => controller.abort()));
+    const { error } = (await forward(body, log.length, controller.signal)) as { error: unknown };
+    expect(error).toBeInstanceOf(ReadDeadlineError);
+    expect((error as Error).message).toMatch(/stopped at the Lambda deadline .* after 5 bytes/);
+    expect(body.destroyedByAbort()).toBe(true);
   });
 });

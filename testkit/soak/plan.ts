@@ -1,14 +1,17 @@
-/** The soak's workload: message bodies of every notification shape, the objects they name, planted poison. */
+/**
+ * The soak's workload: message bodies of every notification shape, the objects they name, planted poison.
+ * On a customer queue bodies come raw or in SNS envelopes, as the seed's queues receive them. On a hub queue every
+ * body is what SNS delivers from the tenant's topic (snsNotificationBody: SNS's JSON, byte for byte), since raw
+ * delivery is poison there; the hub adds two poison kinds of its own: a raw-delivery body and an envelope from a
+ * topic nobody registered.
+ */
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { IngestTopology } from '../../lambdas/shared/topology';
 import { generateRecords, logFileBody, logFileKey, seededRandom } from '../cloudtrail-generator';
-import {
-  cloudTrailNotification,
-  eventBridgeObjectCreated,
-  s3EventNotification,
-  snsEnvelope,
-  type DemoChain,
-} from '../demo-chain';
-import { FOREIGN_ACCOUNT, REGION, TENANT, type SoakOptions } from './options';
+import { cloudTrailNotification, eventBridgeObjectCreated, s3EventNotification, snsEnvelope } from '../demo-chain';
+import { demoTopicArn, snsConfirmationBody, snsNotificationBody } from '../hub';
+import { FOREIGN_ACCOUNT, REGION, type SoakOptions } from './options';
 
 type Shape = 'sns-cloudtrail' | 'raw-cloudtrail' | 's3-event' | 's3-event-sns' | 'eventbridge' | 'eventbridge-sns';
 const SHAPES: [Shape, number][] = [
@@ -19,6 +22,12 @@ const SHAPES: [Shape, number][] = [
   ['eventbridge', 0.15],
   ['eventbridge-sns', 0.05],
 ];
+/** A hub queue receives only what SNS delivers: CloudTrail's notification, or S3's and EventBridge's via the topic. */
+const HUB_SHAPES: [Shape, number][] = [
+  ['sns-cloudtrail', 0.8],
+  ['s3-event-sns', 0.1],
+  ['eventbridge-sns', 0.1],
+];
 const POISON_KINDS = [
   'not-json',
   'unknown-shape',
@@ -28,10 +37,23 @@ const POISON_KINDS = [
   'truncated-gzip-object',
   'malformed-json-object',
 ] as const;
-type PoisonKind = (typeof POISON_KINDS)[number];
+const HUB_POISON_KINDS = [...POISON_KINDS, 'raw-delivery-body', 'unregistered-topic'] as const;
+type PoisonKind = (typeof HUB_POISON_KINDS)[number];
+
+/** S3 publishes its event notifications to SNS with this Subject. */
+const S3_SUBJECT = 'Amazon S3 Notification';
+
+/** A registered tenant, as the workload needs it. */
+export interface PlanTenant {
+  accountId: string;
+  bucket: string;
+  topicArn: string;
+}
 
 export interface PlannedMessage {
   index: number;
+  /** The tenant whose topic (hub) or queue (customer queue) delivers it. */
+  tenant: string;
   kind: 'file' | 'large-file' | 'multi-key' | 'ignored' | 'not-read' | 'deleted-object' | 'poison';
   detail: string;
   body: string;
@@ -53,27 +75,59 @@ function pickWeighted<T>(random: () => number, table: [T, number][]): T {
   return table[table.length - 1]![0];
 }
 
-function bodyFor(shape: Shape, bucket: string, key: string, topicArn: string): string {
+/** A UUID-shaped id from a seed (an SNS MessageId: unique per publish, the same on every run). */
+function stableUuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** How a tenant's published message reaches the queue: SNS's own bytes on a hub, the seed's envelope otherwise. */
+type Envelope = (tenant: PlanTenant, message: string, index: number, subject?: string) => string;
+
+function envelopeFor(topology: IngestTopology, seed: number): Envelope {
+  if (topology === 'customer-queue') return (tenant, message) => snsEnvelope(message, tenant.topicArn);
+  return (tenant, message, index, subject) =>
+    snsNotificationBody({
+      topicArn: tenant.topicArn,
+      message,
+      messageId: stableUuid(`soak ${seed} ${index}`),
+      ...(subject !== undefined ? { subject } : {}),
+    });
+}
+
+function bodyFor(shape: Shape, tenant: PlanTenant, key: string, index: number, envelope: Envelope): string {
+  const bucket = tenant.bucket;
   switch (shape) {
     case 'sns-cloudtrail':
-      return snsEnvelope(cloudTrailNotification(bucket, [key]), topicArn);
+      return envelope(tenant, cloudTrailNotification(bucket, [key]), index);
     case 'raw-cloudtrail':
       return cloudTrailNotification(bucket, [key]);
     case 's3-event':
       return s3EventNotification(bucket, key);
     case 's3-event-sns':
-      return snsEnvelope(s3EventNotification(bucket, key), topicArn);
+      return envelope(tenant, s3EventNotification(bucket, key), index, S3_SUBJECT);
     case 'eventbridge':
       return eventBridgeObjectCreated(bucket, key);
     case 'eventbridge-sns':
-      return snsEnvelope(eventBridgeObjectCreated(bucket, key), topicArn);
+      return envelope(tenant, eventBridgeObjectCreated(bucket, key), index);
   }
 }
 
-/** The whole workload, deterministic for a seed: message bodies, the objects they name, the records expected. */
-export function planMessages(options: SoakOptions, chain: DemoChain): PlannedMessage[] {
+/**
+ * The whole workload, deterministic for a seed: message bodies, the objects they name, the records expected.
+ * Messages go to the tenants in turn. (One tenant on a customer queue gives the seed's workload, message for
+ * message.)
+ */
+export function planMessages(
+  options: Pick<SoakOptions, 'seed' | 'messages' | 'poison' | 'topology'>,
+  tenants: readonly PlanTenant[],
+): PlannedMessage[] {
+  if (tenants.length === 0) throw new Error('soak: planMessages needs at least one tenant');
+  const hub = options.topology === 'hub';
+  const kinds: readonly PoisonKind[] = hub ? HUB_POISON_KINDS : POISON_KINDS;
+  const envelope = envelopeFor(options.topology, options.seed);
   const random = seededRandom(options.seed);
-  const poisonCount = options.poison ?? Math.max(POISON_KINDS.length, Math.round(options.messages * 0.005));
+  const poisonCount = options.poison ?? Math.max(kinds.length, Math.round(options.messages * 0.005));
   const poisonAt = new Set<number>();
   while (poisonAt.size < Math.min(poisonCount, options.messages)) poisonAt.add(Math.floor(random() * options.messages));
   const start = Date.UTC(2026, 10, 1);
@@ -81,13 +135,14 @@ export function planMessages(options: SoakOptions, chain: DemoChain): PlannedMes
   let poisonIndex = 0;
 
   /** A log file, generated only when it is uploaded; its eventIDs then go to `into`. */
-  const logFile = (index: number, part: number, records: number, into: string[]) => {
+  const logFile = (tenant: PlanTenant, index: number, part: number, records: number, into: string[]) => {
     fileSeed += 1;
     const seed = fileSeed;
     const time = new Date(start + index * 60_000);
-    const key = logFileKey({ accountId: TENANT, region: REGION, time, unique: `soak${options.seed}-${index}-${part}` });
+    const accountId = tenant.accountId;
+    const key = logFileKey({ accountId, region: REGION, time, unique: `soak${options.seed}-${index}-${part}` });
     const make = () => {
-      const generated = generateRecords(records, { accountId: TENANT, region: REGION, seed, start: time });
+      const generated = generateRecords(records, { accountId, region: REGION, seed, start: time });
       into.push(...generated.map((record) => record.eventID as string));
       return logFileBody(generated);
     };
@@ -96,49 +151,78 @@ export function planMessages(options: SoakOptions, chain: DemoChain): PlannedMes
 
   const messages: PlannedMessage[] = [];
   for (let index = 0; index < options.messages; index++) {
+    const tenant = tenants[index % tenants.length]!;
+    const { accountId, bucket } = tenant;
+    const wrap = (message: string, subject?: string) => envelope(tenant, message, index, subject);
     if (poisonAt.has(index)) {
-      const what: PoisonKind = POISON_KINDS[poisonIndex++ % POISON_KINDS.length]!;
+      const what: PoisonKind = kinds[poisonIndex++ % kinds.length]!;
       const marker = `soak-poison-${index}`;
       let body: string;
       const objects: { key: string; make: () => Buffer }[] = [];
       switch (what) {
         case 'not-json':
-          body = `not a notification: ${marker}`;
+          // On a hub queue a raw body is poison before its shape is looked at: these come through the topic.
+          body = hub ? wrap(`not a notification: ${marker}`) : `not a notification: ${marker}`;
           break;
         case 'unknown-shape':
-          body = JSON.stringify({ hello: marker });
+          body = hub ? wrap(JSON.stringify({ hello: marker })) : JSON.stringify({ hello: marker });
           break;
         case 'foreign-account-key': {
-          const key = logFileKey({ accountId: FOREIGN_ACCOUNT, region: REGION, time: new Date(start), unique: marker });
-          body = snsEnvelope(cloudTrailNotification(chain.bucket, [key]), chain.topicArn);
+          // With a second tenant: the hostile case, another registered tenant's bucket and keys.
+          const other = tenants.length > 1 ? tenants[(index + 1) % tenants.length]! : undefined;
+          const time = new Date(start);
+          const key = logFileKey({
+            accountId: other?.accountId ?? FOREIGN_ACCOUNT,
+            region: REGION,
+            time,
+            unique: marker,
+          });
+          body = wrap(cloudTrailNotification(other?.bucket ?? bucket, [key]));
           break;
         }
-        case 's3-event-v3':
-          body = s3EventNotification(chain.bucket, `AWSLogs/${TENANT}/${marker}.json.gz`).replace(
+        case 's3-event-v3': {
+          const event = s3EventNotification(bucket, `AWSLogs/${accountId}/${marker}.json.gz`).replace(
             '"eventVersion":"2.1"',
             '"eventVersion":"3.0"',
           );
+          body = hub ? wrap(event, S3_SUBJECT) : event;
           break;
+        }
         case 'nested-sns':
-          body = snsEnvelope(snsEnvelope(cloudTrailNotification(chain.bucket, [marker])));
+          body = wrap(snsEnvelope(cloudTrailNotification(bucket, [marker]), tenant.topicArn));
           break;
         case 'truncated-gzip-object':
         case 'malformed-json-object': {
           // Records before the failure point may reach the downstream (their IDs start with the marker).
           const records = Array.from({ length: 30 }, (_, n) => ({ eventID: `${marker}-${n}`, eventName: 'Poison' }));
           const text = JSON.stringify({ Records: records });
-          const key = logFileKey({ accountId: TENANT, region: REGION, time: new Date(start), unique: marker });
+          const key = logFileKey({ accountId, region: REGION, time: new Date(start), unique: marker });
           const gz = gzipSync(text);
           const object =
             what === 'truncated-gzip-object'
               ? gz.subarray(0, Math.floor(gz.length * 0.6))
               : gzipSync(`${text.slice(0, Math.floor(text.length * 0.6))}}}garbage`);
           objects.push({ key, make: () => object });
-          body = snsEnvelope(cloudTrailNotification(chain.bucket, [key]), chain.topicArn);
+          body = wrap(cloudTrailNotification(bucket, [key]));
+          break;
+        }
+        case 'raw-delivery-body': {
+          // A well-formed notification without SNS's envelope: nothing says which topic it came from.
+          const key = logFileKey({ accountId, region: REGION, time: new Date(start), unique: marker });
+          body = cloudTrailNotification(bucket, [key]);
+          break;
+        }
+        case 'unregistered-topic': {
+          const key = logFileKey({ accountId, region: REGION, time: new Date(start), unique: marker });
+          body = envelope(
+            { ...tenant, topicArn: demoTopicArn(FOREIGN_ACCOUNT, REGION) },
+            cloudTrailNotification(bucket, [key]),
+            index,
+          );
           break;
         }
       }
-      messages.push({ index, kind: 'poison', detail: what, body, objects, eventIds: [] });
+      messages.push({ index, tenant: accountId, kind: 'poison', detail: what, body, objects, eventIds: [] });
       continue;
     }
 
@@ -150,49 +234,57 @@ export function planMessages(options: SoakOptions, chain: DemoChain): PlannedMes
         ['subscription confirmation', 0.2],
         ['ObjectRemoved event', 0.3],
       ]);
-      const key = logFileKey({ accountId: TENANT, region: REGION, time: new Date(start), unique: `removed-${index}` });
-      const body =
-        what === 's3:TestEvent'
-          ? JSON.stringify({
-              Service: 'Amazon S3',
-              Event: 's3:TestEvent',
-              Bucket: chain.bucket,
-              RequestId: `r${index}`,
-            })
-          : what === 'validation message'
-            ? snsEnvelope('CloudTrail validation message.', chain.topicArn)
-            : what === 'subscription confirmation'
-              ? JSON.stringify({
-                  Type: 'SubscriptionConfirmation',
-                  TopicArn: chain.topicArn,
-                  Message: `m${index}`,
-                  Token: 't',
-                })
-              : s3EventNotification(chain.bucket, key, 'ObjectRemoved:Delete');
-      messages.push({ index, kind: 'ignored', detail: what, body, objects: [], eventIds: [] });
+      const key = logFileKey({ accountId, region: REGION, time: new Date(start), unique: `removed-${index}` });
+      let body: string;
+      if (what === 's3:TestEvent') {
+        const test = JSON.stringify({
+          Service: 'Amazon S3',
+          Event: 's3:TestEvent',
+          Bucket: bucket,
+          RequestId: `r${index}`,
+        });
+        body = hub ? wrap(test, S3_SUBJECT) : test;
+      } else if (what === 'validation message') {
+        body = wrap('CloudTrail validation message.');
+      } else if (what === 'subscription confirmation') {
+        body = hub
+          ? snsConfirmationBody('SubscriptionConfirmation', { topicArn: tenant.topicArn })
+          : JSON.stringify({
+              Type: 'SubscriptionConfirmation',
+              TopicArn: tenant.topicArn,
+              Message: `m${index}`,
+              Token: 't',
+            });
+      } else {
+        const removed = s3EventNotification(bucket, key, 'ObjectRemoved:Delete');
+        body = hub ? wrap(removed, S3_SUBJECT) : removed;
+      }
+      messages.push({ index, tenant: accountId, kind: 'ignored', detail: what, body, objects: [], eventIds: [] });
     } else if (roll < 0.035) {
       const digest = random() < 0.5;
       const key = digest
-        ? logFileKey({ accountId: TENANT, region: REGION, time: new Date(start), unique: `digest-${index}` }).replace(
+        ? logFileKey({ accountId, region: REGION, time: new Date(start), unique: `digest-${index}` }).replace(
             '/CloudTrail/',
             '/CloudTrail-Digest/',
           )
         : `exports/report-${index}.csv`;
       messages.push({
         index,
+        tenant: accountId,
         kind: 'not-read',
         detail: digest ? 'digest key' : 'other key',
-        body: snsEnvelope(cloudTrailNotification(chain.bucket, [key]), chain.topicArn),
+        body: wrap(cloudTrailNotification(bucket, [key])),
         objects: [],
         eventIds: [],
       });
     } else if (roll < 0.04) {
-      const file = logFile(index, 0, 10, []); // its records can never arrive: not expected
+      const file = logFile(tenant, index, 0, 10, []); // its records can never arrive: not expected
       messages.push({
         index,
+        tenant: accountId,
         kind: 'deleted-object',
         detail: 'object deleted before it was read',
-        body: snsEnvelope(cloudTrailNotification(chain.bucket, [file.key]), chain.topicArn),
+        body: wrap(cloudTrailNotification(bucket, [file.key])),
         objects: [file],
         eventIds: [],
         deleteBeforeRead: [file.key],
@@ -200,18 +292,18 @@ export function planMessages(options: SoakOptions, chain: DemoChain): PlannedMes
     } else if (roll < 0.12) {
       const eventIds: string[] = [];
       const files = Array.from({ length: 2 + Math.floor(random() * 3) }, (_, part) =>
-        logFile(index, part, 5 + Math.floor(random() * 30), eventIds),
+        logFile(tenant, index, part, 5 + Math.floor(random() * 30), eventIds),
       );
       messages.push({
         index,
+        tenant: accountId,
         kind: 'multi-key',
         detail: `${files.length} keys`,
-        body: snsEnvelope(
+        body: wrap(
           cloudTrailNotification(
-            chain.bucket,
+            bucket,
             files.map((file) => file.key),
           ),
-          chain.topicArn,
         ),
         objects: files,
         eventIds,
@@ -220,17 +312,19 @@ export function planMessages(options: SoakOptions, chain: DemoChain): PlannedMes
       const large = roll > 0.997;
       const eventIds: string[] = [];
       const file = logFile(
+        tenant,
         index,
         0,
         large ? 1_000 + Math.floor(random() * 2_000) : 5 + Math.floor(random() * 36),
         eventIds,
       );
-      const shape = pickWeighted(random, SHAPES);
+      const shape = pickWeighted(random, hub ? HUB_SHAPES : SHAPES);
       messages.push({
         index,
+        tenant: accountId,
         kind: large ? 'large-file' : 'file',
         detail: shape,
-        body: bodyFor(shape, chain.bucket, file.key, chain.topicArn),
+        body: bodyFor(shape, tenant, file.key, index, envelope),
         objects: [file],
         eventIds,
       });

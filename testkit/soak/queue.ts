@@ -1,6 +1,6 @@
-/** The soak's traffic: uploads the objects a message names, sends the messages in batches. */
+/** The soak's traffic: uploads the objects a message names, sends the messages in batches, reads the DLQs. */
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { mapSettled } from '../../lambdas/shared/concurrency';
 import { errorMessage } from '../../lambdas/shared/errors';
 import type { PlannedMessage } from './plan';
@@ -38,4 +38,48 @@ export async function sendMessages(sqs: SQSClient, queueUrl: string, messages: P
   });
   const failed = settled.find((result) => result.status === 'rejected');
   if (failed?.status === 'rejected') throw failed.reason;
+}
+
+export interface DeadLetter {
+  /** The message as the source queue had it: `OriginalMessageId` for a hub poison move, else the DLQ's own id. */
+  sourceMessageId: string;
+  messageId: string;
+  body: string;
+  /** `PoisonReason`, when ingest moved it (hub); SQS's redrive adds none. */
+  reason?: string;
+}
+
+/**
+ * Everything in a dead-letter queue, each message hidden for 15 minutes once received so that it is read once;
+ * stops after three empty receives in a row. Ingest's hub poison moves are new messages (SendMessage): the
+ * message they stand for is named by their `OriginalMessageId` attribute (lambdas/ingest/source/settle.ts).
+ */
+export async function readDeadLetters(sqs: SQSClient, queueUrl: string): Promise<DeadLetter[]> {
+  const found = new Map<string, DeadLetter>();
+  let empty = 0;
+  for (let round = 0; round < 10_000 && empty < 3; round++) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 900,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const messages = received.Messages ?? [];
+    if (messages.length === 0) empty++;
+    for (const message of messages) {
+      const messageId = message.MessageId ?? '';
+      const attributes = message.MessageAttributes ?? {};
+      const reason = attributes.PoisonReason?.StringValue;
+      found.set(messageId, {
+        messageId,
+        sourceMessageId: attributes.OriginalMessageId?.StringValue ?? messageId,
+        body: message.Body ?? '',
+        ...(reason !== undefined ? { reason } : {}),
+      });
+    }
+  }
+  return [...found.values()];
 }

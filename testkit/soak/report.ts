@@ -1,14 +1,34 @@
-/** The soak's report: its shape, and the table `npm run soak` prints. */
+/** The soak's report: what it counts at the end, its shape, its verdict, and the table `npm run soak` prints. */
 import { formatTable } from '../../bin/commands/output';
+import type { CountTally } from '../../lambdas/ingest/runtime';
+import type { BreakerSettings } from '../../lambdas/ingest/source/circuit-breaker';
 import type { PollTotals } from '../../lambdas/ingest/source/queue-poller';
-import type { FAULT_RATES, SoakOptions } from './options';
+import type { AwsFaultProxy } from '../aws-fault-proxy';
+import type { DownstreamReceiver } from '../downstream-receiver';
+import type { TallyLogger } from '../tally-logger';
+import type { PhaseFigures, SoakObserver } from './observe';
+import { FAULT_RATES, type SoakOptions } from './options';
+import type { OutagePlan, Phase } from './outages';
+import type { PlannedMessage } from './plan';
+import type { DeadLetter } from './queue';
+import { describeSchedule, type SoakSchedule } from './schedule';
+import type { SoakWorld } from './world';
 
 export interface SoakReport {
   options: SoakOptions;
   faultRates: typeof FAULT_RATES | null;
+  schedule: {
+    timeScale: number;
+    /** Seconds hidden after receive 1, 2, 3, ... (the hub schedule; real seconds). */
+    firstRetrySeconds: number[];
+    /** Real seconds of retrying before the last receive allowed: the longest outage without a DLQ entry. */
+    retryWindowSeconds: number;
+    breaker: BreakerSettings;
+  };
   startedAt: string;
   seconds: { setup: number; drain: number; total: number };
   drained: boolean;
+  world: { topology: string; queues: number; tenants: { accountId: string; queue: string; messages: number }[] };
   messages: {
     sent: number;
     byKind: Record<string, number>;
@@ -26,8 +46,11 @@ export interface SoakReport {
   dlq: {
     messages: number;
     poisonFound: number;
+    /** A planted poison message dead-lettered more than once (SQS delivers at least once). */
+    poisonCopies: number;
     poisonMissing: string[];
-    unexpected: { messageId: string; body: string }[];
+    unexpected: { queue: string; messageId: string; body: string; reason?: string }[];
+    byQueue: Record<string, number>;
   };
   duplicates: {
     recordsAcceptedTwice: number;
@@ -35,6 +58,17 @@ export interface SoakReport {
     batchesDroppedByKey: number;
     recordsInDroppedBatches: number;
   };
+  /** The long outage, when there was one. */
+  outage: {
+    minutes: number;
+    realSeconds: number;
+    startedAtSeconds: number;
+    endedAtSeconds: number;
+    requestsRefused: number;
+    /** From the end of the outage to the last acknowledgement. */
+    recoverySeconds: number;
+    phases: Record<Phase, PhaseFigures>;
+  } | null;
   faults: {
     downstream: Record<string, number>;
     downstreamOutages: number;
@@ -52,6 +86,8 @@ export interface SoakReport {
     coldStarts: number;
     pollerErrors: number;
     messagesReceivedMoreThanOnce: number;
+    /** The highest ApproximateReceiveCount seen (the DLQ is at options.maxReceiveCount). */
+    maxReceiveCount: number;
     /** Processed to the end twice: redelivered (visibility timeout) while a first delivery was still running. */
     messagesAcknowledgedTwice: number;
     /** Received by a second poller while a first was still processing it (SQS delivers at least once). */
@@ -59,6 +95,8 @@ export interface SoakReport {
     /** How long processSqsBatch took; `overDeadline`: batches that ran past batchTimeoutMs. */
     batchSeconds: { median: number; p99: number; max: number; overDeadline: number };
   };
+  /** Messages still in the queues at the end (0 when drained). */
+  left: { visible: number; inFlight: number };
   counts: Record<string, number>;
   logs: Record<string, number>;
   logSamples: Record<string, string[]>;
@@ -82,12 +120,241 @@ export function sumValues(map: Map<string, number>): number {
   return total;
 }
 
+const countBy = <T>(items: readonly T[], key: (item: T) => string): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+};
+
+/** Why a record was accepted under two keys: the idempotency keys of its batches say. */
+function duplicatesOf(receiver: DownstreamReceiver): SoakReport['duplicates'] {
+  const acceptedUnder = new Map<string, string[]>();
+  let droppedBatches = 0;
+  let droppedRecords = 0;
+  for (const batch of receiver.batches) {
+    if (batch.duplicateKey) {
+      droppedBatches++;
+      droppedRecords += batch.eventIds.length;
+      continue;
+    }
+    for (const id of batch.eventIds) {
+      const keys = acceptedUnder.get(id);
+      if (keys) keys.push(batch.idempotencyKey);
+      else acceptedUnder.set(id, [batch.idempotencyKey]);
+    }
+  }
+  const byCause: Record<string, number> = {};
+  for (const keys of acceptedUnder.values()) {
+    if (keys.length < 2) continue;
+    const base = (key: string) => key.split('.')[0];
+    const cause = keys.every((key) => base(key) === base(keys[0]!))
+      ? 'the same batch accepted whole and as 413 halves (the random 413 was not repeated on redelivery)'
+      : 'other';
+    byCause[cause] = (byCause[cause] ?? 0) + keys.length - 1;
+  }
+  return {
+    recordsAcceptedTwice: receiver.duplicateRecords,
+    recordsAcceptedTwiceByCause: byCause,
+    batchesDroppedByKey: droppedBatches,
+    recordsInDroppedBatches: droppedRecords,
+  };
+}
+
+export interface ReportInput {
+  options: SoakOptions;
+  schedule: SoakSchedule;
+  world: SoakWorld;
+  planned: readonly PlannedMessage[];
+  receiver: DownstreamReceiver;
+  proxy: AwsFaultProxy;
+  observer: SoakObserver;
+  outages: OutagePlan;
+  tally: CountTally;
+  logger: TallyLogger;
+  deadLetters: readonly (DeadLetter & { queue: string })[];
+  left: { visible: number; inFlight: number };
+  drained: boolean;
+  started: number;
+  drainStarted: number;
+  setupSeconds: number;
+  coldStarts: number;
+  pollerErrors: number;
+}
+
+export function buildReport(input: ReportInput): SoakReport {
+  const { options, planned, receiver, proxy, observer, outages, deadLetters } = input;
+  const poison = planned.filter((message) => message.kind === 'poison');
+  const poisonIds = new Set(poison.map((message) => message.messageId));
+  const poisonLetters = deadLetters.filter((letter) => poisonIds.has(letter.sourceMessageId));
+  const lettered = new Set(poisonLetters.map((letter) => letter.sourceMessageId));
+  const expected = new Set(planned.flatMap((message) => message.eventIds));
+  const lost = [...expected].filter((id) => !receiver.eventIds.has(id));
+  let fromPoisonObjects = 0;
+  let unexpected = 0;
+  for (const id of receiver.eventIds.keys()) {
+    if (expected.has(id)) continue;
+    if (id.startsWith('soak-poison-')) fromPoisonObjects++;
+    else unexpected++;
+  }
+  const long = outages.long;
+  const seconds = (at: number) => round((at - input.drainStarted) / 1000);
+  const described = describeSchedule(input.schedule, options.maxReceiveCount);
+
+  const report: SoakReport = {
+    options,
+    faultRates: options.faults ? FAULT_RATES : null,
+    schedule: {
+      timeScale: options.timeScale,
+      firstRetrySeconds: described.firstRetrySeconds,
+      retryWindowSeconds: described.retryWindowSeconds,
+      breaker: input.schedule.breaker,
+    },
+    startedAt: new Date(input.started).toISOString(),
+    seconds: {
+      setup: round(input.setupSeconds),
+      drain: round((Date.now() - input.drainStarted) / 1000),
+      total: round((Date.now() - input.started) / 1000),
+    },
+    drained: input.drained,
+    world: {
+      topology: options.topology,
+      queues: input.world.queues.length,
+      tenants: input.world.tenants.map((tenant) => ({
+        accountId: tenant.accountId,
+        queue: input.world.queueOf(tenant.accountId).name,
+        messages: planned.filter((message) => message.tenant === tenant.accountId).length,
+      })),
+    },
+    messages: {
+      sent: planned.length,
+      byKind: countBy(planned, (message) => message.kind),
+      poisonPlanted: poison.length,
+      poisonByKind: countBy(poison, (message) => message.detail),
+    },
+    records: {
+      generated: expected.size,
+      receivedUnique: receiver.uniqueRecords,
+      lost: lost.length,
+      lostSample: lost.slice(0, 5),
+      unexpected,
+      fromPoisonObjects,
+    },
+    dlq: {
+      messages: deadLetters.length,
+      poisonFound: lettered.size,
+      poisonCopies: poisonLetters.length - lettered.size,
+      poisonMissing: poison
+        .filter((message) => !lettered.has(message.messageId!))
+        .map((m) => `${m.detail} #${m.index}`),
+      unexpected: deadLetters
+        .filter((letter) => !poisonIds.has(letter.sourceMessageId))
+        .slice(0, 20)
+        .map(({ queue, messageId, body, reason }) => ({
+          queue,
+          messageId,
+          body: body.slice(0, 500),
+          ...(reason !== undefined ? { reason } : {}),
+        })),
+      byQueue: countBy(deadLetters, (letter) => letter.queue),
+    },
+    duplicates: duplicatesOf(receiver),
+    outage: long
+      ? {
+          minutes: options.outageMinutes,
+          realSeconds: round((long.endsAt - long.startedAt) / 1000),
+          startedAtSeconds: seconds(long.startedAt),
+          endedAtSeconds: seconds(long.endsAt),
+          requestsRefused: outages.requestsRefused.long,
+          recoverySeconds: round(Math.max(0, observer.lastAcknowledgedAt - long.endsAt) / 1000),
+          phases: observer.phases,
+        }
+      : null,
+    faults: {
+      downstream: Object.fromEntries(receiver.faultsServed),
+      downstreamOutages: outages.windows.length,
+      downstreamRequestsDuringOutages: outages.requestsRefused.short + outages.requestsRefused.long,
+      aws: Object.fromEntries(proxy.faultsServed),
+      total: sumValues(receiver.faultsServed) + sumValues(proxy.faultsServed),
+    },
+    traffic: {
+      downstreamRequests: receiver.requests,
+      downstreamBatchesAccepted: receiver.batches.filter((batch) => !batch.duplicateKey).length,
+      s3GetObject: proxy.count('s3', 'GetObject'),
+      stsAssumeRole: proxy.count('sts', 'AssumeRole'),
+    },
+    polling: {
+      ...observer.totals,
+      coldStarts: input.coldStarts,
+      pollerErrors: input.pollerErrors,
+      messagesReceivedMoreThanOnce: [...observer.receives.values()].filter((count) => count > 1).length,
+      maxReceiveCount: observer.maxReceiveCount,
+      messagesAcknowledgedTwice: [...observer.acknowledgements.values()].filter((count) => count > 1).length,
+      messagesDeliveredConcurrently: observer.deliveredConcurrently.size,
+      batchSeconds: batchStats(observer.batchMs, options.batchTimeoutMs),
+    },
+    left: input.left,
+    counts: input.tally.toJSON(),
+    logs: Object.fromEntries([...input.logger.counts].sort()),
+    logSamples: Object.fromEntries(input.logger.samples),
+    ok: false,
+    problems: [],
+  };
+  const problems = report.problems;
+  if (!report.drained) {
+    problems.push(
+      `the queues did not drain within ${options.timeLimitSeconds} s (${report.left.visible} visible, ${report.left.inFlight} in flight)`,
+    );
+  }
+  if (report.records.lost > 0) problems.push(`${report.records.lost} records never reached the downstream`);
+  if (report.records.unexpected > 0) problems.push(`${report.records.unexpected} records nobody generated arrived`);
+  if (report.dlq.poisonMissing.length > 0)
+    problems.push(`${report.dlq.poisonMissing.length} poison messages not in the DLQ`);
+  if (report.dlq.unexpected.length > 0) problems.push(`${report.dlq.unexpected.length} non-poison messages in the DLQ`);
+  report.ok = problems.length === 0;
+  return report;
+}
+
+const kinds = (record: Record<string, number>) =>
+  Object.entries(record)
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ') || 'none';
+
+function outageRows(report: SoakReport): string[][] {
+  const outage = report.outage;
+  if (!outage) return [];
+  const phase = (name: Phase) => {
+    const p = outage.phases[name];
+    return `${p.receives} receives: ${p.acknowledged} acknowledged (${p.deadLettered} to the DLQ), ${p.deferred} deferred (circuit open), ${p.failed} failed; ${p.s3Reads} S3 reads`;
+  };
+  const scaled = report.schedule.timeScale === 1 ? 'real time' : `time scale ${report.schedule.timeScale}`;
+  return [
+    [
+      'long outage',
+      `${outage.minutes} min`,
+      `${scaled}: ${outage.realSeconds} s of wall time, from ${outage.startedAtSeconds} s to ${outage.endedAtSeconds} s; ${outage.requestsRefused} requests answered 500`,
+    ],
+    ['- before it', '', phase('before')],
+    ['- during it', '', phase('during')],
+    ['- after it', '', phase('after')],
+    ['- recovered in (s)', String(outage.recoverySeconds), 'from its end to the last acknowledgement'],
+    [
+      'retry schedule (s)',
+      report.schedule.firstRetrySeconds.join(', '),
+      `hidden after receive 1, 2, ...; ${report.options.maxReceiveCount} receives span ${round(report.schedule.retryWindowSeconds / 3600)} h ` +
+        `before the DLQ${scaled === 'real time' ? '' : ` (${round((report.schedule.retryWindowSeconds * report.schedule.timeScale) / 3600)} h unscaled)`}`,
+    ],
+  ];
+}
+
 export function formatReport(report: SoakReport): string {
-  const kinds = (record: Record<string, number>) =>
-    Object.entries(record)
-      .map(([kind, count]) => `${kind} ${count}`)
-      .join(', ') || 'none';
   const rows: string[][] = [
+    [
+      'topology',
+      report.world.topology,
+      report.world.tenants
+        .map((tenant) => `${tenant.accountId} on ${tenant.queue} (${tenant.messages} messages)`)
+        .join('; '),
+    ],
     ['messages sent', String(report.messages.sent), kinds(report.messages.byKind)],
     ['poison planted', String(report.messages.poisonPlanted), kinds(report.messages.poisonByKind)],
     [
@@ -100,6 +367,12 @@ export function formatReport(report: SoakReport): string {
       String(report.faults.downstreamOutages),
       `${report.faults.downstreamRequestsDuringOutages} requests answered 500 during them`,
     ],
+    ...outageRows(report),
+    [
+      'breaker openings',
+      String(report.counts.DownstreamBreakerOpened ?? 0),
+      `${report.counts.MessagesDeferred ?? 0} messages deferred while open; ${report.counts.DownstreamBreakerClosed ?? 0} closings`,
+    ],
     ['records generated', String(report.records.generated), 'eventIDs that must arrive'],
     [
       'records received (unique)',
@@ -111,7 +384,7 @@ export function formatReport(report: SoakReport): string {
     [
       'DLQ messages',
       String(report.dlq.messages),
-      `${report.dlq.poisonFound} planted poison, ${report.dlq.unexpected.length} others`,
+      `${report.dlq.poisonFound} planted poison (+${report.dlq.poisonCopies} copies), ${report.dlq.unexpected.length} others; ${kinds(report.dlq.byQueue)}`,
     ],
     ['poison not in the DLQ', String(report.dlq.poisonMissing.length), report.dlq.poisonMissing.slice(0, 5).join(', ')],
     [
@@ -127,7 +400,8 @@ export function formatReport(report: SoakReport): string {
     [
       'messages received',
       String(report.polling.received),
-      `${report.polling.messagesReceivedMoreThanOnce} messages more than once; ${report.polling.deleted} acknowledged, ${report.polling.failed} failed attempts`,
+      `${report.polling.messagesReceivedMoreThanOnce} messages more than once, highest receive count ${report.polling.maxReceiveCount} ` +
+        `(DLQ at ${report.options.maxReceiveCount}); ${report.polling.deleted} acknowledged, ${report.polling.failed} failed attempts`,
     ],
     [
       'batch duration (s)',

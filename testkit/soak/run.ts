@@ -1,34 +1,39 @@
 /**
  * The reliability soak: thousands of SQS messages through the `ingest --queue-url` code path (pollQueue +
  * processSqsBatch, in process, with Lambda's partial-batch semantics) while the downstream, S3 and STS fail at
- * random, against moto with a real queue (short visibility timeout, redrive to a DLQ after maxReceiveCount).
+ * random and the downstream goes down for a long outage, against moto with real queues: the hub topology's
+ * queues in the collector account (the default) or the seed's queue per customer (world.ts).
  * At the end it counts what matters: every generated record reached the downstream at least once (unique
- * eventIDs), the DLQ holds exactly the poison messages planted, and how many duplicates there were.
+ * eventIDs), the DLQs hold exactly the poison messages planted, and how many duplicates there were.
  *
  * `npm run soak` (bench/soak/soak.ts) runs it in full; test/reliability/soak.int.test.ts runs it in small.
  */
-import { seededRandom } from '../cloudtrail-generator';
-import { customerAdminClients } from '../customer-clients';
-import { createChain } from '../demo-chain';
-import { DownstreamReceiver, randomFaultPolicy, type Fault } from '../downstream-receiver';
-import { resetMoto, startMoto, type MotoServer } from '../emulator';
-import { accountRecord, createRegistry } from '../registry';
-import { TallyLogger } from '../tally-logger';
+import type { SQSRecord } from 'aws-lambda';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { processSqsBatch, type BatchResult, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
-import { pollQueue, type PollTotals } from '../../lambdas/ingest/source/queue-poller';
 import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
+import { pollQueue } from '../../lambdas/ingest/source/queue-poller';
+import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import { errorMessage } from '../../lambdas/shared/errors';
 import { AwsFaultProxy, type AwsFault, type AwsRequestInfo } from '../aws-fault-proxy';
-import { DEFAULT_OPTIONS, FAULT_RATES, REGION, TABLE, TENANT, TOKEN, type SoakOptions } from './options';
+import { seededRandom } from '../cloudtrail-generator';
+import { DownstreamReceiver, randomFaultPolicy, type Fault } from '../downstream-receiver';
+import { resetMoto, startMoto, type MotoServer } from '../emulator';
+import { queueCounts } from '../queues';
+import { TallyLogger } from '../tally-logger';
+import { SoakObserver } from './observe';
+import { FAULT_RATES, REGION, TABLE, TOKEN, resolveOptions, type SoakOptions } from './options';
+import { OutagePlan } from './outages';
 import { planMessages } from './plan';
-import { drainQueue, queueCounts } from '../queues';
-import { sendMessages, upload } from './queue';
-import { batchStats, round, sumValues, type SoakReport } from './report';
+import { readDeadLetters, sendMessages, upload, type DeadLetter } from './queue';
+import { buildReport, type SoakReport } from './report';
+import { soakSchedule } from './schedule';
+import { createSoakWorld, type SoakQueue, type SoakWorld } from './world';
 
 function progress(options: SoakOptions, text: string): void {
   if (!options.quiet) process.stderr.write(`[soak] ${text}\n`);
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The emulator this process started, stopped on Ctrl-C too. */
 let startedMoto: MotoServer | undefined;
@@ -38,8 +43,39 @@ export function killStartedMoto(): void {
   startedMoto?.process.kill('SIGKILL');
 }
 
+async function startOwnMoto(): Promise<MotoServer> {
+  const moto = await startMoto();
+  startedMoto = moto;
+  // If the emulator dies mid-run, say how: everything after it fails with ECONNREFUSED.
+  let motoStderr = '';
+  moto.process.stderr?.on('data', (chunk: Buffer) => {
+    motoStderr = (motoStderr + chunk.toString()).slice(-4_000);
+  });
+  moto.process.once('exit', (code, signal) => {
+    if (startedMoto) {
+      process.stderr.write(
+        `[soak] moto_server exited (code ${code}, signal ${signal}); its last output:\n${motoStderr}\n`,
+      );
+    }
+  });
+  return moto;
+}
+
+/** Messages waiting or being processed, and all messages held, over the queues that carry messages. */
+async function backlog(world: SoakWorld): Promise<{ visible: number; inFlight: number }> {
+  const counts = await Promise.all(world.activeQueues.map((queue) => queueCounts(queue.sqs, queue.url)));
+  return counts.reduce(
+    (sum, count) => ({ visible: sum.visible + count.visible, inFlight: sum.inFlight + count.inFlight }),
+    {
+      visible: 0,
+      inFlight: 0,
+    },
+  );
+}
+
 export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakReport> {
-  const options: SoakOptions = { ...DEFAULT_OPTIONS, ...input };
+  const options = resolveOptions(input);
+  const schedule = soakSchedule(options.timeScale, options.outageMinutes);
   const started = Date.now();
   const random = seededRandom(options.seed ^ 0x5eed);
   let moto: MotoServer | undefined;
@@ -52,21 +88,8 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
       await resetMoto(endpoint);
     } else {
       progress(options, 'starting moto_server');
-      moto = await startMoto();
+      moto = await startOwnMoto();
       endpoint = moto.endpoint;
-      startedMoto = moto;
-      // If the emulator dies mid-run, say how: everything after it fails with ECONNREFUSED.
-      let motoStderr = '';
-      moto.process.stderr?.on('data', (chunk: Buffer) => {
-        motoStderr = (motoStderr + chunk.toString()).slice(-4_000);
-      });
-      moto.process.once('exit', (code, signal) => {
-        if (startedMoto) {
-          process.stderr.write(
-            `[soak] moto_server exited (code ${code}, signal ${signal}); its last output:\n${motoStderr}\n`,
-          );
-        }
-      });
     }
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: endpoint,
@@ -78,111 +101,90 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
     delete process.env.AWS_PROFILE;
     await receiver.start();
 
-    // ---- set-up: registry, the tenant's chain, objects, messages (straight to moto, no faults) ----
-    const registry = await createRegistry(TABLE, { region: REGION, endpoint });
-    await registry.add(accountRecord({ accountId: TENANT }));
-    const { s3, sqs, sns } = await customerAdminClients(TENANT, REGION, 'soak-setup');
-    const chain = await createChain({ s3, sns, sqs }, TENANT, {
-      maxReceiveCount: options.maxReceiveCount,
-      visibilityTimeoutSeconds: options.visibilitySeconds,
-    });
-    progress(options, `planning ${options.messages} messages (seed ${options.seed})`);
-    const planned = planMessages(options, chain);
-    const objectCount = planned.reduce((sum, message) => sum + message.objects.length, 0);
-    const setupSeconds = (Date.now() - started) / 1000;
+    // ---- set-up: registry, the tenants, the queues, the workload (straight to moto, no faults) ----
+    const world = await createSoakWorld(options, endpoint);
     progress(
       options,
-      `set-up done in ${setupSeconds.toFixed(1)} s; delivering ${planned.length} messages naming ${objectCount} objects`,
+      `${options.topology}: ${world.tenants.length} tenant(s) on ${world.activeQueues.map((q) => q.name).join(', ')}; ` +
+        `planning ${options.messages} messages (seed ${options.seed})`,
     );
+    const planned = planMessages(options, world.tenants);
+    const setupSeconds = (Date.now() - started) / 1000;
+    progress(options, `set-up done in ${setupSeconds.toFixed(1)} s`);
 
-    // ---- faults ----
-    proxy = new AwsFaultProxy(endpoint, { maxRecorded: 0, bucketOwners: new Map([[chain.bucket, TENANT]]) });
+    // ---- faults: random ones on every request, and the outages ----
+    const outages = new OutagePlan(options, schedule);
+    const observer = new SoakObserver();
+    proxy = new AwsFaultProxy(endpoint, { maxRecorded: 0, bucketOwners: world.bucketOwners });
     await proxy.start();
-    let outageUntil = 0;
-    let outages = 0;
-    let requestsDuringOutages = 0;
+    const drainStarted = Date.now();
     if (options.faults) {
       const randomDownstream = randomFaultPolicy(FAULT_RATES.downstream, random);
-      receiver.setFaultPolicy((): Fault | undefined => {
-        if (Date.now() < outageUntil) {
-          requestsDuringOutages++;
-          return { kind: 'status', status: 500 };
-        }
-        return randomDownstream({ requestNumber: 0, idempotencyKey: '', recordCount: 0, bytes: 0 });
-      });
-      proxy.setPolicy((request: AwsRequestInfo): AwsFault | undefined => {
-        if (request.operation === 'GetObject') {
-          const roll = random();
-          if (roll < FAULT_RATES.s3SlowDown) return { kind: 's3-slowdown' };
-          if (roll < FAULT_RATES.s3SlowDown + FAULT_RATES.s3CutBody) {
-            return { kind: 'cut-body', afterBytes: 200 + Math.floor(random() * 3_000) };
-          }
-        }
-        if (request.operation === 'AssumeRole' && random() < FAULT_RATES.stsThrottling)
-          return { kind: 'sts-throttling' };
-        return undefined;
-      });
+      receiver.setFaultPolicy((): Fault | undefined =>
+        outages.refuses(Date.now())
+          ? { kind: 'status', status: 500 }
+          : randomDownstream({ requestNumber: 0, idempotencyKey: '', recordCount: 0, bytes: 0 }),
+      );
     }
-
-    // ---- ingest: N pollers, like N concurrent Lambda instances, each replaced now and then ----
-    process.env.AWS_ENDPOINT_URL = proxy.endpoint; // the ingest side talks to moto through the fault proxy
-    const config = loadIngestConfig({
-      ...process.env,
-      ACCOUNTS_TABLE: TABLE,
-      DOWNSTREAM_URL: receiver.url,
-      DOWNSTREAM_TOKEN: TOKEN,
-      DOWNSTREAM_TIMEOUT_MS: String(options.downstreamTimeoutMs),
-      MAX_BATCH_RECORDS: '500',
+    proxy.setPolicy((request: AwsRequestInfo): AwsFault | undefined => {
+      if (request.operation === 'GetObject') observer.phases[outages.phase(Date.now())].s3Reads += 1;
+      if (!options.faults) return undefined;
+      if (request.operation === 'GetObject') {
+        const roll = random();
+        if (roll < FAULT_RATES.s3SlowDown) return { kind: 's3-slowdown' };
+        if (roll < FAULT_RATES.s3SlowDown + FAULT_RATES.s3CutBody) {
+          return { kind: 'cut-body', afterBytes: 200 + Math.floor(random() * 3_000) };
+        }
+      }
+      if (request.operation === 'AssumeRole' && random() < FAULT_RATES.stsThrottling) return { kind: 'sts-throttling' };
+      return undefined;
     });
+
+    // ---- ingest: N pollers over the queues, like N concurrent Lambda instances, each replaced now and then ----
+    process.env.AWS_ENDPOINT_URL = proxy.endpoint; // the ingest side talks to moto through the fault proxy
+    const config = {
+      ...loadIngestConfig({
+        ...process.env,
+        ...world.ingestEnv,
+        ACCOUNTS_TABLE: TABLE,
+        DOWNSTREAM_URL: receiver.url,
+        DOWNSTREAM_TOKEN: TOKEN,
+        DOWNSTREAM_TIMEOUT_MS: String(options.downstreamTimeoutMs),
+        MAX_BATCH_RECORDS: '500',
+      }),
+      breaker: schedule.breaker,
+    };
     const logger = new TallyLogger();
     const tally = new CountTally();
-    const totals: PollTotals = { batches: 0, received: 0, deleted: 0, failed: 0 };
-    const receivedIds = new Map<string, number>();
-    const acknowledgedIds = new Map<string, number>();
-    const batchMs: number[] = [];
-    /** Messages being processed right now, and those handed to a second poller while a first still had them. */
-    const inProgress = new Map<string, number>();
-    const deliveredConcurrently = new Set<string>();
-    let acknowledged = 0;
     let coldStarts = 0;
     let pollerErrors = 0;
     const controller = new AbortController();
-    const drainStarted = Date.now();
     const timeLimit = setTimeout(() => controller.abort(), options.timeLimitSeconds * 1000);
 
-    // Counted here rather than from pollQueue's totals, which a poller stopped mid-receive never returns.
-    const handle = (deps: IngestDeps) => async (records: Parameters<typeof processSqsBatch>[0], deadline: number) => {
-      for (const record of records) receivedIds.set(record.messageId, (receivedIds.get(record.messageId) ?? 0) + 1);
+    const handle = (deps: IngestDeps) => async (records: SQSRecord[], deadline: number) => {
+      const phase = outages.phase(Date.now());
       const batchStarted = Date.now();
-      for (const record of records) {
-        if ((inProgress.get(record.messageId) ?? 0) > 0) deliveredConcurrently.add(record.messageId);
-        inProgress.set(record.messageId, (inProgress.get(record.messageId) ?? 0) + 1);
+      observer.started(records, phase);
+      try {
+        const result = await processSqsBatch(records, deps, deadline);
+        observer.finished(records, result, batchStarted, phase);
+        return result;
+      } catch (error) {
+        observer.finished(records, undefined, batchStarted, phase);
+        throw error;
       }
-      const result: BatchResult = await processSqsBatch(records, deps, deadline).finally(() => {
-        for (const record of records) inProgress.set(record.messageId, (inProgress.get(record.messageId) ?? 1) - 1);
-      });
-      batchMs.push(Date.now() - batchStarted);
-      for (const [messageId, outcome] of result.outcomes) {
-        if (outcome.status !== 'failed') acknowledgedIds.set(messageId, (acknowledgedIds.get(messageId) ?? 0) + 1);
-      }
-      totals.batches += 1;
-      totals.received += records.length;
-      totals.failed += result.batchItemFailures.length;
-      totals.deleted += records.length - result.batchItemFailures.length;
-      acknowledged += records.length - result.batchItemFailures.length;
-      return result;
     };
-    const instance = async (): Promise<void> => {
+    const instance = async (queue: SoakQueue): Promise<void> => {
       while (!controller.signal.aborted) {
         let deps: IngestDeps | undefined;
         try {
           coldStarts++;
-          deps = await createIngestDeps(config, logger, tally);
+          deps = await createIngestDeps(config, logger, tally, { retrySeconds: schedule.retrySeconds });
           await pollQueue(
-            sqs,
+            queue.sqs,
             handle(deps),
             {
-              queueUrl: chain.queueUrl,
+              queueUrl: queue.url,
               batchTimeoutMs: options.batchTimeoutMs,
               waitTimeSeconds: 1,
               maxBatches: options.recycleEveryBatches,
@@ -194,7 +196,7 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
           if (controller.signal.aborted) break;
           pollerErrors++;
           logger.error('poller error', { error: errorMessage(error) });
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await sleep(500);
         } finally {
           deps?.sink.close();
         }
@@ -202,50 +204,58 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
     };
 
     /**
-     * Delivers the messages as CloudTrail would, continuously: writes the objects a message names, then sends it,
-     * keeping at most maxBacklog messages in the queue.
+     * Delivers the messages as CloudTrail (and, on a hub, SNS) would, continuously: writes the objects a message
+     * names, then sends it to its queue, keeping at most maxBacklog messages waiting or in process (those hidden
+     * for their backoff not counted) and at most maxQueued in all.
      */
     let sent = 0;
     const producer = async (): Promise<void> => {
       while (!controller.signal.aborted && sent < planned.length) {
-        const counts = await queueCounts(sqs, chain.queueUrl);
-        const room = Math.min(100, options.maxBacklog - counts.visible - counts.inFlight);
+        const counts = await backlog(world);
+        const held = counts.visible + counts.inFlight;
+        const room = Math.min(100, options.maxBacklog - (held - observer.hidden(Date.now())), options.maxQueued - held);
         if (room < 20 && sent > 0) {
-          await new Promise((resolve) => setTimeout(resolve, 250));
+          await sleep(250);
           continue;
         }
         const next = planned.slice(sent, sent + Math.max(room, 20));
-        await upload(s3, chain.bucket, next);
-        await sendMessages(sqs, chain.queueUrl, next);
+        for (const tenant of world.tenants) {
+          const own = next.filter((message) => message.tenant === tenant.accountId);
+          if (own.length === 0) continue;
+          await upload(tenant.s3, tenant.bucket, own);
+          const queue = world.queueOf(tenant.accountId);
+          await sendMessages(queue.sqs, queue.url, own);
+        }
         sent += next.length;
       }
     };
 
-    /** Reports progress, starts the downstream outages, and stops everything once every message is done. */
+    /** Reports progress, starts the outages, and stops everything once every message is done. */
     const monitor = async (): Promise<boolean> => {
       let quiet = 0;
       let lastReport = 0;
-      const outagePlan = options.faults ? [...FAULT_RATES.outagesAt] : [];
       while (!controller.signal.aborted) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const outageOver = Date.now() > outageUntil + FAULT_RATES.outageMs;
-        if (outagePlan.length > 0 && outageOver && acknowledged >= outagePlan[0]! * options.messages) {
-          outagePlan.shift();
-          outages++;
-          outageUntil = Date.now() + FAULT_RATES.outageMs;
-          progress(options, `downstream outage: every request answered 500 for ${FAULT_RATES.outageMs} ms`);
+        await sleep(500);
+        const now = Date.now();
+        const outage = outages.maybeStart(now, drainStarted, observer.acknowledged, options.messages);
+        if (outage) {
+          const seconds = (outage.endsAt - outage.startedAt) / 1000;
+          progress(options, `downstream outage (${outage.kind}): every request answered 500 for ${seconds} s`);
         }
-        const counts = await queueCounts(sqs, chain.queueUrl);
-        if (Date.now() - lastReport >= 10_000) {
-          lastReport = Date.now();
+        const counts = await backlog(world);
+        if (now - lastReport >= 10_000) {
+          lastReport = now;
+          const down = outages.active(now) ? ' [downstream down]' : '';
           progress(
             options,
-            `${Math.round((Date.now() - drainStarted) / 1000)} s: ${sent} sent, ${acknowledged} acknowledged, ${counts.visible} visible, ` +
-              `${counts.inFlight} in flight, ${receiver.uniqueRecords} records downstream, ` +
-              `${receiver.faultsServedTotal + sumValues(proxy!.faultsServed)} faults injected`,
+            `${Math.round((now - drainStarted) / 1000)} s${down}: ${sent} sent, ${observer.acknowledged} acknowledged, ` +
+              `${counts.visible} visible, ${counts.inFlight} in flight (${observer.hidden(now)} backing off), ` +
+              `${receiver.uniqueRecords} records downstream, max receive count ${observer.maxReceiveCount}, ` +
+              `${tally.get('DownstreamBreakerOpened')} breaker openings`,
           );
         }
-        quiet = sent === planned.length && counts.visible + counts.inFlight === 0 ? quiet + 1 : 0;
+        const pendingLong = outages.plannedLong && (outages.long === undefined || now < outages.long.endsAt);
+        quiet = sent === planned.length && counts.visible + counts.inFlight === 0 && !pendingLong ? quiet + 1 : 0;
         if (quiet >= 4) {
           controller.abort();
           return true;
@@ -257,132 +267,44 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
     const [drained] = await Promise.all([
       monitor(),
       producer(),
-      ...Array.from({ length: options.pollers }, () => instance()),
+      ...Array.from({ length: options.pollers }, (_, index) =>
+        instance(world.activeQueues[index % world.activeQueues.length]!),
+      ),
     ]);
     clearTimeout(timeLimit);
     const drainSeconds = (Date.now() - drainStarted) / 1000;
     progress(
       options,
-      `${drained ? 'queue drained' : 'time limit reached'} after ${drainSeconds.toFixed(1)} s; reading the DLQ`,
+      `${drained ? 'queues drained' : 'time limit reached'} after ${drainSeconds.toFixed(1)} s; reading the DLQs`,
     );
     process.env.AWS_ENDPOINT_URL = endpoint;
 
-    // ---- the counts ----
-    const dlq = await drainQueue(sqs, chain.dlqUrl);
-    const poison = planned.filter((message) => message.kind === 'poison');
-    const poisonIds = new Set(poison.map((message) => message.messageId));
-    const dlqIds = new Set(dlq.map((message) => message.messageId));
-    const expected = new Set(planned.flatMap((message) => message.eventIds));
-    const lost = [...expected].filter((id) => !receiver.eventIds.has(id));
-    let fromPoisonObjects = 0;
-    let unexpected = 0;
-    for (const id of receiver.eventIds.keys()) {
-      if (expected.has(id)) continue;
-      if (id.startsWith('soak-poison-')) fromPoisonObjects++;
-      else unexpected++;
+    const deadLetters: (DeadLetter & { queue: string })[] = [];
+    for (const queue of world.queues) {
+      for (const letter of await readDeadLetters(queue.sqs, queue.dlqUrl))
+        deadLetters.push({ ...letter, queue: queue.name });
     }
-
-    // Duplicates: the keys under which each record was accepted tell why it was accepted twice.
-    const acceptedUnder = new Map<string, string[]>();
-    let droppedBatches = 0;
-    let droppedRecords = 0;
-    for (const batch of receiver.batches) {
-      if (batch.duplicateKey) {
-        droppedBatches++;
-        droppedRecords += batch.eventIds.length;
-        continue;
-      }
-      for (const id of batch.eventIds) {
-        const keys = acceptedUnder.get(id);
-        if (keys) keys.push(batch.idempotencyKey);
-        else acceptedUnder.set(id, [batch.idempotencyKey]);
-      }
-    }
-    const byCause: Record<string, number> = {};
-    for (const keys of acceptedUnder.values()) {
-      if (keys.length < 2) continue;
-      const base = (key: string) => key.split('.')[0];
-      const cause = keys.every((key) => base(key) === base(keys[0]!))
-        ? 'the same batch accepted whole and as 413 halves (the random 413 was not repeated on redelivery)'
-        : 'other';
-      byCause[cause] = (byCause[cause] ?? 0) + keys.length - 1;
-    }
-
-    const byKind: Record<string, number> = {};
-    const poisonByKind: Record<string, number> = {};
-    for (const message of planned) {
-      byKind[message.kind] = (byKind[message.kind] ?? 0) + 1;
-      if (message.kind === 'poison') poisonByKind[message.detail] = (poisonByKind[message.detail] ?? 0) + 1;
-    }
-    const downstreamFaults = Object.fromEntries(receiver.faultsServed);
-    const awsFaults = Object.fromEntries(proxy.faultsServed);
-    const report: SoakReport = {
+    const left = await backlog(world);
+    return buildReport({
       options,
-      faultRates: options.faults ? FAULT_RATES : null,
-      startedAt: new Date(started).toISOString(),
-      seconds: { setup: round(setupSeconds), drain: round(drainSeconds), total: round((Date.now() - started) / 1000) },
+      schedule,
+      world,
+      planned,
+      receiver,
+      proxy,
+      observer,
+      outages,
+      tally,
+      logger,
+      deadLetters,
+      left,
       drained,
-      messages: { sent: planned.length, byKind, poisonPlanted: poison.length, poisonByKind },
-      records: {
-        generated: expected.size,
-        receivedUnique: receiver.uniqueRecords,
-        lost: lost.length,
-        lostSample: lost.slice(0, 5),
-        unexpected,
-        fromPoisonObjects,
-      },
-      dlq: {
-        messages: dlq.length,
-        poisonFound: dlq.filter((message) => poisonIds.has(message.messageId)).length,
-        poisonMissing: poison
-          .filter((message) => !dlqIds.has(message.messageId!))
-          .map((m) => `${m.detail} #${m.index}`),
-        unexpected: dlq.filter((message) => !poisonIds.has(message.messageId)).slice(0, 20),
-      },
-      duplicates: {
-        recordsAcceptedTwice: receiver.duplicateRecords,
-        recordsAcceptedTwiceByCause: byCause,
-        batchesDroppedByKey: droppedBatches,
-        recordsInDroppedBatches: droppedRecords,
-      },
-      faults: {
-        downstream: downstreamFaults,
-        downstreamOutages: outages,
-        downstreamRequestsDuringOutages: requestsDuringOutages,
-        aws: awsFaults,
-        total: sumValues(receiver.faultsServed) + sumValues(proxy.faultsServed),
-      },
-      traffic: {
-        downstreamRequests: receiver.requests,
-        downstreamBatchesAccepted: receiver.batches.length - droppedBatches,
-        s3GetObject: proxy.count('s3', 'GetObject'),
-        stsAssumeRole: proxy.count('sts', 'AssumeRole'),
-      },
-      polling: {
-        ...totals,
-        coldStarts,
-        pollerErrors,
-        messagesReceivedMoreThanOnce: [...receivedIds.values()].filter((count) => count > 1).length,
-        messagesAcknowledgedTwice: [...acknowledgedIds.values()].filter((count) => count > 1).length,
-        messagesDeliveredConcurrently: deliveredConcurrently.size,
-        batchSeconds: batchStats(batchMs, options.batchTimeoutMs),
-      },
-      counts: tally.toJSON(),
-      logs: Object.fromEntries([...logger.counts].sort()),
-      logSamples: Object.fromEntries(logger.samples),
-      ok: false,
-      problems: [],
-    };
-    const problems = report.problems;
-    if (!drained) problems.push(`the queue did not drain within ${options.timeLimitSeconds} s`);
-    if (report.records.lost > 0) problems.push(`${report.records.lost} records never reached the downstream`);
-    if (report.records.unexpected > 0) problems.push(`${report.records.unexpected} records nobody generated arrived`);
-    if (report.dlq.poisonMissing.length > 0)
-      problems.push(`${report.dlq.poisonMissing.length} poison messages not in the DLQ`);
-    if (report.dlq.unexpected.length > 0)
-      problems.push(`${report.dlq.unexpected.length} non-poison messages in the DLQ`);
-    report.ok = problems.length === 0;
-    return report;
+      started,
+      drainStarted,
+      setupSeconds,
+      coldStarts,
+      pollerErrors,
+    });
   } finally {
     process.env = savedEnv;
     await receiver.stop();

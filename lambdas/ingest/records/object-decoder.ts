@@ -1,5 +1,6 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { PermanentInputError } from '../../shared/errors';
 
 /** The object decompresses (or, plain, is) larger than the configured cap. */
@@ -36,14 +37,76 @@ const GZIP_MAGIC_1 = 0x8b;
 
 /**
  * Decodes an S3 object body: gzip (detected by its magic bytes, concatenated members included) is
- * decompressed as a stream, anything else passes through. Stops with DecompressedSizeLimitError as soon as
- * the output exceeds the cap, and with TruncatedObjectError when the gzip stream is cut short or corrupt.
- * Errors of the body itself (network) pass through unchanged, so that the caller can retry them.
- * A 0-byte body yields nothing.
+ * decompressed, anything else passes through. Stops with DecompressedSizeLimitError as soon as the output
+ * exceeds the cap, and with TruncatedObjectError when the gzip stream is cut short or corrupt. Errors of the
+ * body itself (network) pass through unchanged, so that the caller can retry them. A 0-byte body yields nothing.
+ *
+ * The body is a stream (decompressed as it arrives, memory bounded whatever its size), or the whole object read
+ * into one buffer (a small one, pipeline.ts): decompressed by one synchronous zlib call, which saves the two
+ * streams, their thread-pool round trips and their buffers that dominate the cost of a small file
+ * (bench/README.md, "Per concurrent execution"). Both give the same bytes, chunks and errors.
  */
-export function decodeObject(body: AsyncIterable<Uint8Array>, options: DecodeOptions): DecodedObject {
+export function decodeObject(body: AsyncIterable<Uint8Array> | Uint8Array, options: DecodeOptions): DecodedObject {
   const stats: DecodeStats = { compressed: false, bytesIn: 0, bytesOut: 0 };
-  return { chunks: decode(body, options.maxDecompressedBytes, stats), stats };
+  const chunks =
+    body instanceof Uint8Array
+      ? decodeWhole(toBuffer(body), options.maxDecompressedBytes, stats)
+      : decode(body, options.maxDecompressedBytes, stats);
+  return { chunks, stats };
+}
+
+/**
+ * The most an object read whole is decompressed to in one piece. Deflate expands up to ~1032:1, so a small
+ * object may still be huge once decompressed (a gzip bomb in a tenant's bucket): past this size it is decoded as
+ * a stream instead, so that memory stays bounded as for any large object. Real log files of 1 MiB (the most
+ * pipeline.ts reads whole) decompress to ~10 MB.
+ */
+export const WHOLE_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
+
+async function* decodeWhole(body: Buffer, cap: number, stats: DecodeStats): AsyncGenerator<Buffer> {
+  stats.bytesIn = body.length;
+  if (body.length === 0) return;
+  stats.compressed = body.length >= 2 && body[0] === GZIP_MAGIC_0 && body[1] === GZIP_MAGIC_1;
+  let output = body;
+  if (stats.compressed) {
+    const limit = Math.min(cap + 1, WHOLE_OUTPUT_MAX_BYTES, bufferConstants.MAX_LENGTH);
+    try {
+      // One output buffer when the last member's ISIZE (its size mod 2^32, trailer) is right: no concatenation.
+      // A bigger output than `limit` is refused as soon as it is produced.
+      output = gunzipSync(body, { chunkSize: gunzipChunkSize(body, limit), maxOutputLength: limit });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+        if (limit > cap) {
+          stats.bytesOut = cap + 1;
+          throw sizeLimitError(cap, true);
+        }
+        stats.bytesIn = 0;
+        yield* decode(oneChunk(body), cap, stats);
+        return;
+      }
+      if (isZlibError(error)) throw truncatedError(stats.bytesIn, error);
+      throw error;
+    }
+  }
+  // In the streaming decoder's chunk size, so that the consumer's backpressure works the same.
+  for (let at = 0; at < output.length; at += GUNZIP_CHUNK_BYTES) {
+    yield countOut(output.subarray(at, at + GUNZIP_CHUNK_BYTES), cap, stats, stats.compressed);
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await -- an async iterable of one chunk, for decode()
+async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
+  yield body;
+}
+
+/** Deflate expands at most ~1032:1 (zlib's technical details), so a larger ISIZE is a lie: not trusted for it. */
+const MAX_DEFLATE_RATIO = 1032;
+const MIN_GUNZIP_CHUNK_BYTES = 16 * 1024;
+
+function gunzipChunkSize(body: Buffer, limit: number): number {
+  const isize = body.length >= 18 ? body.readUInt32LE(body.length - 4) : 0;
+  const bound = Math.min(body.length * MAX_DEFLATE_RATIO, limit);
+  return Math.max(MIN_GUNZIP_CHUNK_BYTES, Math.min(isize + 1, bound));
 }
 
 async function* decode(body: AsyncIterable<Uint8Array>, cap: number, stats: DecodeStats): AsyncGenerator<Buffer> {
@@ -103,12 +166,7 @@ async function* gunzip(
       yield countOut(chunk, cap, stats, true);
     }
   } catch (error) {
-    if (isZlibError(error)) {
-      throw new TruncatedObjectError(
-        `gzip stream is truncated or corrupt after ${stats.bytesIn} compressed bytes: ${error.message}`,
-        { cause: error },
-      );
-    }
+    if (isZlibError(error)) throw truncatedError(stats.bytesIn, error);
     throw error;
   } finally {
     inflater.destroy();
@@ -116,16 +174,25 @@ async function* gunzip(
   }
 }
 
+function truncatedError(bytesIn: number, error: { message: string }): TruncatedObjectError {
+  return new TruncatedObjectError(
+    `gzip stream is truncated or corrupt after ${bytesIn} compressed bytes: ${error.message}`,
+    { cause: error },
+  );
+}
+
+function sizeLimitError(cap: number, compressed: boolean): DecompressedSizeLimitError {
+  return new DecompressedSizeLimitError(
+    compressed
+      ? `object decompresses to more than ${cap} bytes (limit MAX_DECOMPRESSED_BYTES): refusing a possible gzip bomb`
+      : `object is larger than ${cap} bytes (limit MAX_DECOMPRESSED_BYTES)`,
+  );
+}
+
 /** Counts bytes going out and refuses the chunk that would take the total over the cap. */
 function countOut(chunk: Buffer, cap: number, stats: DecodeStats, compressed: boolean): Buffer {
   stats.bytesOut += chunk.length;
-  if (stats.bytesOut > cap) {
-    throw new DecompressedSizeLimitError(
-      compressed
-        ? `object decompresses to more than ${cap} bytes (limit MAX_DECOMPRESSED_BYTES): refusing a possible gzip bomb`
-        : `object is larger than ${cap} bytes (limit MAX_DECOMPRESSED_BYTES)`,
-    );
-  }
+  if (stats.bytesOut > cap) throw sizeLimitError(cap, compressed);
   return chunk;
 }
 

@@ -289,6 +289,19 @@ export class RecordSplitter {
             i++;
             if (stringKind === StringKind.Value) {
               state = State.AfterValue;
+              // Shortcut for the usual compact `"value","key"` inside a record: straight into the next key (the
+              // key of a record, depth 3, goes the long way when fields are read from it).
+              if (
+                (depth > 3 || (depth === 3 && !readsFields)) &&
+                i + 1 < n &&
+                buf[i] === Byte.Comma &&
+                buf[i + 1] === Byte.Quote &&
+                stack[depth] === Container.Object
+              ) {
+                i += 2;
+                stringKind = StringKind.Key;
+                state = State.String;
+              }
             } else if (stringKind === StringKind.FieldValue) {
               state = State.AfterValue;
               this.fieldValueEnd(buf, segStart, i - 1);
@@ -300,9 +313,15 @@ export class RecordSplitter {
               } else if (stringKind === StringKind.RecordKey && this.recordKeyEnd(buf, segStart, i - 1)) {
                 state = State.FieldColon;
               } else if (i < n && buf[i] === Byte.Colon) {
-                // Shortcut for the usual compact `"key":`, saving a trip through the switch.
+                // Shortcut for the usual compact `"key":`, saving a trip through the switch, and inside a record
+                // (below depth 2, where values need no shape check) for `"key":"value"`, into the value.
                 i++;
                 state = State.Value;
+                if (depth > 2 && i < n && buf[i] === Byte.Quote) {
+                  i++;
+                  stringKind = StringKind.Value;
+                  state = State.String;
+                }
               }
             }
           } else if (b === Byte.Backslash) {

@@ -1,10 +1,11 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gzip, gzipSync } from 'node:zlib';
 import { CollectorError, errorMessage } from '../../shared/errors';
 import type { LoggerLike } from '../../shared/logger';
 import type { RecordObject } from '../log-object';
+import { BodyBufferPool } from './buffer-pool';
 import { NDJSON_INTAKE } from './ndjson-intake';
 import { nodeTransport, type Transport } from './http-transport';
 import {
@@ -40,11 +41,21 @@ export interface HttpSinkOptions {
   maxDelayMs?: number;
   /** Default 1: compression speed matters more than ratio on the Lambda's CPU share. */
   gzipLevel?: number;
+  /** zlib's memLevel (1-9): the size of its hash table. Default GZIP_MEM_LEVEL. */
+  gzipMemLevel?: number;
   /** The wire format; default the NDJSON intake. */
   encoding?: Encoding;
-  /** Where request bodies come from (default Buffer.allocUnsafe) and go once their request is done. */
+  /**
+   * Where request bodies come from and go once compressed: by default a pool of reused buffers
+   * (buffer-pool.ts). Given together; `allocate` alone means each body is dropped after use.
+   */
   allocate?: Allocate;
   release?: Release;
+  /**
+   * Bodies up to this size are compressed at once on the main thread; larger ones on libuv's thread pool, so
+   * that a large file's next records are split meanwhile. Default SYNC_GZIP_MAX_BYTES.
+   */
+  syncGzipMaxBytes?: number;
   /** Default: keep-alive sockets to `url`. */
   transport?: Transport;
   logger: LoggerLike;
@@ -70,9 +81,15 @@ const DEFAULT_MAX_ATTEMPTS = 8;
 const DEFAULT_BASE_DELAY_MS = 200;
 const DEFAULT_MAX_DELAY_MS = 10_000;
 const DEFAULT_GZIP_LEVEL = 1;
+/**
+ * A small file's batch (tens of KB) compresses in well under a millisecond: the thread pool's round trip, its
+ * stream and callbacks cost as much as the compression itself, and a Lambda of 1,024 MB has ~0.6 vCPU, so the
+ * pool gives it no second core anyway (bench/README.md, "Per concurrent execution").
+ */
+export const SYNC_GZIP_MAX_BYTES = 1024 * 1024;
+const GZIP_MEM_LEVEL = 9;
 
 const gzipAsync = promisify(gzip);
-const allocUnsafe: Allocate = (size) => Buffer.allocUnsafe(size);
 
 type Outcome =
   | { kind: 'accepted' }
@@ -99,10 +116,12 @@ export class HttpSink implements Sink {
   private readonly transport: Transport;
   private readonly allocate: Allocate;
   private readonly release: Release | undefined;
+  private readonly syncGzipMaxBytes: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly gzipLevel: number;
+  private readonly gzipMemLevel: number;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -135,12 +154,15 @@ export class HttpSink implements Sink {
     this.baseDelayMs = options.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
     this.maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
     this.gzipLevel = options.gzipLevel ?? DEFAULT_GZIP_LEVEL;
+    this.gzipMemLevel = options.gzipMemLevel ?? GZIP_MEM_LEVEL;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => sleepMs(ms));
     this.encoding = options.encoding ?? NDJSON_INTAKE;
     this.recordOverheadBytes = this.encoding.recordOverheadBytes;
-    this.allocate = options.allocate ?? allocUnsafe;
-    this.release = options.release;
+    const pool = options.allocate === undefined ? new BodyBufferPool() : undefined;
+    this.allocate = options.allocate ?? pool!.allocate;
+    this.release = options.allocate === undefined ? pool!.release : options.release;
+    this.syncGzipMaxBytes = options.syncGzipMaxBytes ?? SYNC_GZIP_MAX_BYTES;
     this.transport = options.transport ?? nodeTransport(url);
   }
 
@@ -165,11 +187,17 @@ export class HttpSink implements Sink {
     const body = this.encoding.encode(records, this.allocate);
     let compressed: Buffer;
     try {
-      // Compressed once per part, not per attempt; zlib's async API runs on the libuv thread pool. One output
-      // chunk per ~quarter batch (zlib's default is 16 KiB): the batch compresses in a few thread-pool jobs
+      // Compressed once per part, not per attempt. One output chunk per ~quarter body (level 1 compresses
+      // CloudTrail's JSON ~6:1; zlib's default chunk is 16 KiB): on the thread pool a batch is then a few jobs
       // instead of ~40 round trips to the main thread, which meanwhile splits the next records (bench/README.md).
-      const chunkSize = Math.min(1024 * 1024, Math.max(16 * 1024, body.length >>> 2));
-      compressed = await gzipAsync(body, { level: this.gzipLevel, chunkSize });
+      const options = {
+        level: this.gzipLevel,
+        // zlib's largest hash table: ~8% less CPU at level 1 for the same output size on CloudTrail's JSON
+        // (bench/README.md), for 256 KiB more memory per compression in progress.
+        memLevel: this.gzipMemLevel,
+        chunkSize: Math.min(1024 * 1024, Math.max(16 * 1024, body.length >>> 2)),
+      };
+      compressed = body.length <= this.syncGzipMaxBytes ? gzipSync(body, options) : await gzipAsync(body, options);
     } finally {
       this.release?.(body);
     }

@@ -29,25 +29,52 @@ const EXPECTED_SHAPES =
   'an EventBridge S3 event or an s3:TestEvent';
 
 export function parseNotification(body: string): ParsedNotification {
+  return parseMessageBody(body).notification;
+}
+
+/**
+ * The outer SNS envelope of a body, when it is one: what SNS itself wrote (`Type`, `TopicArn`), as opposed to the
+ * publisher's `Message`. Hub queues bind the tenant to `topicArn` (tenant.ts, resolveHubTenant).
+ */
+export interface SnsEnvelopeHeader {
+  type: string;
+  /** Undefined when the envelope has no string TopicArn. */
+  topicArn?: string;
+}
+
+/** parseNotification, plus the SNS envelope the body came in (undefined for a raw-delivery body). */
+export function parseMessageBody(body: string): { notification: ParsedNotification; envelope?: SnsEnvelopeHeader } {
   try {
     return parseBody(body);
   } catch (error) {
     // The parsers below are written not to throw; this keeps one odd body from failing a whole batch regardless.
-    return poison(`unexpected error while parsing the body: ${errorMessage(error)}`);
+    return { notification: poison(`unexpected error while parsing the body: ${errorMessage(error)}`) };
   }
 }
 
-function parseBody(body: unknown): ParsedNotification {
-  if (typeof body !== 'string') return poison(`expected the message body as a string, found ${describe(body)}`);
+function parseBody(body: unknown): { notification: ParsedNotification; envelope?: SnsEnvelopeHeader } {
+  if (typeof body !== 'string') {
+    return { notification: poison(`expected the message body as a string, found ${describe(body)}`) };
+  }
   // trim() also drops a leading byte-order mark, which JSON.parse would reject.
   const text = body.trim();
-  if (text === '') return poison('empty body: expected a JSON notification');
+  if (text === '') return { notification: poison('empty body: expected a JSON notification') };
   // With raw message delivery CloudTrail's validation message arrives as bare text, not JSON.
-  if (text === CLOUDTRAIL_VALIDATION_MESSAGE) return ignored('cloudtrail-validation', 'CloudTrail validation message');
+  if (text === CLOUDTRAIL_VALIDATION_MESSAGE) {
+    return { notification: ignored('cloudtrail-validation', 'CloudTrail validation message') };
+  }
   const parsed = parseJson(text);
-  if (!parsed.ok) return poison(`body is not JSON (${parsed.error}); it starts ${quote(text)}`);
-  if (!isObject(parsed.value)) return poison(`body is JSON ${describe(parsed.value)}, expected a JSON object`);
-  return parseDocument(parsed.value, false);
+  if (!parsed.ok) return { notification: poison(`body is not JSON (${parsed.error}); it starts ${quote(text)}`) };
+  if (!isObject(parsed.value)) {
+    return { notification: poison(`body is JSON ${describe(parsed.value)}, expected a JSON object`) };
+  }
+  const doc = parsed.value;
+  if (!isSnsEnvelope(doc)) return { notification: parseDocument(doc, false) };
+  const envelope: SnsEnvelopeHeader = {
+    type: doc.Type as string,
+    ...(typeof doc.TopicArn === 'string' ? { topicArn: doc.TopicArn } : {}),
+  };
+  return { notification: parseDocument(doc, false), envelope };
 }
 
 function parseDocument(doc: JsonObject, insideSns: boolean): ParsedNotification {

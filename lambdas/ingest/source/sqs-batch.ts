@@ -4,19 +4,24 @@ import { mapSettled } from '../../shared/concurrency';
 import type { AssumedRoleCredentialCache } from '../../shared/credentials';
 import { PermanentInputError, errorMessage } from '../../shared/errors';
 import type { LoggerLike } from '../../shared/logger';
-import type { AccountsRegistry, ReadError } from '../../shared/registry';
+import type { AccountsRegistry } from '../../shared/registry';
 import { describeObject, type LogObject, type RecordObject } from '../log-object';
 import { forwardObject, type ForwardOptions, type ForwardResult } from '../pipeline';
 import { KmsReadError } from '../s3-read';
 import type { Sink } from '../sinks/sink';
-import { parseNotification } from './notifications';
+import { DownstreamUnavailableError, type BreakerPermit, type CircuitBreaker } from './circuit-breaker';
+import { parseMessageBody, parseNotification, type ParsedNotification, type SnsEnvelopeHeader } from './notifications';
 import { classifyObjectKey } from './object-key';
-import { checkTenantOwnsKey, resolveTenant, type TenantBinding } from './tenant';
+import { noteDeliveries, noteReadErrors } from './registry-marks';
+import type { FailedMessage, QueueSettler, Settlement } from './settle';
+import { checkTenantOwnsKey, resolveHubTenant, resolveTenant, type TenantBinding } from './tenant';
 
 /**
  * The SQS source (docs/architecture.md, "Ingest"): one Lambda batch of messages, each a notification naming log
  * objects, each object read and forwarded through the pipeline to the sink, with Lambda's partial-batch
- * semantics. Which tenant a message belongs to is decided by the queue that delivered it (tenant.ts).
+ * semantics. Which tenant a message belongs to is never decided by the publisher: on a customer queue it is the
+ * queue's owner, on a hub queue the registered owner of the topic SNS names in the envelope (tenant.ts). Failed
+ * messages are then settled (settle.ts): backed off, or on a hub queue moved to its DLQ when poison.
  */
 
 /** Where counts go: Powertools Metrics in Lambda, a plain tally in the CLI. */
@@ -40,12 +45,21 @@ export interface IngestDeps {
   customerRoleName: string;
   forward: Omit<ForwardOptions, 'deadline'>;
   messageConcurrency: number;
+  /** HUB_QUEUE_ARNS: a message from one of these is bound by its SNS envelope's TopicArn. Absent: no hub queue. */
+  hubQueueArns?: ReadonlySet<string>;
+  /** Backoff and hub DLQ moves of failed messages (settle.ts). Absent: failed messages are only reported. */
+  settler?: Pick<QueueSettler, 'settle'>;
+  /** This container's downstream circuit breaker (circuit-breaker.ts); the sink must report to it. Absent: closed. */
+  breaker?: CircuitBreaker;
 }
 
 export type MessageOutcome =
   | { status: 'forwarded'; objects: number; records: number; filtered: number }
   | { status: 'ignored'; reason: string }
-  | { status: 'failed'; error: string; poison: boolean };
+  /** Reported in batchItemFailures; `retryInSeconds` when its backoff was applied (settle.ts). */
+  | { status: 'failed'; error: string; poison: boolean; retryInSeconds?: number }
+  /** Poison on a hub queue, copied to the hub DLQ and acknowledged. */
+  | { status: 'dead-lettered'; error: string; deadLetterQueueArn: string };
 
 export interface BatchResult {
   batchItemFailures: { itemIdentifier: string }[];
@@ -60,138 +74,192 @@ const OBJECT_NOTHING_FORWARDED = {
   'no-records': 'object has no "Records" array (not a log file): acknowledged',
 } as const;
 
+/** Per batch: tenant lookups shared by its messages (by queue, or by topic on hub queues). */
+interface BatchContext {
+  queueTenant(eventSourceArn: string): Promise<TenantBinding>;
+  hubTenant(topicArn: string | undefined, hubQueueArn: string): Promise<TenantBinding>;
+}
+
+function batchContext(deps: IngestDeps): BatchContext {
+  const tenants = new Map<string, Promise<TenantBinding>>();
+  const cached = (key: string, resolve: () => Promise<TenantBinding>): Promise<TenantBinding> => {
+    let pending = tenants.get(key);
+    if (!pending) {
+      pending = resolve();
+      tenants.set(key, pending);
+    }
+    return pending;
+  };
+  return {
+    queueTenant: (arn) => cached(`queue\u0000${arn}`, () => resolveTenant(arn, deps)),
+    hubTenant: (topicArn, hubQueueArn) =>
+      cached(`topic\u0000${topicArn ?? ''}`, () => resolveHubTenant(topicArn, hubQueueArn, deps)),
+  };
+}
+
 /**
  * Processes one SQS batch with Lambda's partial-batch semantics: every message that was not fully delivered
  * is listed in `batchItemFailures`; one message's failure never fails the others.
  */
 export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, deadline: number): Promise<BatchResult> {
-  const tenants = new Map<string, Promise<TenantBinding>>();
-  const tenantFor = (eventSourceArn: string): Promise<TenantBinding> => {
-    let pending = tenants.get(eventSourceArn);
-    if (!pending) {
-      pending = resolveTenant(eventSourceArn, deps);
-      tenants.set(eventSourceArn, pending);
-    }
-    return pending;
-  };
-
-  const settled = await mapSettled(records, deps.messageConcurrency, async (record) =>
-    processMessage(record, await tenantFor(record.eventSourceARN), deps, deadline),
+  const context = batchContext(deps);
+  const tenantOf: (TenantBinding | undefined)[] = new Array<TenantBinding | undefined>(records.length);
+  const settled = await mapSettled(records, deps.messageConcurrency, (record, index) =>
+    processMessage(record, deps, deadline, context, (tenant) => (tenantOf[index] = tenant)),
   );
 
   const outcomes = new Map<string, MessageOutcome>();
-  const batchItemFailures: { itemIdentifier: string }[] = [];
-  const delivered = new Set<string>();
-  const unreadable: { eventSourceArn: string; error: KmsReadError }[] = [];
+  const failed: FailedMessage[] = [];
+  const delivered: TenantBinding[] = [];
+  const unreadable: { tenant: TenantBinding; error: KmsReadError }[] = [];
   settled.forEach((result, index) => {
     const record = records[index]!;
     let outcome: MessageOutcome;
     if (result.status === 'fulfilled') {
       outcome = result.value;
     } else {
-      const poison = result.reason instanceof PermanentInputError;
-      outcome = { status: 'failed', error: errorMessage(result.reason), poison };
-      // Poison and transient failures alike stay in the queue: redelivered, then moved to the DLQ, never deleted.
-      deps.logger.error(poison ? 'message rejected as poison' : 'message failed, left for redelivery', {
-        messageId: record.messageId,
-        eventSourceARN: record.eventSourceARN,
-        receiveCount: record.attributes?.ApproximateReceiveCount,
-        error: outcome.error,
-      });
-      deps.counts.count(poison ? 'MessagesPoison' : 'MessagesFailed', 1);
-      if (result.reason instanceof KmsReadError) {
-        deps.counts.count('ObjectsKmsUnreadable', 1);
-        unreadable.push({ eventSourceArn: record.eventSourceARN, error: result.reason });
-      }
+      outcome = noteFailure(record, result.reason, deps);
+      const tenant = tenantOf[index];
+      if (result.reason instanceof KmsReadError && tenant) unreadable.push({ tenant, error: result.reason });
     }
-    if (outcome.status === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
-    if (outcome.status === 'forwarded' && outcome.records > 0) delivered.add(record.eventSourceARN);
+    if (outcome.status === 'failed') failed.push({ record, poison: outcome.poison, reason: outcome.error });
+    if (outcome.status === 'forwarded' && outcome.records > 0 && tenantOf[index]) delivered.push(tenantOf[index]);
     outcomes.set(record.messageId, outcome);
   });
-  await noteDeliveries([...delivered], tenants, deps);
-  await noteReadErrors(unreadable, tenants, deps);
+
+  const settlements = await settle(failed, deps);
+  const batchItemFailures: { itemIdentifier: string }[] = [];
+  for (const { record } of failed) {
+    const outcome = outcomes.get(record.messageId) as Extract<MessageOutcome, { status: 'failed' }>;
+    const settlement = settlements.get(record.messageId);
+    if (settlement?.kind === 'dead-lettered') {
+      outcomes.set(record.messageId, {
+        status: 'dead-lettered',
+        error: outcome.error,
+        deadLetterQueueArn: settlement.deadLetterQueueArn,
+      });
+      continue;
+    }
+    if (settlement?.visibilitySeconds !== undefined) outcome.retryInSeconds = settlement.visibilitySeconds;
+    batchItemFailures.push({ itemIdentifier: record.messageId });
+  }
+  if (deps.breaker) deps.counts.count('DownstreamBreakerOpen', deps.breaker.state === 'closed' ? 0 : 1);
+  await noteDeliveries(delivered, deps);
+  await noteReadErrors(unreadable, deps);
   return { batchItemFailures, outcomes };
 }
 
-/** Minimum time between two `lastRecordAt` writes for one account from one process. */
-const DELIVERY_MARK_INTERVAL_MS = 5 * 60_000;
+/** Logs and counts a message that failed; poison is input that can never succeed however often it is retried. */
+function noteFailure(record: SQSRecord, reason: unknown, deps: IngestDeps): MessageOutcome {
+  const poison = reason instanceof PermanentInputError;
+  const error = errorMessage(reason);
+  const where = {
+    messageId: record.messageId,
+    eventSourceARN: record.eventSourceARN,
+    receiveCount: record.attributes?.ApproximateReceiveCount,
+    error,
+  };
+  if (reason instanceof DownstreamUnavailableError) {
+    // One line per message at info: during an outage every message comes here, and the breaker logged why.
+    deps.logger.info('message deferred: the downstream circuit is open', where);
+    deps.counts.count('MessagesDeferred', 1);
+  } else {
+    deps.logger.error(poison ? 'message rejected as poison' : 'message failed, left for redelivery', where);
+    deps.counts.count(poison ? 'MessagesPoison' : 'MessagesFailed', 1);
+  }
+  if (reason instanceof KmsReadError) deps.counts.count('ObjectsKmsUnreadable', 1);
+  return { status: 'failed', error, poison };
+}
 
-/**
- * Records that data arrived from these tenants (for COLLECTION_STALE and its alarm). Best effort: a failed write
- * is logged and never fails a message whose records were delivered.
- */
-async function noteDeliveries(
-  eventSourceArns: string[],
-  tenants: Map<string, Promise<TenantBinding>>,
-  deps: IngestDeps,
-): Promise<void> {
-  const now = Date.now();
-  for (const arn of eventSourceArns) {
-    const tenant = await tenants.get(arn)?.catch(() => undefined);
-    if (!tenant) continue;
-    const last = deps.deliveryMarks?.get(tenant.accountId);
-    if (last !== undefined && now - last < DELIVERY_MARK_INTERVAL_MS) continue;
-    try {
-      await deps.registry.recordDelivery(tenant.accountId, new Date(now).toISOString());
-      deps.deliveryMarks?.set(tenant.accountId, now);
-    } catch (error) {
-      deps.logger.warn('could not record the last delivery time', {
-        accountId: tenant.accountId,
-        error: errorMessage(error),
-      });
-    }
+/** The settler's answer; a settler that throws leaves every message failed (nothing is lost). */
+async function settle(failed: FailedMessage[], deps: IngestDeps): Promise<Map<string, Settlement>> {
+  if (failed.length === 0 || !deps.settler) return new Map();
+  try {
+    return await deps.settler.settle(failed);
+  } catch (error) {
+    deps.logger.error('failed messages could not be settled: they return at the queue timeout', {
+      error: errorMessage(error),
+    });
+    return new Map();
   }
 }
 
-/**
- * Records on each account the last log file S3 could not decrypt (for TRAIL_KMS_UNREADABLE), at most every
- * DELIVERY_MARK_INTERVAL_MS per account from one process. Best effort, like noteDeliveries: the message has failed
- * already and stays queued whatever happens here.
- */
-async function noteReadErrors(
-  unreadable: { eventSourceArn: string; error: KmsReadError }[],
-  tenants: Map<string, Promise<TenantBinding>>,
+/** The tenant of a message and what its body announces; hub queues take the tenant from the SNS envelope. */
+async function bindMessage(
+  record: SQSRecord,
   deps: IngestDeps,
-): Promise<void> {
-  const record = deps.registry.recordReadError?.bind(deps.registry);
-  if (record === undefined) return;
-  const now = Date.now();
-  const noted = new Set<string>();
-  for (const { eventSourceArn, error } of unreadable) {
-    const tenant = await tenants.get(eventSourceArn)?.catch(() => undefined);
-    if (!tenant || noted.has(tenant.accountId)) continue;
-    const last = deps.readErrorMarks?.get(tenant.accountId);
-    if (last !== undefined && now - last < DELIVERY_MARK_INTERVAL_MS) continue;
-    noted.add(tenant.accountId);
-    const readError: ReadError = {
-      kind: 'kms',
-      at: new Date(now).toISOString(),
-      bucket: error.object.bucket,
-      objectKey: error.object.key,
-      code: error.code,
-      ...(error.keyArn !== undefined ? { keyArn: error.keyArn } : {}),
-      roleArn: tenant.roleArn,
-      message: error.awsMessage.slice(0, 1000),
-    };
-    try {
-      await record(tenant.accountId, readError);
-      deps.readErrorMarks?.set(tenant.accountId, now);
-    } catch (caught) {
-      deps.logger.warn('could not record the KMS read error', {
-        accountId: tenant.accountId,
-        error: errorMessage(caught),
-      });
-    }
+  context: BatchContext,
+): Promise<{ tenant: TenantBinding; parsed: ParsedNotification } | { acknowledged: MessageOutcome }> {
+  const queueArn = record.eventSourceARN;
+  if (!deps.hubQueueArns?.has(queueArn)) {
+    const tenant = await context.queueTenant(queueArn);
+    return { tenant, parsed: parseNotification(record.body) };
   }
+  const { notification, envelope } = parseMessageBody(record.body);
+  if (envelope === undefined) {
+    const what =
+      notification.kind === 'poison'
+        ? notification.reason
+        : notification.kind === 'ignored'
+          ? notification.detail
+          : `announcing ${notification.objects.length} object(s)`;
+    throw new PermanentInputError(
+      `hub queue ${queueArn} accepts only SNS envelopes, whose TopicArn names the tenant; ` +
+        `this is a raw-delivery body (${what})`,
+    );
+  }
+  if (envelope.type === 'SubscriptionConfirmation' || envelope.type === 'UnsubscribeConfirmation') {
+    return { acknowledged: await acknowledgeConfirmation(record, envelope, notification, deps, context) };
+  }
+  return { tenant: await context.hubTenant(envelope.topicArn, queueArn), parsed: notification };
+}
+
+/**
+ * SNS subscription messages on a hub queue are acknowledged and never confirmed: every hub subscription is created
+ * by the collector as the queue owner, which needs no confirmation, while one created by a topic owner belongs to
+ * that owner, who could then turn on raw message delivery and write envelopes of its own (docs/reliability.md).
+ * An UnsubscribeConfirmation means a topic owner deleted our subscription; reconcile re-subscribes.
+ */
+async function acknowledgeConfirmation(
+  record: SQSRecord,
+  envelope: SnsEnvelopeHeader,
+  notification: ParsedNotification,
+  deps: IngestDeps,
+  context: BatchContext,
+): Promise<MessageOutcome> {
+  const registered = await context.hubTenant(envelope.topicArn, record.eventSourceARN).then(
+    (tenant) => tenant.accountId,
+    (error: unknown) => (error instanceof PermanentInputError ? false : 'unknown (registry unreadable)'),
+  );
+  const unsubscribed = envelope.type === 'UnsubscribeConfirmation';
+  deps.logger.warn(
+    unsubscribed
+      ? 'a topic owner unsubscribed the collector from its topic: acknowledged; reconcile re-subscribes'
+      : "a topic owner asked to subscribe a hub queue: acknowledged, not confirmed (every hub subscription is the collector's own)",
+    {
+      messageId: record.messageId,
+      eventSourceARN: record.eventSourceARN,
+      topicArn: envelope.topicArn,
+      registeredAccount: registered,
+    },
+  );
+  deps.counts.count(unsubscribed ? 'HubUnsubscribeConfirmations' : 'HubSubscriptionConfirmationsIgnored', 1);
+  deps.counts.count('MessagesIgnored', 1);
+  const reason = notification.kind === 'ignored' ? notification.reason : envelope.type;
+  return { status: 'ignored', reason };
 }
 
 async function processMessage(
   record: SQSRecord,
-  tenant: TenantBinding,
   deps: IngestDeps,
   deadline: number,
+  context: BatchContext,
+  bound: (tenant: TenantBinding) => void,
 ): Promise<MessageOutcome> {
-  const parsed = parseNotification(record.body);
+  const binding = await bindMessage(record, deps, context);
+  if ('acknowledged' in binding) return binding.acknowledged;
+  const { tenant, parsed } = binding;
+  bound(tenant);
   if (parsed.kind === 'poison') throw new PermanentInputError(`unrecognized message: ${parsed.reason}`);
   if (parsed.kind === 'ignored') {
     deps.logger.info('message acknowledged without forwarding', {
@@ -210,6 +278,30 @@ async function processMessage(
   });
   for (const { object, objectClass } of classified) checkTenantOwnsKey(tenant, object, objectClass);
 
+  // While the downstream circuit is open nothing is read: the message is failed now and hidden for its backoff.
+  let permit: BreakerPermit | undefined;
+  if (deps.breaker && classified.some(({ object }) => holdsRecords(object))) {
+    permit = deps.breaker.tryAcquire();
+    if (!permit) {
+      throw new DownstreamUnavailableError(
+        `downstream circuit ${deps.breaker.state}: message not read, retried after its backoff`,
+      );
+    }
+  }
+  try {
+    return await forwardMessage(record, classified, tenant, deps, deadline);
+  } finally {
+    permit?.release();
+  }
+}
+
+async function forwardMessage(
+  record: SQSRecord,
+  classified: { object: LogObject }[],
+  tenant: TenantBinding,
+  deps: IngestDeps,
+  deadline: number,
+): Promise<MessageOutcome> {
   let records = 0;
   let filtered = 0;
   let objects = 0;

@@ -1,10 +1,13 @@
-import { isAccountId, parseArn, roleArn } from '../../shared/arn';
+import { isAccountId, parseArn, roleArn, tryParseArn } from '../../shared/arn';
 import { PermanentInputError } from '../../shared/errors';
 import type { AccountRecord, AccountsRegistry } from '../../shared/registry';
 import { describeObject, type LogObject } from '../log-object';
 import type { ObjectClass } from './object-key';
 
-/** Who a message belongs to: decided by the queue that delivered it, never by the message body. */
+/**
+ * Who a message belongs to, never decided by what the publisher wrote: on a customer queue, the account that owns
+ * the queue; on a hub queue, the registered owner of the topic SNS names in its envelope (resolveHubTenant).
+ */
 export interface TenantBinding {
   accountId: string;
   region: string;
@@ -60,4 +63,52 @@ export async function resolveTenant(
     );
   }
   return bindTenant(record, queue.region, queue.partition, deps.customerRoleName);
+}
+
+/** Thrown when a hub message comes from a topic that is not the recorded topic of a registered account. */
+export class UnregisteredTopicError extends PermanentInputError {}
+
+const MAX_QUOTED = 200;
+
+function quoted(text: string): string {
+  return JSON.stringify(text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}...` : text);
+}
+
+/**
+ * The tenant of a message on a hub queue: the account whose registry record names, as its topic, the `TopicArn`
+ * of the SNS envelope. SNS writes the envelope (the publisher only writes `Message`), and every subscription to a
+ * hub queue is the collector's own (docs/reliability.md, "What a hostile customer can make the collector read"),
+ * so the TopicArn is the topic the notification was really published on. The topic's region is the tenant's
+ * region (the S3 client follows a bucket elsewhere), its partition the role's.
+ */
+export async function resolveHubTenant(
+  topicArn: string | undefined,
+  hubQueueArn: string,
+  deps: { registry: Pick<AccountsRegistry, 'get'>; customerRoleName: string },
+): Promise<TenantBinding> {
+  if (topicArn === undefined) {
+    throw new PermanentInputError(`SNS envelope on hub queue ${hubQueueArn} has no TopicArn: its tenant is unknown`);
+  }
+  const topic = tryParseArn(topicArn);
+  if (topic?.service !== 'sns' || !isAccountId(topic.accountId) || topic.region === '' || topic.resource === '') {
+    throw new PermanentInputError(
+      `SNS envelope on hub queue ${hubQueueArn}: TopicArn ${quoted(topicArn)} is not a topic ARN`,
+    );
+  }
+  const hub = parseArn(hubQueueArn);
+  if (topic.partition !== hub.partition) {
+    throw new UnregisteredTopicError(
+      `topic ${topicArn} is in partition ${topic.partition}, hub queue ${hubQueueArn} in ${hub.partition}: not registered here`,
+    );
+  }
+  const record = await deps.registry.get(topic.accountId);
+  if (!record || record.topicArn !== topicArn) {
+    const why = !record
+      ? `account ${topic.accountId} is not registered`
+      : record.topicArn === undefined
+        ? `account ${topic.accountId} has no topic recorded yet`
+        : `account ${topic.accountId} is registered with topic ${record.topicArn}`;
+    throw new UnregisteredTopicError(`topic ${topicArn} is not registered (${why}): nothing is read for it`);
+  }
+  return bindTenant(record, topic.region, topic.partition, deps.customerRoleName);
 }

@@ -1,6 +1,7 @@
 /**
  * The rule pack: every planner rule, in the order plan.ts runs it (chain order: the gates, cost, trail,
- * bucket, topic, the trail's creation, queue, subscription, event source mapping; then the account rules).
+ * bucket, topic, the trail's creation, queue, subscription (the customer queue's or the hub queue's), event
+ * source mapping, the retirement of the other topology's path; then the account rules).
  * Each rule has one signature (`Rule.check`: RuleInput -> RuleOutput), declares its part, the finding codes it
  * can emit and a one-line description; each has compliant and non-compliant tests in
  * test/unit/rules/<part>.test.ts. Where to add a rule: docs/architecture.md.
@@ -10,8 +11,10 @@ import { roleRule, trailListRule } from './access';
 import { bucketRule } from './bucket';
 import { costRule } from './cost';
 import { eventSourceMappingRule } from './esm';
+import { hubSubscriptionRule } from './hub';
 import type { Rule } from './kit';
 import { kmsRule } from './kms';
+import { customerQueueRetirementRule, hubRetirementRule } from './migration';
 import { queueRule, subscriptionRule } from './queue';
 import { stalenessRule } from './staleness';
 import { topicRule } from './topic';
@@ -33,7 +36,10 @@ export const RULES: readonly Rule[] = [
   createTrailRule,
   queueRule,
   subscriptionRule,
+  hubSubscriptionRule,
   eventSourceMappingRule,
+  customerQueueRetirementRule,
+  hubRetirementRule,
   stalenessRule,
   kmsRule,
 ];
@@ -50,7 +56,10 @@ export {
   bucketRule,
   costRule,
   createTrailRule,
+  customerQueueRetirementRule,
   eventSourceMappingRule,
+  hubRetirementRule,
+  hubSubscriptionRule,
   kmsRule,
   logArchiveRule,
   organizationTrailRule,

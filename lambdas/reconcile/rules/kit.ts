@@ -9,6 +9,9 @@
  * - CREATE_TRAIL only comes from the trail selection returning `create` (see trail-selection.ts).
  */
 import { createHash } from 'node:crypto';
+import { arnParts, queueArn as buildQueueArn, tryParseArn, unqualifiedFunctionArn } from '../../shared/arn';
+import { hubQueueName, type IngestTopology } from '../../shared/topology';
+import { CHAIN_NAMES } from '../names';
 import type { PolicyStatement } from '../policies';
 import type { ProbeTargets } from '../targets';
 import type {
@@ -17,10 +20,12 @@ import type {
   ChainPart,
   Finding,
   FindingCode,
+  HubSubscriber,
   ObservedState,
   ObservedTrail,
   PlanContext,
   Severity,
+  TopologyRecord,
 } from '../types';
 
 /** An action before ids, dependencies and cost are attached. `needs`/`provides` are resource keys. */
@@ -70,6 +75,25 @@ export interface QueueDecision {
 
 export interface EsmDecision {
   uuid?: string;
+  /** The collector's mapping feeds the queue once applied (observed enabled, or created or enabled by this plan). */
+  ready?: boolean;
+}
+
+/** A subscription of the chain: in place already, or made by `subscribe` in this plan (or neither). */
+export interface SubscriptionDecision {
+  confirmed: boolean;
+  subscribe?: ActionDraft;
+}
+
+/**
+ * The registry's record of the account's path once the `after` drafts applied (plan.ts turns them into action
+ * ids, and drops the record when the REPAIR_LOOP guard dropped one of them).
+ */
+export interface TopologyDecision {
+  ingestTopology: IngestTopology;
+  ingestShard?: number;
+  remove: TopologyRecord['remove'];
+  after: ActionDraft[];
 }
 
 /** What the parts decided so far, in chain order: trail, bucket, topic, queue, event source mapping. */
@@ -78,7 +102,12 @@ export interface ChainDecisions {
   bucket?: BucketDecision;
   topic?: TopicDecision;
   queue?: QueueDecision;
+  /** The customer queue's subscription (customer-queue topology). */
+  subscription?: SubscriptionDecision;
+  /** The hub queue's subscription (hub topology). */
+  hubSubscription?: SubscriptionDecision;
   esm?: EsmDecision;
+  topology?: TopologyDecision;
 }
 
 export interface RuleInput {
@@ -144,6 +173,50 @@ export const keys = {
   subscription: (topic: string, queue: string) => `subscription:${topic}|${queue}`,
   esm: (queue: string) => `esm:${queue}`,
 };
+
+// ---- the account's ingest path (lambdas/shared/topology.ts) ------------------------------------------------
+
+/** `outcomesqueue` of the account, in the collector's region: the customer-queue topology's queue. */
+export function customerQueueArn(ctx: PlanContext): string {
+  return buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
+}
+
+/** The hub topology's topic policy statement input, or undefined in the customer-queue topology. */
+export function hubSubscriber(ctx: PlanContext): HubSubscriber | undefined {
+  return ctx.hub === undefined ? undefined : { principalArn: ctx.hub.subscriberArn, endpoint: ctx.hub.queueArn };
+}
+
+/** 2 unless configured: the least Lambda allows, and what ESM_MAXIMUM_CONCURRENCY defaults to (config.ts). */
+export function esmMaximumConcurrency(ctx: PlanContext): number {
+  return ctx.esmMaximumConcurrency ?? 2;
+}
+
+const HUB_QUEUE_NAME = new RegExp(`^${hubQueueName(0).replace(/00$/, '')}\\d{2}$`);
+
+/**
+ * Is this endpoint one of the collector's hub queues? One listed in HUB_QUEUE_ARNS; when none are configured (a
+ * customer-queue collector retiring an earlier hub path), a queue named like a hub queue in the collector's own
+ * account (the ingest function's), never one of the customer's.
+ */
+export function isHubQueue(endpoint: string, ctx: PlanContext): boolean {
+  const listed = ctx.hubQueueArns ?? [];
+  if (listed.length > 0) return listed.includes(endpoint);
+  const collector = ctx.ingestFunctionArn === undefined ? undefined : arnParts(ctx.ingestFunctionArn).accountId;
+  const parsed = tryParseArn(endpoint);
+  return (
+    collector !== undefined &&
+    parsed?.service === 'sqs' &&
+    parsed.accountId === collector &&
+    HUB_QUEUE_NAME.test(parsed.resource)
+  );
+}
+
+/** The collector's mappings among those observed (the ingest function's, a qualified ARN included). */
+export function collectorMappings<M extends { functionArn: string }>(mappings: readonly M[], ctx: PlanContext): M[] {
+  if (ctx.ingestFunctionArn === undefined) return [];
+  const wanted = unqualifiedFunctionArn(ctx.ingestFunctionArn);
+  return mappings.filter((mapping) => unqualifiedFunctionArn(mapping.functionArn) === wanted);
+}
 
 export interface DraftOptions {
   resource: string;

@@ -6,7 +6,7 @@ import { arnParts, queueArn as buildQueueArn } from '../../shared/arn';
 import { CHAIN_NAMES } from '../names';
 import { snsDeliveryUnsupported } from '../policies';
 import { checkQueuePolicy } from '../policy-validation';
-import { NOT_OBSERVED, type FindingCode, type ObservedState, type PlanContext } from '../types';
+import { NOT_OBSERVED, type Finding, type FindingCode, type ObservedState, type PlanContext } from '../types';
 import {
   draft,
   finding,
@@ -16,6 +16,7 @@ import {
   type ActionDraft,
   type QueueDecision,
   type Rule,
+  type RuleInput,
   type RuleOutput,
 } from './kit';
 
@@ -43,6 +44,21 @@ export function subscriptionDeadLetterQueue(topicArn: string, ctx: PlanContext):
   return buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.dlq);
 }
 
+/** DLQ_NOT_EMPTY: reported, never purged: each message names log files whose records did not all reach the downstream. */
+function deadLetterFindings(observed: ObservedState, ctx: PlanContext): Finding[] {
+  const waiting = deadLetterMessages(observed);
+  if (!waiting) return [];
+  return [
+    finding(
+      'DLQ_NOT_EMPTY',
+      'medium',
+      buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.dlq),
+      `${waiting} message(s) in ${CHAIN_NAMES.dlq}: their log files were not fully delivered; ` +
+        'fix the cause (see the ingest logs), then redrive them to the queue',
+    ),
+  ];
+}
+
 /**
  * QUEUE_MISSING -> CREATE_QUEUE (DLQ first) + PUT_QUEUE_POLICY; QUEUE_POLICY_INVALID -> PUT_QUEUE_POLICY (merged);
  * an explicit Deny of the customer's -> POLICY_DENY_CONFLICT. The policy is only judged against a known topic.
@@ -64,6 +80,13 @@ export const queueRule: Rule = {
   ],
   description: 'outcomesqueue and its dead-letter queue exist and the queue policy lets the chain work',
   check({ observed, ctx, decided }) {
+    // The hub topology keeps no queue in the account: only a migration's leftover dead letters are reported,
+    // while the old queue is still being retired (migration.ts).
+    if (ctx.hub !== undefined) {
+      const out = none();
+      if (ctx.recorded.queueArn !== undefined) out.findings.push(...deadLetterFindings(observed, ctx));
+      return { ...out, decided: { queue: { created: false } } };
+    }
     const decidedTopic = decided.topic?.topicArn;
     const arn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
     const dlqArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.dlq);
@@ -84,19 +107,7 @@ export const queueRule: Rule = {
     }
     // A topic SNS cannot deliver from is not judged against the queue policy.
     const topicArn = unsupported === undefined ? decidedTopic : undefined;
-    const waiting = deadLetterMessages(observed);
-    if (waiting) {
-      // Reported, never purged: each message names log files whose records did not all reach the downstream.
-      out.findings.push(
-        finding(
-          'DLQ_NOT_EMPTY',
-          'medium',
-          dlqArn,
-          `${waiting} message(s) in ${CHAIN_NAMES.dlq}: their log files were not fully delivered; ` +
-            'fix the cause (see the ingest logs), then redrive them to the queue',
-        ),
-      );
-    }
+    out.findings.push(...deadLetterFindings(observed, ctx));
     const probe = observed.queues[CHAIN_NAMES.queue] ?? NOT_OBSERVED;
     if (!probe.known) {
       out.findings.push(incomplete(arn, 'the queue', probe.error));
@@ -255,91 +266,158 @@ export const subscriptionRule: Rule = {
   name: 'subscription',
   part: 'topic',
   phase: 'chain',
-  codes: ['SUBSCRIPTION_PENDING', 'SUBSCRIPTION_MISSING', 'SUBSCRIPTION_FILTERED', 'OBSERVE_INCOMPLETE'],
+  codes: [
+    'SUBSCRIPTION_PENDING',
+    'SUBSCRIPTION_MISSING',
+    'SUBSCRIPTION_FILTERED',
+    'SUBSCRIPTION_NO_DEAD_LETTER',
+    'OBSERVE_INCOMPLETE',
+  ],
   description: 'the queue is subscribed to the trail topic, confirmed and without a filter policy',
-  check({ observed, ctx, decided }) {
-    const out = none();
-    const topic = decided.topic;
-    const queue = decided.queue;
-    const topicArn = topic?.topicArn;
-    const queueArn = queue?.queueArn;
-    if (topicArn === undefined || queueArn === undefined) return out;
-    // The queue rule reported DELIVERY_REGION_UNSUPPORTED: a subscription could never deliver.
-    if (deliveryUnsupported(topicArn, ctx) !== undefined) return out;
-    const probe = observed.topics[topicArn] ?? NOT_OBSERVED;
-    const existing =
-      probe.known && probe.value !== null && probe.value.subscriptions.known
-        ? probe.value.subscriptions.value.filter((s) => s.protocol === 'sqs' && s.endpoint === queueArn)
-        : [];
-    // A new subscription gets outcomesqueue-dlq as its SNS dead-letter queue when SNS allows it (same account and
-    // Region) and the DLQ exists or is created in this plan. Not for one that exists already: Subscribe with other
-    // attributes than the existing subscription's fails.
-    const dlqArn = subscriptionDeadLetterQueue(topicArn, ctx);
-    const dlq = observed.queues[CHAIN_NAMES.dlq];
-    const dlqExists = queue?.created === true || (dlq?.known === true && dlq.value !== null);
-    const deadLetter = dlqArn !== undefined && existing.length === 0 && dlqExists;
-    const subscribe = (reason: FindingCode): ActionDraft =>
-      draft(
-        'SUBSCRIBE',
-        { topicArn, queueArn, ...(deadLetter && dlqArn !== undefined ? { deadLetterQueueArn: dlqArn } : {}) },
-        {
-          resource: topicArn,
-          reason,
-          part: 'topic',
-          needs: [
-            keys.topic(topicArn),
-            keys.queue(queueArn),
-            keys.queuePolicy(queueArn),
-            ...(deadLetter && dlqArn !== undefined ? [keys.queue(dlqArn)] : []),
-          ],
-          provides: [keys.subscription(topicArn, queueArn)],
-        },
-      );
-    if (topic?.created) {
-      out.actions.push(subscribe(topic.topicReason ?? 'TOPIC_MISSING'));
-      return out;
-    }
-    if (!probe.known || probe.value === null) return out; // the topic rule already reported it
-    const subscriptions = probe.value.subscriptions;
-    if (!subscriptions.known) {
-      out.findings.push(incomplete(topicArn, 'the topic subscriptions', subscriptions.error));
-      return out;
-    }
-    const mine = subscriptions.value.filter((s) => s.protocol === 'sqs' && s.endpoint === queueArn);
-    const confirmed = mine.find((s) => !s.pending);
-    if (confirmed === undefined) {
-      if (mine.length > 0) {
-        out.findings.push(
-          finding('SUBSCRIPTION_PENDING', 'medium', topicArn, `the subscription of ${queueArn} is not confirmed`),
-        );
-        out.actions.push(subscribe('SUBSCRIPTION_PENDING'));
-      } else if (topic?.topicReason !== undefined) {
-        out.actions.push(subscribe(topic.topicReason));
-      } else if (queue?.created) {
-        out.actions.push(subscribe('QUEUE_MISSING'));
-      } else {
-        out.findings.push(
-          finding('SUBSCRIPTION_MISSING', 'high', topicArn, `${queueArn} is not subscribed to the topic`),
-        );
-        out.actions.push(subscribe('SUBSCRIPTION_MISSING'));
-      }
-      return out;
-    }
-    const filter = confirmed.filterPolicy;
-    if (filter === undefined) return out;
-    if (!filter.known) {
-      out.findings.push(incomplete(confirmed.arn, 'the subscription filter policy', filter.error));
-    } else if (filter.value !== null && filter.value.trim() !== '' && filter.value.trim() !== '{}') {
-      out.findings.push(
-        finding(
-          'SUBSCRIPTION_FILTERED',
-          'medium',
-          confirmed.arn,
-          `the subscription has a filter policy (${filter.value}); CloudTrail notifications carry no message ` +
-            'attributes, so it can drop them. The collector does not remove it',
-        ),
-      );
-    }
-    return out;
+  check(input) {
+    const output = checkSubscription(input);
+    const subscribe = output.actions.find((action) => action.code === 'SUBSCRIBE');
+    const confirmed = input.decided.queue?.queueArn !== undefined && subscribe === undefined && confirmedNow(input);
+    return {
+      ...output,
+      decided: { subscription: { confirmed, ...(subscribe !== undefined ? { subscribe } : {}) } },
+    };
   },
 };
+
+/** The queue's subscription is confirmed in the observed state. */
+function confirmedNow({ observed, decided }: RuleInput): boolean {
+  const topicArn = decided.topic?.topicArn;
+  const queueArn = decided.queue?.queueArn;
+  const probe = topicArn === undefined ? undefined : observed.topics[topicArn];
+  if (probe?.known !== true || probe.value === null || !probe.value.subscriptions.known) return false;
+  return probe.value.subscriptions.value.some(
+    (s) => s.protocol === 'sqs' && s.endpoint === queueArn && !s.pending && s.deleted !== true,
+  );
+}
+
+function checkSubscription({ observed, ctx, decided }: RuleInput): RuleOutput {
+  const out = none();
+  const topic = decided.topic;
+  const queue = decided.queue;
+  const topicArn = topic?.topicArn;
+  const queueArn = queue?.queueArn;
+  if (topicArn === undefined || queueArn === undefined) return out;
+  // The queue rule reported DELIVERY_REGION_UNSUPPORTED: a subscription could never deliver.
+  if (deliveryUnsupported(topicArn, ctx) !== undefined) return out;
+  const probe = observed.topics[topicArn] ?? NOT_OBSERVED;
+  const existing =
+    probe.known && probe.value !== null && probe.value.subscriptions.known
+      ? probe.value.subscriptions.value.filter((s) => s.protocol === 'sqs' && s.endpoint === queueArn)
+      : [];
+  // A new subscription gets outcomesqueue-dlq as its SNS dead-letter queue when SNS allows it (same account and
+  // Region) and the DLQ exists or is created in this plan. Not for one that exists already: Subscribe with other
+  // attributes than the existing subscription's fails.
+  const dlqArn = subscriptionDeadLetterQueue(topicArn, ctx);
+  const dlq = observed.queues[CHAIN_NAMES.dlq];
+  const dlqExists = queue?.created === true || (dlq?.known === true && dlq.value !== null);
+  const deadLetter = dlqArn !== undefined && existing.length === 0 && dlqExists;
+  const subscribe = (reason: FindingCode): ActionDraft =>
+    draft(
+      'SUBSCRIBE',
+      { topicArn, queueArn, ...(deadLetter && dlqArn !== undefined ? { deadLetterQueueArn: dlqArn } : {}) },
+      {
+        resource: topicArn,
+        reason,
+        part: 'topic',
+        needs: [
+          keys.topic(topicArn),
+          keys.queue(queueArn),
+          keys.queuePolicy(queueArn),
+          ...(deadLetter && dlqArn !== undefined ? [keys.queue(dlqArn)] : []),
+        ],
+        provides: [keys.subscription(topicArn, queueArn)],
+      },
+    );
+  if (topic?.created) {
+    out.actions.push(subscribe(topic.topicReason ?? 'TOPIC_MISSING'));
+    return out;
+  }
+  if (!probe.known || probe.value === null) return out; // the topic rule already reported it
+  const subscriptions = probe.value.subscriptions;
+  if (!subscriptions.known) {
+    out.findings.push(incomplete(topicArn, 'the topic subscriptions', subscriptions.error));
+    return out;
+  }
+  const mine = subscriptions.value.filter((s) => s.protocol === 'sqs' && s.endpoint === queueArn);
+  const confirmed = mine.find((s) => !s.pending);
+  if (confirmed === undefined) {
+    if (mine.length > 0) {
+      out.findings.push(
+        finding('SUBSCRIPTION_PENDING', 'medium', topicArn, `the subscription of ${queueArn} is not confirmed`),
+      );
+      out.actions.push(subscribe('SUBSCRIPTION_PENDING'));
+    } else if (topic?.topicReason !== undefined) {
+      out.actions.push(subscribe(topic.topicReason));
+    } else if (queue?.created) {
+      out.actions.push(subscribe('QUEUE_MISSING'));
+    } else {
+      out.findings.push(
+        finding('SUBSCRIPTION_MISSING', 'high', topicArn, `${queueArn} is not subscribed to the topic`),
+      );
+      out.actions.push(subscribe('SUBSCRIPTION_MISSING'));
+    }
+    return out;
+  }
+  const filter = confirmed.filterPolicy;
+  if (filter === undefined) return out;
+  // Its attributes were read (filterPolicy is set only then): a subscription made before the collector gave its
+  // subscriptions a dead-letter queue, or by someone else, has no RedrivePolicy, and SNS drops what it cannot
+  // deliver (it does not retry client errors: SNS Developer Guide, "Amazon SNS message delivery retries").
+  // Not while the queue is re-created in this plan: the next run sets it on the surviving subscription.
+  if (
+    filter.known &&
+    confirmed.redrivePolicy === undefined &&
+    dlqArn !== undefined &&
+    dlqExists &&
+    queue?.created !== true
+  ) {
+    out.findings.push(
+      finding(
+        'SUBSCRIPTION_NO_DEAD_LETTER',
+        'low',
+        confirmed.arn,
+        `the subscription of ${queueArn} has no dead-letter queue: a notification SNS cannot deliver (a queue ` +
+          'policy not yet in force, a deleted queue) is dropped',
+      ),
+    );
+    out.actions.push(
+      draft(
+        'SET_SUBSCRIPTION_ATTRIBUTES',
+        {
+          topicArn,
+          subscriptionArn: confirmed.arn,
+          attributeName: 'RedrivePolicy',
+          attributeValue: JSON.stringify({ deadLetterTargetArn: dlqArn }),
+          by: 'customer',
+        },
+        {
+          resource: confirmed.arn,
+          reason: 'SUBSCRIPTION_NO_DEAD_LETTER',
+          part: 'topic',
+          needs: [keys.subscription(topicArn, queueArn), keys.queue(dlqArn)],
+          provides: [],
+        },
+      ),
+    );
+  }
+  if (!filter.known) {
+    out.findings.push(incomplete(confirmed.arn, 'the subscription filter policy', filter.error));
+  } else if (filter.value !== null && filter.value.trim() !== '' && filter.value.trim() !== '{}') {
+    out.findings.push(
+      finding(
+        'SUBSCRIPTION_FILTERED',
+        'medium',
+        confirmed.arn,
+        `the subscription has a filter policy (${filter.value}); CloudTrail notifications carry no message ` +
+          'attributes, so it can drop them. The collector does not remove it',
+      ),
+    );
+  }
+  return out;
+}

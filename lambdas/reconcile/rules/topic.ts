@@ -9,6 +9,7 @@ import { NOT_OBSERVED, type FindingCode, type ObservedTopic, type PlanContext } 
 import {
   draft,
   finding,
+  hubSubscriber,
   incomplete,
   keys,
   none,
@@ -126,7 +127,7 @@ function useDefaultTopic(
           recreates: ctx.recorded.topicArn === arn,
         },
       ),
-      putTopicPolicy(arn, trail.arn, reason),
+      putTopicPolicy(arn, trail.arn, reason, ctx),
     );
   } else {
     const policy = topicPolicy(probe.value, trail.arn, ctx);
@@ -141,10 +142,16 @@ function useDefaultTopic(
   return { ...out, decided: { topic: { created, topicArn: arn, topicReason: reason } } };
 }
 
-function putTopicPolicy(arn: string, trailArn: string, reason: FindingCode): ActionDraft {
+/**
+ * The collector's topic statements, merged: CloudTrail's publish statement, and in the hub topology the one
+ * letting the collector subscribe its hub queue (every write carries both, since a merge replaces all the
+ * collector's statements).
+ */
+export function putTopicPolicy(arn: string, trailArn: string, reason: FindingCode, ctx: PlanContext): ActionDraft {
+  const subscriber = hubSubscriber(ctx);
   return draft(
     'PUT_TOPIC_POLICY',
-    { topicArn: arn, trailArn },
+    { topicArn: arn, trailArn, ...(subscriber !== undefined ? { hubSubscriber: subscriber } : {}) },
     { resource: arn, reason, part: 'topic', needs: [keys.topic(arn)], provides: [keys.topicPolicy(arn)] },
   );
 }
@@ -176,6 +183,6 @@ function topicPolicy(topic: ObservedTopic, trailArn: string, ctx: PlanContext): 
       `CloudTrail cannot publish to the topic for ${trailArn}: ${verdict.reasons.join('; ')}`,
     ),
   );
-  out.actions.push(putTopicPolicy(topic.arn, trailArn, 'TOPIC_POLICY_INVALID'));
+  out.actions.push(putTopicPolicy(topic.arn, trailArn, 'TOPIC_POLICY_INVALID', ctx));
   return out;
 }

@@ -20,6 +20,7 @@ import {
   context,
   healthy,
   trail,
+  withDeadLetterQueue,
 } from '../../../testkit/reconcile-fixtures';
 import { ruleOutput } from './helpers';
 
@@ -136,7 +137,7 @@ describe('TRAIL_KMS_UNREADABLE', () => {
 describe('TRAIL_KMS_UNREADABLE in the plan and the run', () => {
   test('an account rule: it reports after the chain findings and plans nothing', () => {
     const state = encrypted();
-    state.queues['outcomesqueue-dlq'] = known({ name: 'outcomesqueue-dlq', url: 'u', arn: 'a', messages: 3 });
+    withDeadLetterQueue(state, 3);
     const plan = planAccount(state, context({ now: NOW, lastReadError: readError() }));
     expect(plan.findings.map((f) => f.code)).toEqual(['DLQ_NOT_EMPTY', 'TRAIL_KMS_UNREADABLE']);
     expect(plan.actions.filter((a) => a.reason === 'TRAIL_KMS_UNREADABLE')).toEqual([]);

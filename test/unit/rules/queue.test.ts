@@ -20,6 +20,7 @@ import {
   topic,
   topicPolicy,
   trail,
+  withDeadLetterQueue,
 } from '../../../testkit/reconcile-fixtures';
 import { codes, findingCodes, ruleOutput, summary, with_ } from './helpers';
 
@@ -160,11 +161,7 @@ describe('SUBSCRIPTION_MISSING / SUBSCRIPTION_PENDING / SUBSCRIPTION_FILTERED', 
 
 /** The signal behind the dead-letter alarm (moved from reconcile-signals.test.ts). */
 describe('DLQ_NOT_EMPTY', () => {
-  const withDlq = (messages: number) => {
-    const observed = healthy();
-    observed.queues['outcomesqueue-dlq'] = known({ name: 'outcomesqueue-dlq', url: 'u', arn: 'a', messages });
-    return observed;
-  };
+  const withDlq = (messages: number) => withDeadLetterQueue(healthy(), messages);
 
   test('compliant: an empty dead-letter queue is not a finding', () => {
     expect(planAccount(withDlq(0), context()).findings).toEqual([]);
@@ -201,7 +198,11 @@ describe('the queue and subscription rules on their own', () => {
   });
 
   test('subscription: compliant when subscribed; non-compliant subscribes the queue again', () => {
-    expect(ruleOutput(subscriptionRule, healthy(), context())).toEqual({ findings: [], actions: [] });
+    expect(ruleOutput(subscriptionRule, healthy(), context())).toEqual({
+      findings: [],
+      actions: [],
+      decided: { subscription: { confirmed: true } },
+    });
     const unsubscribed = with_((s) => (s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([]) }))));
     const output = ruleOutput(subscriptionRule, unsubscribed, context());
     expect(output.findings.map((f) => f.code)).toEqual(['SUBSCRIPTION_MISSING']);
@@ -292,7 +293,11 @@ describe('opt-in Regions: the SNS principal, and DELIVERY_REGION_UNSUPPORTED', (
       }),
     ]);
     expect(plan.actions).toEqual([]);
-    expect(ruleOutput(subscriptionRule, state, ctx)).toEqual({ findings: [], actions: [] });
+    expect(ruleOutput(subscriptionRule, state, ctx)).toEqual({
+      findings: [],
+      actions: [],
+      decided: { subscription: { confirmed: false } },
+    });
     expect(queueArn).toContain('me-central-1');
   });
 
@@ -398,5 +403,58 @@ describe("the subscription's SNS dead-letter queue", () => {
         { queueName: 'outcomesqueue-dlq', queueArn: DLQ_ARN, topicArn: TOPIC_ARN, deadLetter: true },
       ],
     ]);
+  });
+});
+
+describe('SUBSCRIPTION_NO_DEAD_LETTER (SNS Developer Guide, "Amazon SNS dead-letter queues (DLQs)")', () => {
+  const dlq = known({ name: 'outcomesqueue-dlq', url: `https://sqs/${ACCT}/outcomesqueue-dlq`, arn: DLQ_ARN });
+  const subscription = (redrivePolicy?: string) => ({
+    arn: `${TOPIC_ARN}:s`,
+    protocol: 'sqs',
+    endpoint: QUEUE_ARN,
+    pending: false,
+    filterPolicy: known(null),
+    ...(redrivePolicy !== undefined ? { redrivePolicy } : {}),
+  });
+
+  test('non-compliant: a confirmed subscription without a RedrivePolicy gets outcomesqueue-dlq, set by its owner', () => {
+    const plan = planAccount(
+      with_((s) => {
+        s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([subscription()]) }));
+        s.queues['outcomesqueue-dlq'] = dlq;
+      }),
+      context(),
+    );
+    expect(findingCodes(plan)).toEqual(['SUBSCRIPTION_NO_DEAD_LETTER']);
+    expect(plan.actions).toEqual([
+      expect.objectContaining({
+        code: 'SET_SUBSCRIPTION_ATTRIBUTES',
+        params: {
+          topicArn: TOPIC_ARN,
+          subscriptionArn: `${TOPIC_ARN}:s`,
+          attributeName: 'RedrivePolicy',
+          attributeValue: JSON.stringify({ deadLetterTargetArn: DLQ_ARN }),
+          by: 'customer',
+        },
+      }),
+    ]);
+  });
+
+  test('compliant: the subscription already names the DLQ', () => {
+    const redrive = JSON.stringify({ deadLetterTargetArn: DLQ_ARN });
+    const plan = planAccount(
+      with_((s) => {
+        s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([subscription(redrive)]) }));
+        s.queues['outcomesqueue-dlq'] = dlq;
+      }),
+      context(),
+    );
+    expect(findingCodes(plan)).not.toContain('SUBSCRIPTION_NO_DEAD_LETTER');
+    expect(plan.actions.filter((a) => a.code === 'SET_SUBSCRIPTION_ATTRIBUTES')).toEqual([]);
+  });
+
+  test("compliant: a topic in another Region can have no DLQ (it must be in the subscription's Region): nothing", () => {
+    const elsewhere = 'arn:aws:sns:eu-west-1:' + ACCT + ':outcomestopic';
+    expect(subscriptionDeadLetterQueue(elsewhere, context())).toBeUndefined();
   });
 });

@@ -1,8 +1,7 @@
 /** The staleness rule: the signal behind the stale-account alarm (moved from reconcile-signals.test.ts). */
 import { planAccount } from '../../../lambdas/reconcile/plan';
 import { stalenessRule } from '../../../lambdas/reconcile/rules';
-import { known } from '../../../lambdas/reconcile/types';
-import { ACCT, context, healthy } from '../../../testkit/reconcile-fixtures';
+import { ACCT, context, healthy, withDeadLetterQueue } from '../../../testkit/reconcile-fixtures';
 import { ruleOutput } from './helpers';
 
 describe('COLLECTION_STALE', () => {
@@ -51,7 +50,7 @@ describe('staleness rule in the plan', () => {
       staleAfterMinutes: 360,
     });
     const state = healthy();
-    state.queues['outcomesqueue-dlq'] = known({ name: 'outcomesqueue-dlq', url: 'u', arn: 'a', messages: 2 });
+    withDeadLetterQueue(state, 2);
     expect(planAccount(state, ctx).findings.map((f) => f.code)).toEqual(['DLQ_NOT_EMPTY', 'COLLECTION_STALE']);
     const unassumable = { ...healthy(), roleError: { roleArn: 'arn:aws:iam::1:role/r', message: 'denied' } };
     expect(planAccount(unassumable, ctx).findings.map((f) => f.code)).toEqual(['ROLE_UNASSUMABLE']);
