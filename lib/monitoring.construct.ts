@@ -165,7 +165,7 @@ export class Monitoring extends Construct {
         datapointsToAlarm: 2,
       });
     }
-    // Counted at most once per queue per 15 minutes (lambdas/ingest/source/settle.ts): an hour's sum says it.
+    // Counted when a queue first refuses; it is then not asked for 15 minutes (lambdas/ingest/source/settle.ts).
     alarm('IngestVisibilityChangeDenied', ingestMetric('VisibilityChangeDenied', 'Sum', Duration.hours(1)), {
       description:
         "Some customer queue's policy does not let the ingest role call sqs:ChangeMessageVisibility: failed messages there keep the queue's own 30-minute timeout, " +

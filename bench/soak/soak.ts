@@ -16,14 +16,14 @@
  * planted poison. Loopback traffic only.
  *
  * The harness is testkit/soak/ (run.ts, world.ts, plan.ts, queue.ts, outages.ts, schedule.ts, observe.ts,
- * report.ts, options.ts); this file parses the command line, writes the report and sets the exit code.
+ * report.ts, format.ts, options.ts); this file parses the command line, writes the report and sets the exit code.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isIngestTopology, type IngestTopology } from '../../lambdas/shared/topology';
 import { defaultOptions, resolveOptions, type OutageStart, type SoakOptions } from '../../testkit/soak/options';
-import { formatReport } from '../../testkit/soak/report';
+import { formatReport } from '../../testkit/soak/format';
 import { killStartedMoto, runSoak } from '../../testkit/soak/run';
 
 const HELP = `npm run soak -- [options]

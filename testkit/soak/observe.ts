@@ -4,7 +4,7 @@
  * outage, what each phase cost (receives, messages deferred by an open circuit, S3 reads).
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { BatchResult } from '../../lambdas/ingest/source/sqs-batch';
+import type { BatchResult, MessageOutcome } from '../../lambdas/ingest/source/sqs-batch';
 import type { PollTotals } from '../../lambdas/ingest/source/queue-poller';
 import type { Phase } from './outages';
 
@@ -38,6 +38,8 @@ export class SoakObserver {
   readonly deliveredConcurrently = new Set<string>();
   readonly batchMs: number[] = [];
   readonly phases: Record<Phase, PhaseFigures> = { before: emptyPhase(), during: emptyPhase(), after: emptyPhase() };
+  /** Per message, the outcome of each receive in order (`forwarded 12`, `deferred`, `failed`, ...): for diagnosis. */
+  readonly history = new Map<string, string[]>();
   /** The highest ApproximateReceiveCount any message arrived with. */
   maxReceiveCount = 0;
   acknowledged = 0;
@@ -73,6 +75,7 @@ export class SoakObserver {
     }
     const figures = this.phases[phase];
     for (const [messageId, outcome] of result.outcomes) {
+      this.note(messageId, outcome);
       if (outcome.status === 'failed') {
         if (DEFERRED.test(outcome.error)) figures.deferred += 1;
         else figures.failed += 1;
@@ -89,6 +92,18 @@ export class SoakObserver {
     this.totals.deleted += records.length - failed;
     this.acknowledged += records.length - failed;
     if (records.length > failed) this.lastAcknowledgedAt = now;
+  }
+
+  private note(messageId: string, outcome: MessageOutcome): void {
+    const what =
+      outcome.status === 'forwarded'
+        ? `forwarded ${outcome.records}`
+        : outcome.status === 'failed'
+          ? `${DEFERRED.test(outcome.error) ? 'deferred' : 'failed'}: ${outcome.error.slice(0, 160)}`
+          : outcome.status;
+    const history = this.history.get(messageId);
+    if (history) history.push(what);
+    else this.history.set(messageId, [what]);
   }
 
   /** Messages hidden for their backoff right now (the producer does not count them as backlog). */

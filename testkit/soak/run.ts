@@ -61,7 +61,11 @@ async function startOwnMoto(): Promise<MotoServer> {
   return moto;
 }
 
-/** Messages waiting or being processed, and all messages held, over the queues that carry messages. */
+/**
+ * Messages visible, and in flight (ApproximateNumberOfMessagesNotVisible: received and not yet deleted, or not yet
+ * at the end of their visibility window, hence also those ingest hid for their backoff; SQS Developer Guide,
+ * "Resources required to process Amazon SQS messages"), over the queues that carry messages.
+ */
 async function backlog(world: SoakWorld): Promise<{ visible: number; inFlight: number }> {
   const counts = await Promise.all(world.activeQueues.map((queue) => queueCounts(queue.sqs, queue.url)));
   return counts.reduce(
