@@ -6,9 +6,9 @@
  * log archive accounts, the one ExternalId and mode its members share, its trail, and the member list as last seen.
  */
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CollectorError, PermanentInputError } from './errors';
+import { CollectorError } from './errors';
 import type { OrganizationTrail } from './organization-discovery';
-import { ITEM_TYPE_ATTRIBUTE, type AccountMode } from './registry';
+import { ITEM_TYPE_ATTRIBUTE, putNewItem, type AccountMode } from './registry';
 
 export const ORGANIZATION_ITEM_TYPE = 'organization';
 
@@ -71,23 +71,12 @@ export class OrganizationsRegistry {
 
   /** Registers an organization; refuses to overwrite one (`organizations sync` updates it). */
   async add(record: OrganizationRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: record,
-          ConditionExpression: 'attribute_not_exists(accountId)',
-        }),
-      );
-    } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
-        throw new PermanentInputError(
-          `organization ${record.organizationId} is already registered: organizations sync picks up its changes`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    await putNewItem(
+      this.db,
+      this.tableName,
+      record,
+      `organization ${record.organizationId} is already registered: organizations sync picks up its changes`,
+    );
   }
 
   /** Replaces a registered organization's item (sync, exclusions); fails if it was removed meanwhile. */

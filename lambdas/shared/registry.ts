@@ -156,6 +156,28 @@ export function generateExternalId(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/**
+ * Writes an item whose key (`accountId`) is not in the table yet; an existing one is refused with
+ * `alreadyRegistered` as a PermanentInputError (the accounts and the organizations share the table and its key).
+ */
+export async function putNewItem(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  item: object,
+  alreadyRegistered: string,
+): Promise<void> {
+  try {
+    await db.send(
+      new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(accountId)' }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
+      throw new PermanentInputError(alreadyRegistered, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** The accounts registry: one DynamoDB item per registered account, keyed by `accountId`. */
 export class AccountsRegistry {
   constructor(
@@ -181,20 +203,7 @@ export class AccountsRegistry {
 
   /** Registers an account; refuses to overwrite an existing registration (remove it first). */
   async add(record: AccountRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: record,
-          ConditionExpression: 'attribute_not_exists(accountId)',
-        }),
-      );
-    } catch (error) {
-      if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
-        throw new PermanentInputError(`account ${record.accountId} is already registered`, { cause: error });
-      }
-      throw error;
-    }
+    await putNewItem(this.db, this.tableName, record, `account ${record.accountId} is already registered`);
   }
 
   async list(): Promise<AccountRecord[]> {
