@@ -1,12 +1,14 @@
 /**
  * The one shape of an S3 object on its way through ingest (docs/architecture.md, "Ingest"): announced by a
- * notification (source/notifications.ts), classified by its key (source/object-key.ts), read (pipeline.ts, where
+ * notification (source/notifications.ts), classified by its key (lambdas/shared/object-key.ts), read (pipeline.ts, where
  * GetObject's answer replaces the version id and ETag), and named by the idempotency key of each of its batches.
  */
 
+import type { ObjectKind } from '../shared/object-key';
+
 /** What a key names: CloudTrail log and Insight files hold records; digests prove integrity; anything else is
- * not a CloudTrail file. */
-export type ObjectKind = 'log' | 'insight' | 'digest' | 'other';
+ * not a CloudTrail file (classified in lambdas/shared/object-key.ts). */
+export type { ObjectKind };
 
 /** The kinds whose records are forwarded. */
 export type RecordKind = Extract<ObjectKind, 'log' | 'insight'>;

@@ -1,6 +1,6 @@
 import type { AnnouncedObject } from '../../lambdas/ingest/log-object';
 import { parseNotification, type IgnoredReason } from '../../lambdas/ingest/source/notifications';
-import { classifyObjectKey, type ObjectClass } from '../../lambdas/ingest/source/object-key';
+import { classifyObjectKey, type ObjectClass } from '../../lambdas/shared/object-key';
 import {
   listSharedFixtures,
   readSharedFixture,

@@ -37,7 +37,7 @@ import {
   type TenantClients,
 } from '../../testkit/reconcile-env';
 import type { AccountReport } from '../../lambdas/reconcile/types';
-import { classifyObjectKey } from '../../lambdas/ingest/source/object-key';
+import { classifyObjectKey } from '../../lambdas/shared/object-key';
 import { parseNotification } from '../../lambdas/ingest/source/notifications';
 import { defaultBucketPolicy } from '../../lambdas/reconcile/policies';
 import { checkBucketPolicy } from '../../lambdas/reconcile/policy-validation';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { AnnouncedObject } from '../../lambdas/ingest/log-object';
 import { parseNotification, type ParsedNotification } from '../../lambdas/ingest/source/notifications';
-import { classifyObjectKey, type ObjectClass } from '../../lambdas/ingest/source/object-key';
+import { classifyObjectKey, type ObjectClass } from '../../lambdas/shared/object-key';
 
 // Fixtures are built here, in the shapes AWS documents, so the project's tests stand on their own.
 
@@ -603,32 +603,39 @@ describe('classifyObjectKey', () => {
     [
       'a log file',
       `AWSLogs/111122223333/CloudTrail/${tail}`,
-      { type: 'log', accountId: '111122223333', region: 'us-east-1', prefix: '' },
+      { type: 'log', accountId: '111122223333', region: 'us-east-1', day: '2024-05-17', prefix: '' },
     ],
     [
       'a prefixed log file',
       `audit/AWSLogs/111122223333/CloudTrail/${tail}`,
-      { type: 'log', accountId: '111122223333', region: 'us-east-1', prefix: 'audit' },
+      { type: 'log', accountId: '111122223333', region: 'us-east-1', day: '2024-05-17', prefix: 'audit' },
     ],
     [
       'a prefix with slashes',
       `org/prod/trails/AWSLogs/111122223333/CloudTrail/${tail}`,
-      { type: 'log', accountId: '111122223333', region: 'us-east-1', prefix: 'org/prod/trails' },
+      { type: 'log', accountId: '111122223333', region: 'us-east-1', day: '2024-05-17', prefix: 'org/prod/trails' },
     ],
     [
       'a prefix that itself holds AWSLogs',
       `AWSLogs/x/AWSLogs/111122223333/CloudTrail/${tail}`,
-      { type: 'log', accountId: '111122223333', region: 'us-east-1', prefix: 'AWSLogs/x' },
+      { type: 'log', accountId: '111122223333', region: 'us-east-1', day: '2024-05-17', prefix: 'AWSLogs/x' },
     ],
     [
       'a prefix with a space',
       `my logs/AWSLogs/111122223333/CloudTrail/${tail}`,
-      { type: 'log', accountId: '111122223333', region: 'us-east-1', prefix: 'my logs' },
+      { type: 'log', accountId: '111122223333', region: 'us-east-1', day: '2024-05-17', prefix: 'my logs' },
     ],
     [
       'an organization trail log file',
       `AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/${tail}`,
-      { type: 'log', accountId: '111122223333', region: 'us-east-1', orgId: 'o-a1b2c3d4e5', prefix: '' },
+      {
+        type: 'log',
+        accountId: '111122223333',
+        region: 'us-east-1',
+        day: '2024-05-17',
+        orgId: 'o-a1b2c3d4e5',
+        prefix: '',
+      },
     ],
     [
       'a prefixed organization trail log file',
@@ -637,6 +644,7 @@ describe('classifyObjectKey', () => {
         type: 'log',
         accountId: '444455556666',
         region: 'eu-central-2',
+        day: '2023-12-31',
         orgId: 'o-abcdefghijklmnopqrstuvwxyz012345',
         prefix: 'central',
       },
@@ -644,27 +652,34 @@ describe('classifyObjectKey', () => {
     [
       'a digest file',
       'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/17/111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20240517T125959Z.json.gz',
-      { type: 'digest', accountId: '111122223333', region: 'us-east-1', prefix: '' },
+      { type: 'digest', accountId: '111122223333', region: 'us-east-1', day: '2024-05-17', prefix: '' },
     ],
     [
       'an organization digest file',
       'p/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail-Digest/us-gov-west-1/2024/05/17/d.json.gz',
-      { type: 'digest', accountId: '111122223333', region: 'us-gov-west-1', orgId: 'o-a1b2c3d4e5', prefix: 'p' },
+      {
+        type: 'digest',
+        accountId: '111122223333',
+        region: 'us-gov-west-1',
+        day: '2024-05-17',
+        orgId: 'o-a1b2c3d4e5',
+        prefix: 'p',
+      },
     ],
     [
       'an Insight file',
       'AWSLogs/111122223333/CloudTrail-Insight/cn-north-1/2024/05/17/111122223333_CloudTrail-Insight_cn-north-1_20240517T1205Z_x.json.gz',
-      { type: 'insight', accountId: '111122223333', region: 'cn-north-1', prefix: '' },
+      { type: 'insight', accountId: '111122223333', region: 'cn-north-1', day: '2024-05-17', prefix: '' },
     ],
     [
       'an uncompressed .json file',
       'AWSLogs/111122223333/CloudTrail/ap-southeast-4/2024/05/17/f.json',
-      { type: 'log', accountId: '111122223333', region: 'ap-southeast-4', prefix: '' },
+      { type: 'log', accountId: '111122223333', region: 'ap-southeast-4', day: '2024-05-17', prefix: '' },
     ],
     [
       'account 000000000000',
       'AWSLogs/000000000000/CloudTrail/il-central-1/2024/01/01/f.json.gz',
-      { type: 'log', accountId: '000000000000', region: 'il-central-1', prefix: '' },
+      { type: 'log', accountId: '000000000000', region: 'il-central-1', day: '2024-01-01', prefix: '' },
     ],
   ])('classifies %s', (_name, key, expected) => {
     expect(classifyObjectKey(key)).toEqual(expected);

@@ -11,7 +11,7 @@ import { KmsReadError } from '../s3-read';
 import type { Sink } from '../sinks/sink';
 import { DownstreamUnavailableError, type BreakerPermit, type CircuitBreaker } from './circuit-breaker';
 import { parseMessageBody, parseNotification, type ParsedNotification, type SnsEnvelopeHeader } from './notifications';
-import { classifyObjectKey } from './object-key';
+import { classifyObjectKey } from '../../shared/object-key';
 import { noteDeliveries, noteReadErrors } from './registry-marks';
 import type { FailedMessage, QueueSettler, Settlement } from './settle';
 import { checkTenantOwnsKey, resolveHubTenant, resolveTenant, type TenantBinding } from './tenant';

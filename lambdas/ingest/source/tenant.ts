@@ -2,7 +2,7 @@ import { isAccountId, parseArn, roleArn, tryParseArn } from '../../shared/arn';
 import { PermanentInputError } from '../../shared/errors';
 import type { AccountRecord, AccountsRegistry } from '../../shared/registry';
 import { describeObject, type LogObject } from '../log-object';
-import type { ObjectClass } from './object-key';
+import type { ObjectClass } from '../../shared/object-key';
 
 /**
  * Who a message belongs to, never decided by what the publisher wrote: on a customer queue, the account that owns

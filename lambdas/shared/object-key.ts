@@ -1,9 +1,21 @@
-import { isAccountId } from '../../shared/arn';
-import type { ObjectKind } from '../log-object';
+import { isAccountId } from './arn';
 
-/** Where a key sits in CloudTrail's layout; `type` becomes the LogObject's kind. */
+/** What a key in CloudTrail's layout holds (a key outside it is `other`). */
+export type ObjectKind = 'log' | 'insight' | 'digest' | 'other';
+
+/**
+ * Where a key sits in CloudTrail's layout; `type` becomes the LogObject's kind; `day` is the key's YYYY-MM-DD
+ * folder (the UTC day CloudTrail delivered the file).
+ */
 export type ObjectClass =
-  | { type: Exclude<ObjectKind, 'other'>; accountId: string; region: string; orgId?: string; prefix: string }
+  | {
+      type: Exclude<ObjectKind, 'other'>;
+      accountId: string;
+      region: string;
+      day: string;
+      orgId?: string;
+      prefix: string;
+    }
   | { type: 'other' };
 
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
@@ -31,16 +43,19 @@ export function classifyObjectKey(key: string): ObjectClass {
   const orgId = awsLogsAt === tail - 2 ? segments[tail - 1] : undefined;
   if (orgId !== undefined && !ORG_ID.test(orgId)) return { type: 'other' };
 
-  const [accountId, folder, region, year, month, day, file] = segments.slice(tail);
+  const [accountId, folder, region, year, month, day_, file] = segments.slice(tail);
   if (!isAccountId(accountId)) return { type: 'other' };
   const type = FOLDER_TYPES.get(folder ?? '');
   if (type === undefined) return { type: 'other' };
   if (region === undefined || !REGION.test(region)) return { type: 'other' };
-  if (!isDate(year, month, day)) return { type: 'other' };
+  if (!isDate(year, month, day_)) return { type: 'other' };
   if (file === undefined || !LOG_FILE.test(file)) return { type: 'other' };
 
   const prefix = segments.slice(0, awsLogsAt).join('/');
-  return orgId === undefined ? { type, accountId, region, prefix } : { type, accountId, region, orgId, prefix };
+  const day = `${year}-${month}-${day_}`;
+  return orgId === undefined
+    ? { type, accountId, region, day, prefix }
+    : { type, accountId, region, day, orgId, prefix };
 }
 
 function isDate(year: string | undefined, month: string | undefined, day: string | undefined): boolean {
@@ -49,4 +64,18 @@ function isDate(year: string | undefined, month: string | undefined, day: string
   const m = Number(month);
   const d = Number(day);
   return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+/**
+ * When CloudTrail delivered a file, from its name: log and Insight files end `_<YYYYMMDDTHHmmZ>_<unique>.json.gz`,
+ * digests `_<YYYYMMDDTHHmmssZ>.json.gz` ("Finding your CloudTrail log files" and "CloudTrail digest file
+ * structure", AWS CloudTrail User Guide). Undefined for a name in neither form.
+ */
+export function deliveryTimeOf(key: string): Date | undefined {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const match = /_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?Z(?:_|\.json)/.exec(name);
+  if (match === null) return undefined;
+  const [, y, mo, d, h, mi, s] = match;
+  const time = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? '0'));
+  return Number.isNaN(time) ? undefined : new Date(time);
 }
