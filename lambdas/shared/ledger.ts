@@ -3,7 +3,6 @@ import {
   DescribeTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
-  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
