@@ -228,7 +228,7 @@ export async function runE2e(options: {
       MESSAGE_CONCURRENCY: String(messageConcurrency),
     });
     const plans = [
-      { label: 'MESSAGE_CONCURRENCY=4 (default)', messageConcurrency: 4 },
+      { label: 'MESSAGE_CONCURRENCY=20 (default)', messageConcurrency: 20 },
       { label: 'MESSAGE_CONCURRENCY=1', messageConcurrency: 1 },
     ];
     const runs: E2eSummary['runs'] = [];

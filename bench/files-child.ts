@@ -2,12 +2,12 @@
  * One concurrent execution of the ingest Lambda, measured (started by bench/files.ts): this process imports the
  * Lambda's own handler (lambdas/ingest/handler.ts, bundled by esbuild as the Lambda is deployed), configured by
  * the same environment variables, and invokes it the way Lambda's event source mapping does, one invocation of
- * up to 10 SQS messages after another; inside each, MESSAGE_CONCURRENCY messages are in flight. Every AWS call
+ * up to --batch-size SQS messages after another; inside each, MESSAGE_CONCURRENCY messages are in flight. Every AWS call
  * (S3 GetObject, STS, DynamoDB) and every downstream POST goes to loopback servers in the runner's process
  * (bench/loopback.ts), so this process's CPU is the execution's. Its stdout (the handler's log lines and EMF
  * metrics, as Lambda would ship them) goes to a file; the result is written to --result as JSON.
  *
- *   node bench/out/dist/files-child.js --files N --passes N --result PATH
+ *   node bench/out/dist/files-child.js --files N --passes N --batch-size N --result PATH
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     options: {
       files: { type: 'string' },
       passes: { type: 'string', default: '2' },
+      'batch-size': { type: 'string', default: '10' },
       result: { type: 'string' },
     },
   });
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   const passes: FilesPass[] = [];
   let invocation = 0;
   for (let pass = 0; pass < Number(values.passes); pass++) {
-    const events = sqsEvents(files, pass);
+    const events = sqsEvents(files, pass, Number(values['batch-size']));
     let error: string | undefined;
     const threadsBefore = threadCpu();
     const gcBefore = { ...gc };

@@ -17,7 +17,10 @@ export const TOKEN = 'bench-token';
 export const BUCKET = `aws-cloudtrail-logs-${TENANT}-bench`;
 export const QUEUE_ARN = `arn:aws:sqs:${REGION}:${TENANT}:cloudtrail-collector-notifications`;
 export const TOPIC_ARN = `arn:aws:sns:${REGION}:${TENANT}:cloudtrail-collector-notifications`;
-/** The event source mapping's batch size (lib/: one Lambda invocation handles up to 10 messages). */
+/**
+ * The batch size of a customer-queue mapping (lambdas/reconcile/apply-paths.ts), and of the hub mappings before
+ * they took 20 (lib/hub-queues.construct.ts HUB_BATCHING): the default of a run that names none.
+ */
 export const SQS_BATCH_SIZE = 10;
 
 export function tenantRecord(): AccountRecord {
@@ -57,11 +60,11 @@ function sqsRecord(index: number, pass: number): SQSRecord {
   };
 }
 
-/** The files' notifications as Lambda invocations of SQS_BATCH_SIZE messages each, in delivery order. */
-export function sqsEvents(files: number, pass: number): SQSEvent[] {
+/** The files' notifications as Lambda invocations of `batchSize` messages each, in delivery order. */
+export function sqsEvents(files: number, pass: number, batchSize: number = SQS_BATCH_SIZE): SQSEvent[] {
   const events: SQSEvent[] = [];
-  for (let at = 0; at < files; at += SQS_BATCH_SIZE) {
-    const count = Math.min(SQS_BATCH_SIZE, files - at);
+  for (let at = 0; at < files; at += batchSize) {
+    const count = Math.min(batchSize, files - at);
     events.push({ Records: Array.from({ length: count }, (_, k) => sqsRecord(at + k, pass)) });
   }
   return events;

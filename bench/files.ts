@@ -13,6 +13,7 @@ import { INPUT_DIR, OUT_DIR, type InputManifest } from './inputs';
 import { MiB, fixed, grouped, median, runChild, table } from './lib';
 import { CountingReceiver, LoopbackAws } from './loopback';
 import type { Target } from './ingest';
+import { HUB_BATCHING } from '../lib/hub-queues.construct';
 import { profileTable, summarizeProfile, type ProfileRow } from './profile';
 
 /** Lambda gives a function CPU in proportion to its memory, one vCPU at 1,769 MB ("Configure Lambda function
@@ -36,7 +37,19 @@ interface Plan {
   tree: 'current' | 'baseline';
   env: NodeJS.ProcessEnv;
   latency?: { getObjectMs: number; downstreamMs: number };
+  /** Messages per invocation; default: the tree's own hub batch (current: HUB_BATCHING, baseline: 10). */
+  batchSize?: number;
 }
+
+/** The hub mapping's batch in the code before the small-file change of issue 13 (commit 7dde8fc). */
+const BASELINE_BATCH_SIZE = 10;
+
+function batchSizeOf(plan: Plan): number {
+  return plan.batchSize ?? (plan.tree === 'current' ? HUB_BATCHING.batchSize : BASELINE_BATCH_SIZE);
+}
+
+/** The defaults before issue 13's small-file change: 4 messages in flight, invocations of 10. */
+const OLD_DEFAULTS = { env: { MESSAGE_CONCURRENCY: '4' }, batchSize: 10 } as const;
 
 interface FilesRun {
   label: string;
@@ -98,17 +111,9 @@ function plansFor(options: FilesOptions): Plan[] {
   if (latency) {
     // With S3's and the intake's latency, an execution is bound by how many messages it has in flight.
     const slow = `S3 +${latency.getObjectMs} ms, intake +${latency.downstreamMs} ms`;
-    const trees: Plan['tree'][] = options.baselineDist ? ['current', 'baseline'] : ['current'];
-    for (const tree of trees) {
-      for (const concurrency of [4, 10]) {
-        plans.push({
-          label: `${tree}, ${slow}, MESSAGE_CONCURRENCY=${concurrency}`,
-          tree,
-          env: { MESSAGE_CONCURRENCY: String(concurrency) },
-          latency,
-        });
-      }
-    }
+    plans.push({ label: `current, ${slow}`, tree: 'current', env: {}, latency });
+    plans.push({ label: `current, ${slow}, old defaults`, tree: 'current', ...OLD_DEFAULTS, latency });
+    if (options.baselineDist) plans.push({ label: `baseline, ${slow}`, tree: 'baseline', env: {}, latency });
   }
   return plans;
 }
@@ -166,7 +171,16 @@ export async function measureFiles(manifest: InputManifest, options: FilesOption
     const readResult = () => (result ??= JSON.parse(readFileSync(resultPath, 'utf8')) as FilesChildResult);
     const run = await runChild(
       'files-child',
-      ['--files', String(files), '--passes', String(passes), '--result', resultPath],
+      [
+        '--files',
+        String(files),
+        '--passes',
+        String(passes),
+        '--batch-size',
+        String(batchSizeOf(plan)),
+        '--result',
+        resultPath,
+      ],
       {
         env: childEnv(plan),
         nodeArgs,
@@ -265,8 +279,8 @@ export async function measureFiles(manifest: InputManifest, options: FilesOption
   const pairs: [string, string][] = [['current', 'baseline']];
   if (options.latency) {
     const slow = `S3 +${options.latency.getObjectMs} ms, intake +${options.latency.downstreamMs} ms`;
-    pairs.push([`current, ${slow}, MESSAGE_CONCURRENCY=4`, `baseline, ${slow}, MESSAGE_CONCURRENCY=4`]);
-    pairs.push([`current, ${slow}, MESSAGE_CONCURRENCY=10`, `baseline, ${slow}, MESSAGE_CONCURRENCY=4`]);
+    pairs.push([`current, ${slow}, old defaults`, `baseline, ${slow}`]);
+    pairs.push([`current, ${slow}`, `baseline, ${slow}`]);
   }
   const comparisons = pairs
     .filter(([a, b]) => labels.has(a) && labels.has(b))

@@ -9,7 +9,8 @@
  *   Guide; the `ChecksumCRC64NVME` member of GetObject's output), so that the SDK validates it as it does against
  *   S3;
  * - STS: an AssumeRole answer (query protocol, XML) with credentials valid for an hour;
- * - DynamoDB: GetItem of the registered accounts (JSON 1.0 protocol), UpdateItem accepted.
+ * - DynamoDB: GetItem of the registered accounts (JSON 1.0 protocol), UpdateItem accepted; the ledger's PutItem and
+ *   UpdateItem accepted (one write per file, as in AWS).
  * The receiver checks the token, gunzips every batch and counts its lines against `x-record-count`.
  */
 import { createHash } from 'node:crypto';
@@ -102,6 +103,7 @@ export interface AwsCalls {
   assumeRole: number;
   getItem: number;
   updateItem: number;
+  ledgerWrites: number;
   /** Anything else: answered 400, and the benchmark fails. */
   unexpected: string[];
 }
@@ -109,7 +111,14 @@ export interface AwsCalls {
 export class LoopbackAws {
   /** Added before each GetObject answer: S3's first-byte latency (0: loopback as it is). */
   getObjectLatencyMs = 0;
-  readonly calls: AwsCalls = { getObject: 0, assumeRole: 0, getItem: 0, updateItem: 0, unexpected: [] };
+  readonly calls: AwsCalls = {
+    getObject: 0,
+    assumeRole: 0,
+    getItem: 0,
+    updateItem: 0,
+    ledgerWrites: 0,
+    unexpected: [],
+  };
   private readonly objects = new Map<string, StoredObject>();
   private readonly server = createServer((request, response) => {
     this.handle(request, response).catch((error: unknown) => {
@@ -201,7 +210,7 @@ export class LoopbackAws {
 
   private dynamo(target: string, body: Buffer, response: ServerResponse): void {
     const operation = target.split('.').pop();
-    const input = JSON.parse(body.toString('utf8')) as { Key?: { accountId?: { S?: string } } };
+    const input = JSON.parse(body.toString('utf8')) as { TableName?: string; Key?: { accountId?: { S?: string } } };
     const accountId = input.Key?.accountId?.S ?? '';
     const json = (status: number, value: unknown) => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
@@ -211,6 +220,11 @@ export class LoopbackAws {
       this.calls.getItem++;
       const record = this.accounts[accountId];
       return json(200, record ? { Item: (marshal(record) as { M: unknown }).M } : {});
+    }
+    // The ledger (lambdas/shared/ledger.ts): a PutItem per file, an UpdateItem of the newest file now and then.
+    if ((operation === 'PutItem' || operation === 'UpdateItem') && input.TableName?.endsWith('-ledger')) {
+      this.calls.ledgerWrites++;
+      return json(200, {});
     }
     if (operation === 'UpdateItem' && this.accounts[accountId]) {
       this.calls.updateItem++;

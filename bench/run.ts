@@ -51,7 +51,7 @@ bench/out/results.json, bench/out/results.md and bench/out/results-<time>.json.
                      or several joined with + (repeat the option for more variants)
   --concurrency N    small files: also measure core and floor with N objects in flight (MESSAGE_CONCURRENCY)
   --latency S3,HTTP  files: also measure with S3 answering GetObject S3 ms later and the intake HTTP ms later,
-                     at MESSAGE_CONCURRENCY 4 and 10 (e.g. --latency 20,20)
+                     at the defaults and at the old ones (MESSAGE_CONCURRENCY 4, batches of 10) (e.g. --latency 20,20)
   --baseline DIR     also measure, in the same rounds, the code of another checkout DIR (e.g. a clone of the
                      code before a change, with this bench/ copied in): files, and the core of the ingest groups
   --help             this text

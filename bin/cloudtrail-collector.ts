@@ -16,6 +16,7 @@ import {
 import { OrganizationNotRegisteredError } from '../lambdas/shared/organization-registry';
 import { invokeReconcile, reconcileCommand, statusCommand } from './commands/reconcile';
 import { runSandbox } from './commands/sandbox';
+import { verifyCommand } from './commands/verify';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
@@ -172,6 +173,19 @@ export function buildProgram(): Command {
       .option('--json', 'machine-readable report (docs/operations.md)')
       .action((opts: { accountId?: string; json?: boolean }) => run(() => reconcileCommand(mode, opts))());
   }
+
+  program
+    .command('verify')
+    .description(
+      "check CloudTrail's signed digests of the account's trail against the collected files (exit 1 when any is missing)",
+    )
+    .requiredOption('--account-id <id>', 'the registered account')
+    .option('--since <iso>', 'start of the window (default: 24 hours before --until)')
+    .option('--until <iso>', 'end of the window (default: now)')
+    .option('--json', 'machine-readable report (docs/operations.md)')
+    .action((opts: { accountId: string; since?: string; until?: string; json?: boolean }) =>
+      run(() => verifyCommand(opts))(),
+    );
 
   program
     .command('status')

@@ -12,6 +12,7 @@ import { tryParseArn } from '../lambdas/shared/arn';
 import { CollectorFunction } from './collector-function.construct';
 import type { CollectorConfig } from './config';
 import { customerDeployCommand, type CustomerDeployParams } from './customer-deploy-command';
+import { BackfillQueue } from './backfill-queue.construct';
 import { HubQueues } from './hub-queues.construct';
 import { Monitoring } from './monitoring.construct';
 import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, RECONCILE_FAILURE_QUEUE_NAME } from './names';
@@ -45,6 +46,10 @@ export class CollectorStack extends Stack {
   readonly monitoring: Monitoring;
   /** The hub queues, in the hub topology only. */
   readonly hub?: HubQueues;
+  /** The ledger of collected log files (`<registry table>-ledger`; lambdas/shared/ledger.ts). */
+  readonly ledger: Table;
+  /** The backfill queue (gap backfill of hub accounts), in the hub topology only. */
+  readonly backfill?: BackfillQueue;
   /** The customer templates, published for quick-create links and StackSets. */
   readonly templates: TemplateBucket;
 
@@ -58,6 +63,22 @@ export class CollectorStack extends Stack {
       billingMode: BillingMode.PAY_PER_REQUEST,
       // Holds each account's ExternalId: encrypted with the AWS managed KMS key, restorable to any second of the
       // last 35 days, protected from deletion, kept when the stack goes.
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // The ledger (docs/completeness.md): one item per collected log file, with its SHA-256, and the newest file per
+    // account and region. Named after the registry (`<registry table>-ledger`, ledgerTableName) so that the command
+    // line finds it from ACCOUNTS_TABLE alone. Items expire after LEDGER_TTL_DAYS (TTL on `expiresAt`). Protected as
+    // the registry is: it is the evidence that every file was collected.
+    this.ledger = new Table(this, 'Ledger', {
+      tableName: Fn.join('', [this.registry.tableName, '-ledger']),
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
@@ -131,6 +152,9 @@ export class CollectorStack extends Stack {
         shards: config.ingest.hubShards,
         ingestTimeout: Duration.seconds(config.ingest.timeoutSeconds),
       });
+      this.backfill = new BackfillQueue(this, 'Backfill', {
+        ingestTimeout: Duration.seconds(config.ingest.timeoutSeconds),
+      });
     }
     // What both functions (and the CLI, from the outputs) are told about the topology (lambdas/shared/topology.ts).
     const topologyEnvironment: Record<string, string> = {
@@ -170,11 +194,15 @@ export class CollectorStack extends Stack {
           ...base,
           registryTableArn: this.registry.tableArn,
           downstreamSecretArn: downstreamSecretPolicyArn,
+          ledgerTableArn: this.ledger.tableArn,
+          ...(this.backfill ? { backfillQueueArn: this.backfill.queue.queueArn } : {}),
         }),
         alsoTrusted: operators,
       },
       environment: {
         ACCOUNTS_TABLE: this.registry.tableName,
+        LEDGER_TABLE: this.ledger.tableName,
+        ...(this.backfill ? { BACKFILL_QUEUE_ARN: this.backfill.queue.queueArn } : {}),
         DOWNSTREAM_URL: config.downstreamUrl,
         DOWNSTREAM_TOKEN_SECRET_ARN: downstreamSecretArn,
         CUSTOMER_ROLE_NAME,
@@ -191,6 +219,7 @@ export class CollectorStack extends Stack {
     // receives; a customer queue's outcomesqueue-dlq after the receives reconcile sets) with ReportBatchItemFailures on the
     // mapping.
     this.hub?.connect(this.ingest.function, config.ingest.maximumConcurrency);
+    this.backfill?.connect(this.ingest.function);
     NagSuppressions.addResourceSuppressions(this.ingest.function, [
       {
         id: 'Serverless-LambdaDLQ',
@@ -222,11 +251,15 @@ export class CollectorStack extends Stack {
           registryTableArn: this.registry.tableArn,
           ingestFunctionArn: this.ingest.function.functionArn,
           reconcileFailureQueueArn: this.reconcileFailures.queueArn,
+          ledgerTableArn: this.ledger.tableArn,
+          ...(this.backfill ? { backfillQueueArn: this.backfill.queue.queueArn } : {}),
         }),
         alsoTrusted: operators,
       },
       environment: {
         ACCOUNTS_TABLE: this.registry.tableName,
+        LEDGER_TABLE: this.ledger.tableName,
+        ...(this.backfill ? { BACKFILL_QUEUE_URL: this.backfill.queue.queueUrl } : {}),
         CUSTOMER_ROLE_NAME,
         INGEST_FUNCTION_ARN: this.ingest.function.functionArn,
         INGEST_ROLE_ARN: this.ingest.role.roleArn,
@@ -300,6 +333,21 @@ export class CollectorStack extends Stack {
       description: 'ACCOUNTS_TABLE for the command-line tool',
       value: this.registry.tableName,
     });
+    new CfnOutput(this, 'LedgerTableName', {
+      description:
+        'The ledger of collected log files: <ACCOUNTS_TABLE>-ledger, which the command-line tool derives (LEDGER_TABLE overrides it)',
+      value: this.ledger.tableName,
+    });
+    if (this.backfill) {
+      new CfnOutput(this, 'BackfillQueueUrl', {
+        description: "BACKFILL_QUEUE_URL for the command-line tool (reconcile sends hub accounts' gaps here)",
+        value: this.backfill.queue.queueUrl,
+      });
+      new CfnOutput(this, 'BackfillQueueArn', {
+        description: 'BACKFILL_QUEUE_ARN for the command-line tool (ingest --queue-url on the backfill queue)',
+        value: this.backfill.queue.queueArn,
+      });
+    }
     new CfnOutput(this, 'DownstreamTokenSecretArn', { value: downstreamSecretArn });
     new CfnOutput(this, 'TemplateBucketUrl', {
       description:

@@ -4,7 +4,12 @@
  * unknown key fails too, because a misspelt key silently falling back to its default is the commonest config bug.
  */
 
-import { INGEST_TOPOLOGIES, MAX_HUB_SHARDS, type IngestTopology } from '../lambdas/shared/topology';
+import {
+  BACKFILL_MAXIMUM_CONCURRENCY,
+  INGEST_TOPOLOGIES,
+  MAX_HUB_SHARDS,
+  type IngestTopology,
+} from '../lambdas/shared/topology';
 
 export const CONFIG_CONTEXT_KEY = 'cloudtrailCollector';
 
@@ -77,7 +82,8 @@ export const DEFAULT_CONFIG: CollectorConfig = {
   ingest: {
     memoryMb: 1024,
     timeoutSeconds: 300,
-    // 8 hub queues x 4 = 32, plus room for two customer-queue mappings of 4 while accounts migrate.
+    // 8 hub queues x 4 = 32 and the backfill queue's 2, plus room for a customer-queue mapping of 4 while accounts
+    // migrate.
     reservedConcurrency: 40,
     topology: 'hub',
     hubShards: 8,
@@ -191,10 +197,12 @@ function checkIngestConcurrency(ingest: CollectorConfig['ingest'], ingestKey: st
   const perMapping = `${ingestKey}.maximumConcurrency`;
   const why =
     'reserved concurrency must be at least the sum of the SQS event source mappings\' MaximumConcurrency, or Lambda throttles their batches towards the DLQs (Lambda Developer Guide, "Configuring scaling behavior for SQS event source mappings")';
-  if (topology === 'hub' && hubShards * maximumConcurrency > reservedConcurrency) {
+  // Hub: the backfill queue's mapping (lib/backfill-queue.construct.ts) counts too.
+  const hubSum = hubShards * maximumConcurrency + BACKFILL_MAXIMUM_CONCURRENCY;
+  if (topology === 'hub' && hubSum > reservedConcurrency) {
     throw new CollectorConfigError(
       reserved,
-      `must be at least ${shards} x ${perMapping} = ${hubShards} x ${maximumConcurrency} = ${hubShards * maximumConcurrency}, got ${reservedConcurrency}: ${why}. Raise ${reserved} or lower ${shards} or ${perMapping}`,
+      `must be at least ${shards} x ${perMapping} + ${BACKFILL_MAXIMUM_CONCURRENCY} (the backfill queue's mapping) = ${hubShards} x ${maximumConcurrency} + ${BACKFILL_MAXIMUM_CONCURRENCY} = ${hubSum}, got ${reservedConcurrency}: ${why}. Raise ${reserved} or lower ${shards} or ${perMapping}`,
     );
   }
   if (topology === 'customer-queue' && maximumConcurrency > reservedConcurrency) {

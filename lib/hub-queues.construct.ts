@@ -10,12 +10,15 @@ import { HUB_MAX_RECEIVE_COUNT, hubDeadLetterQueueName, hubQueueName } from '../
 /**
  * How each hub mapping batches. CloudTrail files are mostly a few KB, so per-invocation cost dominates: a window of
  * a few seconds lets a quiet shard hand ingest up to 10 notifications per invocation instead of one, for at most
- * 5 s of extra delay against CloudTrail's ~5-minute delivery cadence. 10 stays the batch size (the most Lambda
- * allows without a window, and up to 10,000 with one: Lambda Developer Guide, "Lambda parameters for Amazon SQS
- * event source mappings") because every message of a batch shares one function timeout: 10 worst-case 1 GiB
- * files already take ~185 s of the 300 s (docs/stacks.md, sizing).
+ * 5 s of extra delay against CloudTrail's ~5-minute delivery cadence. The batch is 20 (Lambda allows up to 10 without
+ * a window and up to 10,000 with one: Lambda Developer Guide, "Lambda parameters for Amazon SQS event source
+ * mappings"), which ingest runs at once (MESSAGE_CONCURRENCY 20): a small file waits ~40 ms on S3 and the
+ * downstream and spends ~2.5 ms of CPU, so in-flight files, not CPU, bound an execution (bench/README.md). Every
+ * message of a batch shares one function timeout: objects over 256 KiB take turns, 4 at once
+ * (LARGE_OBJECT_CONCURRENCY), so a batch of 20 worst-case 1 GiB files (~18 s each) would outrun the 300 s; the
+ * ones not finished by the deadline fail and come back after their backoff (docs/stacks.md, sizing).
  */
-export const HUB_BATCHING = { batchSize: 10, windowSeconds: 5 } as const;
+export const HUB_BATCHING = { batchSize: 20, windowSeconds: 5 } as const;
 
 /** SQS keeps a message at most 14 days (SQS Developer Guide, "Amazon SQS message quotas"). */
 export const HUB_RETENTION = Duration.days(14);

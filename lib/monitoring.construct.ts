@@ -51,7 +51,8 @@ export interface MonitoringProps {
  * the functions' EMF metrics (namespace CloudTrailCollector, dimension `service` = ingest | reconcile, written by
  * Powertools Metrics), and the reconcile failure queue. The customer queues and their DLQs live in the customer
  * accounts, where the collector account cannot alarm on them: the reconcile run reads each account's
- * outcomesqueue-dlq depth and its last ingested record, and emits `DeadLetterMessages` and `AccountsStale`.
+ * outcomesqueue-dlq depth and its last ingested record, and emits `DeadLetterMessages` and `AccountsStale`; with
+ * the ledger, the fleet's collection lag (`AccountsLagging`, `CollectionLagMaxMinutes`, `CollectionLagP99Minutes`).
  */
 export class Monitoring extends Construct {
   /** The alarms that notify the alarm topic (the per-shard hub alarms notify through their composite alarms). */
@@ -205,6 +206,13 @@ export class Monitoring extends Construct {
       description:
         'No record was ingested from some registered account for longer than alarms.staleAfterMinutes. Run `cloudtrail-collector status`.',
     });
+    // Two runs in a row: a quiet Region's first file after a long pause can be in flight during one run.
+    alarm('AccountsLagging', reconcileMetric('AccountsLagging'), {
+      description:
+        "For two reconcile runs, some account's collection was more than LAG_AFTER_MINUTES behind CloudTrail's latest delivery in a Region (COLLECTION_LAGGING; " +
+        'CollectionLagMaxMinutes and CollectionLagP99Minutes show how far). Run `cloudtrail-collector status`; the finding names the Regions and where to look.',
+      evaluationPeriods: 2,
+    });
 
     if (props.hubShards.length > 0) this.addHubAlarms(props.hubShards, props.alarmTopic);
 
@@ -274,6 +282,11 @@ export class Monitoring extends Construct {
         reconcileMetric('AccountsDegraded'),
         reconcileMetric('AccountsError'),
         reconcileMetric('AccountsStale'),
+        reconcileMetric('AccountsLagging'),
+      ]),
+      graph('Reconcile: collection lag (minutes)', [
+        reconcileMetric('CollectionLagMaxMinutes'),
+        reconcileMetric('CollectionLagP99Minutes'),
       ]),
       graph(
         'Reconcile: failures',

@@ -38,6 +38,15 @@ export const FUNCTION_NAMES = {
 /** The reconcile function's failure queue (failed scheduled runs); docs/permissions.md shows its ARN. */
 export const RECONCILE_FAILURE_QUEUE_NAME = 'cloudtrail-collector-reconcile-failures';
 
+/**
+ * The hub topology's backfill queue and its DLQ (lib/backfill-queue.construct.ts): gap backfill's messages for hub
+ * accounts (hub queues accept only SNS envelopes). Fixed, like the hub queues' names, for the permission scopes.
+ */
+export const BACKFILL_QUEUE_NAMES = {
+  queue: 'cloudtrail-collector-backfill',
+  deadLetterQueue: 'cloudtrail-collector-backfill-dlq',
+} as const;
+
 /** CDK stack ids (and CloudFormation stack names). */
 export const STACK_IDS = {
   collector: 'CloudTrailCollector',

@@ -82,6 +82,10 @@ export interface CollectorScopeInputs {
   downstreamSecretArn?: string;
   ingestFunctionArn?: string;
   reconcileFailureQueueArn?: string;
+  /** The ledger table (`<registry table>-ledger`). */
+  ledgerTableArn?: string;
+  /** The backfill queue (hub topology). */
+  backfillQueueArn?: string;
   /** The function's own log group ARN (`arn:...:log-group:<name>:*`). */
   logGroupArn?: string;
 }
@@ -115,6 +119,8 @@ export function collectorScopes(p: CollectorScopeInputs): ScopeResolver {
     scopes.reconcileFailureQueue = { resources: [p.reconcileFailureQueueArn] };
   }
   if (p.logGroupArn !== undefined) scopes.ownLogGroup = { resources: [p.logGroupArn] };
+  if (p.ledgerTableArn !== undefined) scopes.ledgerTable = { resources: [p.ledgerTableArn] };
+  if (p.backfillQueueArn !== undefined) scopes.backfillQueue = { resources: [p.backfillQueueArn] };
   if (p.ingestFunctionArn !== undefined) {
     const onlyIngest = { ArnLike: { 'lambda:FunctionArn': [p.ingestFunctionArn, `${p.ingestFunctionArn}:*`] } };
     scopes.ingestEventSourceMappingCreate = { resources: ['*'], conditions: onlyIngest };

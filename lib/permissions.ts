@@ -63,7 +63,9 @@ export type PermissionGroup =
   | 'hub-subscriptions'
   | 'hub-queues'
   | 'dead-letter-redrive'
-  | 'template-publishing';
+  | 'template-publishing'
+  | 'ledger'
+  | 'backfill';
 
 /**
  * Symbolic resource scopes, resolved to ARNs (and conditions) by each stack: the customer template with
@@ -103,7 +105,9 @@ export type Scope =
   | 'customerTopicsForHubQueues'
   | 'templateAsset'
   | 'templateBucket'
-  | 'templateObjects';
+  | 'templateObjects'
+  | 'ledgerTable'
+  | 'backfillQueue';
 
 export interface Grant {
   principal: Principal;
@@ -134,6 +138,10 @@ export const OPERATIONS = {
       { principal: 'customer', group: 'observe', actions: ['cloudtrail:DescribeTrails'], scope: 'all' },
       { principal: 'management', group: 'organization-trail', actions: ['cloudtrail:DescribeTrails'], scope: 'all' },
     ],
+  },
+  'CloudTrail.ListPublicKeys': {
+    why: "digest verification (`verify`, docs/completeness.md): CloudTrail's public keys of each Region for the window, to check the digests' signatures (the action has no resource-level permissions)",
+    grants: [{ principal: 'customer', group: 'observe', actions: ['cloudtrail:ListPublicKeys'], scope: 'all' }],
   },
   'CloudTrail.ListTrails': {
     why: 'observe: trails of every region, so a single-region trail homed elsewhere also counts for the cost guard',
@@ -216,8 +224,16 @@ export const OPERATIONS = {
     why: "repair: CloudTrail's documented bucket policy, only on a bucket the collector created",
     grants: [{ principal: 'customer', group: 'repair', actions: ['s3:PutBucketPolicy'], scope: 'collectorBuckets' }],
   },
+  'S3.ListObjectsV2': {
+    why: "digest verification: lists the account's CloudTrail-Digest folders of the window; BACKFILL: lists the trail's CloudTrail log folders per region and day of a gap (ExpectedBucketOwner = the customer account)",
+    grants: [{ principal: 'customer', group: 'observe', actions: ['s3:ListBucket'], scope: 'anyBucket' }],
+  },
+  'S3.HeadObject': {
+    why: 'digest verification: is a log file a digest lists, but the ledger does not hold, still in the bucket (404: deleted)',
+    grants: [{ principal: 'customer', group: 'read-log-files', actions: ['s3:GetObject'], scope: 'logFiles' }],
+  },
   'S3.GetObject': {
-    why: 'ingest: streams each announced CloudTrail log file (ExpectedBucketOwner = the customer account); objects encrypted with SSE-KMS need kms:Decrypt through S3',
+    why: 'ingest: streams each announced CloudTrail log file (ExpectedBucketOwner = the customer account); digest verification reads the digest files (CloudTrail-Digest/, same scope); objects encrypted with SSE-KMS need kms:Decrypt through S3',
     grants: [
       { principal: 'customer', group: 'read-log-files', actions: ['s3:GetObject'], scope: 'logFiles' },
       { principal: 'customer', group: 'decrypt-log-files', actions: ['kms:Decrypt'], scope: 'kmsKeysViaS3' },
@@ -314,6 +330,14 @@ export const OPERATIONS = {
         actions: ['sqs:GetQueueAttributes'],
         scope: 'customerQueuesInRegion',
       },
+      // ...and the backfill queue's, which is not a hub queue (no RETRY_BACKOFF schedule of its own).
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: ['sqs:GetQueueAttributes'],
+        scope: 'backfillQueue',
+        topology: 'hub',
+      },
       {
         principal: 'reconcile',
         group: 'hub-queues',
@@ -359,6 +383,13 @@ export const OPERATIONS = {
         scope: 'hubQueues',
         topology: 'hub',
       },
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: ['sqs:ChangeMessageVisibility'],
+        scope: 'backfillQueue',
+        topology: 'hub',
+      },
     ],
   },
   'SQS.SendMessage': {
@@ -400,6 +431,19 @@ export const OPERATIONS = {
         group: 'dead-letter-redrive',
         actions: ['sqs:SendMessage'],
         scope: 'hubQueues',
+        topology: 'hub',
+      },
+    ],
+  },
+  'SQS.SendMessageBatch': {
+    why: "BACKFILL: enqueues the log files of a gap that the ledger lacks, 10 messages per call: on outcomesqueue as the customer role (CloudTrail's notification; customer-queue topology), on the collector's backfill queue as reconcile (hub topology: hub queues accept only SNS)",
+    grants: [
+      { principal: 'customer', group: 'queue', actions: ['sqs:SendMessage'], scope: 'collectorQueue' },
+      {
+        principal: 'reconcile',
+        group: 'backfill',
+        actions: ['sqs:SendMessage'],
+        scope: 'backfillQueue',
         topology: 'hub',
       },
     ],
@@ -456,10 +500,13 @@ export const OPERATIONS = {
     ],
   },
   'DynamoDB.GetItem': {
-    why: 'ingest: the registry entry of the account whose queue delivered the message (tenant binding); CLI: one account or organization',
+    why: 'ingest: the registry entry of the account whose queue delivered the message (tenant binding); CLI: one account or organization; reconcile and `verify`: one ledger item',
     grants: [
       { principal: 'ingest', group: 'registry', actions: ['dynamodb:GetItem'], scope: 'registryTable' },
       { principal: 'operator', group: 'registry', actions: ['dynamodb:GetItem'], scope: 'registryTable' },
+      // One ledger item (LedgerTable.get): reconcile and `verify`.
+      { principal: 'reconcile', group: 'ledger', actions: ['dynamodb:GetItem'], scope: 'ledgerTable' },
+      { principal: 'operator', group: 'ledger', actions: ['dynamodb:GetItem'], scope: 'ledgerTable' },
     ],
   },
   'DynamoDB.Scan': {
@@ -470,16 +517,41 @@ export const OPERATIONS = {
     ],
   },
   'DynamoDB.UpdateItem': {
-    why: 'reconcile: records status, findings, actions and the chain found for each account; ingest: the time records last arrived from an account (COLLECTION_STALE)',
+    why: "reconcile: records status, findings, actions, the chain found and a backfill's cursor for each account; ingest: the time records last arrived from an account (COLLECTION_STALE), and the newest file collected per region in the ledger",
     grants: [
       { principal: 'reconcile', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
       { principal: 'ingest', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
       { principal: 'operator', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
+      // ingest: moves the newest-file item of the account's region forward (LedgerTable.noteNewest).
+      { principal: 'ingest', group: 'ledger', actions: ['dynamodb:UpdateItem'], scope: 'ledgerTable' },
     ],
   },
   'DynamoDB.PutItem': {
-    why: 'CLI `accounts add|import`, `organizations add|sync`: registers an account or an organization (never overwrites a registration; sync replaces only its own organization item)',
-    grants: [{ principal: 'operator', group: 'registry', actions: ['dynamodb:PutItem'], scope: 'registryTable' }],
+    why: 'CLI `accounts add|import`, `organizations add|sync`: registers an account or an organization (never overwrites a registration; sync replaces only its own organization item); ingest: records each collected log file in the ledger',
+    grants: [
+      { principal: 'operator', group: 'registry', actions: ['dynamodb:PutItem'], scope: 'registryTable' },
+      // ingest: one ledger item per collected log file (LedgerTable.record).
+      { principal: 'ingest', group: 'ledger', actions: ['dynamodb:PutItem'], scope: 'ledgerTable' },
+    ],
+  },
+  'DynamoDB.Query': {
+    why: "the ledger (lambdas/shared/ledger.ts): reconcile reads an account's newest file per region (freshness, where a backfill starts) and what was collected of a region's day (BACKFILL); `verify` reads the same",
+    grants: [
+      { principal: 'reconcile', group: 'ledger', actions: ['dynamodb:Query'], scope: 'ledgerTable' },
+      { principal: 'operator', group: 'ledger', actions: ['dynamodb:Query'], scope: 'ledgerTable' },
+    ],
+  },
+  'DynamoDB.CreateTable': {
+    why: 'the command-line tool against the emulator only: creates the ledger table when it is missing (the stack creates it in AWS)',
+    grants: [{ principal: 'operator', group: 'ledger', actions: ['dynamodb:CreateTable'], scope: 'ledgerTable' }],
+  },
+  'DynamoDB.DescribeTable': {
+    why: 'the command-line tool against the emulator only: does the ledger table exist',
+    grants: [{ principal: 'operator', group: 'ledger', actions: ['dynamodb:DescribeTable'], scope: 'ledgerTable' }],
+  },
+  'DynamoDB.UpdateTimeToLive': {
+    why: 'the command-line tool against the emulator only: turns on TTL (`expiresAt`) on the ledger table it created',
+    grants: [{ principal: 'operator', group: 'ledger', actions: ['dynamodb:UpdateTimeToLive'], scope: 'ledgerTable' }],
   },
   'DynamoDB.DeleteItem': {
     why: 'CLI `accounts remove`, `organizations remove`',
@@ -551,6 +623,19 @@ export const OPERATIONS = {
         group: 'event-source-polling',
         actions: INGEST_QUEUE_ACTIONS,
         scope: 'customerQueuesInRegion',
+      },
+    ],
+  },
+  'Lambda.PollBackfillQueue': {
+    why: "the backfill queue's event source mapping (hub topology, in the collector stack) polls it with the ingest role",
+    platform: true,
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'event-source-polling',
+        actions: INGEST_QUEUE_ACTIONS,
+        scope: 'backfillQueue',
+        topology: 'hub',
       },
     ],
   },
@@ -767,7 +852,8 @@ export const GROUP_PURPOSE: Record<PermissionGroup, string> = {
     "create or fix the collector's own resources only (outcomes-trail, outcomes-<account id>[-suffix], outcomestopic, outcomesqueue[-dlq]); left out in report mode",
   'read-log-files': 'read CloudTrail log files (keys under AWSLogs/<this account>/, or the log archive bucket)',
   'decrypt-log-files': 'decrypt SSE-KMS log files, only through S3 (kms:ViaService)',
-  queue: 'receive and delete messages of outcomesqueue (the command-line poller, like the event source mapping)',
+  queue:
+    'receive and delete messages of outcomesqueue (the command-line poller, like the event source mapping), and send to it the notifications of log files a gap left uncollected (BACKFILL)',
   'organization-accounts':
     "read-only: the organization, its roots and its accounts with their state (Organizations allows these calls in the management account or a delegated administrator's)",
   'organization-trail':
@@ -778,6 +864,9 @@ export const GROUP_PURPOSE: Record<PermissionGroup, string> = {
   'assume-organization-role':
     'assume CloudTrailCollectorOrganizationRole, read-only, in the management accounts of registered organizations',
   registry: 'the accounts registry table',
+  ledger:
+    'the ledger of collected log files (`<registry table>-ledger`): ingest writes it, reconcile and `verify` read it',
+  backfill: "reconcile enqueues a hub account's gap on the collector's backfill queue",
   'downstream-token': 'the downstream bearer token secret',
   'event-source-mappings': 'event source mappings from customer queues to the ingest function, and no other function',
   'event-source-polling':

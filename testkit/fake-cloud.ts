@@ -56,6 +56,13 @@ export interface FakeTrail {
   kmsKeyId?: string;
   deliveryError?: string;
   notificationError?: string;
+  /** DescribeTrails' LogFileValidationEnabled (undefined: not answered); CreateTrail and UpdateTrail set it. */
+  logFileValidation?: boolean;
+  /**
+   * GetTrailStatus's LatestDeliveryTime / LatestNotificationTime (ISO) by the Region asked: GetTrailStatus
+   * answers for a single Region (CloudTrail API Reference). A Region not listed answers neither.
+   */
+  deliveries?: Record<string, { latestDeliveryTime?: string; latestNotificationTime?: string }>;
 }
 
 export interface FakeAccount {
@@ -280,6 +287,7 @@ export class FakeCloud {
             HasInsightSelectors: t.insights ?? false,
             ...(t.cloudWatchLogGroupArn ? { CloudWatchLogsLogGroupArn: t.cloudWatchLogGroupArn } : {}),
             ...(t.kmsKeyId ? { KmsKeyId: t.kmsKeyId } : {}),
+            ...(t.logFileValidation !== undefined ? { LogFileValidationEnabled: t.logFileValidation } : {}),
           })),
         };
       case 'ListTrails':
@@ -294,10 +302,15 @@ export class FakeCloud {
         const t = this.findTrail(accountId, str('Name'));
         this.memberAnswer(t, 'GetTrailStatus');
         if (t.memberAnswers === 'sparse-status') return {};
+        const delivered = t.deliveries?.[region];
         return {
           IsLogging: t.logging,
           ...(t.deliveryError ? { LatestDeliveryError: t.deliveryError } : {}),
           ...(t.notificationError ? { LatestNotificationError: t.notificationError } : {}),
+          ...(delivered?.latestDeliveryTime ? { LatestDeliveryTime: new Date(delivered.latestDeliveryTime) } : {}),
+          ...(delivered?.latestNotificationTime
+            ? { LatestNotificationTime: new Date(delivered.latestNotificationTime) }
+            : {}),
         };
       }
       case 'GetEventSelectors': {
@@ -334,6 +347,7 @@ export class FakeCloud {
           bucket: str('S3BucketName'),
           multiRegion: input.IsMultiRegionTrail === true,
           logging: false,
+          logFileValidation: input.EnableLogFileValidation === true,
           ...(input.SnsTopicName ? { topicName: str('SnsTopicName') } : {}),
         };
         account.trails.push(trail);
@@ -344,6 +358,7 @@ export class FakeCloud {
         this.requireTrailPolicies(accountId, t.region, str('S3BucketName'), str('SnsTopicName'));
         if (input.S3BucketName !== undefined) t.bucket = str('S3BucketName');
         if (input.SnsTopicName !== undefined) t.topicName = str('SnsTopicName');
+        if (typeof input.EnableLogFileValidation === 'boolean') t.logFileValidation = input.EnableLogFileValidation;
         return {};
       }
       case 'StartLogging':

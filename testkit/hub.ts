@@ -15,6 +15,7 @@ import { CreateQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk
 import { topicArn as buildTopicArn } from '../lambdas/shared/arn';
 import type { AccountRecord } from '../lambdas/shared/registry';
 import { HUB_MAX_RECEIVE_COUNT, hubDeadLetterQueueName, hubQueueName, shardOf } from '../lambdas/shared/topology';
+import { BACKFILL_QUEUE_NAMES } from '../lib/names';
 import { DEMO_NAMES, queueArn } from './demo-chain';
 import { REGION } from './test-emulator';
 
@@ -63,7 +64,46 @@ export async function createHubQueues(
       dlqArn,
     });
   }
+  // The stack creates the backfill queue with the hub queues (createBackfillQueue returns it again, with its URL).
+  await createBackfillQueue(sqs, options);
   return queues;
+}
+
+/**
+ * The collector's backfill queue and its DLQ (lib/backfill-queue.construct.ts), in the account of `sqs`, as the stack
+ * creates them in the hub topology; creating them again returns the same queues.
+ */
+export async function createBackfillQueue(
+  sqs: SQSClient,
+  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
+): Promise<Omit<HubQueue, 'shard'>> {
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: BACKFILL_QUEUE_NAMES.deadLetterQueue,
+      Attributes: { SqsManagedSseEnabled: 'true', MessageRetentionPeriod: String(14 * 24 * 3600) },
+    }),
+  );
+  const dlqArn = await queueArn(sqs, dlq.QueueUrl!);
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: BACKFILL_QUEUE_NAMES.queue,
+      Attributes: {
+        SqsManagedSseEnabled: 'true',
+        MessageRetentionPeriod: String(14 * 24 * 3600),
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 1800),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: options.maxReceiveCount ?? HUB_MAX_RECEIVE_COUNT,
+        }),
+      },
+    }),
+  );
+  return { url: queue.QueueUrl!, arn: await queueArn(sqs, queue.QueueUrl!), dlqUrl: dlq.QueueUrl!, dlqArn };
+}
+
+/** What ingest (BACKFILL_QUEUE_ARN) and reconcile (BACKFILL_QUEUE_URL) are told of the backfill queue. */
+export function backfillEnv(queue: Pick<HubQueue, 'url' | 'arn'>): Record<string, string> {
+  return { BACKFILL_QUEUE_ARN: queue.arn, BACKFILL_QUEUE_URL: queue.url };
 }
 
 /** The settings that make ingest treat these queues as hub queues. */

@@ -4,7 +4,9 @@ import { arnParts, parseQueueUrl, queueArn } from '../../lambdas/shared/arn';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
 import { createStderrLogger } from '../../lambdas/shared/logger';
-import { loadIngestConfig } from '../../lambdas/ingest/config';
+import { ensureLedgerTable } from '../../lambdas/shared/ledger';
+import type { LoggerLike } from '../../lambdas/shared/logger';
+import { loadIngestConfig, type IngestConfig } from '../../lambdas/ingest/config';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
 import { bindTenant } from '../../lambdas/ingest/source/tenant';
 import { pollQueue } from '../../lambdas/ingest/source/queue-poller';
@@ -39,11 +41,40 @@ export async function readSqsEvent(file: string): Promise<SQSEvent> {
   return event as SQSEvent;
 }
 
+/**
+ * Against an emulator (AWS_ENDPOINT_URL on a loopback host) the CLI creates the ledger table when it is missing,
+ * once per run, as the stack does in AWS; the Lambda never creates a table, and an AWS_ENDPOINT_URL that is not
+ * loopback (a VPC endpoint) is real AWS: there a missing table is only warned about (docs/completeness.md).
+ */
+export async function prepareLedgerTable(
+  config: Pick<IngestConfig, 'endpointUrl' | 'region' | 'ledgerTable'>,
+  clients: Pick<typeof awsClients, 'dynamoDocument'>,
+  logger: LoggerLike,
+): Promise<void> {
+  if (config.endpointUrl === undefined || !isLoopback(new URL(config.endpointUrl).hostname)) return;
+  try {
+    if (await ensureLedgerTable(clients.dynamoDocument({ region: config.region }), config.ledgerTable)) {
+      logger.info('created the ledger table on the emulator', { table: config.ledgerTable });
+    }
+  } catch (error) {
+    // Ingest runs without it (every write then warns once): the records matter more than the ledger.
+    logger.warn('could not create the ledger table on the emulator', {
+      table: config.ledgerTable,
+      error: errorMessage(error),
+    });
+  }
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
 /** `invoke ingest --event FILE`: runs the ingest handler's core on an SQS event, prints the handler's result. */
 export async function invokeIngest(options: { event: string; timeoutSeconds: number }): Promise<number> {
   const event = await readSqsEvent(options.event);
   const config = loadIngestConfig();
   const logger = createStderrLogger();
+  await prepareLedgerTable(config, awsClients, logger);
   const deps = await createIngestDeps(config, logger, new CountTally());
   const result = await processSqsBatch(event.Records, deps, Date.now() + options.timeoutSeconds * 1000);
   printJson({ batchItemFailures: result.batchItemFailures });
@@ -82,6 +113,7 @@ export async function ingestFromQueue(
     return own.get(where)!;
   };
   let polling: ReturnType<typeof clients.sqs> | undefined;
+  await prepareLedgerTable(config, clients, logger);
   const deps = await createIngestDeps(config, logger, tally, {
     sqsForQueue: (arn) => (arn === polledArn && polling ? polling : ownSqs(arn)),
     ...inject,

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { awsClients } from '../../lambdas/shared/aws-clients';
+import { LedgerTable } from '../../lambdas/shared/ledger';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
@@ -7,13 +9,21 @@ import { reconcileAll } from '../../lambdas/reconcile/reconcile';
 import { requestFromEvent } from '../../lambdas/reconcile/run-request';
 import type { AccountReport, Action, Finding, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
 import { registryFromEnv } from './accounts';
+import { prepareLedgerTable } from './ingest';
 import { EXIT, formatTable, printJson, printResult } from './output';
 
 async function runReconcile(mode: RunMode, accountId?: string): Promise<ReconcileReport> {
   const config = loadReconcileConfig();
+  const registry = registryFromEnv();
+  // The ledger beside the registry (LEDGER_TABLE, else <ACCOUNTS_TABLE>-ledger): freshness only reads it, and a
+  // missing table leaves freshness unjudged (docs/completeness.md).
+  const ledger = new LedgerTable(registry.db, config.ledgerTable);
+  // Against the emulator the table is created when missing, as for `ingest`: BACKFILL compares with it.
+  const logger = createStderrLogger();
+  await prepareLedgerTable(config, awsClients, logger);
   return reconcileAll(
-    registryFromEnv(),
-    { clients: createReconcileClients({ region: config.region }), config, logger: createStderrLogger() },
+    registry,
+    { clients: createReconcileClients({ region: config.region }), config, logger, ledger },
     { mode, concurrency: config.concurrency, ...(accountId !== undefined ? { accountId } : {}) },
   );
 }

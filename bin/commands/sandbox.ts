@@ -1,5 +1,10 @@
 import { CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListSubscriptionsByTopicCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { awsClients } from '../../lambdas/shared/aws-clients';
+import { isComplete } from '../../lambdas/shared/completeness';
+import { LedgerTable } from '../../lambdas/shared/ledger';
+import { deliveryTimeOf } from '../../lambdas/shared/object-key';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { generateExternalId } from '../../lambdas/shared/registry';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
@@ -12,6 +17,8 @@ import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconc
 import type { AccountReport, RunMode } from '../../lambdas/reconcile/types';
 import { customerDeployCommand } from '../../lib/customer-deploy-command';
 import { EXIT, formatTable, printResult } from './output';
+import { prepareLedgerTable } from './ingest';
+import { runVerify, verifyDepsFromEnv } from './verify';
 import { checkChain, type ChainClients } from '../../testkit/chain-check';
 import { customerAdminClients } from '../../testkit/customer-clients';
 import {
@@ -22,6 +29,14 @@ import {
   sendRaw,
   snsEnvelope,
 } from '../../testkit/demo-chain';
+import {
+  DigestChainWriter,
+  listedLogFile,
+  publicKeysClient,
+  putDigest,
+  testSigningKey,
+  type ListedLogFile,
+} from '../../testkit/digest';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { DRIFT_SCENARIOS } from '../../testkit/drift-scenarios';
 import { startMoto, type MotoServer } from '../../testkit/emulator';
@@ -132,10 +147,15 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
 
     const reconcileLogger = createStderrLogger('error');
     const reconcileConfig = loadReconcileConfig();
+    const ingestConfig = loadIngestConfig();
+    // The ledger beside the registry, as the stack creates it (docs/completeness.md).
+    await prepareLedgerTable(ingestConfig, awsClients, reconcileLogger);
+    const ledger = new LedgerTable(registry.db, ingestConfig.ledgerTable);
     const reconcileDeps: Omit<ReconcileDeps, 'registry'> = {
       clients: createReconcileClients({ region: SANDBOX.region }),
       config: reconcileConfig,
       logger: reconcileLogger,
+      ledger,
     };
     const reconcile = async (mode: RunMode, accountId: string): Promise<AccountReport> => {
       const report = await reconcileAll(registry, reconcileDeps, { mode, accountId });
@@ -163,7 +183,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
 
     const ingestLogger = createStderrLogger('warn');
     const tally = new CountTally();
-    const ingestDeps = await createIngestDeps(loadIngestConfig(), ingestLogger, tally);
+    const ingestDeps = await createIngestDeps(ingestConfig, ingestLogger, tally);
     const expected = new Set<string>();
     let fileSeed = 0;
     let failedMessages = 0;
@@ -174,9 +194,11 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       if (!chain.bucket || !chain.topicArn || !chain.queueUrl)
         throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
       const { bucket, topicArn, queueUrl } = chain;
-      const time = new Date(Date.UTC(2026, 10, 24, 0, 0));
-      /** One more log file in the trail's bucket, its records expected downstream. */
-      const putNextFile = async (records: number, minutesApart: number) => {
+      /**
+       * One more log file in the trail's bucket, its records expected downstream. Delivered now, as CloudTrail
+       * delivers: freshness (COLLECTION_LAGGING) compares the newest file collected with CloudTrail's latest delivery.
+       */
+      const putNextFile = async (records: number) => {
         fileSeed += 1;
         const file = await putLogFile(customer.s3, {
           bucket,
@@ -184,13 +206,13 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
           region: SANDBOX.region,
           seed: fileSeed,
           records,
-          time: new Date(time.getTime() + fileSeed * minutesApart * 60_000),
+          time: new Date(),
         });
         file.eventIds.forEach((id) => expected.add(id));
         return file;
       };
       for (let index = 0; index < files; index += 1) {
-        const file = await putNextFile(20 + (((fileSeed + 1) * 37) % 280), 5);
+        const file = await putNextFile(20 + (((fileSeed + 1) * 37) % 280));
         await publishCloudTrailNotification(customer.sns, topicArn, bucket, [file.key]);
       }
       if (otherShapes) {
@@ -201,7 +223,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
           ['S3 event inside SNS', (key) => snsEnvelope(s3EventNotification(bucket, key))],
         ];
         for (const [shape, envelope] of shapes) {
-          const body = envelope((await putNextFile(50, 1)).key);
+          const body = envelope((await putNextFile(50)).key);
           detail(`also sent: ${shape}`);
           await sendRaw(customer.sqs, queueUrl, body);
         }
@@ -266,6 +288,9 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
 
     step('delivering more files through the repaired chain');
     await deliverAndIngest(Math.max(2, Math.ceil(options.files / 4)), false);
+
+    step('completeness: the subscription removed, files delivered in the gap, the repair, its backfill, the digest');
+    results.push(await gapAndBackfill(customer, trailArn, { reconcile, expected, ingestDeps, ledger, receiver }));
 
     step(
       `cost guard: account ${SANDBOX.trailOwnerAccount} already has a multi-region trail; no second trail may be created`,
@@ -346,6 +371,117 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     }
     await receiver.stop();
   }
+}
+
+interface GapDeps {
+  reconcile(mode: RunMode, accountId: string): Promise<AccountReport>;
+  expected: Set<string>;
+  ingestDeps: Awaited<ReturnType<typeof createIngestDeps>>;
+  ledger: LedgerTable;
+  receiver: DownstreamReceiver;
+}
+
+/**
+ * Issue 15 in the sandbox: the subscription is removed, CloudTrail delivers two files whose notifications reach
+ * nobody, reconcile repairs the subscription and backfills the gap, ingest collects the two files, and CloudTrail's
+ * signed digest of the hour (written here as CloudTrail would, signed with the test key that the CloudTrail client
+ * hands out as ListPublicKeys does: moto has neither) proves every file of the hour collected with its hash.
+ */
+async function gapAndBackfill(customer: ChainClients, trailArn: string, deps: GapDeps): Promise<RowResult> {
+  const chain = await checkChain(customer, SANDBOX.customerAccount, trailArn);
+  if (!chain.bucket || !chain.topicArn || !chain.queueUrl)
+    throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
+  const { bucket, topicArn, queueUrl } = chain;
+  const subscriptions = await customer.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+  for (const subscription of subscriptions.Subscriptions ?? []) {
+    await customer.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscription.SubscriptionArn }));
+  }
+  const gap: string[] = [];
+  for (const seed of [9001, 9002]) {
+    const file = await putLogFile(customer.s3, {
+      bucket,
+      accountId: SANDBOX.customerAccount,
+      region: SANDBOX.region,
+      seed,
+      records: 40,
+      time: new Date(),
+    });
+    file.eventIds.forEach((id) => deps.expected.add(id));
+    gap.push(file.key);
+    await publishCloudTrailNotification(customer.sns, topicArn, bucket, [file.key]);
+  }
+  const drain = () =>
+    pollQueue(
+      customer.sqs,
+      (records, deadline) => processSqsBatch(records, deps.ingestDeps, deadline),
+      { queueUrl, batchTimeoutMs: 60_000, waitTimeSeconds: 0, stopAfterEmptyReceives: 2 },
+      createStderrLogger('warn'),
+    );
+  const during = await drain();
+  detail(`subscription removed; 2 files delivered, their notifications reached nobody (${during.received} messages)`);
+
+  const repaired = await deps.reconcile('apply', SANDBOX.customerAccount);
+  showReport(repaired);
+  const backfilled = repaired.actions.some((a) => a.code === 'BACKFILL' && a.status === 'applied');
+  const before = deps.receiver.uniqueRecords;
+  const after = await drain();
+  detail(
+    `ingest after the backfill: ${after.received} message(s), ${deps.receiver.uniqueRecords - before} records of the gap`,
+  );
+
+  // CloudTrail's digest of this hour: every log file delivered in it, with the SHA-256 of its uncompressed bytes.
+  const hourStart = new Date();
+  hourStart.setUTCMinutes(0, 0, 0);
+  const hourEnd = new Date(hourStart.getTime() + 3_600_000);
+  const listed: ListedLogFile[] = [];
+  const prefix = `AWSLogs/${SANDBOX.customerAccount}/CloudTrail/${SANDBOX.region}/`;
+  let token: string | undefined;
+  do {
+    const page = await customer.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      const delivered = deliveryTimeOf(object.Key!);
+      if (delivered === undefined || delivered < hourStart || delivered >= hourEnd) continue;
+      const body = await customer.s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }));
+      listed.push(listedLogFile(bucket, object.Key!, await body.Body!.transformToByteArray()));
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  const writer = new DigestChainWriter({ bucket, accountId: SANDBOX.customerAccount, region: SANDBOX.region });
+  await putDigest(customer.s3, writer.next(new Date(hourEnd.getTime() + 90_000), listed));
+
+  const verifyDeps = await verifyDepsFromEnv();
+  const report = await runVerify(
+    { accountId: SANDBOX.customerAccount, since: hourStart.toISOString(), until: hourEnd.toISOString(), json: true },
+    {
+      ...verifyDeps,
+      async clientsFor(record) {
+        const inner = await verifyDeps.clientsFor(record);
+        return { ...inner, cloudTrail: (region) => publicKeysClient([testSigningKey()], inner.cloudTrail(region)) };
+      },
+    },
+  );
+  const { logFiles, digests } = report;
+  const proven = isComplete(report) && digests.read > 0 && logFiles.collected === logFiles.listedInDigests;
+  detail(
+    `verify ${hourStart.toISOString()}..${hourEnd.toISOString()}: ${logFiles.collected} of ${logFiles.listedInDigests} ` +
+      `listed files collected with their hash (${logFiles.listedInDigests === 0 ? 0 : Math.round((100 * logFiles.collected) / logFiles.listedInDigests)}%), ` +
+      `${logFiles.notCollected.length} not collected, ${logFiles.hashMismatch.length} hash mismatches; ` +
+      `${digests.signatureValid} of ${digests.read} digest signature(s) valid`,
+  );
+  const gapCollected = gap.every((key) => listed.some((file) => file.key === key));
+  return {
+    row: 'gap backfill + verify',
+    findings: repaired.findings.map((f) => f.code).join(','),
+    actions: repaired.actions.map((a) => a.code).join(','),
+    held: backfilled && proven && gapCollected,
+    note: !backfilled
+      ? 'no BACKFILL applied'
+      : proven
+        ? `verify: ${logFiles.collected} of ${logFiles.listedInDigests} files, 100%`
+        : 'verify found files missing',
+  };
 }
 
 async function dlqMessages(clients: ChainClients): Promise<number> {

@@ -5,7 +5,9 @@ import {
   loadCommonConfig,
   type CommonConfig,
 } from '../shared/config';
+import { isAccountId, tryParseArn } from '../shared/arn';
 import { ConfigError } from '../shared/errors';
+import { LEDGER_TTL_DAYS_DEFAULT, ledgerTableName } from '../shared/ledger';
 import { loadHubQueueArns, loadIngestTopology, type IngestTopology } from '../shared/topology';
 import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './source/circuit-breaker';
 import { loadRecordFilter, type RecordFilter } from './records/filters';
@@ -27,6 +29,8 @@ export interface IngestConfig extends CommonConfig {
   maxBatchRecords: number;
   maxInFlightBatches: number;
   messageConcurrency: number;
+  /** Of those, at most this many objects larger than SMALL_OBJECT_MAX_BYTES at once (pipeline.ts). */
+  largeObjectConcurrency: number;
   /** Stop starting downstream attempts this long before the Lambda's deadline, to report failures in time. */
   deadlineMarginMs: number;
   filter: RecordFilter;
@@ -36,6 +40,12 @@ export interface IngestConfig extends CommonConfig {
   hubQueueArns: string[];
   /** The downstream circuit breaker (source/circuit-breaker.ts, docs/reliability.md). */
   breaker: BreakerSettings;
+  /** LEDGER_TABLE, else `<ACCOUNTS_TABLE>-ledger` (lambdas/shared/ledger.ts): where collected files are recorded. */
+  ledgerTable: string;
+  /** LEDGER_TTL_DAYS: how long a ledger item is kept. */
+  ledgerTtlDays: number;
+  /** BACKFILL_QUEUE_ARN: the collector's backfill queue, whose messages name their account (docs/completeness.md). */
+  backfillQueueArn?: string;
 }
 
 /** Reads the ingest settings once, failing fast with the name of any bad variable. */
@@ -66,8 +76,11 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     throw new ConfigError(`MAX_BATCH_BYTES (${maxBatchBytes}) must be at least MAX_RECORD_BYTES (${maxRecordBytes})`);
   }
   const topology = loadIngestTopology(env);
+  const common = loadCommonConfig(env);
+  const hubQueueArns = loadHubQueueArns(env, topology);
+  const messageConcurrency = getIntFromEnv('MESSAGE_CONCURRENCY', 20, { min: 1, max: 64 }, env);
   return {
-    ...loadCommonConfig(env),
+    ...common,
     sinkKind: 'ndjson-http',
     downstreamUrl,
     ...(downstreamToken ? { downstreamToken } : {}),
@@ -79,12 +92,43 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     maxBatchBytes,
     maxBatchRecords: getIntFromEnv('MAX_BATCH_RECORDS', 5000, { min: 1, max: 1_000_000 }, env),
     maxInFlightBatches: getIntFromEnv('MAX_IN_FLIGHT_BATCHES', 4, { min: 1, max: 64 }, env),
-    messageConcurrency: getIntFromEnv('MESSAGE_CONCURRENCY', 4, { min: 1, max: 10 }, env),
+    // 20 = the hub mapping's batch (lib/hub-queues.construct.ts): one wave per invocation; small files are bound
+    // by S3's and the downstream's latency, not CPU (bench/README.md). Large objects take turns (4 at once).
+    messageConcurrency,
+    largeObjectConcurrency: Math.min(
+      messageConcurrency,
+      getIntFromEnv('LARGE_OBJECT_CONCURRENCY', 4, { min: 1, max: 64 }, env),
+    ),
     deadlineMarginMs: getIntFromEnv('DEADLINE_MARGIN_MS', 5_000, { min: 0, max: 600_000 }, env),
     filter: loadRecordFilter(env),
     topology,
-    hubQueueArns: loadHubQueueArns(env, topology),
+    hubQueueArns,
     breaker: loadBreakerSettings(env),
+    ...loadLedgerSettings(env, common.accountsTable, hubQueueArns),
+  };
+}
+
+/** LEDGER_TABLE, LEDGER_TTL_DAYS and BACKFILL_QUEUE_ARN (docs/completeness.md). */
+function loadLedgerSettings(
+  env: Record<string, string | undefined>,
+  accountsTable: string,
+  hubQueueArns: readonly string[],
+): Pick<IngestConfig, 'ledgerTable' | 'ledgerTtlDays' | 'backfillQueueArn'> {
+  const backfillQueueArn = getOptionalStringFromEnv('BACKFILL_QUEUE_ARN', env);
+  if (backfillQueueArn !== undefined) {
+    const arn = tryParseArn(backfillQueueArn);
+    if (arn?.service !== 'sqs' || !isAccountId(arn.accountId) || arn.region === '' || arn.resource === '') {
+      throw new ConfigError(`BACKFILL_QUEUE_ARN must be an SQS queue ARN, got "${backfillQueueArn}"`);
+    }
+    // A hub queue's messages are bound by their envelope; the backfill queue's by their body: never both.
+    if (hubQueueArns.includes(backfillQueueArn)) {
+      throw new ConfigError(`BACKFILL_QUEUE_ARN ${backfillQueueArn} is also listed in HUB_QUEUE_ARNS`);
+    }
+  }
+  return {
+    ledgerTable: ledgerTableName(accountsTable, getOptionalStringFromEnv('LEDGER_TABLE', env)),
+    ledgerTtlDays: getIntFromEnv('LEDGER_TTL_DAYS', LEDGER_TTL_DAYS_DEFAULT, { min: 1, max: 3650 }, env),
+    ...(backfillQueueArn !== undefined ? { backfillQueueArn } : {}),
   };
 }
 

@@ -22,8 +22,11 @@ export interface LogObject {
   etag?: string;
   size?: number;
   kind: ObjectKind;
-  /** Which notification shape announced it, and whether inside an SNS envelope: for logs only. */
-  via?: 'cloudtrail' | 's3' | 'eventbridge';
+  /**
+   * Which notification shape announced it (`backfill`: a collector backfill message, from the backfill queue),
+   * and whether inside an SNS envelope: for logs only.
+   */
+  via?: 'cloudtrail' | 's3' | 'eventbridge' | 'backfill';
   sns?: boolean;
 }
 

@@ -1,4 +1,5 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { idempotencyKey } from './idempotency';
 import { describeObject, type RecordObject } from './log-object';
 import { FILTER_FIELDS, filterIsActive, keepRecords, type RecordFilter } from './records/filters';
@@ -16,6 +17,7 @@ import {
   type GoneCode,
 } from './s3-read';
 import type { Sink } from './sinks/sink';
+import type { Gate } from '../shared/concurrency';
 
 /**
  * One log object through ingest (docs/architecture.md, "Ingest"): GetObject (the source's read) -> records
@@ -35,6 +37,11 @@ export interface ForwardOptions {
   deadline: number;
   /** Aborts the S3 read instead of a timer at `deadline` (tests; a caller with its own deadline signal). */
   signal?: AbortSignal;
+  /**
+   * Held while an object larger than SMALL_OBJECT_MAX_BYTES (or of unknown length) is read: MESSAGE_CONCURRENCY
+   * bounds the objects in flight, this bounds the large ones, whose batches and buffers are what takes memory.
+   */
+  largeObjects?: Gate;
 }
 
 export interface ObjectCounts {
@@ -52,11 +59,22 @@ export interface ObjectCounts {
   durationMs: number;
 }
 
+/**
+ * What was read of an object read to its end: the SHA-256 of its uncompressed bytes (lower-case hex, what a
+ * CloudTrail digest lists as the file's `hashValue`; their count is `bytesDecompressed`), and the version read
+ * (GetObject's VersionId and ETag, not the notification's). The ledger records it (docs/completeness.md).
+ */
+export interface ReadFile {
+  sha256: string;
+  versionId?: string;
+  etag?: string;
+}
+
 export type ForwardResult =
-  | ({ outcome: 'forwarded'; empty: boolean } & ObjectCounts)
+  | ({ outcome: 'forwarded'; empty: boolean } & ObjectCounts & ReadFile)
   /** NoSuchKey, or NoSuchVersion: the announced version was deleted before it was read. */
   | ({ outcome: 'missing'; missing: GoneCode } & ObjectCounts)
-  | ({ outcome: 'no-records' } & ObjectCounts);
+  | ({ outcome: 'no-records' } & ObjectCounts & ReadFile);
 
 function zeroCounts(): ObjectCounts {
   return {
@@ -89,6 +107,7 @@ export async function forwardObject(
   const counts = zeroCounts();
   const timer = options.signal === undefined ? deadlineSignal(options.deadline, started) : undefined;
   const signal = options.signal ?? timer!.signal;
+  let releaseLarge: (() => void) | undefined;
   try {
     let response;
     try {
@@ -123,6 +142,10 @@ export async function forwardObject(
       readDeadlineError(object, bytesRead),
     );
     const length = response.ContentLength;
+    // The headers are in and the body not yet read: a large object waits here for its turn (the socket idles).
+    if (options.largeObjects && !(length !== undefined && length <= SMALL_OBJECT_MAX_BYTES)) {
+      releaseLarge = await options.largeObjects.acquire();
+    }
     // Most log files are a few KB: read whole, they are decoded in one zlib call instead of through two streams.
     const body =
       length !== undefined && length <= WHOLE_OBJECT_MAX_BYTES
@@ -133,6 +156,7 @@ export async function forwardObject(
     result.durationMs = Date.now() - started;
     return result;
   } finally {
+    releaseLarge?.();
     timer?.dispose();
   }
 }
@@ -143,6 +167,12 @@ export async function forwardObject(
  * CloudTrail file is ~8 MB of JSON, ~20 ms of work.
  */
 export const WHOLE_OBJECT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Objects up to this size (compressed) pass the large-object gate: ~90% of CloudTrail files are under 64 KiB, and
+ * 256 KiB of gzip is ~2-4 MB of JSON, so MESSAGE_CONCURRENCY of them at once stay in tens of MB.
+ */
+export const SMALL_OBJECT_MAX_BYTES = 256 * 1024;
 
 async function* counting(body: AsyncIterable<Uint8Array>, add: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   for await (const chunk of body) {
@@ -179,8 +209,12 @@ export async function forwardRecords(
     { maxInFlight: options.maxInFlightBatches, recordOverheadBytes: sink.recordOverheadBytes },
   );
 
+  // Over the decoded chunks as they pass (one update each; an object read whole is decoded into one buffer, cut
+  // into a few large chunks): the hash costs no extra read of the object.
+  const hash = createHash('sha256');
   try {
     for await (const chunk of decoded.chunks) {
+      hash.update(chunk);
       let records = splitter.write(chunk);
       counts.recordsRead += records.length;
       if (filtering && records.length > 0) {
@@ -205,7 +239,12 @@ export async function forwardRecords(
   counts.bytesOut = totals.bytes;
   counts.bytesIn = decoded.stats.bytesIn;
   counts.bytesDecompressed = decoded.stats.bytesOut;
-  if (decoded.stats.bytesIn === 0) return { outcome: 'forwarded', empty: true, ...counts };
-  if (!splitter.sawRecords) return { outcome: 'no-records', ...counts };
-  return { outcome: 'forwarded', empty: false, ...counts };
+  const file: ReadFile = {
+    sha256: hash.digest('hex'),
+    ...(object.versionId ? { versionId: object.versionId } : {}),
+    ...(object.etag ? { etag: object.etag } : {}),
+  };
+  if (decoded.stats.bytesIn === 0) return { outcome: 'forwarded', empty: true, ...counts, ...file };
+  if (!splitter.sawRecords) return { outcome: 'no-records', ...counts, ...file };
+  return { outcome: 'forwarded', empty: false, ...counts, ...file };
 }

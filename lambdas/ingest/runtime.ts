@@ -5,13 +5,16 @@ import { arnParts } from '../shared/arn';
 import { awsClients } from '../shared/aws-clients';
 import { AssumedRoleCredentialCache } from '../shared/credentials';
 import { ConfigError } from '../shared/errors';
+import { LedgerTable } from '../shared/ledger';
 import type { LoggerLike } from '../shared/logger';
+import { Gate } from '../shared/concurrency';
 import { AccountsRegistry } from '../shared/registry';
 import type { IngestConfig } from './config';
 import { createSink, type SinkConfig, type SinkInjections } from './sinks';
 import { DownstreamError } from './sinks/http-delivery';
 import type { Sink } from './sinks/sink';
 import { CircuitBreaker, guardSink, type BreakerSettings } from './source/circuit-breaker';
+import { LedgerWrites, type LedgerStore } from './source/ledger-writes';
 import { QueueSettler, type SqsSender } from './source/settle';
 import type { CountSink, IngestDeps } from './source/sqs-batch';
 import type { TenantBinding } from './source/tenant';
@@ -34,6 +37,8 @@ export interface IngestInjections extends Omit<SinkInjections, 'logger'> {
   sqsForQueue?: (queueArn: string) => SqsSender;
   /** The hub retry schedule (settle.ts), default `retryVisibilitySeconds`: the soak scales it with its clock. */
   retrySeconds?: (receiveCount: number) => number;
+  /** Where collected files are recorded, instead of the LEDGER_TABLE table (docs/completeness.md). */
+  ledger?: LedgerStore;
 }
 
 /**
@@ -89,6 +94,7 @@ export async function createIngestDeps(
     now = Date.now,
     sqsForQueue,
     retrySeconds,
+    ledger: injectedLedger,
     ...sinkInjections
   } = inject;
   const downstream =
@@ -127,8 +133,12 @@ export async function createIngestDeps(
     }
     return client;
   };
+  const db = clients.dynamoDocument({ region: config.region });
+  const ledger = injectedLedger ?? new LedgerTable(db, config.ledgerTable, config.ledgerTtlDays);
   return {
-    registry: new AccountsRegistry(clients.dynamoDocument({ region: config.region }), config.accountsTable),
+    registry: new AccountsRegistry(db, config.accountsTable),
+    ledger: new LedgerWrites(ledger, now),
+    ...(config.backfillQueueArn !== undefined ? { backfillQueueArn: config.backfillQueueArn } : {}),
     credentials,
     deliveryMarks: new Map(),
     readErrorMarks: new Map(),
@@ -142,6 +152,7 @@ export async function createIngestDeps(
       batchLimits: { maxBatchBytes: config.maxBatchBytes, maxBatchRecords: config.maxBatchRecords },
       maxInFlightBatches: config.maxInFlightBatches,
       filter: config.filter,
+      largeObjects: new Gate(config.largeObjectConcurrency),
     },
     messageConcurrency: config.messageConcurrency,
     ...failures,

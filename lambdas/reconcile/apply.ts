@@ -23,11 +23,12 @@ import {
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, GetTopicAttributesCommand, SetTopicAttributesCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { awsErrorName, errorMessage } from '../shared/errors';
 import { HUB_MAX_RECEIVE_COUNT } from '../shared/topology';
 import { mappingOperation, mergeQueuePolicy, subscriptionOperation } from './apply-paths';
+import { runBackfill, type BackfillLedger, type BackfillProgress } from './backfill';
 import type { CollectorClients, CustomerClients } from './clients';
 import { describeError } from './observe-resources';
 import { arnParts } from '../shared/arn';
@@ -87,6 +88,13 @@ export interface ExecutorContext {
   propagation?: PropagationOptions;
   /** Told the UUID of each mapping CREATE_ESM creates (reconcile.ts records it). */
   onMappingCreated?: (uuid: string) => void;
+  /** BACKFILL's dependencies: the ledger, the collector's SQS client (the backfill queue), the cursor's keeper. */
+  backfill?: {
+    ledger: BackfillLedger;
+    collectorSqs?: Pick<SQSClient, 'send'>;
+    now: () => Date;
+    onProgress: (progress: BackfillProgress) => void;
+  };
 }
 
 export interface PropagationOptions {
@@ -333,7 +341,9 @@ export function createActionExecutor(
           const change =
             'bucketName' in action.params
               ? { S3BucketName: action.params.bucketName }
-              : { SnsTopicName: action.params.topicName };
+              : 'topicName' in action.params
+                ? { SnsTopicName: action.params.topicName }
+                : { EnableLogFileValidation: true };
           const cloudTrail = customer.cloudTrail(region);
           await retrying(action.code, () => cloudTrail.send(new UpdateTrailCommand({ Name: trailName, ...change })));
           return;
@@ -350,6 +360,22 @@ export function createActionExecutor(
         case 'DELETE_ESM':
           await mappingOperation(action, collector, retrying, ctx.onMappingCreated);
           return;
+        case 'BACKFILL': {
+          const backfill = ctx.backfill;
+          if (backfill === undefined) throw new Error('BACKFILL needs the ledger of collected files to compare with');
+          const { delivery, bucketRegion } = action.params;
+          const sqs = delivery.to === 'customer-queue' ? customer.sqs(delivery.region) : backfill.collectorSqs;
+          if (sqs === undefined) throw new Error('BACKFILL to the backfill queue needs the collector SQS client');
+          await runBackfill(action.params, action.reason, {
+            accountId: owner,
+            s3: customer.s3(bucketRegion),
+            sqs,
+            ledger: backfill.ledger,
+            now: backfill.now(),
+            onProgress: backfill.onProgress,
+          });
+          return;
+        }
       }
     },
   };

@@ -13,6 +13,7 @@
  */
 import { CollectorError } from '../shared/errors';
 import type { AccountRecord } from '../shared/registry';
+import { BACKFILL_MAXIMUM_CONCURRENCY } from '../shared/topology';
 import type { IngestCapacity } from './types';
 
 export class IngestCapacityError extends CollectorError {}
@@ -28,12 +29,20 @@ export class MappingBudget {
   /** The budget of a run over `records`; undefined when no reserved concurrency is configured (no limit checked). */
   static of(
     records: readonly Pick<AccountRecord, 'eventSourceMappingUuid'>[],
-    settings: { ingestReservedConcurrency?: number; esmMaximumConcurrency?: number; hubQueueArns?: readonly string[] },
+    settings: {
+      ingestReservedConcurrency?: number;
+      esmMaximumConcurrency?: number;
+      hubQueueArns?: readonly string[];
+      backfill?: { queueUrl?: string };
+    },
   ): MappingBudget | undefined {
     if (settings.ingestReservedConcurrency === undefined) return undefined;
     const recorded = records.filter((record) => record.eventSourceMappingUuid !== undefined).length;
+    // The backfill queue's mapping (hub topology) runs at BACKFILL_MAXIMUM_CONCURRENCY, not the mappings' figure:
+    // it is taken off the reserved concurrency the other mappings share.
+    const backfill = settings.backfill?.queueUrl !== undefined ? BACKFILL_MAXIMUM_CONCURRENCY : 0;
     return new MappingBudget(
-      settings.ingestReservedConcurrency,
+      settings.ingestReservedConcurrency - backfill,
       settings.esmMaximumConcurrency ?? 2,
       recorded + (settings.hubQueueArns?.length ?? 0),
     );

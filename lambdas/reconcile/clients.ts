@@ -26,6 +26,8 @@ export interface CustomerClients {
 export interface CollectorClients {
   lambda: Pick<LambdaClient, 'send'>;
   sns(region: string): Pick<SNSClient, 'send'>;
+  /** The collector's own SQS (BACKFILL to its backfill queue, hub topology); optional for fakes without it. */
+  sqs?(region: string): Pick<SQSClient, 'send'>;
 }
 
 export interface ReconcileClients {
@@ -68,6 +70,7 @@ export function createReconcileClients(options: { region: string; sessionName?: 
     collector: {
       lambda: awsClients.lambda({ region: options.region }),
       sns: (region) => cached(`collector\u0000sns\u0000${region}`, () => awsClients.sns({ region })),
+      sqs: (region) => cached(`collector\u0000sqs\u0000${region}`, () => awsClients.sqs({ region })),
     },
   };
 }

@@ -1,8 +1,17 @@
 /** The reconcile function's settings, read once at start-up; a bad value fails naming its variable. */
-import { getIntFromEnv, getOptionalStringFromEnv, loadCommonConfig, type CommonConfig } from '../shared/config';
+import {
+  getIntFromEnv,
+  getOptionalStringFromEnv,
+  getUrlFromEnv,
+  loadCommonConfig,
+  type CommonConfig,
+} from '../shared/config';
 import { ConfigError } from '../shared/errors';
+import { ledgerTableName } from '../shared/ledger';
 import { loadHubQueueArns, loadIngestTopology, type IngestTopology } from '../shared/topology';
 import { DEFAULT_COST_ASSUMPTIONS } from './costs';
+import { LAG_AFTER_MINUTES_DEFAULT } from './rules/freshness';
+import type { BackfillSettings } from './reconcile';
 import type { CostAssumptions } from './types';
 
 type Env = Record<string, string | undefined>;
@@ -17,6 +26,10 @@ export interface ReconcileConfig extends CommonConfig {
   costs: CostAssumptions;
   /** COLLECTION_STALE after this many minutes without a record from an account (unset: not checked). */
   staleAfterMinutes?: number;
+  /** LAG_AFTER_MINUTES: COLLECTION_LAGGING when a Region's collection is this far behind CloudTrail (default 30). */
+  lagAfterMinutes: number;
+  /** LEDGER_TABLE, else `<ACCOUNTS_TABLE>-ledger`: the ledger whose newest files freshness compares with CloudTrail. */
+  ledgerTable: string;
   /** 6 x the ingest function's timeout (so a message is not redelivered while a slow batch still runs). */
   queueVisibilityTimeoutSeconds: number;
   /** INGEST_TOPOLOGY (unset: `customer-queue`). */
@@ -29,6 +42,35 @@ export interface ReconcileConfig extends CommonConfig {
   esmMaximumConcurrency: number;
   /** INGEST_RESERVED_CONCURRENCY: when set, a new mapping is created only while the mappings' sum fits in it. */
   ingestReservedConcurrency?: number;
+  /** BACKFILL_*: gap backfill (rules/backfill.ts); absent when BACKFILL_MAX_FILES_PER_RUN is 0 (off). */
+  backfill?: BackfillSettings;
+}
+
+/** BACKFILL_MAX_DAYS, BACKFILL_MAX_FILES_PER_RUN, BACKFILL_MARGIN_MINUTES: defaults and ranges. */
+export const BACKFILL_DEFAULTS = { maxDays: 7, maxFilesPerRun: 2_000, marginMinutes: 60 } as const;
+
+/** Gap backfill's settings: BACKFILL_MAX_FILES_PER_RUN=0 turns it off; BACKFILL_QUEUE_URL is the hub's queue. */
+export function loadBackfillSettings(env: Env = process.env): BackfillSettings | undefined {
+  const maxFilesPerRun = getIntFromEnv(
+    'BACKFILL_MAX_FILES_PER_RUN',
+    BACKFILL_DEFAULTS.maxFilesPerRun,
+    { min: 0, max: 1_000_000 },
+    env,
+  );
+  const queueUrl = getUrlFromEnv('BACKFILL_QUEUE_URL', ['https:', 'http:'], env)?.toString();
+  if (maxFilesPerRun === 0) return undefined;
+  return {
+    // CloudTrail's Event history keeps 90 days; the ledger keeps LEDGER_TTL_DAYS (90 by default).
+    maxDays: getIntFromEnv('BACKFILL_MAX_DAYS', BACKFILL_DEFAULTS.maxDays, { min: 1, max: 90 }, env),
+    maxFilesPerRun,
+    marginMinutes: getIntFromEnv(
+      'BACKFILL_MARGIN_MINUTES',
+      BACKFILL_DEFAULTS.marginMinutes,
+      { min: 0, max: 1_440 },
+      env,
+    ),
+    ...(queueUrl !== undefined ? { queueUrl } : {}),
+  };
 }
 
 /**
@@ -69,8 +111,10 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
     getOptionalStringFromEnv('INGEST_RESERVED_CONCURRENCY', env) === undefined
       ? undefined
       : getIntFromEnv('INGEST_RESERVED_CONCURRENCY', 0, { min: 1, max: 1_000_000 }, env);
+  const common = loadCommonConfig(env);
+  const backfill = loadBackfillSettings(env);
   return {
-    ...loadCommonConfig(env),
+    ...common,
     ...(ingestFunctionArn !== undefined ? { ingestFunctionArn } : {}),
     ...(ingestRoleArn !== undefined ? { ingestRoleArn } : {}),
     concurrency: getIntFromEnv('RECONCILE_CONCURRENCY', 10, { min: 1, max: 500 }, env),
@@ -81,11 +125,14 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
       ...(configured ? { source: 'operator estimate from RECONCILE_MONTHLY_* settings' } : {}),
     },
     ...(staleAfterMinutes > 0 ? { staleAfterMinutes } : {}),
+    lagAfterMinutes: getIntFromEnv('LAG_AFTER_MINUTES', LAG_AFTER_MINUTES_DEFAULT, { min: 1, max: 525_600 }, env),
+    ledgerTable: ledgerTableName(common.accountsTable, getOptionalStringFromEnv('LEDGER_TABLE', env)),
     queueVisibilityTimeoutSeconds: 6 * getIntFromEnv('INGEST_TIMEOUT_SECONDS', 60, { min: 1, max: 900 }, env),
     ingestTopology,
     hubQueueArns: loadHubQueueArns(env, ingestTopology),
     ...(reconcileRoleArn !== undefined ? { reconcileRoleArn } : {}),
     esmMaximumConcurrency: getIntFromEnv('ESM_MAXIMUM_CONCURRENCY', perMapping, { min, max }, env),
     ...(reserved !== undefined ? { ingestReservedConcurrency: reserved } : {}),
+    ...(backfill !== undefined ? { backfill } : {}),
   };
 }

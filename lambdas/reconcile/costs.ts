@@ -4,6 +4,7 @@
  * able to check it, and the estimate is only as good as the event volume it starts from. docs/costs.md lists
  * every figure with the AWS page it comes from (a unit test keeps the two in agreement).
  */
+import { MAX_BACKFILL_KEYS } from '../shared/ledger';
 import type { ActionCode, CostAssumptions, CostImpact, InsightSelection, InsightType } from './types';
 
 export const PRICES = {
@@ -20,6 +21,13 @@ export const PRICES = {
   sqsRequestsPerMillion: 0.4,
   /** SQS free tier: requests a month, for an account, or for a whole AWS Organization (consolidated billing). */
   sqsFreeRequestsPerMonth: 1_000_000,
+  /**
+   * S3 Standard "PUT, COPY, POST, LIST requests", per 1,000 (https://aws.amazon.com/s3/pricing/, "Requests & data
+   * retrievals", us-east-1): every ListObjectsV2 page a BACKFILL lists is one, billed to the bucket owner.
+   */
+  s3ListRequestsPer1k: 0.005,
+  /** S3 Standard "GET, SELECT, and all other requests", per 1,000 (same page): ingest's read of each file. */
+  s3GetRequestsPer1k: 0.0004,
 } as const;
 
 /**
@@ -257,6 +265,75 @@ export function bucketStorageCost(a: CostAssumptions): CostImpact {
   };
 }
 
+/** Files named in one backfill message (ingest's limit), and messages in one SendMessageBatch (SQS's: 10 entries). */
+export const BACKFILL_FILES_PER_MESSAGE = MAX_BACKFILL_KEYS;
+export const BACKFILL_MESSAGES_PER_BATCH = 10;
+
+export interface BackfillCostInput {
+  /** ListObjectsV2 requests: one per region and day folder (a page holds 1,000 keys), plus those finding folders. */
+  listRequests: number;
+  regions: number;
+  days: number;
+  /** Whether more regions may be found by listing (a multi-region trail): each adds `days` requests. */
+  regionsFound: boolean;
+  /** Files enqueued at most in this run (BACKFILL_MAX_FILES_PER_RUN). */
+  maxFiles: number;
+  delivery: 'customer-queue' | 'backfill-queue';
+}
+
+/**
+ * BACKFILL, a one-time charge (booked in the month it runs; `monthlyUsd` carries it): the S3 LIST requests of the
+ * window, billed to the bucket owner, and at most `maxFiles` files enqueued: SendMessageBatch requests (10
+ * messages of up to 10 files each), ingest's receive and delete of each message, and its GET of each file.
+ */
+export function backfillCost(input: BackfillCostInput): CostImpact {
+  const messages = Math.ceil(input.maxFiles / BACKFILL_FILES_PER_MESSAGE);
+  const sends = Math.ceil(messages / BACKFILL_MESSAGES_PER_BATCH);
+  // Ingest receives and deletes in batches too: at most one receive and one delete request per message.
+  const sqsRequests = sends + 2 * messages;
+  const listUsd = (input.listRequests / 1_000) * PRICES.s3ListRequestsPer1k;
+  const getUsd = (input.maxFiles / 1_000) * PRICES.s3GetRequestsPer1k;
+  const sqsUsd = (sqsRequests / 1_000_000) * PRICES.sqsRequestsPerMillion;
+  const total = listUsd + getUsd + sqsUsd;
+  const payer =
+    input.delivery === 'customer-queue'
+      ? 'to the customer (the bucket and the queue owner)'
+      : 'the LIST requests and GETs to the customer (the bucket owner), the SQS requests to the collector (the backfill queue)';
+  return {
+    monthlyUsd: roundUsd(total),
+    note:
+      `${formatUsd(total)} once, not monthly, ${payer} — ${input.listRequests.toLocaleString('en-US')} S3 LIST ` +
+      `request(s) (${input.regions} region(s) x ${input.days} day folder(s), one per 1,000 keys` +
+      `${input.regionsFound ? ', plus the listing that finds the regions; each further region found adds ' + input.days : ''}` +
+      `) at $${PRICES.s3ListRequestsPer1k} per 1,000; for at most ${input.maxFiles.toLocaleString('en-US')} file(s) ` +
+      `missing from the ledger this run: ${sends.toLocaleString('en-US')} SendMessageBatch and ` +
+      `${(2 * messages).toLocaleString('en-US')} receive and delete requests at $0.40 per million beyond the SQS free ` +
+      `tier, and one GET per file at $${PRICES.s3GetRequestsPer1k} per 1,000`,
+  };
+}
+
+/**
+ * Turning on log file validation (UPDATE_TRAIL for LOG_FILE_VALIDATION_DISABLED): CloudTrail charges nothing for
+ * digests (its pricing page bills event copies, data events, Insights and Lake, never digest files); S3 bills
+ * the digest objects as any other: one per Region per hour (CloudTrail User Guide, "Validating CloudTrail log
+ * file integrity"), each one PUT request (S3's PUT/COPY/POST/LIST tier, PRICES.s3ListRequestsPer1k) and a few KB
+ * (DIGEST_KB, gzip'd: a digest names the hour's dozen log files with their hashes).
+ */
+export const DIGEST_KB = 2;
+export function logFileValidationCost(regions = 17): CostImpact {
+  const digests = regions * 24 * 30;
+  const putUsd = (digests / 1_000) * PRICES.s3ListRequestsPer1k;
+  const storageUsd = ((digests * DIGEST_KB) / 1024 / 1024) * PRICES.s3StandardPerGbMonth;
+  const total = putUsd + storageUsd;
+  return {
+    monthlyUsd: roundUsd(total),
+    note:
+      `${formatUsd(total)}/month — digest files are free from CloudTrail; S3 bills ${digests.toLocaleString('en-US')} ` +
+      `digest PUTs a month (one per Region per hour, ${regions} Regions) at $${PRICES.s3ListRequestsPer1k} per 1,000 ` +
+      `and ~${DIGEST_KB} KB each at $${PRICES.s3StandardPerGbMonth} per GB-month; only that setting changes`,
+  };
+}
+
 const FREE = 0;
 
 /** The cost impact every planned action carries (the cost guard: every action says what it adds to the bill). */
@@ -326,6 +403,14 @@ export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpa
       return {
         monthlyUsd: FREE,
         note: `$0 — and the mapping's idle polling of the customer queue stops (${eventSourceMappingPollingCost(1).note})`,
+      };
+    case 'BACKFILL':
+      // The rule prices each planned BACKFILL from its window (backfillCost); this is the code's generic line.
+      return {
+        monthlyUsd: FREE,
+        note:
+          `$0 a month — once: S3 LIST requests at $${PRICES.s3ListRequestsPer1k} per 1,000 (one per region and day ` +
+          'of the window) and SQS requests for the files the ledger lacks; each planned BACKFILL states its count',
       };
   }
 }

@@ -66,7 +66,7 @@ export const SEED_DRIFT_ENTRIES: readonly DriftEntry[] = [
       'that lets the collector subscribe it) to it if it is not subscribed yet; the queue policy is then repaired ' +
       'for the new topic (`QUEUE_POLICY_INVALID`) and the new topic policy checked (`TOPIC_POLICY_INVALID`)',
     outcome: 'repairs-when-safe',
-    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE'],
+    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'BACKFILL'],
   },
   {
     code: 'TOPIC_POLICY_INVALID',
@@ -77,7 +77,7 @@ export const SEED_DRIFT_ENTRIES: readonly DriftEntry[] = [
       'one letting the collector subscribe its hub queue) into the policy and keeps every statement of the ' +
       "customer's; a customer Deny is not removed (`POLICY_DENY_CONFLICT`)",
     outcome: 'repairs',
-    actions: ['PUT_TOPIC_POLICY'],
+    actions: ['PUT_TOPIC_POLICY', 'BACKFILL'],
   },
   {
     code: 'TOPIC_MISSING',
@@ -87,7 +87,7 @@ export const SEED_DRIFT_ENTRIES: readonly DriftEntry[] = [
       "re-creates `outcomestopic` in the trail's home region (or uses it if it exists), writes its policy, " +
       're-subscribes the queue, and points the trail at it when the trail named another topic',
     outcome: 'repairs',
-    actions: ['CREATE_TOPIC', 'PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UPDATE_TRAIL'],
+    actions: ['CREATE_TOPIC', 'PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UPDATE_TRAIL', 'BACKFILL'],
   },
   {
     code: 'SUBSCRIPTION_MISSING',
@@ -99,7 +99,7 @@ export const SEED_DRIFT_ENTRIES: readonly DriftEntry[] = [
       'recording the topic in the registry and, when the topic policy does not allow it, adding the statement ' +
       'that lets its reconcile role subscribe that queue only (`sns:Protocol` sqs, `sns:Endpoint`)',
     outcome: 'repairs',
-    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE'],
+    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'BACKFILL'],
   },
   {
     code: 'QUEUE_POLICY_INVALID',
@@ -111,7 +111,7 @@ export const SEED_DRIFT_ENTRIES: readonly DriftEntry[] = [
       "delete and visibility change, TLS only) and keeps the customer's; a customer Deny is not removed " +
       '(`POLICY_DENY_CONFLICT`)',
     outcome: 'repairs',
-    actions: ['PUT_QUEUE_POLICY'],
+    actions: ['PUT_QUEUE_POLICY', 'BACKFILL'],
   },
   {
     code: 'QUEUE_MISSING',
@@ -122,6 +122,6 @@ export const SEED_DRIFT_ENTRIES: readonly DriftEntry[] = [
       'receives: the retry schedule of ingest), its policy and its subscription; a lost event source mapping is ' +
       're-created under `ESM_MISSING`. Not in the hub topology, which keeps no queue in the account',
     outcome: 'repairs',
-    actions: ['CREATE_QUEUE', 'PUT_QUEUE_POLICY', 'SUBSCRIBE'],
+    actions: ['CREATE_QUEUE', 'PUT_QUEUE_POLICY', 'SUBSCRIBE', 'BACKFILL'],
   },
 ];

@@ -55,7 +55,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       "uses `outcomestopic` in the trail's home region (created if absent, with its policy), subscribes the " +
       'queue, and points the trail at it',
     outcome: 'repairs',
-    actions: ['CREATE_TOPIC', 'PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UPDATE_TRAIL'],
+    actions: ['CREATE_TOPIC', 'PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UPDATE_TRAIL', 'BACKFILL'],
   },
   {
     code: 'SUBSCRIPTION_PENDING',
@@ -65,7 +65,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       'subscribes again: an SQS subscription in the same account is confirmed at once, and so is one the queue ' +
       'owner makes (the collector, for its hub queue, after the topic policy statement that allows it)',
     outcome: 'repairs',
-    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE'],
+    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'BACKFILL'],
   },
   {
     code: 'SUBSCRIPTION_FILTERED',
@@ -117,7 +117,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       '`ESM_MAXIMUM_CONCURRENCY`); only when an ingest function is configured (`INGEST_FUNCTION_ARN`), and not when ' +
       'it would break the reserved concurrency (`INGEST_CAPACITY_EXCEEDED`). The hub topology has no mapping per account',
     outcome: 'repairs',
-    actions: ['CREATE_ESM'],
+    actions: ['CREATE_ESM', 'BACKFILL'],
   },
   {
     code: 'ESM_DISABLED',
@@ -125,7 +125,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     ifThisHappens: 'the event source mapping is disabled',
     theCollectorDoes: 'enables it again, setting `MaximumConcurrency` in the same call when it differs',
     outcome: 'repairs',
-    actions: ['ENABLE_ESM'],
+    actions: ['ENABLE_ESM', 'BACKFILL'],
   },
   {
     code: 'ROLE_UNASSUMABLE',
@@ -249,9 +249,10 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       'registration when none ever did)',
     theCollectorDoes:
       'reports it (`AccountsStale` metric and alarm): the chain can look healthy while nothing arrives, so look at ' +
-      'the ingest logs and the DLQ',
-    outcome: 'reports',
-    actions: [],
+      'the ingest logs and the DLQ. With the ledger, also backfills: the log files in the bucket since the newest ' +
+      'collected one that the ledger lacks are enqueued again (`BACKFILL`, from the end of the last backfill on)',
+    outcome: 'repairs-when-safe',
+    actions: ['BACKFILL'],
   },
   {
     code: 'TRAIL_KMS_UNREADABLE',
@@ -315,7 +316,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       "sets `RawMessageDelivery` back to false as the subscription's owner: ingest binds a hub message to its " +
       "account by the SNS envelope's `TopicArn` and rejects a raw body as poison",
     outcome: 'repairs',
-    actions: ['SET_SUBSCRIPTION_ATTRIBUTES'],
+    actions: ['SET_SUBSCRIPTION_ATTRIBUTES', 'BACKFILL'],
   },
   {
     code: 'SUBSCRIPTION_NO_DEAD_LETTER',
@@ -328,7 +329,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       "allows it: the topic in the account and in the queue's Region. Elsewhere nothing can be set (the DLQ must be " +
       "in the subscription's account and Region)",
     outcome: 'repairs',
-    actions: ['SET_SUBSCRIPTION_ATTRIBUTES'],
+    actions: ['SET_SUBSCRIPTION_ATTRIBUTES', 'BACKFILL'],
   },
   {
     code: 'SUBSCRIPTION_DELETED',
@@ -354,7 +355,7 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       'of `outcomesqueue` once a later run sees the queue drained, and leaves `outcomesqueue` and its DLQ to the ' +
       'customer; records the topology in the registry',
     outcome: 'repairs-when-safe',
-    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'DELETE_ESM'],
+    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'DELETE_ESM', 'BACKFILL'],
   },
   {
     code: 'ESM_CONCURRENCY_MISMATCH',
@@ -377,6 +378,90 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       'reports the figures (mappings, per-mapping maximum, reserved) and creates no mapping: Lambda would throttle ' +
       'batches until their messages reach the DLQs. The queue keeps its messages; raise the reserved concurrency, ' +
       'lower `ESM_MAXIMUM_CONCURRENCY`, or move accounts to the hub topology',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COLLECTION_LAGGING',
+    severities: ['medium'],
+    ifThisHappens:
+      "in some Region of the collected trail, CloudTrail's latest delivery (`GetTrailStatus` `LatestDeliveryTime`, " +
+      'read per Region) is more than `LAG_AFTER_MINUTES` (30) after the newest file the ledger collected from there',
+    theCollectorDoes:
+      'reports the Regions and minutes behind, and whether CloudTrail still notified (then the loss is between the ' +
+      'topic and ingest) or not (the topic); counted in `AccountsLagging` with the fleet lag metrics and alarm. ' +
+      'Needs the ledger; `COLLECTION_STALE` remains the late signal. With backfill configured, the files of the ' +
+      'gap that the ledger lacks are enqueued again (`BACKFILL`)',
+    outcome: 'repairs-when-safe',
+    actions: ['BACKFILL'],
+  },
+  {
+    code: 'LOG_FILE_VALIDATION_DISABLED',
+    severities: ['low', 'medium'],
+    ifThisHappens:
+      'the collected trail has log file validation off (`LogFileValidationEnabled` false): no signed hourly digest ' +
+      'proves that every log file was collected unchanged',
+    theCollectorDoes:
+      'turns it on (`UPDATE_TRAIL` with `EnableLogFileValidation` only) on `outcomes-trail`, the trail it created; ' +
+      "on any other trail reports (low) the one `aws cloudtrail update-trail` command for the trail's owner. Free from " +
+      'CloudTrail; S3 bills the digests (one PUT and ~2 KB per Region per hour, ~$0.06/month for 17 Regions)',
+    outcome: 'repairs-when-safe',
+    actions: ['UPDATE_TRAIL'],
+  },
+  {
+    code: 'LOG_FILES_NOT_COLLECTED',
+    severities: ['medium', 'high'],
+    ifThisHappens:
+      "CloudTrail's signed digests of the run's window list log files that the ledger does not hold (reconcile " +
+      'verifies the digests delivered since the last verified one, up to 90 minutes ago)',
+    theCollectorDoes:
+      'reports their count and a few keys; files still in the bucket (medium) are enqueued again by a `BACKFILL` ' +
+      'from the oldest of them, when backfill is configured, and verified again next run; files gone from the ' +
+      'bucket (high) cannot be collected',
+    outcome: 'repairs-when-safe',
+    actions: ['BACKFILL'],
+  },
+  {
+    code: 'LOG_FILE_HASH_MISMATCH',
+    severities: ['high'],
+    ifThisHappens:
+      'a collected log file has another SHA-256 (of its uncompressed bytes, in the ledger) than its signed digest lists',
+    theCollectorDoes:
+      'reports the files: what was forwarded is not what CloudTrail delivered (changed or replaced in the bucket)',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'DIGEST_SIGNATURE_INVALID',
+    severities: ['high'],
+    ifThisHappens:
+      "a digest's RSA signature does not verify with CloudTrail's public key (`ListPublicKeys`), or the digest is " +
+      "malformed, moved, or names another account's bucket or files",
+    theCollectorDoes:
+      'reports each digest with the reason; the files it lists are not checked. A Region whose public keys cannot ' +
+      'be listed is `OBSERVE_INCOMPLETE` instead',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'DIGEST_CHAIN_BROKEN',
+    severities: ['medium'],
+    ifThisHappens:
+      'a digest does not name the digest before it with its hash and signature (one is missing or replaced), or ' +
+      'starts a new chain (logging or log file validation was off in between)',
+    theCollectorDoes: 'reports each break with the reason',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'DIGEST_MISSING',
+    severities: ['medium'],
+    ifThisHappens:
+      'an hour of the window in some Region has no digest while the trail logs with log file validation on ' +
+      '(CloudTrail delivers one every hour)',
+    theCollectorDoes:
+      'reports the Regions and times; a gap followed by a new chain is not reported here (the trail was off: ' +
+      '`DIGEST_CHAIN_BROKEN`)',
     outcome: 'reports',
     actions: [],
   },

@@ -1,6 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { awsClients } from '../shared/aws-clients';
+import { LedgerTable } from '../shared/ledger';
 import { logger } from '../shared/logger';
 import { AccountsRegistry } from '../shared/registry';
 import { createReconcileClients } from './clients';
@@ -13,6 +14,8 @@ import type { ReconcileReport } from './types';
 const config = loadReconcileConfig();
 const metrics = new Metrics({ namespace: 'CloudTrailCollector', serviceName: 'reconcile' });
 const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable);
+// Freshness reads the ledger's newest files (LEDGER_TABLE, else <ACCOUNTS_TABLE>-ledger; docs/completeness.md).
+const ledger = new LedgerTable(registry.db, config.ledgerTable);
 const clients = createReconcileClients({ region: config.region });
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileReport> => {
@@ -21,7 +24,7 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
   try {
     const report = await reconcileAll(
       registry,
-      { clients, config, logger },
+      { clients, config, logger, ledger },
       { ...request, concurrency: config.concurrency },
     );
     logger.info('reconcile report', { report });

@@ -17,6 +17,9 @@
  * Plus one AssumeRole per account per credential lifetime (cached).
  * In the hub topology there is no queue or mapping call once the account is recorded as hub, and the hub
  * subscription's GetSubscriptionAttributes is sent by the collector, its owner (observe-resources.ts): 8 calls.
+ * With a ledger (freshness): one Query of the ledger's newest files (in parallel with the trail branch), then
+ * for a collected multi-region trail one GetTrailStatus in each other Region the ledger has files from
+ * (GetTrailStatus "returns trail status from a single Region": CloudTrail API Reference, GetTrailStatus).
  */
 import {
   DescribeTrailsCommand,
@@ -29,6 +32,8 @@ import {
   type Trail,
 } from '@aws-sdk/client-cloudtrail';
 import { arnParts, queueArn as buildQueueArn } from '../shared/arn';
+import { errorMessage } from '../shared/errors';
+import type { LedgerTable, NewestFile } from '../shared/ledger';
 import type { CollectorClients, CustomerClients } from './clients';
 import {
   advancedSelection,
@@ -63,19 +68,60 @@ import {
 
 export { describeError, probeBucket } from './observe-resources';
 
-/** Everything observe reads for one account. `collector` is only needed when an ingest function is configured. */
+/** What observe reads of the ledger: the newest collected file per Region (freshness). */
+export type LedgerReader = Pick<LedgerTable, 'newest'>;
+
+/**
+ * Everything observe reads for one account. `collector` is only needed when an ingest function is configured;
+ * `ledger`, only for COLLECTION_LAGGING (absent: neither the ledger nor the other Regions' statuses are read).
+ */
 export async function observeAccount(
   clients: CustomerClients,
   ctx: PlanContext,
   collector?: CollectorClients,
+  ledger?: LedgerReader,
 ): Promise<ObservedState> {
   const state = nothingObserved(ctx);
   const queueArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
   await Promise.all([
-    observeTrailChain(clients, ctx, state, queueArn, hubSubscriptionReader(ctx, collector)),
+    (async () => {
+      await Promise.all([
+        observeTrailChain(clients, ctx, state, queueArn, hubSubscriptionReader(ctx, collector)),
+        ledger === undefined ? Promise.resolve() : observeLedger(ledger, ctx.accountId, state),
+      ]);
+      await observeRegionalStatuses(clients, ctx.accountId, state);
+    })(),
     observeQueuesAndMappings(clients, ctx, state, collector),
   ]);
   return state;
+}
+
+async function observeLedger(ledger: LedgerReader, accountId: string, state: ObservedState): Promise<void> {
+  try {
+    state.collected = known(Object.fromEntries(await ledger.newest(accountId)) as Record<string, NewestFile>);
+  } catch (error) {
+    state.collected = unknown(`reading the ledger's newest files: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * The collected trail's status in every Region the ledger has files from, besides the one already read: a
+ * multi-region trail delivers per Region, and GetTrailStatus answers for one Region (by ARN, for a shadow trail).
+ */
+async function observeRegionalStatuses(clients: CustomerClients, accountId: string, state: ObservedState) {
+  const selection = state.probes?.selection;
+  if (!state.collected?.known || selection === undefined) return;
+  if (selection.kind !== 'existing' && selection.kind !== 'external') return;
+  const trail = selection.trail;
+  if (!trail.isMultiRegion) return;
+  const readIn = trail.status.known ? trail.status.value.region : undefined;
+  const regions = Object.keys(state.collected.value).filter((region) => region !== readIn);
+  if (regions.length === 0) return;
+  const foreign = foreignNote(trail.ownerAccountId, accountId);
+  const statuses = await Promise.all(
+    regions.map(async (region) => [region, await trailStatus(clients, region, trail.arn, foreign)] as const),
+  );
+  trail.regionalStatus = Object.fromEntries(statuses);
 }
 
 /** What observe reports when the customer role could not be assumed: nothing was read. */
@@ -219,6 +265,9 @@ async function observeTrails(
           ...(insightSelectors ? { insightSelectors } : {}),
           ...(trail.CloudWatchLogsLogGroupArn ? { cloudWatchLogsLogGroupArn: trail.CloudWatchLogsLogGroupArn } : {}),
           ...(trail.KmsKeyId ? { kmsKeyId: trail.KmsKeyId } : {}),
+          ...(typeof trail.LogFileValidationEnabled === 'boolean'
+            ? { logFileValidationEnabled: trail.LogFileValidationEnabled }
+            : {}),
           status,
           selectors,
         };
@@ -239,14 +288,25 @@ async function trailStatus(
     // Seen from a member account, an organization trail's status can come back without IsLogging: that is
     // "not known", never "not logging" (a stopped trail would let the cost guard create a paid second copy).
     if (typeof status.IsLogging !== 'boolean') return unknown(`GetTrailStatus did not report IsLogging${foreign}`);
+    // LatestDeliveryTime / LatestNotificationTime: when CloudTrail last delivered a log file to S3 and last
+    // published its notification to SNS, in this Region (CloudTrail API Reference, GetTrailStatus).
     return known({
       isLogging: status.IsLogging,
       ...(status.LatestDeliveryError ? { latestDeliveryError: status.LatestDeliveryError } : {}),
       ...(status.LatestNotificationError ? { latestNotificationError: status.LatestNotificationError } : {}),
+      ...isoTime('latestDeliveryTime', status.LatestDeliveryTime),
+      ...isoTime('latestNotificationTime', status.LatestNotificationTime),
+      region,
     });
   } catch (error) {
     return unknown(describeError('GetTrailStatus', error) + foreign);
   }
+}
+
+/** A GetTrailStatus time as ISO text; nothing when CloudTrail gave none (a trail that never delivered). */
+function isoTime<K extends string>(name: K, value: Date | undefined): Partial<Record<K, string>> {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) return {};
+  return { [name]: value.toISOString() } as Partial<Record<K, string>>;
 }
 
 /**

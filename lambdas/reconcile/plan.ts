@@ -11,6 +11,7 @@ import { plannedCostImpact } from './path-costs';
 import {
   POLICY_FINGERPRINT_PENDING,
   RULES,
+  collectionLagMinutes,
   deadLetterMessages,
   finding,
   type ActionDraft,
@@ -68,6 +69,8 @@ export const ACTION_ORDER: readonly ActionCode[] = [
   'UPDATE_ESM',
   'UNSUBSCRIBE',
   'DELETE_ESM',
+  // After every repair: the files of the gap go out through the repaired path (rules/backfill.ts).
+  'BACKFILL',
 ];
 
 /** Re-creations of one resource within this window that stop further re-creation. */
@@ -78,7 +81,14 @@ export const REPAIR_LOOP_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const PART_FIELDS: Readonly<Record<ChainPart, readonly ChainField[]>> = partFields();
 
 function partFields(): Record<ChainPart, ChainField[]> {
-  const fields: Record<ChainPart, ChainField[]> = { trail: [], bucket: [], topic: [], queue: [], esm: [] };
+  const fields: Record<ChainPart, ChainField[]> = {
+    trail: [],
+    bucket: [],
+    topic: [],
+    queue: [],
+    esm: [],
+    backfill: [],
+  };
   for (const field of CHAIN_FIELDS) fields[CHAIN_FIELD_PART[field]].push(field);
   return fields;
 }
@@ -105,11 +115,29 @@ export function planAccount(observed: ObservedState, ctx: PlanContext, rules: re
     }
     if (output.stop === 'chain') break;
   }
-  const { findings: chainFindings, actions, target } = finalize(findings, drafts, chainTarget(decided, drafts), ctx);
-  const topology = topologyRecord(decided, actions);
-  // Account rules only report: their findings follow the chain's (and the REPAIR_LOOP guard's).
-  for (const rule of rules.filter((r) => r.phase === 'account')) chainFindings.push(...run(rule).findings);
+  const {
+    findings: chainFindings,
+    actions: chainActions,
+    target,
+  } = finalize(findings, drafts, chainTarget(decided, drafts), ctx);
+  const topology = topologyRecord(decided, chainActions);
+  // Account rules follow the chain: their findings come after the chain's (and the REPAIR_LOOP guard's), and an
+  // action of theirs (BACKFILL) runs after the chain actions it names.
+  const actions = [...chainActions];
+  for (const rule of rules.filter((r) => r.phase === 'account')) {
+    const output = rule.check({
+      observed,
+      trails,
+      ctx,
+      probes,
+      decided,
+      planned: { findings: chainFindings, actions: chainActions },
+    });
+    chainFindings.push(...output.findings);
+    for (const draft of output.actions) actions.push(linkFollowUp(draft, chainActions, ctx));
+  }
   const waiting = deadLetterMessages(observed);
+  const lag = collectionLagMinutes(observed, ctx, probes);
   return {
     findings: chainFindings,
     actions,
@@ -118,6 +146,7 @@ export function planAccount(observed: ObservedState, ctx: PlanContext, rules: re
     unobserved: observedWhollyFailed(observed),
     recordsChain: ctx.runMode === 'apply',
     ...(waiting !== undefined ? { deadLetterMessages: waiting } : {}),
+    ...(lag !== undefined ? { collectionLagMinutes: lag } : {}),
     ...(topology !== undefined ? { topology } : {}),
   };
 }
@@ -197,8 +226,11 @@ function finalize(
 }
 
 function actionId(draft: ActionDraft): string {
-  if (draft.code === 'UPDATE_TRAIL')
-    return `UPDATE_TRAIL:${draft.resource}:${'bucketName' in draft.params ? 'bucket' : 'topic'}`;
+  if (draft.code === 'UPDATE_TRAIL') {
+    const setting =
+      'bucketName' in draft.params ? 'bucket' : 'topicName' in draft.params ? 'topic' : 'log-file-validation';
+    return `UPDATE_TRAIL:${draft.resource}:${setting}`;
+  }
   // A queue may have several mappings to retire.
   if (draft.code === 'DELETE_ESM') return `DELETE_ESM:${draft.resource}:${draft.params.uuid}`;
   return `${draft.code}:${draft.resource}`;
@@ -269,9 +301,17 @@ function link(ordered: ActionDraft[], ctx: PlanContext): PlannedAction[] {
       throw new Error(`action ${id} would run before an action it depends on`);
     }
     const dependsOn = sources.map((source) => actionId(ordered[source]!));
-    const { needs: _needs, provides: _provides, ...rest } = draft;
-    return { ...rest, id, dependsOn, costImpact: plannedCostImpact(draft, ctx.costs) };
+    const { needs: _needs, provides: _provides, costImpact, ...rest } = draft;
+    return { ...rest, id, dependsOn, costImpact: costImpact ?? plannedCostImpact(draft, ctx.costs) };
   });
+}
+
+/** An account rule's action: after the chain's; its `needs` are the ids of the chain actions it waits for. */
+function linkFollowUp(draft: ActionDraft, chain: readonly PlannedAction[], ctx: PlanContext): PlannedAction {
+  const id = actionId(draft);
+  const dependsOn = draft.needs.filter((need) => chain.some((action) => action.id === need));
+  const { needs: _needs, provides: _provides, costImpact, ...rest } = draft;
+  return { ...rest, id, dependsOn, costImpact: costImpact ?? plannedCostImpact(draft, ctx.costs) };
 }
 
 // ---- after apply: the report ------------------------------------------------------------------------------
@@ -306,6 +346,7 @@ export function accountReport(accountId: string, plan: Plan, results: ActionResu
     findings: plan.findings,
     actions,
     ...(plan.deadLetterMessages !== undefined ? { deadLetterMessages: plan.deadLetterMessages } : {}),
+    ...(plan.collectionLagMinutes !== undefined ? { collectionLagMinutes: plan.collectionLagMinutes } : {}),
   };
 }
 

@@ -17,16 +17,19 @@ import {
   type ChainFields,
 } from '../shared/registry';
 import { applyPlan, createActionExecutor, type ActionExecutor } from './apply';
+import type { BackfillLedger, BackfillProgress } from './backfill';
 import { MappingBudget } from './capacity';
 import type { CustomerClients, ReconcileClients } from './clients';
 import { roleArn, partitionOf } from '../shared/arn';
 import { defaultBucketName, generatedBucketName } from './names';
-import { observeAccount, roleUnassumable } from './observe';
+import { observeAccount, roleUnassumable, type LedgerReader } from './observe';
+import { observeDigests } from './observe-digests';
 import { PART_FIELDS, REPAIR_LOOP_WINDOW_MS, accountReport, planAccount } from './plan';
 import { finding } from './rules';
 import type {
   AccountReport,
   ActionResults,
+  BackfillContext,
   ChainPart,
   CostAssumptions,
   HubTarget,
@@ -47,12 +50,25 @@ export interface ReconcileSettings {
   costs: CostAssumptions;
   queueVisibilityTimeoutSeconds: number;
   staleAfterMinutes?: number;
+  /** COLLECTION_LAGGING after this many minutes behind CloudTrail in a Region (unset: 30). */
+  lagAfterMinutes?: number;
   /** Unset: `customer-queue` (config.ts reads INGEST_TOPOLOGY, HUB_QUEUE_ARNS, RECONCILE_ROLE_ARN, ...). */
   ingestTopology?: IngestTopology;
   hubQueueArns?: readonly string[];
   reconcileRoleArn?: string;
   esmMaximumConcurrency?: number;
   ingestReservedConcurrency?: number;
+  /** Gap backfill (config.ts: BACKFILL_*); planned only when the ledger given can list a day's files too. */
+  backfill?: BackfillSettings;
+}
+
+/** BACKFILL_MAX_DAYS, BACKFILL_MAX_FILES_PER_RUN, BACKFILL_MARGIN_MINUTES, BACKFILL_QUEUE_URL (config.ts). */
+export interface BackfillSettings {
+  maxDays: number;
+  maxFilesPerRun: number;
+  marginMinutes: number;
+  /** The collector's backfill queue (hub topology); unset: hub accounts are not backfilled. */
+  queueUrl?: string;
 }
 
 export interface ReconcileDeps {
@@ -66,6 +82,11 @@ export interface ReconcileDeps {
   randomSuffix?: () => string;
   /** Replaces the AWS executor (tests and benchmarks). */
   executorFor?: (accountId: string) => ActionExecutor;
+  /**
+   * The ledger's newest files per Region (freshness, COLLECTION_LAGGING); omitted: freshness is not judged. With
+   * `collectedOn` (a LedgerTable has it) and `config.backfill`, gaps are backfilled (rules/backfill.ts).
+   */
+  ledger?: LedgerReader & Partial<BackfillLedger>;
 }
 
 export interface AccountRunOptions {
@@ -85,6 +106,8 @@ export async function reconcileAccount(
   const now = (deps.now ?? (() => new Date()))();
   const budget = options.budget ?? MappingBudget.of([record], deps.config);
   const ctx = planContext(record, deps, now, mode, options.logArchives ?? [], budget);
+  const backfill = backfillContext(record, deps);
+  if (backfill !== undefined) ctx.backfill = backfill;
   const target: RoleTarget = {
     accountId: record.accountId,
     roleArn: roleArn(
@@ -99,7 +122,10 @@ export async function reconcileAccount(
   let observed: ObservedState;
   try {
     customer = await deps.clients.customer(target);
-    observed = await observeAccount(customer, ctx, deps.clients.collector);
+    observed = await observeAccount(customer, ctx, deps.clients.collector, deps.ledger);
+    // Never throws: a failure makes `digests` unknown (OBSERVE_INCOMPLETE) and keeps the cursor.
+    const digests = await observeDigests({ record, state: observed, clients: customer, ledger: deps.ledger, now });
+    if (digests !== undefined) observed.digests = digests;
   } catch (error) {
     if (customer !== undefined) throw error;
     const message =
@@ -116,7 +142,11 @@ export async function reconcileAccount(
           execute.has(action.id),
         );
   const report = accountReport(record.accountId, plan, results);
-  await record_(deps, record, report, mode, now, plan, results, created);
+  const verifiedUntil = digestCursor(observed);
+  await record_(deps, record, report, mode, now, plan, results, {
+    ...created,
+    ...(verifiedUntil !== undefined ? { digestsVerifiedUntil: verifiedUntil } : {}),
+  });
   return report;
 }
 
@@ -124,9 +154,39 @@ const nothingRuns: ActionExecutor = {
   execute: () => Promise.reject(new Error('no action runs in this run')),
 };
 
-/** What apply created that the plan could not know: the UUID of a new mapping. */
+/** What apply created that the plan could not know: the UUID of a new mapping, where a backfill stands. */
 interface Created {
   eventSourceMappingUuid?: string;
+  backfill?: BackfillProgress;
+  /** Not from apply: where digest verification stands (observe-digests.ts), recorded with the run. */
+  digestsVerifiedUntil?: string;
+}
+
+/** Where digest verification stands after this run (observe-digests.ts), when it verified a window. */
+function digestCursor(observed: ObservedState): string | undefined {
+  return observed.digests?.known ? observed.digests.value.verifiedUntil : undefined;
+}
+
+/** The ledger a backfill compares with, when backfill is configured (settings, and a ledger that lists days). */
+function backfillLedger(deps: ReconcileDeps): BackfillLedger | undefined {
+  const ledger = deps.ledger;
+  if (deps.config.backfill === undefined || ledger?.collectedOn === undefined) return undefined;
+  return { collectedOn: ledger.collectedOn.bind(ledger) };
+}
+
+/** The backfill rule's context: the settings and the registry's backfill records; undefined when not configured. */
+function backfillContext(record: AccountRecord, deps: ReconcileDeps): BackfillContext | undefined {
+  const settings = deps.config.backfill;
+  if (settings === undefined || backfillLedger(deps) === undefined) return undefined;
+  return {
+    maxDays: settings.maxDays,
+    maxFilesPerRun: settings.maxFilesPerRun,
+    marginMinutes: settings.marginMinutes,
+    ...(settings.queueUrl !== undefined ? { queueUrl: settings.queueUrl } : {}),
+    ...(record.backfill !== undefined ? { cursor: record.backfill } : {}),
+    ...(record.lastBackfill !== undefined ? { last: record.lastBackfill } : {}),
+    ...(record.organizationId !== undefined ? { organizationId: record.organizationId } : {}),
+  };
 }
 
 function executorFor(
@@ -146,12 +206,30 @@ function executorFor(
       onMappingCreated: (uuid) => {
         created.eventSourceMappingUuid = uuid;
       },
+      ...backfillExecution(deps, created),
     });
   return guardMappingBudget(
     guardHubBinding(guardGeneratedName(inner, record, deps), record, deps, ctx),
     record,
     budget,
   );
+}
+
+/** BACKFILL's dependencies for the executor: where it compares, sends (hub: the backfill queue) and reports. */
+function backfillExecution(deps: ReconcileDeps, created: Created) {
+  const ledger = backfillLedger(deps);
+  if (ledger === undefined) return {};
+  const collector = deps.clients.collector;
+  return {
+    backfill: {
+      ledger,
+      ...(collector.sqs !== undefined ? { collectorSqs: collector.sqs(deps.config.region) } : {}),
+      now: () => (deps.now ?? (() => new Date()))(),
+      onProgress: (progress: BackfillProgress) => {
+        created.backfill = progress;
+      },
+    },
+  };
 }
 
 export interface ReconcileAllOptions {
@@ -249,6 +327,7 @@ function planContext(
     ...(record.lastRecordAt !== undefined ? { lastRecordAt: record.lastRecordAt } : {}),
     ...(record.lastReadError !== undefined ? { lastReadError: record.lastReadError } : {}),
     ...(deps.config.staleAfterMinutes !== undefined ? { staleAfterMinutes: deps.config.staleAfterMinutes } : {}),
+    ...(deps.config.lagAfterMinutes !== undefined ? { lagAfterMinutes: deps.config.lagAfterMinutes } : {}),
     ...(config.ingestTopology !== undefined ? { ingestTopology: config.ingestTopology } : {}),
     ...(hub !== undefined ? { hub } : {}),
     ...(config.hubQueueArns !== undefined && config.hubQueueArns.length > 0
@@ -387,7 +466,14 @@ async function record_(
     if (recreations !== undefined) fields.recreations = recreations;
   }
   const topology = plan.recordsChain ? plan.topology : undefined;
-  const remove: (keyof ChainFields | 'ingestShard')[] = [];
+  const remove: (keyof ChainFields | 'ingestShard' | 'backfill')[] = [];
+  // Where a backfill stands, also after a failure part-way (the next run resumes after the last batch sent).
+  if (created.backfill?.state === 'running') fields.backfill = created.backfill.cursor;
+  if (created.digestsVerifiedUntil !== undefined) fields.digestsVerifiedUntil = created.digestsVerifiedUntil;
+  if (created.backfill?.state === 'done') {
+    fields.lastBackfill = created.backfill.done;
+    remove.push('backfill');
+  }
   if (topology !== undefined && topology.after.every((id) => results.get(id)?.status === 'applied')) {
     fields.ingestTopology = topology.ingestTopology;
     if (topology.ingestShard !== undefined) fields.ingestShard = topology.ingestShard;

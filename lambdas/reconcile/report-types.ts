@@ -64,6 +64,20 @@ export const FINDING_CODES = [
   'ESM_CONCURRENCY_MISMATCH',
   /** One more mapping would exceed the ingest function's reserved concurrency: it is not created. */
   'INGEST_CAPACITY_EXCEEDED',
+  /** A Region's newest collected log file is more than LAG_AFTER_MINUTES behind CloudTrail's latest delivery. */
+  'COLLECTION_LAGGING',
+  /** The collected trail writes no signed digests (LogFileValidationEnabled false). */
+  'LOG_FILE_VALIDATION_DISABLED',
+  /** A signed digest lists log files the ledger does not hold (never collected; a backfill enqueues them). */
+  'LOG_FILES_NOT_COLLECTED',
+  /** A collected log file's SHA-256 is not the one its signed digest lists. */
+  'LOG_FILE_HASH_MISMATCH',
+  /** A digest's signature does not verify (or it is malformed, or names another account's objects). */
+  'DIGEST_SIGNATURE_INVALID',
+  /** A digest does not name the one before it with its hash and signature (missing, replaced, restarted chain). */
+  'DIGEST_CHAIN_BROKEN',
+  /** An hour with no digest while the trail logs with log file validation on. */
+  'DIGEST_MISSING',
 ] as const;
 
 export type FindingCode = (typeof FINDING_CODES)[number];
@@ -96,6 +110,8 @@ export const ACTION_CODES = [
   'UNSUBSCRIBE',
   'UPDATE_ESM',
   'DELETE_ESM',
+  /** Enqueues the log files of a gap that the ledger lacks (lambdas/reconcile/backfill.ts). */
+  'BACKFILL',
 ] as const;
 
 export type ActionCode = (typeof ACTION_CODES)[number];
@@ -126,6 +142,8 @@ export interface AccountReport {
   actions: Action[];
   /** Depth of outcomesqueue-dlq when it could be read (feeds the DLQ alarm). */
   deadLetterMessages?: number;
+  /** The largest collection lag over the trail's Regions, minutes, when it could be judged (the lag metrics). */
+  collectionLagMinutes?: number;
 }
 
 export type RunMode = 'plan' | 'apply';

@@ -7,13 +7,15 @@
  * makes the part unknown, and the planner creates nothing on unknown state.
  */
 
-import type { AccountMode, ChainField, ChainFields, ReadError } from '../shared/registry';
+import type { NewestFile } from '../shared/ledger';
+import type { AccountMode, BackfillCursor, BackfillDone, ChainField, ChainFields, ReadError } from '../shared/registry';
 import type { IngestTopology } from '../shared/topology';
 import type { HubSubscriber, HubTarget, IngestCapacity, TopologyRecord } from './path-types';
 
 export type { HubSubscriber, HubTarget, IngestCapacity, TopologyRecord } from './path-types';
 import type { ManagementSelection } from './coverage';
 import type { ProbeTargets } from './targets';
+import type { DigestObservation } from './observe-digests';
 import type { Action, CostImpact, Finding, FindingCode, RunMode } from './report-types';
 
 export * from './report-types';
@@ -39,6 +41,12 @@ export interface TrailStatus {
   latestDeliveryError?: string;
   /** CloudTrail's LatestNotificationError: the last failure publishing to SNS (empty when none). */
   latestNotificationError?: string;
+  /** CloudTrail's LatestDeliveryTime (ISO): when it last delivered a log file to S3, in `region`. */
+  latestDeliveryTime?: string;
+  /** CloudTrail's LatestNotificationTime (ISO): when it last published a log file's notification, in `region`. */
+  latestNotificationTime?: string;
+  /** The Region the status was read in: GetTrailStatus answers for a single Region (freshness.ts). */
+  region?: string;
 }
 
 /** What a trail's event selectors record (coverage.ts reads it; the cost guard needs the first two facts). */
@@ -95,7 +103,14 @@ export interface ObservedTrail {
   cloudWatchLogsLogGroupArn?: string;
   /** DescribeTrails' KmsKeyId: the key ARN CloudTrail encrypts the log files with (SSE-KMS); absent: none. */
   kmsKeyId?: string;
+  /** DescribeTrails' LogFileValidationEnabled (hourly signed digests); absent: not reported. */
+  logFileValidationEnabled?: boolean;
   status: Observation<TrailStatus>;
+  /**
+   * GetTrailStatus of the collected multi-region trail read in the other Regions the ledger has files from (each
+   * Region answers for its own deliveries), by Region. Absent: not read (no ledger, or not the collected trail).
+   */
+  regionalStatus?: Record<string, Observation<TrailStatus>>;
   selectors: Observation<EventSelectorSummary>;
 }
 
@@ -178,6 +193,16 @@ export interface ObservedState {
   queues: Record<string, Observation<ObservedQueue | null>>;
   /** Mappings from the account's queue (any function); undefined when no ingest function is configured. */
   eventSourceMappings?: Observation<ObservedEventSourceMapping[]>;
+  /**
+   * The ledger's newest collected file per Region of the account (LedgerTable.newest), keyed by Region; absent
+   * when reconcile has no ledger (then no COLLECTION_LAGGING).
+   */
+  collected?: Observation<Record<string, NewestFile>>;
+  /**
+   * This run's digest verification (observe-digests.ts, rules/digest.ts); absent when it did not run (no ledger,
+   * log file validation off, nothing new to verify).
+   */
+  digests?: Observation<DigestObservation>;
   /** Set when the customer role could not be assumed: then nothing else was observed. */
   roleError?: { roleArn: string; message: string };
   /**
@@ -242,6 +267,8 @@ export interface PlanContext {
   lastRecordAt?: string;
   /** COLLECTION_STALE after this many minutes without a record; undefined: never. */
   staleAfterMinutes?: number;
+  /** COLLECTION_LAGGING when a Region's collection is this many minutes behind CloudTrail (default 30). */
+  lagAfterMinutes?: number;
   /** For TRAIL_KMS_UNREADABLE: the last log file ingest could not decrypt (the registry's lastReadError). */
   lastReadError?: ReadError;
   /** INGEST_TOPOLOGY: how notifications reach ingest (absent: `customer-queue`, the seed's layout). */
@@ -254,6 +281,61 @@ export interface PlanContext {
   esmMaximumConcurrency?: number;
   /** Set when INGEST_RESERVED_CONCURRENCY is: a new mapping must fit in it. */
   ingestCapacity?: IngestCapacity;
+  /** Set when gap backfill is configured (a ledger and its settings): rules/backfill.ts plans BACKFILL from it. */
+  backfill?: BackfillContext;
+}
+
+/**
+ * What the backfill rule needs beyond the observed state (whose `collected` gives the ledger's newest file per
+ * region): the settings and the registry's backfill records.
+ */
+export interface BackfillContext {
+  /** BACKFILL_MAX_DAYS: the window never starts earlier than this many days before now. */
+  maxDays: number;
+  /** BACKFILL_MAX_FILES_PER_RUN: files enqueued per run at most; the rest waits for the next run (the cursor). */
+  maxFilesPerRun: number;
+  /** BACKFILL_MARGIN_MINUTES: the window starts this long before the newest collected file. */
+  marginMinutes: number;
+  /** BACKFILL_QUEUE_URL: the collector's backfill queue (hub topology: hub queues accept only SNS). */
+  queueUrl?: string;
+  /** The registry's backfill in progress, and the last one finished. */
+  cursor?: BackfillCursor;
+  last?: BackfillDone;
+  /** The organization the account belongs to (registry): an organization trail writes under `AWSLogs/<org id>/`. */
+  organizationId?: string;
+}
+
+/** Where a backfill resumes: the region and day folder, and the last key handled there. */
+export interface BackfillPosition {
+  region: string;
+  day: string;
+  startAfter?: string;
+}
+
+/** BACKFILL's inputs: what to list, where to send what the ledger lacks, where to resume. */
+export interface BackfillParams {
+  /** The window (ISO): files whose delivery time (from their name) falls in it are compared with the ledger. */
+  since: string;
+  until: string;
+  /** Per region, a later start than `since` (the newest file the ledger holds for it, minus the margin). */
+  regionSince?: Record<string, string>;
+  bucketName: string;
+  /** The bucket's region (the trail's home region): where ListObjectsV2 is sent. */
+  bucketRegion: string;
+  /**
+   * `<S3KeyPrefix>/AWSLogs/[<org id>/]<account>/CloudTrail/`; for an organization trail whose organization id is
+   * not known, `<S3KeyPrefix>/AWSLogs/` with `findOrganization` (the `o-...` folder is found by listing).
+   */
+  logPrefix: string;
+  findOrganization?: true;
+  /** The regions to list; absent: the region folders found under logPrefix (a multi-region trail). */
+  regions?: string[];
+  delivery:
+    | { to: 'customer-queue'; queueName: string; region: string; queueUrl?: string }
+    | { to: 'backfill-queue'; queueUrl: string };
+  maxFiles: number;
+  /** Continue a backfill of earlier runs (the registry's cursor): its regions and position. */
+  resume?: BackfillPosition & { regions: string[]; enqueued: number; startedAt: string };
 }
 
 // ---- planned actions: what apply needs beyond the report -------------------------------------------------
@@ -309,17 +391,24 @@ export type ActionSpec =
   /** Exactly one setting per action; every other trail setting (event selectors above all) stays as it is. */
   | {
       code: 'UPDATE_TRAIL';
-      params: { trailName: string; region: string } & ({ bucketName: string } | { topicName: string });
+      params: { trailName: string; region: string } & (
+        { bucketName: string } | { topicName: string } | { enableLogFileValidation: true }
+      );
     }
   | { code: 'START_LOGGING'; params: { trailName: string; region: string } }
   | { code: 'CREATE_ESM'; params: { queueArn: string; functionArn: string; maximumConcurrency: number } }
   /** maximumConcurrency: set in the same call when the mapping's differs (one update at a time per mapping). */
   | { code: 'ENABLE_ESM'; params: { uuid: string; maximumConcurrency?: number } }
   | { code: 'UPDATE_ESM'; params: { uuid: string; maximumConcurrency: number } }
-  | { code: 'DELETE_ESM'; params: { uuid: string; queueArn: string } };
+  | { code: 'DELETE_ESM'; params: { uuid: string; queueArn: string } }
+  /** No change in the account: lists the trail's log files of a window and enqueues those the ledger lacks. */
+  | { code: 'BACKFILL'; params: BackfillParams };
 
-/** The chain parts an action changes: the registry records a part only when all its actions applied. */
-export type ChainPart = 'trail' | 'bucket' | 'topic' | 'queue' | 'esm';
+/**
+ * The chain parts an action changes: the registry records a part only when all its actions applied. `backfill`
+ * owns no chain field: BACKFILL changes nothing in the account, so it never holds back the recording of a part.
+ */
+export type ChainPart = 'trail' | 'bucket' | 'topic' | 'queue' | 'esm' | 'backfill';
 
 /** The part owning each chain field: a field is recorded only when every action on its part applied. */
 export const CHAIN_FIELD_PART: Readonly<Record<ChainField, ChainPart>> = {
@@ -363,6 +452,8 @@ export interface Plan {
   recordsChain: boolean;
   /** Depth of outcomesqueue-dlq when it was read. */
   deadLetterMessages?: number;
+  /** The largest collection lag over the collected trail's Regions, minutes (rules/freshness.ts), when judged. */
+  collectionLagMinutes?: number;
   /** The topology the registry records for the account once the listed actions applied (apply runs only). */
   topology?: TopologyRecord;
 }

@@ -22,3 +22,34 @@ export async function mapSettled<T, R>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker()));
   return results;
 }
+
+/**
+ * A counting semaphore: at most `limit` holders at once, the others wait in arrival order. `acquire` resolves to
+ * the release function (idempotent).
+ */
+export class Gate {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a gate needs a limit of at least 1, got ${limit}`);
+  }
+
+  get holders(): number {
+    return this.held;
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.held >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.held += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      // The slot passes straight to the next waiter, so `held` only drops when nobody waits.
+      if (next) next();
+      else this.held -= 1;
+    };
+  }
+}

@@ -110,10 +110,11 @@ export class LedgerTable {
           TableName: this.tableName,
           Key: { pk: `${NEWEST}#${accountId}`, sk: newest.region },
           UpdateExpression:
-            'SET accountId = :account, #region = :region, #key = :key, bucket = :bucket, deliveredAt = :delivered, ' +
+            'SET accountId = :account, #region = :region, #key = :key, #bucket = :bucket, deliveredAt = :delivered, ' +
             'collectedAt = :collected, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(deliveredAt) OR deliveredAt < :delivered',
-          ExpressionAttributeNames: { '#region': 'region', '#key': 'key' },
+          // REGION, KEY and BUCKET are reserved words ("Reserved words in DynamoDB", DynamoDB Developer Guide).
+          ExpressionAttributeNames: { '#region': 'region', '#key': 'key', '#bucket': 'bucket' },
           ExpressionAttributeValues: {
             ':account': accountId,
             ':region': newest.region,
@@ -239,4 +240,24 @@ export async function ensureLedgerTable(db: DynamoDBDocumentClient, tableName: s
     }),
   );
   return true;
+}
+
+/**
+ * A backfill message for the collector's backfill queue (hub topology; docs/completeness.md, "The ledger"):
+ * CloudTrail's notification plus the account it is for, which ingest accepts only from BACKFILL_QUEUE_ARN
+ * (lambdas/ingest/source/notifications.ts, parseBackfillMessage). The customer-queue topology needs none of this:
+ * a plain CloudTrail notification sent to the account's own queue is bound to the queue's owner.
+ */
+export const BACKFILL_MARKER = 'cloudtrailCollectorBackfill';
+/** The value of BACKFILL_MARKER: the format's version. */
+export const BACKFILL_FORMAT_VERSION = 1;
+/** At most this many keys per backfill message. */
+export const MAX_BACKFILL_KEYS = 10;
+
+/** The body of one backfill message (throws for more than MAX_BACKFILL_KEYS keys or none). */
+export function backfillMessageBody(accountId: string, bucket: string, keys: readonly string[]): string {
+  if (keys.length === 0 || keys.length > MAX_BACKFILL_KEYS) {
+    throw new RangeError(`a backfill message names 1 to ${MAX_BACKFILL_KEYS} keys, got ${keys.length}`);
+  }
+  return JSON.stringify({ [BACKFILL_MARKER]: BACKFILL_FORMAT_VERSION, accountId, s3Bucket: bucket, s3ObjectKey: keys });
 }

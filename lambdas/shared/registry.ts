@@ -80,6 +80,40 @@ export interface AccountRecord extends ChainFields {
   registeredBy?: 'organization';
   /** Log archive only: the bucket holding the archived accounts' log files (`--log-archive-bucket`, or the organization trail's). */
   logArchiveBucket?: string;
+  /** A gap backfill not finished yet (lambdas/reconcile/backfill.ts): the next run resumes it; removed when done. */
+  backfill?: BackfillCursor;
+  /** The last gap backfill that finished: a later one starts no earlier than its `until` (minus the margin). */
+  lastBackfill?: BackfillDone;
+  /**
+   * Digest verification (lambdas/reconcile/observe-digests.ts): the log files CloudTrail delivered up to this time
+   * (ISO) were checked against their signed digests; the next run starts here.
+   */
+  digestsVerifiedUntil?: string;
+}
+
+/** Where a gap backfill stands between runs (written by reconcile on the account's item). */
+export interface BackfillCursor {
+  /** The finding code the backfill follows (the repaired finding's, or COLLECTION_STALE / COLLECTION_LAGGING). */
+  reason: string;
+  /** The window (ISO): log files CloudTrail delivered in it are compared with the ledger. */
+  since: string;
+  until: string;
+  /** The regions listed, in order (a multi-region trail's are found under the trail's prefix on the first run). */
+  regions: string[];
+  /** The next region and day folder to list, and the last key handled there (ListObjectsV2 StartAfter). */
+  region: string;
+  day: string;
+  startAfter?: string;
+  /** Files enqueued so far, over every run of this backfill. */
+  enqueued: number;
+  startedAt: string;
+}
+
+export interface BackfillDone {
+  since: string;
+  until: string;
+  enqueued: number;
+  finishedAt: string;
 }
 
 /**

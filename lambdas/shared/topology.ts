@@ -110,6 +110,13 @@ export const RETRY_BACKOFF = { baseSeconds: 30, capSeconds: 3600 } as const;
  */
 export const HUB_MAX_RECEIVE_COUNT = 40;
 
+/**
+ * The hub topology's backfill queue mapping (lib/backfill-queue.construct.ts): MaximumConcurrency 2, the least Lambda
+ * allows (Lambda API Reference, "ScalingConfig"), so that a large backfill takes little of the ingest function's
+ * reserved concurrency from live traffic; lib/config.ts and the reconcile's mapping budget (capacity.ts) count it.
+ */
+export const BACKFILL_MAXIMUM_CONCURRENCY = 2;
+
 /** How long a message is hidden after its `receiveCount`-th failed receive. */
 export function retryVisibilitySeconds(receiveCount: number): number {
   const exponent = Math.max(0, Math.min(receiveCount - 1, 30));

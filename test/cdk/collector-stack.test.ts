@@ -323,6 +323,7 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
   test('alarms: DLQ depth, ingest errors, reconcile failures, accounts not healthy, stale accounts; all notify the topic', () => {
     const alarms = byType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.AlarmName).sort()).toEqual([
+      'cloudtrail-collector-accounts-lagging',
       'cloudtrail-collector-accounts-not-healthy',
       'cloudtrail-collector-accounts-stale',
       'cloudtrail-collector-dead-letter-messages',
@@ -362,6 +363,14 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
       AlarmName: 'cloudtrail-collector-accounts-stale',
       MetricName: 'AccountsStale',
       ...reconcileMetric,
+    });
+    // COLLECTION_LAGGING in two runs in a row (a file in flight during one run is not an alarm).
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'cloudtrail-collector-accounts-lagging',
+      MetricName: 'AccountsLagging',
+      ...reconcileMetric,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
     });
     // The downstream circuit open for 15 minutes; missing data (no batch in a period) keeps the state.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

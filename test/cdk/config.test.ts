@@ -84,25 +84,25 @@ describe('configuration from cdk.json context', () => {
       return undefined;
     };
 
-    test('hub: hubShards x maximumConcurrency above reservedConcurrency fails, naming the three keys and the figures', () => {
-      const error = failure({ reservedConcurrency: 31 });
+    test('hub: hubShards x maximumConcurrency + the backfill mapping above reservedConcurrency fails, naming the keys and the figures', () => {
+      const error = failure({ reservedConcurrency: 33 });
       expect(error?.key).toBe('cloudtrailCollector.ingest.reservedConcurrency');
       expect(error?.message).toContain(
         'cdk.json context cloudtrailCollector.ingest.reservedConcurrency: must be at least ' +
-          'cloudtrailCollector.ingest.hubShards x cloudtrailCollector.ingest.maximumConcurrency = 8 x 4 = 32, got 31',
+          "cloudtrailCollector.ingest.hubShards x cloudtrailCollector.ingest.maximumConcurrency + 2 (the backfill queue's mapping) = 8 x 4 + 2 = 34, got 33",
       );
       expect(error?.message).toMatch(/Configuring scaling behavior for SQS event source mappings/);
       expect(failure({ hubShards: 16, maximumConcurrency: 3, reservedConcurrency: 40 })?.message).toContain(
-        '= 16 x 3 = 48, got 40',
+        '= 16 x 3 + 2 = 50, got 40',
       );
     });
 
     test('hub: a configuration that fits passes, the boundary included', () => {
-      expect(failure({ reservedConcurrency: 32 })).toBeUndefined();
-      expect(failure({ hubShards: 64, maximumConcurrency: 2, reservedConcurrency: 128 })).toBeUndefined();
+      expect(failure({ reservedConcurrency: 34 })).toBeUndefined();
+      expect(failure({ hubShards: 64, maximumConcurrency: 2, reservedConcurrency: 130 })).toBeUndefined();
       expect(
-        parseCollectorConfig({ ingest: { hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 2 } }).ingest,
-      ).toMatchObject({ topology: 'hub', hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 2 });
+        parseCollectorConfig({ ingest: { hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 4 } }).ingest,
+      ).toMatchObject({ topology: 'hub', hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 4 });
     });
 
     test('customer-queue: one mapping must fit (reconcile keeps the sum within it at run time)', () => {
@@ -147,7 +147,7 @@ describe('configuration from cdk.json context', () => {
     const result = runApp({ ingest: { reservedConcurrency: 10 } });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /^cloudtrail-collector: cdk\.json context cloudtrailCollector\.ingest\.reservedConcurrency: must be at least cloudtrailCollector\.ingest\.hubShards x cloudtrailCollector\.ingest\.maximumConcurrency = 8 x 4 = 32, got 10/,
+      /^cloudtrail-collector: cdk\.json context cloudtrailCollector\.ingest\.reservedConcurrency: must be at least cloudtrailCollector\.ingest\.hubShards x cloudtrailCollector\.ingest\.maximumConcurrency \+ 2 \(the backfill queue's mapping\) = 8 x 4 \+ 2 = 34, got 10/,
     );
   });
 

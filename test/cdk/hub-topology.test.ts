@@ -87,15 +87,16 @@ function environment(json: Json, functionName: string): Record<string, string> {
 
 describe.each([
   { shards: 8, ingest: {} },
-  { shards: 1, ingest: { hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 2 } },
+  { shards: 1, ingest: { hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 4 } },
 ])('hub topology with $shards shard(s)', ({ shards, ingest }) => {
   const json = synthCollector(ingest);
   const perMapping = (ingest as { maximumConcurrency?: number }).maximumConcurrency ?? 4;
   const hubQueueArns = Array.from({ length: shards }, (_, shard) => queueArn(hubQueueName(shard)));
 
   test('K queues, each with its own DLQ: SSE-SQS, 14 days, visibility 6 x the ingest timeout, redrive after HUB_MAX_RECEIVE_COUNT', () => {
-    // The reconcile failure queue, then a queue and a DLQ per shard.
-    expect(byType(json, 'AWS::SQS::Queue')).toHaveLength(1 + 2 * shards);
+    // The reconcile failure queue, a queue and a DLQ per shard, and the backfill queue and its DLQ
+    // (test/cdk/ledger-backfill.test.ts).
+    expect(byType(json, 'AWS::SQS::Queue')).toHaveLength(1 + 2 * shards + 2);
     for (let shard = 0; shard < shards; shard += 1) {
       const [dlqId, dlq] = named(json, 'AWS::SQS::Queue', 'QueueName', hubDeadLetterQueueName(shard));
       const [, queue] = named(json, 'AWS::SQS::Queue', 'QueueName', hubQueueName(shard));
@@ -157,7 +158,11 @@ describe.each([
 
   test('one mapping per hub queue: MaximumConcurrency, ReportBatchItemFailures, batches of 10 within 5 seconds', () => {
     const [ingestId] = named(json, 'AWS::Lambda::Function', 'FunctionName', FUNCTION_NAMES.ingest);
-    const mappings = byType(json, 'AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties);
+    // The hub queues' mappings (the backfill queue's has its own: test/cdk/ledger-backfill.test.ts).
+    const mappings = byType(json, 'AWS::Lambda::EventSourceMapping')
+      .map(([, mapping]) => mapping.Properties)
+      .filter((mapping) => hubQueueArns.includes(deployedValue(json, mapping.EventSourceArn) ?? ''));
+    expect(byType(json, 'AWS::Lambda::EventSourceMapping')).toHaveLength(shards + 1);
     expect(mappings.map((mapping) => deployedValue(json, mapping.EventSourceArn))).toEqual(hubQueueArns);
     for (const mapping of mappings) {
       expect(mapping).toEqual({
@@ -320,7 +325,7 @@ describe.each([
 
 describe('hub topology at its largest (64 shards)', () => {
   const shards = MAX_HUB_SHARDS;
-  const json = synthCollector({ hubShards: shards, maximumConcurrency: 2, reservedConcurrency: 2 * shards });
+  const json = synthCollector({ hubShards: shards, maximumConcurrency: 2, reservedConcurrency: 2 * shards + 2 });
 
   test("each execution role's inline policies stay within IAM's 10,240 characters (IAM and AWS STS quotas)", () => {
     for (const name of Object.values(COLLECTOR_ROLE_NAMES)) {
@@ -346,7 +351,7 @@ describe('hub topology at its largest (64 shards)', () => {
   test('the dashboard does not grow with the shard count: one hub widget per metric family', () => {
     // The body is a Fn::Join of JSON fragments: each widget is one `"type":...` in it.
     const widgets = (body: unknown) => JSON.stringify(body).match(/\\"type\\":\\"(metric|alarm|text)\\"/g)?.length ?? 0;
-    const small = synthCollector({ hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 2 });
+    const small = synthCollector({ hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 4 });
     const bodyOf = (template: Json) => byType(template, 'AWS::CloudWatch::Dashboard')[0]![1].Properties.DashboardBody;
     expect(widgets(bodyOf(json))).toBe(widgets(bodyOf(small)));
     expect(widgets(bodyOf(json))).toBeGreaterThan(0);

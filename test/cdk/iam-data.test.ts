@@ -37,7 +37,7 @@ const ALLOWED_CLOUDTRAIL_WRITES: Record<string, string> = {
   'cloudtrail:CreateTrail':
     'creates outcomes-trail only (collectorTrail scope), management events only: CreateTrail takes no selectors, and the code sends no TagsList, KMS key, CloudWatch Logs or organization setting',
   'cloudtrail:UpdateTrail':
-    "wires the collection trail (outcomes-trail, or the customer's trail the cost guard reuses instead of creating a paid second copy) to the collector's bucket or topic; the code sends only Name, S3BucketName, S3KeyPrefix and SnsTopicName, never IsMultiRegionTrail, IncludeGlobalServiceEvents, IsOrganizationTrail or anything that changes what is recorded",
+    "wires the collection trail (outcomes-trail, or the customer's trail the cost guard reuses instead of creating a paid second copy) to the collector's bucket or topic; the code sends only Name, S3BucketName, S3KeyPrefix and SnsTopicName, and EnableLogFileValidation on outcomes-trail alone (LOG_FILE_VALIDATION_DISABLED: digests change nothing that is recorded and cost a few S3 PUTs a month), never IsMultiRegionTrail, IncludeGlobalServiceEvents, IsOrganizationTrail or anything that changes what is recorded",
   'cloudtrail:StartLogging':
     'starts the collection trail only when no other trail logs management events (the planner), so the first, free copy; a stopped trail that records data events or Insights is never started; the code sends only Name',
 };
@@ -53,7 +53,7 @@ const ALLOWED_PARAMETERS: Record<string, readonly string[]> = {
     'IncludeGlobalServiceEvents',
     'EnableLogFileValidation',
   ],
-  UpdateTrailCommand: ['Name', 'S3BucketName', 'S3KeyPrefix', 'SnsTopicName'],
+  UpdateTrailCommand: ['Name', 'S3BucketName', 'S3KeyPrefix', 'SnsTopicName', 'EnableLogFileValidation'],
   StartLoggingCommand: ['Name'],
 };
 

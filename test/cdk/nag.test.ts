@@ -42,11 +42,18 @@ type Suppression = { id: string; reason: string; applies_to?: unknown[] };
 const BUCKET_DEPLOYMENT_HANDLER =
   'CloudTrailCollector/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C256MiB/Resource';
 
-/** What the hub topology (8 shards, cdk.json) adds: each mapping and each DLQ explains its failure path. */
-const HUB_SUPPRESSIONS = Array.from({ length: 8 }, (_, shard) => String(shard).padStart(2, '0')).flatMap((nn) => [
-  `Serverless-LambdaEventSourceMappingDestination CloudTrailCollector/Hub/Shard${nn}Mapping/Resource`,
-  `Serverless-SQSRedrivePolicy CloudTrailCollector/Hub/Shard${nn}/DeadLetterQueue/Resource`,
-]);
+/**
+ * What the hub topology (8 shards, cdk.json) adds: each mapping and each DLQ explains its failure path, the backfill
+ * queue's (lib/backfill-queue.construct.ts) as well.
+ */
+const HUB_SUPPRESSIONS = [
+  ...Array.from({ length: 8 }, (_, shard) => String(shard).padStart(2, '0')).flatMap((nn) => [
+    `Serverless-LambdaEventSourceMappingDestination CloudTrailCollector/Hub/Shard${nn}Mapping/Resource`,
+    `Serverless-SQSRedrivePolicy CloudTrailCollector/Hub/Shard${nn}/DeadLetterQueue/Resource`,
+  ]),
+  'Serverless-LambdaEventSourceMappingDestination CloudTrailCollector/Backfill/Mapping/Resource',
+  'Serverless-SQSRedrivePolicy CloudTrailCollector/Backfill/DeadLetterQueue/Resource',
+];
 
 describe.each([
   { topology: 'hub', config: undefined, extra: HUB_SUPPRESSIONS },

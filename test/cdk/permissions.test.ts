@@ -124,15 +124,17 @@ describe('the permission map against the code', () => {
         for (const action of grant.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Z][A-Za-z]+$/);
       }
       expect(spec.why.length).toBeGreaterThan(10);
-      expect(name).toMatch(/^[A-Za-z0-9]+\.[A-Z][A-Za-z]+$/);
+      expect(name).toMatch(/^[A-Za-z0-9]+\.[A-Z][A-Za-z0-9]+$/);
     }
   });
 
   test('the collector roles get only the actions they need, and never a customer-side write', () => {
-    // sqs:SendMessage: ingest only to the hub DLQs; reconcile only to its failure queue. The sns: subscription
-    // actions of reconcile act on the hub subscriptions it owns (the customer's topic policy must allow Subscribe).
+    // sqs:SendMessage: ingest only to the hub DLQs; reconcile only to its failure queue and (hub) the backfill queue.
+    // The sns: subscription actions of reconcile act on the hub subscriptions it owns (the customer's topic policy
+    // must allow Subscribe). dynamodb:PutItem of ingest and Query of reconcile: the ledger table only.
     expect(actionsFor('ingest')).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -145,6 +147,8 @@ describe('the permission map against the code', () => {
       'sts:AssumeRole',
     ]);
     expect(actionsFor('reconcile')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
       'dynamodb:Scan',
       'dynamodb:UpdateItem',
       'lambda:CreateEventSourceMapping',

@@ -101,7 +101,14 @@ export function deployedValue(template: TemplateJson, value: unknown): string | 
     };
     const ref = String(object.Ref);
     const resource = template.Resources[ref];
-    if (resource?.Type === 'AWS::DynamoDB::Table') return `${ref}-1A2B3C4D5E6F`;
+    // A table's Ref is its name: the one it is given (the ledger's, `<registry>-ledger`), else a generated one.
+    if (resource?.Type === 'AWS::DynamoDB::Table')
+      return resource.Properties.TableName !== undefined
+        ? deployedValue(template, resource.Properties.TableName)
+        : `${ref}-1A2B3C4D5E6F`;
+    // A queue's Ref is its URL.
+    if (resource?.Type === 'AWS::SQS::Queue')
+      return `https://sqs.${region}.amazonaws.com/${account}/${String(resource.Properties.QueueName)}`;
     if (resource?.Type === 'AWS::SecretsManager::Secret')
       return `arn:${partition}:secretsmanager:${region}:${account}:secret:${String(resource.Properties.Name)}-AbCdEf`;
     return pseudo[ref];
@@ -117,7 +124,7 @@ export function deployedValue(template: TemplateJson, value: unknown): string | 
     if (resource.Type === 'AWS::Lambda::Function')
       return `arn:${partition}:lambda:${region}:${account}:function:${String(props.FunctionName)}`;
     if (resource.Type === 'AWS::DynamoDB::Table')
-      return `arn:${partition}:dynamodb:${region}:${account}:table/${logicalId}-1A2B3C4D5E6F`;
+      return `arn:${partition}:dynamodb:${region}:${account}:table/${deployedValue(template, { Ref: logicalId })}`;
     if (resource.Type === 'AWS::Logs::LogGroup')
       return `arn:${partition}:logs:${region}:${account}:log-group:${logicalId}-1A2B3C4D5E6F:*`;
     return undefined;

@@ -33,7 +33,15 @@ import { REGION } from '../../testkit/test-emulator';
 async function customerTrail(clients: TenantClients, name: string, readWriteType: EventSelector['ReadWriteType']) {
   const bucket = `${name}-logs`;
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await clients.cloudTrail.send(new CreateTrailCommand({ Name: name, S3BucketName: bucket, IsMultiRegionTrail: true }));
+  // Validation on: a customer trail without it is also reported (LOG_FILE_VALIDATION_DISABLED, low).
+  await clients.cloudTrail.send(
+    new CreateTrailCommand({
+      Name: name,
+      S3BucketName: bucket,
+      IsMultiRegionTrail: true,
+      EnableLogFileValidation: true,
+    }),
+  );
   await clients.cloudTrail.send(
     new PutEventSelectorsCommand({
       TrailName: name,

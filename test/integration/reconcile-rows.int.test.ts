@@ -104,6 +104,13 @@ describe('reconcile repairs each seed row of the drift table', () => {
     expect(codes(report)).toEqual(['PUT_TOPIC_POLICY', 'REUSE_TRAIL', 'UPDATE_TRAIL']);
     expect(await trailArns(clients)).toEqual([acme]);
     await expectWorkingChain(clients, CUSTOMER, acme);
+    // CreateTrail leaves log file validation off (as in AWS): reported for the customer's trail, never changed.
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ code: 'LOG_FILE_VALIDATION_DISABLED', severity: 'low', resource: acme }),
+    );
+    expect(report.actions.filter((a) => a.reason === 'LOG_FILE_VALIDATION_DISABLED')).toEqual([]);
+    // The customer runs the command the finding gives; then nothing is left.
+    await clients.cloudTrail.send(new UpdateTrailCommand({ Name: 'acme-audit', EnableLogFileValidation: true }));
     await expectNoFurtherAction();
   });
 

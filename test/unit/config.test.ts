@@ -89,8 +89,12 @@ describe('configuration is read once and fails naming the variable', () => {
       customerRoleName: 'CloudTrailCollectorRole',
       maxBatchBytes: 4 * 1024 * 1024,
       maxBatchRecords: 5000,
-      messageConcurrency: 4,
+      messageConcurrency: 20,
+      largeObjectConcurrency: 4,
     });
+    // Never more large objects at once than messages.
+    expect(loadIngestConfig({ ...base, MESSAGE_CONCURRENCY: '2' }).largeObjectConcurrency).toBe(2);
+    expect(() => loadIngestConfig({ ...base, LARGE_OBJECT_CONCURRENCY: '0' })).toThrow(/LARGE_OBJECT_CONCURRENCY/);
     expect(() =>
       loadIngestConfig({ ...base, DOWNSTREAM_TOKEN: 't', DOWNSTREAM_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:x' }),
     ).toThrow(/not both/);

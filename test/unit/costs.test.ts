@@ -157,6 +157,8 @@ describe('docs/costs.md quotes these figures as the code computes them', () => {
       `$${PRICES.s3StandardPerGbMonth} per GB-month`,
       `$${PRICES.sqsRequestsPerMillion.toFixed(2)} per million`,
       `${PRICES.sqsFreeRequestsPerMonth / 1_000_000} million requests a month free`,
+      `$${PRICES.s3ListRequestsPer1k} per 1,000 PUTs and LISTs`,
+      `$${PRICES.s3GetRequestsPer1k} per 1,000 GETs`,
     ];
     expect(Object.keys(PRICES).length).toBe(quoted.length);
     for (const figure of quoted) {

@@ -23,6 +23,7 @@ import {
   insightsCost,
 } from '../../lambdas/reconcile/costs';
 import { DRIFT_TABLE, driftEntry, renderDriftTable } from '../../lambdas/reconcile/drift-table';
+import { BACKFILL_AFTER_REPAIR, BACKFILL_WHEN_LAGGING } from '../../lambdas/reconcile/rules/backfill';
 import { ACTION_ORDER, planAccount } from '../../lambdas/reconcile/plan';
 import { reconcileAll } from '../../lambdas/reconcile/reconcile';
 import {
@@ -47,6 +48,7 @@ import {
   QUEUE_ARN,
   REGION,
   TOPIC_ARN,
+  TRAIL_ARN,
   context,
   healthy,
   hubContext,
@@ -58,6 +60,7 @@ import {
   topicPolicy,
   trail,
 } from '../../testkit/reconcile-fixtures';
+import { digestObservation, windowLogFile, type DigestObservationOptions } from '../../testkit/digest-observation';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SEVERITY_ORDER: readonly Severity[] = ['info', 'low', 'medium', 'high'];
@@ -608,7 +611,96 @@ const SITUATIONS: readonly Situation[] = [
       c.ingestCapacity = { reservedConcurrency: 20, otherMappings: 10 };
     },
   },
+  {
+    name: "us-east-1's newest collected file is 2 hours older than CloudTrail's latest delivery there",
+    code: 'COLLECTION_LAGGING',
+    change: (s) => {
+      s.trails = known([
+        trail({
+          status: known({ isLogging: true, region: REGION, latestDeliveryTime: '2026-11-01T11:55:00.000Z' }),
+        }),
+      ]);
+      s.collected = known({
+        [REGION]: {
+          region: REGION,
+          bucket: BUCKET,
+          key: `AWSLogs/${ACCT}/CloudTrail/${REGION}/2026/11/01/${ACCT}_CloudTrail_${REGION}_20261101T0955Z_a.json.gz`,
+          deliveredAt: '2026-11-01T09:55:00.000Z',
+          collectedAt: '2026-11-01T09:56:00.000Z',
+        },
+      });
+    },
+  },
+  {
+    name: 'outcomes-trail has log file validation off',
+    code: 'LOG_FILE_VALIDATION_DISABLED',
+    change: (s) => {
+      s.trails = known([trail({ logFileValidationEnabled: false })]);
+    },
+  },
+  {
+    name: "the customer's collected trail has log file validation off",
+    code: 'LOG_FILE_VALIDATION_DISABLED',
+    change: (s, c) => {
+      s.trails = known([trail({ arn: CUSTOMER_TRAIL, name: 'acme-audit', logFileValidationEnabled: false })]);
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { policy: topicPolicy(TOPIC_ARN, CUSTOMER_TRAIL) }));
+      c.recorded = { ...c.recorded, trailArn: CUSTOMER_TRAIL };
+    },
+  },
+  // Digest verification (observe-digests.ts) as observed: testkit/digest-observation.ts.
+  {
+    name: 'a signed digest lists a log file the ledger lacks',
+    code: 'LOG_FILES_NOT_COLLECTED',
+    change: (s) => {
+      s.digests = known(digests({ notCollected: [digestFile('a')] }));
+    },
+  },
+  {
+    name: 'a signed digest lists a log file deleted before it was collected',
+    code: 'LOG_FILES_NOT_COLLECTED',
+    change: (s) => {
+      s.digests = known(digests({ missingFromBucket: [digestFile('b')] }));
+    },
+  },
+  {
+    name: 'a collected log file has another hash than its digest lists',
+    code: 'LOG_FILE_HASH_MISMATCH',
+    change: (s) => {
+      s.digests = known(digests({ hashMismatch: [digestFile('c')] }));
+    },
+  },
+  {
+    name: "a digest's signature does not verify",
+    code: 'DIGEST_SIGNATURE_INVALID',
+    change: (s) => {
+      s.digests = known(
+        digests({ signatureInvalid: [{ ...digestFile('d'), reason: 'the signature does not verify' }] }),
+      );
+    },
+  },
+  {
+    name: 'a digest does not name the one before it',
+    code: 'DIGEST_CHAIN_BROKEN',
+    change: (s) => {
+      s.digests = known(digests({ chainBreaks: [{ ...digestFile('e'), reason: 'a digest is missing' }] }));
+    },
+  },
+  {
+    name: 'no digest for a Region in the window',
+    code: 'DIGEST_MISSING',
+    change: (s) => {
+      s.digests = known(digests({ spans: [] }));
+    },
+  },
 ];
+
+function digests(options: Partial<DigestObservationOptions>) {
+  return digestObservation({ trailArn: TRAIL_ARN, bucket: BUCKET, accountId: ACCT, ...options });
+}
+
+function digestFile(unique: string) {
+  return windowLogFile({ bucket: BUCKET, accountId: ACCT, region: REGION, at: '2026-11-01T09:20:00Z' }, unique);
+}
 
 interface Outcome {
   situation: string;
@@ -616,10 +708,14 @@ interface Outcome {
   report: Pick<AccountReport, 'findings' | 'actions'>;
 }
 
-function plan(changes: readonly Situation[]): Pick<AccountReport, 'findings' | 'actions'> {
+function plan(
+  changes: readonly Situation[],
+  then?: (state: ObservedState, ctx: PlanContext) => void,
+): Pick<AccountReport, 'findings' | 'actions'> {
   const state = healthy();
   const ctx = context();
   for (const situation of changes) situation.change(state, ctx);
+  then?.(state, ctx);
   const planned = planAccount(state, ctx);
   return {
     findings: planned.findings,
@@ -659,12 +755,43 @@ async function runFindings(): Promise<Outcome[]> {
   ];
 }
 
+/** Gap backfill configured (rules/backfill.ts): the ledger read (nothing collected yet), the settings. */
+function withBackfill(state: ObservedState, ctx: PlanContext): void {
+  state.collected ??= known({});
+  ctx.backfill = {
+    maxDays: 7,
+    maxFilesPerRun: 2_000,
+    marginMinutes: 60,
+    queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/cloudtrail-collector-backfill',
+  };
+}
+
+/** The situations after which a backfill may follow, again with backfill configured; and a stale account. */
+function backfillOutcomes(): Outcome[] {
+  const triggers: readonly FindingCode[] = [...BACKFILL_AFTER_REPAIR, ...BACKFILL_WHEN_LAGGING];
+  const stale: Situation = {
+    name: 'nothing arrived for a day',
+    code: 'COLLECTION_STALE',
+    change: (_s, c) => {
+      c.registeredAt = '2026-10-01T00:00:00.000Z';
+      c.lastRecordAt = '2026-10-31T12:00:00.000Z';
+      c.staleAfterMinutes = 360;
+    },
+  };
+  return [...SITUATIONS.filter((situation) => triggers.includes(situation.code)), stale].map((situation) => ({
+    situation: `${situation.name} (backfill configured)`,
+    code: situation.code,
+    report: plan([situation], withBackfill),
+  }));
+}
+
 let outcomes: Outcome[];
 
 beforeAll(async () => {
   outcomes = [
     ...SITUATIONS.map((situation) => ({ situation: situation.name, code: situation.code, report: plan([situation]) })),
     ...(await runFindings()),
+    ...backfillOutcomes(),
   ];
 });
 

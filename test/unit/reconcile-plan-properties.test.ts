@@ -278,6 +278,8 @@ function basedOnKnownState(action: PlannedAction, state: ObservedState): boolean
         const probe = state.buckets[action.params.bucketName];
         return isKnown(probe) && (probe.value.state === 'absent' || probe.value.state === 'owned');
       }
+      // Turning on log file validation rests on the trail list alone (DescribeTrails' LogFileValidationEnabled).
+      if (!('topicName' in action.params)) return state.trails.known;
       return isKnown(state.topics[`arn:aws:sns:${action.params.region}:${ACCT}:${action.params.topicName}`]);
     case 'CREATE_ESM':
     case 'ENABLE_ESM':
@@ -290,6 +292,11 @@ function basedOnKnownState(action: PlannedAction, state: ObservedState): boolean
     case 'REUSE_TRAIL':
     case 'START_LOGGING':
       return state.trails.known;
+    case 'BACKFILL': {
+      // It lists the trail's bucket: known to be the account's.
+      const probe = state.buckets[action.params.bucketName];
+      return isKnown(probe) && probe.value.state === 'owned';
+    }
   }
 }
 

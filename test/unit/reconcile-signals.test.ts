@@ -42,6 +42,8 @@ describe('run metrics', () => {
       ActionsFailed: 1,
       DeadLetterMessages: 7,
       AccountsStale: 1,
+      // No account's lag could be judged (no ledger): no lag metric, and none lagging.
+      AccountsLagging: 0,
     });
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * What real S3 answers on the read of a log file, against the ingest core with a fake S3 client:
  * - GetObject with the VersionId of an S3 event whose version was deleted since: 404 `NoSuchVersion` (Amazon S3 API
@@ -16,7 +17,13 @@ import { silentLogger, type LoggerLike } from '../../lambdas/shared/logger';
 import type { AccountRecord, ReadError } from '../../lambdas/shared/registry';
 import { PermanentInputError } from '../../lambdas/shared/errors';
 import { KEEP_ALL } from '../../lambdas/ingest/records/filters';
-import { WHOLE_OBJECT_MAX_BYTES, forwardObject, type ForwardOptions } from '../../lambdas/ingest/pipeline';
+import {
+  SMALL_OBJECT_MAX_BYTES,
+  WHOLE_OBJECT_MAX_BYTES,
+  forwardObject,
+  type ForwardOptions,
+} from '../../lambdas/ingest/pipeline';
+import { Gate } from '../../lambdas/shared/concurrency';
 import { gzipSync } from 'node:zlib';
 import { BodyLengthError, KmsReadError, ReadDeadlineError, deadlineSignal } from '../../lambdas/ingest/s3-read';
 import type { Sink } from '../../lambdas/ingest/sinks/sink';
@@ -382,5 +389,51 @@ describe('small objects are read whole (up to WHOLE_OBJECT_MAX_BYTES, by their C
     expect(error).toBeInstanceOf(ReadDeadlineError);
     expect((error as Error).message).toMatch(/stopped at the Lambda deadline .* after 5 bytes/);
     expect(body.destroyedByAbort()).toBe(true);
+  });
+});
+
+describe('forwardObject: the large-object gate', () => {
+  const small = gzipSync(Buffer.from('{"Records":[{"eventID":"a"}]}'));
+  // Random base64 hardly compresses: this gzip is over SMALL_OBJECT_MAX_BYTES.
+  const filler = randomBytes(SMALL_OBJECT_MAX_BYTES).toString('base64');
+  const large = gzipSync(Buffer.from(`{"Records":[{"eventID":"a","requestParameters":{"x":"${filler}"}}]}`));
+
+  /** Forwards one object while the gate is held by someone else; reports whether its body was read meanwhile. */
+  async function readsWhileGateHeld(log: Buffer, contentLength: number | undefined): Promise<boolean> {
+    const gate = new Gate(1);
+    const holdersRelease = await gate.acquire();
+    let bodyRead = false;
+    const body = new Readable({
+      read() {
+        bodyRead = true;
+        this.push(log);
+        this.push(null);
+      },
+    });
+    const s3 = fakeS3(() =>
+      Promise.resolve({ Body: body, ...(contentLength === undefined ? {} : { ContentLength: contentLength }) }),
+    );
+    const forwarding = forwardObject(s3.client, OBJECT, ACCOUNT, accepting, {
+      ...FORWARD,
+      largeObjects: gate,
+      deadline: Date.now() + 60_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const readBeforeRelease = bodyRead;
+    holdersRelease();
+    await forwarding;
+    expect(gate.holders).toBe(0); // released after the object, also by the one that waited
+    return readBeforeRelease;
+  }
+
+  test('a small object does not wait for the gate', async () => {
+    expect(small.length).toBeLessThanOrEqual(SMALL_OBJECT_MAX_BYTES);
+    expect(await readsWhileGateHeld(small, small.length)).toBe(true);
+  });
+
+  test('an object over SMALL_OBJECT_MAX_BYTES, or of unknown length, waits for its turn before its body is read', async () => {
+    expect(large.length).toBeGreaterThan(SMALL_OBJECT_MAX_BYTES);
+    expect(await readsWhileGateHeld(large, large.length)).toBe(false);
+    expect(await readsWhileGateHeld(small, undefined)).toBe(false);
   });
 });

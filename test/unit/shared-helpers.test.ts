@@ -1,8 +1,37 @@
-import { mapSettled } from '../../lambdas/shared/concurrency';
+import { Gate, mapSettled } from '../../lambdas/shared/concurrency';
 import { parseArn, parseQueueUrl } from '../../lambdas/shared/arn';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { validateRegistration, generateExternalId } from '../../lambdas/shared/registry';
 import { isFilteredOut, KEEP_ALL } from '../../lambdas/ingest/records/filters';
+
+describe('Gate', () => {
+  test('admits at most its limit, then hands each released slot to the next waiter in arrival order', async () => {
+    const gate = new Gate(2);
+    const order: string[] = [];
+    const releaseA = await gate.acquire();
+    const releaseB = await gate.acquire();
+    const c = gate.acquire().then((release) => (order.push('c'), release));
+    const d = gate.acquire().then((release) => (order.push('d'), release));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    expect(gate.holders).toBe(2);
+    releaseA();
+    releaseA(); // twice: still one slot
+    const releaseC = await c;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['c']);
+    releaseB();
+    const releaseD = await d;
+    expect(order).toEqual(['c', 'd']);
+    releaseC();
+    releaseD();
+    expect(gate.holders).toBe(0);
+  });
+
+  test('refuses a limit below 1', () => {
+    expect(() => new Gate(0)).toThrow('at least 1');
+  });
+});
 
 describe('mapSettled', () => {
   test('bounds concurrency and keeps going past failures, results in input order', async () => {

@@ -1,4 +1,6 @@
+import { isAccountId } from '../../shared/arn';
 import { errorMessage } from '../../shared/errors';
+import { BACKFILL_FORMAT_VERSION, BACKFILL_MARKER, MAX_BACKFILL_KEYS } from '../../shared/ledger';
 import type { AnnouncedObject } from '../log-object';
 
 /**
@@ -81,6 +83,14 @@ function parseDocument(doc: JsonObject, insideSns: boolean): ParsedNotification 
   if (isSnsEnvelope(doc)) {
     return insideSns ? poison('an SNS envelope nested inside another SNS envelope') : parseSnsEnvelope(doc);
   }
+  // Before the CloudTrail shape it extends: its accountId names the tenant, which only the backfill queue may do.
+  if (BACKFILL_MARKER in doc) {
+    return poison(
+      `a collector backfill message ("${BACKFILL_MARKER}") is accepted only from the backfill queue ` +
+        '(BACKFILL_QUEUE_ARN), whose messages only the collector can send; on any other queue its accountId ' +
+        'would let the sender choose the tenant',
+    );
+  }
   if ('s3Bucket' in doc || 's3ObjectKey' in doc) return parseCloudTrailNotification(doc, insideSns);
   if ('Records' in doc) return parseS3EventNotification(doc, insideSns);
   if (doc.Event === 's3:TestEvent') {
@@ -147,6 +157,60 @@ function parseCloudTrailNotification(doc: JsonObject, sns: boolean): ParsedNotif
     objects.push({ bucket, key, via: 'cloudtrail', sns });
   }
   return { kind: 'objects', objects };
+}
+
+/**
+ * A backfill message from the collector's backfill queue (docs/completeness.md, "Gap backfill"): CloudTrail's
+ * notification plus the account it is for, which only that queue may name (its policy lets only the collector's
+ * own principals send):
+ * `{"cloudtrailCollectorBackfill":1,"accountId":"111122223333","s3Bucket":"b","s3ObjectKey":["k",...]}`
+ * (lambdas/shared/ledger.ts, backfillMessageBody). Whatever else the backfill queue carries is poison: it never falls back to the other shapes.
+ */
+export type ParsedBackfill = { kind: 'backfill'; accountId: string; objects: AnnouncedObject[] } | PoisonNotification;
+
+type PoisonNotification = Extract<ParsedNotification, { kind: 'poison' }>;
+
+export function parseBackfillMessage(body: string): ParsedBackfill {
+  const what = 'backfill message';
+  const text = body.trim();
+  const parsed = parseJson(text);
+  if (!parsed.ok) return poisoned(`${what}: body is not JSON (${parsed.error}); it starts ${quote(text)}`);
+  const doc = parsed.value;
+  if (!isObject(doc)) return poisoned(`${what}: body is JSON ${describe(doc)}, expected a JSON object`);
+  if (!(BACKFILL_MARKER in doc)) {
+    return poisoned(
+      `the backfill queue accepts only collector backfill messages {"${BACKFILL_MARKER}":1,"accountId",` +
+        `"s3Bucket","s3ObjectKey"}; found ${listKeys(doc)}`,
+    );
+  }
+  if (doc[BACKFILL_MARKER] !== BACKFILL_FORMAT_VERSION) {
+    return poisoned(
+      `${what}: ${BACKFILL_MARKER} is ${describe(doc[BACKFILL_MARKER])}, expected ${BACKFILL_FORMAT_VERSION} ` +
+        '(the only format version)',
+    );
+  }
+  const { accountId, s3Bucket: bucket, s3ObjectKey: keys } = doc;
+  if (typeof accountId !== 'string' || !isAccountId(accountId)) {
+    return poisoned(`${what}: accountId is ${describe(accountId)}, expected a 12-digit account id`);
+  }
+  const named = `${what} for account ${accountId}`;
+  if (typeof bucket !== 'string' || bucket === '') {
+    return poisoned(`${named}: s3Bucket is ${describe(bucket)}, expected a bucket name`);
+  }
+  if (!Array.isArray(keys) || keys.length === 0) {
+    return poisoned(`${named}: s3ObjectKey is ${describe(keys)}, expected a list of 1 to ${MAX_BACKFILL_KEYS} keys`);
+  }
+  if (keys.length > MAX_BACKFILL_KEYS) {
+    return poisoned(`${named}: s3ObjectKey lists ${keys.length} keys, at most ${MAX_BACKFILL_KEYS} are allowed`);
+  }
+  const objects: AnnouncedObject[] = [];
+  for (const [index, key] of keys.entries()) {
+    if (typeof key !== 'string' || key === '') {
+      return poisoned(`${named}: s3ObjectKey[${index}] is ${describe(key)}, expected an object key`);
+    }
+    objects.push({ bucket, key, via: 'backfill', sns: false });
+  }
+  return { kind: 'backfill', accountId, objects };
 }
 
 type S3RecordOutcome =
@@ -282,6 +346,10 @@ function isObject(value: unknown): value is JsonObject {
 }
 
 function poison(reason: string): ParsedNotification {
+  return { kind: 'poison', reason };
+}
+
+function poisoned(reason: string): PoisonNotification {
   return { kind: 'poison', reason };
 }
 

@@ -10,6 +10,16 @@ export const DELIVERY_MARK_INTERVAL_MS = 5 * 60_000;
 type MarkDeps = Pick<IngestDeps, 'registry' | 'deliveryMarks' | 'readErrorMarks' | 'logger'>;
 
 /**
+ * Whether this process may write the mark `key` again: never written, or last written DELIVERY_MARK_INTERVAL_MS
+ * ago or more (`marks` absent: always). The writer sets `marks.set(key, now)` once its write succeeded. Used for
+ * `lastRecordAt`, `lastReadError` and the ledger's newest file per account and region (ledger-writes.ts).
+ */
+export function markIsDue(marks: ReadonlyMap<string, number> | undefined, key: string, now: number): boolean {
+  const last = marks?.get(key);
+  return last === undefined || now - last >= DELIVERY_MARK_INTERVAL_MS;
+}
+
+/**
  * Records that data arrived from these tenants (for COLLECTION_STALE and its alarm). Best effort: a failed write
  * is logged and never fails a message whose records were delivered.
  */
@@ -19,8 +29,7 @@ export async function noteDeliveries(tenants: readonly TenantBinding[], deps: Ma
   for (const tenant of tenants) {
     if (seen.has(tenant.accountId)) continue;
     seen.add(tenant.accountId);
-    const last = deps.deliveryMarks?.get(tenant.accountId);
-    if (last !== undefined && now - last < DELIVERY_MARK_INTERVAL_MS) continue;
+    if (!markIsDue(deps.deliveryMarks, tenant.accountId, now)) continue;
     try {
       await deps.registry.recordDelivery(tenant.accountId, new Date(now).toISOString());
       deps.deliveryMarks?.set(tenant.accountId, now);
@@ -48,8 +57,7 @@ export async function noteReadErrors(
   const noted = new Set<string>();
   for (const { tenant, error } of unreadable) {
     if (noted.has(tenant.accountId)) continue;
-    const last = deps.readErrorMarks?.get(tenant.accountId);
-    if (last !== undefined && now - last < DELIVERY_MARK_INTERVAL_MS) continue;
+    if (!markIsDue(deps.readErrorMarks, tenant.accountId, now)) continue;
     noted.add(tenant.accountId);
     const readError: ReadError = {
       kind: 'kms',

@@ -10,11 +10,24 @@ import { forwardObject, type ForwardOptions, type ForwardResult } from '../pipel
 import { KmsReadError } from '../s3-read';
 import type { Sink } from '../sinks/sink';
 import { DownstreamUnavailableError, type BreakerPermit, type CircuitBreaker } from './circuit-breaker';
-import { parseMessageBody, parseNotification, type ParsedNotification, type SnsEnvelopeHeader } from './notifications';
-import { classifyObjectKey } from '../../shared/object-key';
+import {
+  parseBackfillMessage,
+  parseMessageBody,
+  parseNotification,
+  type ParsedNotification,
+  type SnsEnvelopeHeader,
+} from './notifications';
+import { classifyObjectKey, type ObjectClass } from '../../shared/object-key';
+import type { LedgerWrites } from './ledger-writes';
 import { noteDeliveries, noteReadErrors } from './registry-marks';
 import type { FailedMessage, QueueSettler, Settlement } from './settle';
-import { checkTenantOwnsKey, resolveHubTenant, resolveTenant, type TenantBinding } from './tenant';
+import {
+  checkTenantOwnsKey,
+  resolveBackfillTenant,
+  resolveHubTenant,
+  resolveTenant,
+  type TenantBinding,
+} from './tenant';
 
 /**
  * The SQS source (docs/architecture.md, "Ingest"): one Lambda batch of messages, each a notification naming log
@@ -47,6 +60,13 @@ export interface IngestDeps {
   messageConcurrency: number;
   /** HUB_QUEUE_ARNS: a message from one of these is bound by its SNS envelope's TopicArn. Absent: no hub queue. */
   hubQueueArns?: ReadonlySet<string>;
+  /**
+   * BACKFILL_QUEUE_ARN: a message from this queue is a collector backfill message, bound to the registered account
+   * its body names (notifications.ts, parseBackfillMessage). Absent: no queue may name its tenant.
+   */
+  backfillQueueArn?: string;
+  /** The ledger of collected files (ledger-writes.ts, docs/completeness.md). Absent: nothing is recorded. */
+  ledger?: LedgerWrites;
   /** Backoff and hub DLQ moves of failed messages (settle.ts). Absent: failed messages are only reported. */
   settler?: Pick<QueueSettler, 'settle'>;
   /** This container's downstream circuit breaker (circuit-breaker.ts); the sink must report to it. Absent: closed. */
@@ -78,6 +98,7 @@ const OBJECT_NOTHING_FORWARDED = {
 interface BatchContext {
   queueTenant(eventSourceArn: string): Promise<TenantBinding>;
   hubTenant(topicArn: string | undefined, hubQueueArn: string): Promise<TenantBinding>;
+  backfillTenant(accountId: string, backfillQueueArn: string): Promise<TenantBinding>;
 }
 
 function batchContext(deps: IngestDeps): BatchContext {
@@ -94,6 +115,8 @@ function batchContext(deps: IngestDeps): BatchContext {
     queueTenant: (arn) => cached(`queue\u0000${arn}`, () => resolveTenant(arn, deps)),
     hubTenant: (topicArn, hubQueueArn) =>
       cached(`topic\u0000${topicArn ?? ''}`, () => resolveHubTenant(topicArn, hubQueueArn, deps)),
+    backfillTenant: (accountId, backfillQueueArn) =>
+      cached(`backfill\u0000${accountId}`, () => resolveBackfillTenant(accountId, backfillQueueArn, deps)),
   };
 }
 
@@ -146,6 +169,7 @@ export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, de
   if (deps.breaker) deps.counts.count('DownstreamBreakerOpen', deps.breaker.state === 'closed' ? 0 : 1);
   await noteDeliveries(delivered, deps);
   await noteReadErrors(unreadable, deps);
+  await deps.ledger?.noteNewest(deps);
   return { batchItemFailures, outcomes };
 }
 
@@ -191,6 +215,12 @@ async function bindMessage(
   context: BatchContext,
 ): Promise<{ tenant: TenantBinding; parsed: ParsedNotification } | { acknowledged: MessageOutcome }> {
   const queueArn = record.eventSourceARN;
+  if (deps.backfillQueueArn !== undefined && queueArn === deps.backfillQueueArn) {
+    const backfill = parseBackfillMessage(record.body);
+    if (backfill.kind === 'poison') throw new PermanentInputError(backfill.reason);
+    const tenant = await context.backfillTenant(backfill.accountId, queueArn);
+    return { tenant, parsed: { kind: 'objects', objects: backfill.objects } };
+  }
   if (!deps.hubQueueArns?.has(queueArn)) {
     const tenant = await context.queueTenant(queueArn);
     return { tenant, parsed: parseNotification(record.body) };
@@ -297,7 +327,7 @@ async function processMessage(
 
 async function forwardMessage(
   record: SQSRecord,
-  classified: { object: LogObject }[],
+  classified: { object: LogObject; objectClass: ObjectClass }[],
   tenant: TenantBinding,
   deps: IngestDeps,
   deadline: number,
@@ -305,7 +335,7 @@ async function forwardMessage(
   let records = 0;
   let filtered = 0;
   let objects = 0;
-  for (const { object } of classified) {
+  for (const { object, objectClass } of classified) {
     const where = { messageId: record.messageId, bucket: object.bucket, key: object.key, class: object.kind };
     if (!holdsRecords(object)) {
       // Digest files prove integrity; they hold no records. Other keys are not CloudTrail files at all.
@@ -332,10 +362,42 @@ async function forwardMessage(
     deps.counts.count('BytesIn', counts.bytesIn, 'Bytes');
     deps.counts.count('BytesOut', counts.bytesOut, 'Bytes');
     deps.counts.count('ObjectDuration', counts.durationMs, 'Milliseconds');
+    await recordInLedger(object, objectClass, result, deps);
   }
   deps.logger.info('message processed', { messageId: record.messageId, objects, records, filtered });
   deps.counts.count('MessagesProcessed', 1);
   return { status: 'forwarded', objects, records, filtered };
+}
+
+/**
+ * Every batch of the object was acknowledged: the file goes into the ledger, under the account, region and day
+ * of its key. A 0-byte file and a file without `Records` are recorded too (0 records, with their hash: a digest
+ * lists every file CloudTrail delivered); a missing one is not, since nothing of it was read.
+ */
+async function recordInLedger(
+  object: RecordObject,
+  objectClass: ObjectClass,
+  result: ForwardResult,
+  deps: IngestDeps,
+): Promise<void> {
+  if (!deps.ledger || result.outcome === 'missing' || objectClass.type === 'other') return;
+  await deps.ledger.record(
+    {
+      accountId: objectClass.accountId,
+      region: objectClass.region,
+      day: objectClass.day,
+      bucket: object.bucket,
+      key: object.key,
+      ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
+      ...(result.etag !== undefined ? { etag: result.etag } : {}),
+      kind: object.kind,
+      records: result.recordsRead,
+      bytes: result.bytesDecompressed,
+      sha256: result.sha256,
+      collectedAt: new Date(deps.ledger.now()).toISOString(),
+    },
+    deps,
+  );
 }
 
 function nothingForwarded(result: ForwardResult): keyof typeof OBJECT_NOTHING_FORWARDED {

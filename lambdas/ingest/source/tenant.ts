@@ -112,3 +112,27 @@ export async function resolveHubTenant(
   }
   return bindTenant(record, topic.region, topic.partition, deps.customerRoleName);
 }
+
+/**
+ * The tenant of a message on the collector's backfill queue (BACKFILL_QUEUE_ARN): the registered account its
+ * body names. Only the collector's own principals may send to that queue (its policy; docs/completeness.md), so
+ * the name is the collector's, as the TopicArn of a hub message is SNS's; the keys are still checked against the
+ * tenant (checkTenantOwnsKey) and read with its role and `ExpectedBucketOwner`. The region is that of the
+ * account's recorded topic (where its trail delivers), else the queue's; the partition is the queue's.
+ */
+export async function resolveBackfillTenant(
+  accountId: string,
+  backfillQueueArn: string,
+  deps: { registry: Pick<AccountsRegistry, 'get'>; customerRoleName: string },
+): Promise<TenantBinding> {
+  const queue = parseArn(backfillQueueArn);
+  const record = await deps.registry.get(accountId);
+  if (!record) {
+    throw new PermanentInputError(
+      `backfill message on ${backfillQueueArn} names account ${accountId}, which is not registered: nothing is read for it`,
+    );
+  }
+  const topic = record.topicArn === undefined ? undefined : tryParseArn(record.topicArn);
+  const region = topic?.service === 'sns' && topic.region !== '' ? topic.region : queue.region;
+  return bindTenant(record, region, queue.partition, deps.customerRoleName);
+}

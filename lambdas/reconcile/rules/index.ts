@@ -8,9 +8,19 @@
  */
 import type { FindingCode } from '../types';
 import { roleRule, trailListRule } from './access';
+import { backfillRule } from './backfill';
 import { bucketRule } from './bucket';
+import {
+  digestChainBrokenRule,
+  digestMissingRule,
+  digestSignatureInvalidRule,
+  digestVerificationRule,
+  logFileHashMismatchRule,
+  logFilesNotCollectedRule,
+} from './digest';
 import { costRule } from './cost';
 import { eventSourceMappingRule } from './esm';
+import { freshnessRule } from './freshness';
 import { hubSubscriptionRule } from './hub';
 import type { Rule } from './kit';
 import { kmsRule } from './kms';
@@ -20,6 +30,7 @@ import { stalenessRule } from './staleness';
 import { topicRule } from './topic';
 import { logArchiveRule, organizationTrailRule } from './organization';
 import { createTrailRule, trailCoverageRule, trailErrorsRule, trailLoggingRule, trailRule } from './trail';
+import { logFileValidationRule } from './validation';
 
 export const RULES: readonly Rule[] = [
   roleRule,
@@ -30,6 +41,7 @@ export const RULES: readonly Rule[] = [
   organizationTrailRule,
   trailLoggingRule,
   trailErrorsRule,
+  logFileValidationRule,
   logArchiveRule,
   bucketRule,
   topicRule,
@@ -40,8 +52,18 @@ export const RULES: readonly Rule[] = [
   eventSourceMappingRule,
   customerQueueRetirementRule,
   hubRetirementRule,
+  freshnessRule,
   stalenessRule,
   kmsRule,
+  // Digest verification's findings (observe-digests.ts): before the backfill, which LOG_FILES_NOT_COLLECTED triggers.
+  digestVerificationRule,
+  logFilesNotCollectedRule,
+  logFileHashMismatchRule,
+  digestSignatureInvalidRule,
+  digestChainBrokenRule,
+  digestMissingRule,
+  // Last: it follows the repairs and the lag findings of the rules before it.
+  backfillRule,
 ];
 
 /** Emitted by the plan's REPAIR_LOOP guard (plan.ts), which judges the drafted actions rather than the state. */
@@ -53,15 +75,24 @@ export function rulesEmitting(code: FindingCode, rules: readonly Rule[] = RULES)
 }
 
 export {
+  backfillRule,
   bucketRule,
   costRule,
   createTrailRule,
   customerQueueRetirementRule,
+  digestChainBrokenRule,
+  digestMissingRule,
+  digestSignatureInvalidRule,
+  digestVerificationRule,
   eventSourceMappingRule,
+  freshnessRule,
   hubRetirementRule,
   hubSubscriptionRule,
   kmsRule,
   logArchiveRule,
+  logFileHashMismatchRule,
+  logFilesNotCollectedRule,
+  logFileValidationRule,
   organizationTrailRule,
   queueRule,
   roleRule,
@@ -75,5 +106,6 @@ export {
   trailRule,
 };
 export { deadLetterMessages } from './queue';
+export { collectionLagMinutes, collectionLags, LAG_AFTER_MINUTES_DEFAULT, type RegionLag } from './freshness';
 export { POLICY_FINGERPRINT_PENDING } from './bucket';
 export * from './kit';

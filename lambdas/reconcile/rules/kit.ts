@@ -18,12 +18,14 @@ import type {
   ActionCode,
   ActionSpec,
   ChainPart,
+  CostImpact,
   Finding,
   FindingCode,
   HubSubscriber,
   ObservedState,
   ObservedTrail,
   PlanContext,
+  PlannedAction,
   Severity,
   TopologyRecord,
 } from '../types';
@@ -36,6 +38,8 @@ export type ActionDraft = ActionSpec & {
   needs: string[];
   provides: string[];
   recreationKey?: string;
+  /** Set by a rule that prices its action from the state (BACKFILL); otherwise costs.ts prices it by code. */
+  costImpact?: CostImpact;
 };
 
 /** The trail the chain is repaired around, once the plan is applied. */
@@ -119,6 +123,11 @@ export interface RuleInput {
   probes: ProbeTargets;
   /** The decisions of the rules before this one. */
   decided: ChainDecisions;
+  /**
+   * Account rules only: the plan's findings so far and its chain actions (after the REPAIR_LOOP guard). An account
+   * rule's action follows them (BACKFILL): its `needs` are the ids of the actions it waits for.
+   */
+  planned?: { findings: readonly Finding[]; actions: readonly PlannedAction[] };
 }
 
 export interface RuleOutput {
