@@ -397,13 +397,13 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
   },
   {
     code: 'LOG_FILE_VALIDATION_DISABLED',
-    severities: ['low', 'medium'],
+    severities: ['info', 'medium'],
     ifThisHappens:
       'the collected trail has log file validation off (`LogFileValidationEnabled` false): no signed hourly digest ' +
       'proves that every log file was collected unchanged',
     theCollectorDoes:
       'turns it on (`UPDATE_TRAIL` with `EnableLogFileValidation` only) on `outcomes-trail`, the trail it created; ' +
-      "on any other trail reports (low) the one `aws cloudtrail update-trail` command for the trail's owner. Free from " +
+      "on any other trail reports (info: the account still collects everything) the one `aws cloudtrail update-trail` command for the trail's owner. Free from " +
       'CloudTrail; S3 bills the digests (one PUT and ~2 KB per Region per hour, ~$0.06/month for 17 Regions)',
     outcome: 'repairs-when-safe',
     actions: ['UPDATE_TRAIL'],

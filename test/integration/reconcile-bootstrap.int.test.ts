@@ -49,13 +49,7 @@ describe('reconcile bootstrap against the emulator', () => {
     await clients.s3.send(new CreateBucketCommand({ Bucket: 'acme-audit-logs' }));
     const trails = clients.cloudTrailIn('eu-west-1');
     await trails.send(
-      // Validation on: a customer trail without it is also reported (LOG_FILE_VALIDATION_DISABLED, low).
-      new CreateTrailCommand({
-        Name: 'acme-org-audit',
-        S3BucketName: 'acme-audit-logs',
-        IsMultiRegionTrail: true,
-        EnableLogFileValidation: true,
-      }),
+      new CreateTrailCommand({ Name: 'acme-org-audit', S3BucketName: 'acme-audit-logs', IsMultiRegionTrail: true }),
     );
     await trails.send(new StartLoggingCommand({ Name: 'acme-org-audit' }));
     const customerTrail = `arn:aws:cloudtrail:eu-west-1:${CUSTOMER}:trail/acme-org-audit`;

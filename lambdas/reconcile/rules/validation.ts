@@ -48,10 +48,11 @@ export const logFileValidationRule: Rule = {
       const owner = isOwnedBy(trail, ctx.accountId) ? 'this account' : `account ${trail.ownerAccountId}`;
       return {
         findings: [
-          // Low: the customer's own setting, reported; the account still collects everything its trail delivers.
+          // Info: the customer's own setting, reported; the account still collects everything its trail delivers, so
+          // it is not degraded (plan.ts, accountReport) and `verify` says no digest proves the window.
           finding(
             'LOG_FILE_VALIDATION_DISABLED',
-            'low',
+            'info',
             trail.arn,
             `${why}. The collector does not change a trail it did not create: as ${owner}, run ` +
               enableValidationCommand(trail),

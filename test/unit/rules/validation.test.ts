@@ -64,7 +64,7 @@ describe('LOG_FILE_VALIDATION_DISABLED', () => {
     const plan = planAccount(state, ctx);
     expect(codes(plan)).toEqual([]);
     expect(plan.findings).toEqual([
-      expect.objectContaining({ code: 'LOG_FILE_VALIDATION_DISABLED', severity: 'low', resource: CUSTOMER_TRAIL }),
+      expect.objectContaining({ code: 'LOG_FILE_VALIDATION_DISABLED', severity: 'info', resource: CUSTOMER_TRAIL }),
     ]);
     expect(plan.findings[0]!.message).toContain(
       `as this account, run aws cloudtrail update-trail --name ${CUSTOMER_TRAIL} --enable-log-file-validation ` +
