@@ -298,6 +298,7 @@ export class CollectorStack extends Stack {
       alarmTopic: this.alarmTopic,
       hubShards: this.hub?.shards ?? [],
       reconcilePeriod: Duration.seconds(Math.min(this.reconcile.period?.toSeconds() ?? 3600, 12 * 3600)),
+      ...(this.backfill ? { backfillDeadLetterQueue: this.backfill.deadLetterQueue } : {}),
     });
 
     this.templates = new TemplateBucket(this, 'TemplateBucket', { logRetention });

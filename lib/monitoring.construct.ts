@@ -44,6 +44,8 @@ export interface MonitoringProps {
   hubShards: readonly HubShard[];
   /** The reconcile schedule's period, when it is a rate; cron schedules use an hour. */
   reconcilePeriod: Duration;
+  /** The backfill queue's DLQ (hub topology: lib/backfill-queue.construct.ts). */
+  backfillDeadLetterQueue?: IQueue;
 }
 
 /**
@@ -115,6 +117,22 @@ export class Monitoring extends Construct {
         'Messages are waiting in some customer outcomesqueue-dlq: log files that could not be ingested within the maxReceiveCount of their queue. ' +
         'Find the account in the reconcile report (deadLetterMessages), read the ingest logs for the messageIds, fix, then redrive the DLQ.',
     });
+
+    // ---- backfill DLQ: files a backfill enqueued that ingest could not collect within maxReceiveCount --------
+    if (props.backfillDeadLetterQueue) {
+      alarm(
+        'BackfillDeadLetterMessages',
+        props.backfillDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        {
+          description:
+            'cloudtrail-collector-backfill-dlq holds messages: backfilled log files that ingest could not collect (poison: ingest logs the reason; or ~33 hours of retries). ' +
+            'The next backfill lists them again while they are in its window; read them with `aws sqs receive-message`, fix, then `aws sqs start-message-move-task --source-arn <its ARN>` (docs/operations.md).',
+        },
+      );
+    }
 
     // ---- ingest errors --------------------------------------------------------------------------------------
     alarm('IngestErrors', props.ingest.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), {

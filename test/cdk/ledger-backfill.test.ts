@@ -204,8 +204,28 @@ describe('the backfill queue (hub topology)', () => {
     ]);
   });
 
-  test('the customer-queue topology has none: no queue, no variables, no output', () => {
+  test('an alarm on its DLQ notifies the alarm topic', () => {
+    const [, alarm] = named(
+      json,
+      'AWS::CloudWatch::Alarm',
+      'AlarmName',
+      'cloudtrail-collector-backfill-dead-letter-messages',
+    );
+    expect(alarm.Properties).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  test('the customer-queue topology has none: no queue, no variables, no output, no alarm', () => {
     const plain = synthCollector({ topology: 'customer-queue' });
+    expect(
+      byType(plain, 'AWS::CloudWatch::Alarm').filter(([, a]) => String(a.Properties.AlarmName).includes('backfill')),
+    ).toEqual([]);
     expect(
       byType(plain, 'AWS::SQS::Queue').filter(([, q]) => String(q.Properties.QueueName).includes('backfill')),
     ).toEqual([]);

@@ -10,21 +10,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { LEDGER_TTL_DAYS_DEFAULT, fileRef, filePartition, type LedgerEntry } from '../../lambdas/shared/ledger';
 import { logFileKey } from '../../testkit/cloudtrail-generator';
-
-/** DynamoDB's size of a stored item, in bytes (strings and numbers, what ledger items hold). */
-function itemSize(item: Record<string, unknown>): number {
-  let size = 0;
-  for (const [name, value] of Object.entries(item)) {
-    if (value === undefined) continue;
-    size += Buffer.byteLength(name);
-    if (typeof value === 'string') size += Buffer.byteLength(value);
-    else if (typeof value === 'number') {
-      const digits = String(Math.abs(value)).replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length;
-      size += Math.ceil(digits / 2) + 1;
-    } else throw new Error(`itemSize: unexpected ${typeof value} in ${name}`);
-  }
-  return size;
-}
+import { itemSize } from '../../testkit/dynamodb-item-size';
 
 const REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'] as const;
 const hex = (seed: string, length: number) => createHash('sha256').update(seed).digest('hex').slice(0, length);

@@ -35,6 +35,44 @@ function outageRows(report: SoakReport): string[][] {
   ];
 }
 
+function ledgerRows(report: SoakReport): string[][] {
+  const l = report.ledger;
+  return [
+    [
+      'ledger file items',
+      String(l.fileItems),
+      `${l.filesDelivered} readable log files delivered, ${l.filesCollected} collected; ${l.newestItems} newest-file items ` +
+        `(${l.newest.filter((n) => n.newestCollected).length} at the newest file collected); table ${l.table}`,
+    ],
+    [
+      'ledger: collected, no item',
+      String(l.collectedNotInLedger),
+      `${l.writeFailed} LedgerWriteFailed; ${l.unexpectedItems} items for files nobody generated`,
+    ],
+    [
+      'ledger: wrong hash / records',
+      `${l.hashMismatch} / ${l.recordsMismatch}`,
+      `against the SHA-256 and record count of each file as generated (${l.bytesMismatch} with another size)`,
+    ],
+    [
+      'ledger item size (bytes)',
+      `${l.itemBytes.fileMean} / ${l.itemBytes.fileMax}`,
+      `mean / max of the file items by DynamoDB's rules; newest-file items up to ${l.itemBytes.newestMax}`,
+    ],
+    [
+      'ledger write units',
+      String(l.writes.units),
+      `${l.writes.puts} PutItem (${l.writes.putUnits} units), ${l.writes.updates + l.writes.updatesNotNewer} newest-file UpdateItem ` +
+        `(${l.writes.updatesNotNewer} not newer), ${l.writes.failed} failed calls; ${l.writes.unitsPerFile} per file`,
+    ],
+    [
+      'ledger $ per million files',
+      l.writes.usdPerMillionFiles.toFixed(3),
+      'writes at $0.625 per million write request units (on-demand, us-east-1)',
+    ],
+  ];
+}
+
 export function formatReport(report: SoakReport): string {
   const rows: string[][] = [
     [
@@ -125,6 +163,7 @@ export function formatReport(report: SoakReport): string {
       `${report.traffic.s3GetObject} / ${report.traffic.stsAssumeRole}`,
       'requests, retries included',
     ],
+    ...ledgerRows(report),
     ['seconds', String(report.seconds.total), `set-up ${report.seconds.setup}, drain ${report.seconds.drain}`],
     ['verdict', report.ok ? 'OK' : 'FAILED', report.problems.join('; ') || 'nothing lost, DLQ = planted poison'],
   ];

@@ -6,7 +6,7 @@
  * topic nobody registered.
  */
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { IngestTopology } from '../../lambdas/shared/topology';
 import { generateRecords, logFileBody, logFileKey, seededRandom } from '../cloudtrail-generator';
 import { cloudTrailNotification, eventBridgeObjectCreated, s3EventNotification, snsEnvelope } from '../demo-chain';
@@ -50,6 +50,19 @@ export interface PlanTenant {
   topicArn: string;
 }
 
+/** A readable log file the workload delivered, as generated: what the ledger must hold for it once collected. */
+export interface GeneratedFile {
+  accountId: string;
+  bucket: string;
+  key: string;
+  records: number;
+  /** Its records' eventIDs: the file was collected once all of them reached the downstream. */
+  eventIds: string[];
+  /** Uncompressed bytes, and their SHA-256 in lower-case hex (what ingest records, and a digest lists). */
+  bytes: number;
+  sha256: string;
+}
+
 export interface PlannedMessage {
   index: number;
   /** The tenant whose topic (hub) or queue (customer queue) delivers it. */
@@ -61,6 +74,8 @@ export interface PlannedMessage {
   objects: { key: string; make: () => Buffer }[];
   /** eventIDs that must reach the downstream (filled in as the objects are made). */
   eventIds: string[];
+  /** The readable log files it announces, which the ledger must record (filled in as the objects are made). */
+  files: GeneratedFile[];
   /** Objects deleted after they were announced and before the ingest reads them. */
   deleteBeforeRead?: string[];
   messageId?: string;
@@ -134,8 +149,18 @@ export function planMessages(
   let fileSeed = options.seed * 1_000_003;
   let poisonIndex = 0;
 
-  /** A log file, generated only when it is uploaded; its eventIDs then go to `into`. */
-  const logFile = (tenant: PlanTenant, index: number, part: number, records: number, into: string[]) => {
+  /**
+   * A log file, generated only when it is uploaded; its eventIDs then go to `into`, and, for a file that stays
+   * readable, what the ledger must record of it to `files`.
+   */
+  const logFile = (
+    tenant: PlanTenant,
+    index: number,
+    part: number,
+    records: number,
+    into: string[],
+    files?: GeneratedFile[],
+  ) => {
     fileSeed += 1;
     const seed = fileSeed;
     const time = new Date(start + index * 60_000);
@@ -144,7 +169,21 @@ export function planMessages(
     const make = () => {
       const generated = generateRecords(records, { accountId, region: REGION, seed, start: time });
       into.push(...generated.map((record) => record.eventID as string));
-      return logFileBody(generated);
+      const body = logFileBody(generated);
+      if (files) {
+        const raw = gunzipSync(body);
+        const sha256 = createHash('sha256').update(raw).digest('hex');
+        files.push({
+          accountId,
+          bucket: tenant.bucket,
+          key,
+          records: generated.length,
+          eventIds: generated.map((record) => record.eventID as string),
+          bytes: raw.length,
+          sha256,
+        });
+      }
+      return body;
     };
     return { key, make };
   };
@@ -222,7 +261,7 @@ export function planMessages(
           break;
         }
       }
-      messages.push({ index, tenant: accountId, kind: 'poison', detail: what, body, objects, eventIds: [] });
+      messages.push({ index, tenant: accountId, kind: 'poison', detail: what, body, objects, eventIds: [], files: [] });
       continue;
     }
 
@@ -259,7 +298,16 @@ export function planMessages(
         const removed = s3EventNotification(bucket, key, 'ObjectRemoved:Delete');
         body = hub ? wrap(removed, S3_SUBJECT) : removed;
       }
-      messages.push({ index, tenant: accountId, kind: 'ignored', detail: what, body, objects: [], eventIds: [] });
+      messages.push({
+        index,
+        tenant: accountId,
+        kind: 'ignored',
+        detail: what,
+        body,
+        objects: [],
+        eventIds: [],
+        files: [],
+      });
     } else if (roll < 0.035) {
       const digest = random() < 0.5;
       const key = digest
@@ -276,6 +324,7 @@ export function planMessages(
         body: wrap(cloudTrailNotification(bucket, [key])),
         objects: [],
         eventIds: [],
+        files: [],
       });
     } else if (roll < 0.04) {
       const file = logFile(tenant, index, 0, 10, []); // its records can never arrive: not expected
@@ -287,12 +336,14 @@ export function planMessages(
         body: wrap(cloudTrailNotification(bucket, [file.key])),
         objects: [file],
         eventIds: [],
+        files: [],
         deleteBeforeRead: [file.key],
       });
     } else if (roll < 0.12) {
       const eventIds: string[] = [];
+      const generated: GeneratedFile[] = [];
       const files = Array.from({ length: 2 + Math.floor(random() * 3) }, (_, part) =>
-        logFile(tenant, index, part, 5 + Math.floor(random() * 30), eventIds),
+        logFile(tenant, index, part, 5 + Math.floor(random() * 30), eventIds, generated),
       );
       messages.push({
         index,
@@ -307,16 +358,19 @@ export function planMessages(
         ),
         objects: files,
         eventIds,
+        files: generated,
       });
     } else {
       const large = roll > 0.997;
       const eventIds: string[] = [];
+      const generated: GeneratedFile[] = [];
       const file = logFile(
         tenant,
         index,
         0,
         large ? 1_000 + Math.floor(random() * 2_000) : 5 + Math.floor(random() * 36),
         eventIds,
+        generated,
       );
       const shape = pickWeighted(random, hub ? HUB_SHAPES : SHAPES);
       messages.push({
@@ -327,6 +381,7 @@ export function planMessages(
         body: bodyFor(shape, tenant, file.key, index, envelope),
         objects: [file],
         eventIds,
+        files: generated,
       });
     }
   }

@@ -5,6 +5,7 @@ import type { PollTotals } from '../../lambdas/ingest/source/queue-poller';
 import type { AwsFaultProxy } from '../aws-fault-proxy';
 import type { DownstreamReceiver } from '../downstream-receiver';
 import type { TallyLogger } from '../tally-logger';
+import { ledgerFigures, ledgerProblems, type LedgerFigures, type LedgerWriteCounts } from './ledger';
 import type { PhaseFigures, SoakObserver } from './observe';
 import { FAULT_RATES, type SoakOptions } from './options';
 import type { OutagePlan, Phase } from './outages';
@@ -112,6 +113,8 @@ export interface SoakReport {
     /** How long processSqsBatch took; `overDeadline`: batches that ran past batchTimeoutMs. */
     batchSeconds: { median: number; p99: number; max: number; overDeadline: number };
   };
+  /** The ledger table ingest wrote, against the files generated, and what its writes cost (ledger.ts). */
+  ledger: LedgerFigures;
   /** Messages still in the queues at the end (0 when drained). */
   left: { visible: number; inFlight: number };
   counts: Record<string, number>;
@@ -210,6 +213,9 @@ export interface ReportInput {
   tally: CountTally;
   logger: TallyLogger;
   deadLetters: readonly (DeadLetter & { queue: string })[];
+  /** Every item of the ledger table at the end, and the ledger writes ingest sent. */
+  ledgerItems: readonly Record<string, unknown>[];
+  ledgerWrites: LedgerWriteCounts;
   left: { visible: number; inFlight: number };
   drained: boolean;
   started: number;
@@ -335,6 +341,14 @@ export function buildReport(input: ReportInput): SoakReport {
       messagesDeliveredConcurrently: observer.deliveredConcurrently.size,
       batchSeconds: batchStats(observer.batchMs, options.batchTimeoutMs),
     },
+    ledger: ledgerFigures({
+      table: input.world.ledgerTable,
+      items: input.ledgerItems,
+      files: planned.flatMap((message) => message.files),
+      received: receiver.eventIds,
+      writes: input.ledgerWrites,
+      writeFailed: input.tally.get('LedgerWriteFailed'),
+    }),
     left: input.left,
     counts: input.tally.toJSON(),
     logs: Object.fromEntries([...input.logger.counts].sort()),
@@ -363,6 +377,7 @@ export function buildReport(input: ReportInput): SoakReport {
   if (report.dlq.poisonMissing.length > 0)
     problems.push(`${report.dlq.poisonMissing.length} poison messages not in the DLQ`);
   if (report.dlq.unexpected.length > 0) problems.push(`${report.dlq.unexpected.length} non-poison messages in the DLQ`);
+  problems.push(...ledgerProblems(report.ledger));
   report.ok = problems.length === 0;
   return report;
 }

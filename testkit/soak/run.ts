@@ -4,7 +4,9 @@
  * random and the downstream goes down for a long outage, against moto with real queues: the hub topology's
  * queues in the collector account (the default) or the seed's queue per customer (world.ts).
  * At the end it counts what matters: every generated record reached the downstream at least once (unique
- * eventIDs), the DLQs hold exactly the poison messages planted, and how many duplicates there were.
+ * eventIDs), the DLQs hold exactly the poison messages planted, and how many duplicates there were; and, from the
+ * ledger table ingest wrote meanwhile, that every collected file has its item with the hash of its bytes, and what
+ * those writes cost (ledger.ts).
  *
  * `npm run soak` (bench/soak/soak.ts) runs it in full; test/reliability/soak.int.test.ts runs it in small.
  */
@@ -13,6 +15,7 @@ import { loadIngestConfig } from '../../lambdas/ingest/config';
 import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
 import { pollQueue } from '../../lambdas/ingest/source/queue-poller';
 import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
+import { awsClients } from '../../lambdas/shared/aws-clients';
 import { errorMessage } from '../../lambdas/shared/errors';
 import { AwsFaultProxy, type AwsFault, type AwsRequestInfo } from '../aws-fault-proxy';
 import { seededRandom } from '../cloudtrail-generator';
@@ -20,6 +23,7 @@ import { DownstreamReceiver, randomFaultPolicy, type Fault } from '../downstream
 import { resetMoto, startMoto, type MotoServer } from '../emulator';
 import { queueCounts } from '../queues';
 import { TallyLogger } from '../tally-logger';
+import { LedgerWriteMeter, readLedger } from './ledger';
 import { SoakObserver } from './observe';
 import { FAULT_RATES, REGION, TABLE, TOKEN, resolveOptions, type SoakOptions } from './options';
 import { OutagePlan } from './outages';
@@ -151,6 +155,9 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
         ...process.env,
         ...world.ingestEnv,
         ACCOUNTS_TABLE: TABLE,
+        // The table world.ts created (what ingest derives from ACCOUNTS_TABLE anyway; a LEDGER_TABLE of the caller's
+        // environment must not send the writes elsewhere).
+        LEDGER_TABLE: world.ledgerTable,
         DOWNSTREAM_URL: receiver.url,
         DOWNSTREAM_TOKEN: TOKEN,
         DOWNSTREAM_TIMEOUT_MS: String(options.downstreamTimeoutMs),
@@ -158,6 +165,8 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
       }),
       breaker: schedule.breaker,
     };
+    const ledgerWrites = new LedgerWriteMeter(world.ledgerTable);
+    const ingestClients = ledgerWrites.clients();
     const logger = new TallyLogger();
     const tally = new CountTally();
     let coldStarts = 0;
@@ -183,7 +192,10 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
         let deps: IngestDeps | undefined;
         try {
           coldStarts++;
-          deps = await createIngestDeps(config, logger, tally, { retrySeconds: schedule.retrySeconds });
+          deps = await createIngestDeps(config, logger, tally, {
+            retrySeconds: schedule.retrySeconds,
+            clients: ingestClients,
+          });
           await pollQueue(
             queue.sqs,
             handle(deps),
@@ -289,6 +301,7 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
         deadLetters.push({ ...letter, queue: queue.name });
     }
     const left = await backlog(world);
+    const ledgerItems = await readLedger(awsClients.dynamoDocument({ region: REGION, endpoint }), world.ledgerTable);
     return buildReport({
       options,
       schedule,
@@ -301,6 +314,8 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRep
       tally,
       logger,
       deadLetters,
+      ledgerItems,
+      ledgerWrites: ledgerWrites.counts,
       left,
       drained,
       started,

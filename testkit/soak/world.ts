@@ -5,11 +5,14 @@
  *   them), each tenant registered with its topic and shard (no queue in the customer account). moto does not
  *   deliver SNS to a queue of another account, so the soak puts in the shard's queue what SNS would deliver from
  *   the tenant's topic, byte for byte (snsNotificationBody, plan.ts), with the collector's own client.
+ * Both: the ledger table beside the registry (`<registry>-ledger`, ensureLedgerTable, as the CLI creates it against
+ * the emulator), so that ingest records every file it collects and the report can check the ledger (ledger.ts).
  */
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { awsClients } from '../../lambdas/shared/aws-clients';
+import { ensureLedgerTable, ledgerTableName } from '../../lambdas/shared/ledger';
 import { shardOf } from '../../lambdas/shared/topology';
 import { customerAdminClients } from '../customer-clients';
 import { createChain, DEMO_NAMES } from '../demo-chain';
@@ -45,12 +48,16 @@ export interface SoakWorld {
   /** What ingest's configuration adds for this topology (INGEST_TOPOLOGY, HUB_QUEUE_ARNS). */
   ingestEnv: Record<string, string>;
   bucketOwners: Map<string, string>;
+  /** The ledger table ingest writes (LEDGER_TABLE for its configuration). */
+  ledgerTable: string;
 }
 
 export async function createSoakWorld(options: SoakOptions, endpoint: string): Promise<SoakWorld> {
   const hub = options.topology === 'hub';
   const accounts = TENANTS.slice(0, options.tenants);
   const registry = await createRegistry(TABLE, { region: REGION, endpoint });
+  const ledgerTable = ledgerTableName(TABLE);
+  await ensureLedgerTable(registry.db, ledgerTable);
   const tenants: SoakTenant[] = [];
   const queues: SoakQueue[] = [];
   const queueByTenant = new Map<string, SoakQueue>();
@@ -124,5 +131,6 @@ export async function createSoakWorld(options: SoakOptions, endpoint: string): P
     },
     ingestEnv,
     bucketOwners: new Map(tenants.map((tenant) => [tenant.bucket, tenant.accountId])),
+    ledgerTable,
   };
 }
