@@ -101,12 +101,7 @@ export interface FilesSummary {
 function plansFor(options: FilesOptions): Plan[] {
   const plans: Plan[] = [{ label: 'current', tree: 'current', env: {} }];
   if (options.baselineDist) plans.push({ label: 'baseline', tree: 'baseline', env: {} });
-  // What the SDK's validation of S3's CRC64NVME (a checksum in JavaScript over every body) costs per file.
-  plans.push({
-    label: 'current, AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED',
-    tree: 'current',
-    env: { AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED' },
-  });
+  // (The S3 client no longer validates S3's CRC64NVME of responses: lambdas/shared/aws-clients.ts.)
   const latency = options.latency;
   if (latency) {
     // With S3's and the intake's latency, an execution is bound by how many messages it has in flight.
