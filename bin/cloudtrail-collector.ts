@@ -98,10 +98,11 @@ export function buildProgram(): Command {
   accounts
     .command('remove')
     .description(
-      'unregister an account (its resources, and its event source mapping or subscription, are left in place)',
+      'unregister an account: its event source mapping or hub subscription in the collector account is deleted first; prints what stays in the customer account',
     )
     .requiredOption('--account-id <id>', 'the account to remove')
-    .action((opts: { accountId: string }) => run(() => accountsRemove(opts))());
+    .option('--keep-ingest-path', 'leave the event source mapping or hub subscription in place (delete it by hand)')
+    .action((opts: { accountId: string; keepIngestPath?: boolean }) => run(() => accountsRemove(opts))());
 
   const organizations = program
     .command('organizations')

@@ -152,7 +152,10 @@ export class CustomerAccountStack extends Stack {
 
   /** One IAM policy for one permission group, with its cdk-nag suppressions (the wildcard reasons) beside it. */
   private groupPolicy(group: PermissionGroup, scopes: ScopeResolver): Policy {
-    const statements = statementsFor('customer', [group]);
+    // The log archive bucket's statements exist in the log-archive variant only (its LogArchiveBucketName).
+    const statements = statementsFor('customer', [group]).filter(
+      (spec) => spec.scope !== 'logArchiveBucket' || scopes.logArchiveBucket !== undefined,
+    );
     const policy = new Policy(this, pascalId(group), {
       policyName: `cloudtrail-collector-${group}`,
       roles: [this.role],

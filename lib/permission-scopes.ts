@@ -67,6 +67,10 @@ export function customerScopes({ partition, account, logArchiveBucket }: Custome
           : []),
       ],
     },
+    // Log-archive variant only: the customer template leaves the statements of this scope out otherwise.
+    ...(logArchiveBucket !== undefined
+      ? { logArchiveBucket: { resources: [`arn:${partition}:s3:::${logArchiveBucket}`] } }
+      : {}),
     kmsKeysViaS3: {
       resources: [`arn:${partition}:kms:*:*:key/*`],
       conditions: { StringLike: { 'kms:ViaService': ['s3.*.amazonaws.com', 's3.*.amazonaws.com.cn'] } },
@@ -160,6 +164,8 @@ export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
     "read-only status and selectors of the management account's own trails (this account only, any name: Control Tower's aws-controltower-BaselineCloudTrail or the customer's organization trail), to check that the organization trail logs management events",
   logFiles:
     'only CloudTrail keys (AWSLogs/<account>/..., optionally under a key prefix and an organization id) in whichever bucket the trail delivers to; every GetObject passes ExpectedBucketOwner = this account',
+  logArchiveBucket:
+    'log archive role only: the one bucket named by LogArchiveBucketName (its notification configuration)',
   kmsKeysViaS3:
     "kms:Decrypt only when S3 calls KMS on the role's behalf to read an SSE-KMS log file (kms:ViaService s3.*); the key may belong to another account (organization or Control Tower trails), whose key policy must still allow this role",
   // collector roles

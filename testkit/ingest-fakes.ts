@@ -26,6 +26,9 @@ export class MemoryS3 {
     seed: number;
     records: number;
     time: Date;
+    /** The trail's prefix and, for an organization trail, its organization id (`<prefix>/AWSLogs/o-.../<account>/`). */
+    prefix?: string;
+    orgId?: string;
   }): {
     key: string;
     eventIds: string[];

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { isAccountId } from '../../lambdas/shared/arn';
 import { loadCommonConfig } from '../../lambdas/shared/config';
+import { createReconcileClients, type ReconcileClients } from '../../lambdas/reconcile/clients';
+import { loadReconcileConfig } from '../../lambdas/reconcile/config';
 import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
 import {
   EXTERNAL_ID_PATTERN,
@@ -13,6 +15,13 @@ import { customerDeployCommand, publishedTemplateUrl, quickCreateLink } from '..
 import { S3_BUCKET_NAME_PATTERN } from '../../lib/names';
 import { parseImportCsv, type ImportRow } from './accounts-csv';
 import { excludeFromOrganization } from './organizations';
+import {
+  leftInCustomerAccount,
+  removalSucceeded,
+  removeIngestPath,
+  type IngestPathItem,
+  type RemovalConfig,
+} from './ingest-path-removal';
 import { EXIT, formatTable, printJson, printResult } from './output';
 import { collectorAccountId, registryFromEnv } from './registry-context';
 
@@ -306,31 +315,98 @@ export async function accountsList(options: { json?: boolean }): Promise<number>
   return EXIT.ok;
 }
 
+/** What `accounts remove` needs to delete the ingest path; tests and the CLI build it from the environment. */
+export interface RemoveDeps {
+  config(): RemovalConfig;
+  clients(config: RemovalConfig): ReconcileClients;
+}
+
+const REMOVE_DEPS: RemoveDeps = {
+  config: () => loadReconcileConfig(),
+  clients: (config) => createReconcileClients({ region: config.region, sessionName: 'cloudtrail-collector-cli' }),
+};
+
+function describeItem(item: IngestPathItem): string {
+  const what =
+    item.kind === 'event-source-mapping'
+      ? `event source mapping ${item.id} (polling ${item.source})`
+      : `hub subscription ${item.id} (of ${item.source})`;
+  return item.status === 'deleted' ? what : `${what}: ${item.error ?? 'failed'}`;
+}
+
 /**
- * Unregisters an account. Its resources stay as they are, in the customer account and in the collector account:
- * deleting the event source mapping or hub subscription reconcile created for it is a reconcile-side change not
- * built yet, so the message says what is left. A member of a registered organization is also excluded from it, so
- * `organizations sync` does not register it again (`organizations sync --include` brings it back).
+ * Unregisters an account, after deleting what reconcile created for it in the collector account: its event source
+ * mapping (customer-queue topology) and the collector's hub subscription of its topic (hub topology;
+ * ingest-path-removal.ts). The account stays registered when a deletion failed or a lookup could not be made, so
+ * that no mapping keeps polling a deregistered account unnoticed: the error names what failed, and the command can be
+ * run again. `--keep-ingest-path` unregisters without deleting anything (the behaviour before). What stays in the
+ * customer account is printed with the commands that delete it. A member of a registered organization is also
+ * excluded from it, so `organizations sync` does not register it again (`organizations sync --include` brings it
+ * back).
  */
-export async function accountsRemove(options: { accountId: string }): Promise<number> {
+export async function accountsRemove(
+  options: { accountId: string; keepIngestPath?: boolean },
+  deps: RemoveDeps = REMOVE_DEPS,
+): Promise<number> {
   const accountId = accountIdFlag(options.accountId);
   const registry = registryFromEnv();
   const record = await registry.get(accountId);
-  const removed = await registry.remove(accountId);
-  if (!removed) {
+  if (!record) {
     process.stderr.write(`account ${accountId} is not registered\n`);
     return EXIT.failures;
   }
-  const excludedFrom = record ? await excludeFromOrganization(record) : undefined;
+  const recordsAPath =
+    record.eventSourceMappingUuid !== undefined || record.queueArn !== undefined || record.topicArn !== undefined;
+  let config: RemovalConfig | undefined;
+  let deleted: IngestPathItem[] = [];
+  if (!options.keepIngestPath && recordsAPath) {
+    config = deps.config();
+    const removal = await removeIngestPath(record, config, deps.clients(config));
+    if (!removalSucceeded(removal)) {
+      process.stderr.write(
+        [
+          `account ${accountId} stays registered: what the collector created for it could not all be removed.`,
+          ...removal.items.filter((item) => item.status === 'failed').map((item) => `  failed: ${describeItem(item)}`),
+          ...removal.unknown.map((what) => `  could not look up ${what}`),
+          ...removal.items
+            .filter((item) => item.status === 'deleted')
+            .map((item) => `  deleted: ${describeItem(item)}`),
+          `Fix the cause and run accounts remove --account-id ${accountId} again, or unregister it with --keep-ingest-path ` +
+            'and delete them by hand (docs/customer-setup.md, "Leaving").',
+        ].join('\n') + '\n',
+      );
+      return EXIT.failures;
+    }
+    deleted = removal.items;
+  }
+  if (!(await registry.remove(accountId))) {
+    process.stderr.write(`account ${accountId} is not registered\n`);
+    return EXIT.failures;
+  }
+  const excludedFrom = await excludeFromOrganization(record);
+  const region = config?.region ?? loadCommonConfig().region;
+  const collectorPart = options.keepIngestPath
+    ? [
+        'Its event source mapping (customer-queue topology) or hub subscription was left in the collector account (--keep-ingest-path):',
+        'delete it by hand (docs/customer-setup.md, "Leaving"), or the mapping keeps polling its queue.',
+      ]
+    : deleted.length > 0
+      ? ['Deleted in the collector account:', ...deleted.map((item) => `  ${describeItem(item)}`)]
+      : [
+          'Nothing of its ingest path was left in the collector account (no event source mapping, no hub subscription).',
+        ];
   printResult(
     [
-      `Removed account ${accountId}. Its resources in the customer account were left as they are.`,
-      'Its event source mapping (customer-queue topology) or hub subscription stays too, until the operator deletes it (docs/customer-setup.md, "Leaving").',
+      `Removed account ${accountId}.`,
+      ...collectorPart,
       ...(excludedFrom
         ? [
             `It is excluded from ${excludedFrom}: organizations sync leaves it out (organizations sync --organization-id ${excludedFrom} --include ${accountId} brings it back).`,
           ]
         : []),
+      `Left in the customer account, as they are (the customer deletes what they no longer want, in account ${accountId}):`,
+      '',
+      ...leftInCustomerAccount(record, region).map((line) => `    ${line}`),
     ].join('\n'),
   );
   return EXIT.ok;

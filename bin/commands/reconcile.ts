@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { LedgerTable } from '../../lambdas/shared/ledger';
+import { OrganizationsRegistry } from '../../lambdas/shared/organization-registry';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { PermanentInputError, errorMessage } from '../../lambdas/shared/errors';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
@@ -23,7 +24,14 @@ async function runReconcile(mode: RunMode, accountId?: string): Promise<Reconcil
   await prepareLedgerTable(config, awsClients, logger);
   return reconcileAll(
     registry,
-    { clients: createReconcileClients({ region: config.region }), config, logger, ledger },
+    {
+      clients: createReconcileClients({ region: config.region }),
+      config,
+      logger,
+      ledger,
+      // A log archive's organization trail (its key prefix), from the organization items of the same table.
+      organizations: new OrganizationsRegistry(registry.db, registry.tableName),
+    },
     { mode, concurrency: config.concurrency, ...(accountId !== undefined ? { accountId } : {}) },
   );
 }

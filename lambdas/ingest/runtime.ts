@@ -8,6 +8,7 @@ import { ConfigError } from '../shared/errors';
 import { LedgerTable } from '../shared/ledger';
 import type { LoggerLike } from '../shared/logger';
 import { Gate } from '../shared/concurrency';
+import { OrganizationsRegistry } from '../shared/organization-registry';
 import { AccountsRegistry } from '../shared/registry';
 import type { IngestConfig } from './config';
 import { createSink, type SinkConfig, type SinkInjections } from './sinks';
@@ -137,6 +138,8 @@ export async function createIngestDeps(
   const ledger = injectedLedger ?? new LedgerTable(db, config.ledgerTable, config.ledgerTtlDays);
   return {
     registry: new AccountsRegistry(db, config.accountsTable),
+    // The organization items share the registry table (organization-registry.ts): the same GetItem permission.
+    organizations: new OrganizationsRegistry(db, config.accountsTable),
     ledger: new LedgerWrites(ledger, now),
     ...(config.backfillQueueArn !== undefined ? { backfillQueueArn: config.backfillQueueArn } : {}),
     credentials,

@@ -15,12 +15,13 @@ import { arnParts } from '../shared/arn';
 import { awsErrorName } from '../shared/errors';
 import type { CollectorClients, CustomerClients } from './clients';
 import { defaultQueueStatements, mergeCollectorStatements, type PolicyDocument } from './policies';
-import type { ActionCode, PlannedAction } from './types';
+import type { ActionCode, ActionSpec } from './types';
 
 /** apply.ts's propagation retrier: `call`, retried on the action's PROPAGATION_ERRORS within the run's budget. */
 export type Retrying = <T>(code: ActionCode, call: () => Promise<T>) => Promise<T>;
 
-type Of<C extends ActionCode> = Extract<PlannedAction, { code: C }>;
+/** Only the code and params are read: `accounts remove` (bin/commands/ingest-path-removal.ts) runs them outside a plan. */
+type Of<C extends ActionCode> = Extract<ActionSpec, { code: C }>;
 
 export async function subscriptionOperation(
   action: Of<'SUBSCRIBE' | 'SET_SUBSCRIPTION_ATTRIBUTES' | 'UNSUBSCRIBE'>,

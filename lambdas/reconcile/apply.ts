@@ -14,7 +14,13 @@
  * are eventually consistent). The calls that validate a policy at once are retried, with bounded backoff, on
  * exactly the error that means "not yet" (PROPAGATION_ERRORS); every other error fails the action at once.
  */
-import { CreateTrailCommand, StartLoggingCommand, UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
+import {
+  CreateTrailCommand,
+  DeleteTrailCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+  UpdateTrailCommand,
+} from '@aws-sdk/client-cloudtrail';
 import {
   CreateBucketCommand,
   GetBucketPolicyCommand,
@@ -27,6 +33,7 @@ import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { awsErrorName, errorMessage } from '../shared/errors';
 import { HUB_MAX_RECEIVE_COUNT } from '../shared/topology';
+import { putArchiveNotification } from './apply-archive';
 import { mappingOperation, mergeQueuePolicy, subscriptionOperation } from './apply-paths';
 import { runBackfill, type BackfillLedger, type BackfillProgress } from './backfill';
 import type { CollectorClients, CustomerClients } from './clients';
@@ -308,6 +315,10 @@ export function createActionExecutor(
           await mergeQueuePolicy(customer, queueName, queueArn, topicArn, ingestRoleArn);
           return;
         }
+        case 'PUT_BUCKET_NOTIFICATION':
+          // The log archive's path (apply-archive.ts): queue policy, then read-merge-write-check of the bucket's.
+          await putArchiveNotification(customer, action.params, owner, ctx.ingestRoleArn);
+          return;
         case 'SUBSCRIBE':
         case 'SET_SUBSCRIPTION_ATTRIBUTES':
         case 'UNSUBSCRIBE':
@@ -354,6 +365,9 @@ export function createActionExecutor(
             .cloudTrail(action.params.region)
             .send(new StartLoggingCommand({ Name: action.params.trailName }));
           return;
+        case 'RETIRE_TRAIL':
+          await retireTrail(customer, action.params.trailName, action.params.region);
+          return;
         case 'CREATE_ESM':
         case 'ENABLE_ESM':
         case 'UPDATE_ESM':
@@ -379,4 +393,27 @@ export function createActionExecutor(
       }
     },
   };
+}
+
+/**
+ * RETIRE_TRAIL: StopLogging, then DeleteTrail, both by name in the trail's home region (CloudTrail API Reference,
+ * StopLogging and DeleteTrail: "must be called from the Region in which the trail was created"; both take a name
+ * or an ARN, and moto's server routes them by name only). Stopping first means a DeleteTrail that fails still
+ * leaves no paid copy running. A trail already gone (TrailNotFoundException) is retired: a run interrupted
+ * half-way is finished by the next one.
+ */
+async function retireTrail(customer: CustomerClients, trailName: string, region: string): Promise<void> {
+  const cloudTrail = customer.cloudTrail(region);
+  const gone = (error: unknown) => awsErrorName(error) === 'TrailNotFoundException';
+  try {
+    await cloudTrail.send(new StopLoggingCommand({ Name: trailName }));
+  } catch (error) {
+    if (gone(error)) return;
+    throw error;
+  }
+  try {
+    await cloudTrail.send(new DeleteTrailCommand({ Name: trailName }));
+  } catch (error) {
+    if (!gone(error)) throw error;
+  }
 }

@@ -373,6 +373,13 @@ export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpa
       };
     case 'SUBSCRIBE':
       return { monthlyUsd: FREE, note: '$0 — SNS deliveries to SQS are not charged' };
+    case 'PUT_BUCKET_NOTIFICATION':
+      return {
+        monthlyUsd: FREE,
+        note:
+          '$0 — S3 event notifications are not charged; each log file becomes one SQS message for the archive ' +
+          "(within the SQS free tier of 1 million requests a month, shared by an AWS Organization's accounts)",
+      };
     case 'CREATE_QUEUE':
       return {
         monthlyUsd: FREE,
@@ -404,6 +411,18 @@ export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpa
         monthlyUsd: FREE,
         note: `$0 — and the mapping's idle polling of the customer queue stops (${eventSourceMappingPollingCost(1).note})`,
       };
+    case 'RETIRE_TRAIL': {
+      // A saving, stated in the note: monthlyUsd is what an action adds to the bill (never negative), and retiring
+      // adds nothing. outcomes-trail was the second copy beside an organization trail: the first copy of
+      // management events is free per account and Region, each further copy is billed (CloudTrail pricing).
+      const copy = duplicateTrailsCost(1, a);
+      return {
+        monthlyUsd: FREE,
+        note:
+          `$0 added, and it saves ${formatUsd(copy.monthlyUsd)}/month — outcomes-trail was the paid second copy ` +
+          `beside the organization trail, which keeps logging the account's management events (${copy.note})`,
+      };
+    }
     case 'BACKFILL':
       // The rule prices each planned BACKFILL from its window (backfillCost); this is the code's generic line.
       return {

@@ -163,8 +163,9 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
       'two or more trails log some of the same management events in the collector region (a read-only trail ' +
       'beside a write-only one is no duplicate)',
     theCollectorDoes:
-      'reports the estimated monthly charge of the extra copies ($2.00 per 100,000 events each); never deletes ' +
-      'a trail and never adds one',
+      'reports the estimated monthly charge of the extra copies ($2.00 per 100,000 events each), also beside an ' +
+      "organization trail a member cannot read (presumed to log: the member's own trail is the paid copy); never " +
+      'deletes a trail it did not create and never adds one (outcomes-trail: `COLLECTOR_TRAIL_REDUNDANT`)',
     outcome: 'reports',
     actions: [],
   },
@@ -462,6 +463,65 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     theCollectorDoes:
       'reports the Regions and times; a gap followed by a new chain is not reported here (the trail was off: ' +
       '`DIGEST_CHAIN_BROKEN`)',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'COLLECTOR_TRAIL_REDUNDANT',
+    severities: ['low', 'medium'],
+    ifThisHappens:
+      "an organization trail of the management account logs a member's management events, and the member still " +
+      'has the `outcomes-trail` the collector created and recorded (a paid second copy)',
+    theCollectorDoes:
+      'reports it with the monthly cost of the copy (low when it is already stopped); in apply mode retires it ' +
+      '(StopLogging, then DeleteTrail, by name) once the ledger holds a file of the account from the organization ' +
+      'bucket delivered after the organization trail was first seen, so no file is missed across the switch; ' +
+      'without a ledger, never automatically. Never any other trail',
+    outcome: 'repairs-when-safe',
+    actions: ['RETIRE_TRAIL'],
+  },
+  {
+    code: 'ARCHIVE_NOTIFICATIONS_MISSING',
+    severities: ['high'],
+    ifThisHappens:
+      "a registered log archive's bucket does not announce the members' log files (`<trail prefix>/AWSLogs/`, " +
+      "`.json.gz`, `s3:ObjectCreated:*`) to the archive's `outcomesqueue`",
+    theCollectorDoes:
+      'creates the queue if needed (`QUEUE_MISSING`), lets S3 send to it from the bucket (queue policy: ' +
+      "`aws:SourceArn` = the bucket, `aws:SourceAccount` = the archive), reads the bucket's notification " +
+      'configuration, merges in one queue configuration (`cloudtrail-collector-archive`; every other configuration ' +
+      'and EventBridge kept as read), writes it and reads it back. No trail is created in the archive account',
+    outcome: 'repairs',
+    actions: ['PUT_BUCKET_NOTIFICATION'],
+  },
+  {
+    code: 'ARCHIVE_NOTIFICATIONS_OVERLAP',
+    severities: ['high'],
+    ifThisHappens:
+      "another configuration of the archive bucket overlaps the collector's (same event type, overlapping prefix and " +
+      'suffix): S3 rejects such a document',
+    theCollectorDoes:
+      'changes nothing and names the overlapping configuration: narrow it, or fan both out through one SNS topic',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'ARCHIVE_PATH_BLOCKED',
+    severities: ['high'],
+    ifThisHappens:
+      "the log archive's path cannot be set up: no known trail delivers into the bucket (its prefix is unknown), the " +
+      "bucket is in another Region than the collector's queue, or the collector runs the hub topology",
+    theCollectorDoes: 'changes nothing and says which; `organizations sync` refreshes the trail',
+    outcome: 'reports',
+    actions: [],
+  },
+  {
+    code: 'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
+    severities: ['medium'],
+    ifThisHappens: 'the archive bucket sends its events to Amazon EventBridge',
+    theCollectorDoes:
+      'leaves its notification configuration alone and prints the EventBridge rule to create (not created by the ' +
+      'collector yet)',
     outcome: 'reports',
     actions: [],
   },

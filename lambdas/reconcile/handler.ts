@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { awsClients } from '../shared/aws-clients';
 import { LedgerTable } from '../shared/ledger';
 import { logger } from '../shared/logger';
+import { OrganizationsRegistry } from '../shared/organization-registry';
 import { AccountsRegistry } from '../shared/registry';
 import { createReconcileClients } from './clients';
 import { loadReconcileConfig } from './config';
@@ -17,6 +18,8 @@ const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: config
 // Freshness reads the ledger's newest files (LEDGER_TABLE, else <ACCOUNTS_TABLE>-ledger; docs/completeness.md).
 const ledger = new LedgerTable(registry.db, config.ledgerTable);
 const clients = createReconcileClients({ region: config.region });
+// A log archive's organization trail (its key prefix): the organization items of the registry table.
+const organizations = new OrganizationsRegistry(registry.db, config.accountsTable);
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileReport> => {
   logger.addContext(context);
@@ -24,7 +27,7 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
   try {
     const report = await reconcileAll(
       registry,
-      { clients, config, logger, ledger },
+      { clients, config, logger, ledger, organizations },
       { ...request, concurrency: config.concurrency },
     );
     logger.info('reconcile report', { report });

@@ -52,6 +52,7 @@ import {
   probeBucket,
   type HubSubscriptionReader,
 } from './observe-resources';
+import { observeArchive } from './observe-archive';
 import { probeTargets } from './targets';
 import {
   NOT_OBSERVED,
@@ -90,6 +91,8 @@ export async function observeAccount(
         ledger === undefined ? Promise.resolve() : observeLedger(ledger, ctx.accountId, state),
       ]);
       await observeRegionalStatuses(clients, ctx.accountId, state);
+      // A log archive: its bucket's notification configuration (after the trails, which may name its prefix).
+      await observeArchive(clients, ctx, state);
     })(),
     observeQueuesAndMappings(clients, ctx, state, collector),
   ]);

@@ -58,6 +58,8 @@ export const ACTION_ORDER: readonly ActionCode[] = [
   'PUT_TOPIC_POLICY',
   'CREATE_QUEUE',
   'PUT_QUEUE_POLICY',
+  // The archive queue's policy (written by the same action) must let S3 send before S3's test message.
+  'PUT_BUCKET_NOTIFICATION',
   'SUBSCRIBE',
   'SET_SUBSCRIPTION_ATTRIBUTES',
   'REUSE_TRAIL',
@@ -69,6 +71,8 @@ export const ACTION_ORDER: readonly ActionCode[] = [
   'UPDATE_ESM',
   'UNSUBSCRIBE',
   'DELETE_ESM',
+  // The collector's own trail, once an organization trail delivers the account's files (rules/organization.ts).
+  'RETIRE_TRAIL',
   // After every repair: the files of the gap go out through the repaired path (rules/backfill.ts).
   'BACKFILL',
 ];

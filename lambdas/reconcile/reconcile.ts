@@ -24,6 +24,9 @@ import { roleArn, partitionOf } from '../shared/arn';
 import { defaultBucketName, generatedBucketName } from './names';
 import { observeAccount, roleUnassumable, type LedgerReader } from './observe';
 import { observeDigests } from './observe-digests';
+import type { OrganizationRecord, OrganizationsRegistry } from '../shared/organization-registry';
+import type { LogArchiveContext } from './archive-types';
+import { coveringOrganizationTrail } from './trail-selection';
 import { PART_FIELDS, REPAIR_LOOP_WINDOW_MS, accountReport, planAccount } from './plan';
 import { finding } from './rules';
 import type {
@@ -87,11 +90,18 @@ export interface ReconcileDeps {
    * `collectedOn` (a LedgerTable has it) and `config.backfill`, gaps are backfilled (rules/backfill.ts).
    */
   ledger?: LedgerReader & Partial<BackfillLedger>;
+  /**
+   * The registered organizations (organization-registry.ts): a log archive's path reads its organization trail's
+   * prefix from them when the archive's own DescribeTrails does not show the trail. Omitted: not read.
+   */
+  organizations?: Pick<OrganizationsRegistry, 'list'>;
 }
 
 export interface AccountRunOptions {
   /** Registered accounts that are log archives for this one. */
   logArchives?: LogArchiveRef[];
+  /** The registered organizations (reconcileAll reads them once per run), for a log archive's trail. */
+  organizations?: readonly OrganizationRecord[];
   /** The run's mapping budget (reconcileAll shares one over every account); default: this account's alone. */
   budget?: MappingBudget;
 }
@@ -108,6 +118,8 @@ export async function reconcileAccount(
   const ctx = planContext(record, deps, now, mode, options.logArchives ?? [], budget);
   const backfill = backfillContext(record, deps);
   if (backfill !== undefined) ctx.backfill = backfill;
+  const logArchive = logArchiveContext(record, options.organizations ?? []);
+  if (logArchive !== undefined) ctx.logArchive = logArchive;
   const target: RoleTarget = {
     accountId: record.accountId,
     roleArn: roleArn(
@@ -143,9 +155,11 @@ export async function reconcileAccount(
         );
   const report = accountReport(record.accountId, plan, results);
   const verifiedUntil = digestCursor(observed);
+  const organizationTrailSeenAt = organizationTrailSeen(record, observed, now);
   await record_(deps, record, report, mode, now, plan, results, {
     ...created,
     ...(verifiedUntil !== undefined ? { digestsVerifiedUntil: verifiedUntil } : {}),
+    ...(organizationTrailSeenAt !== undefined ? { organizationTrailSeenAt } : {}),
   });
   return report;
 }
@@ -160,6 +174,21 @@ interface Created {
   backfill?: BackfillProgress;
   /** Not from apply: where digest verification stands (observe-digests.ts), recorded with the run. */
   digestsVerifiedUntil?: string;
+  /** Not from apply: an organization trail first seen now (ISO), or `null` when none is seen any more. */
+  organizationTrailSeenAt?: string | null;
+}
+
+/**
+ * When the registry's organizationTrailSeenAt changes: set to now the first time an organization trail of another
+ * account is seen logging the account's management events, removed (`null`) once none is (then a later one is
+ * timed afresh); undefined when it stays as it is (or the trails could not be read).
+ */
+function organizationTrailSeen(record: AccountRecord, observed: ObservedState, now: Date): string | null | undefined {
+  if (!observed.trails.known) return undefined;
+  const seen = coveringOrganizationTrail(observed.trails.value, record.accountId) !== undefined;
+  if (seen && record.organizationTrailSeenAt === undefined) return now.toISOString();
+  if (!seen && record.organizationTrailSeenAt !== undefined) return null;
+  return undefined;
 }
 
 /** Where digest verification stands after this run (observe-digests.ts), when it verified a window. */
@@ -247,6 +276,7 @@ export async function reconcileAll(
 ): Promise<ReconcileReport> {
   const runAt = (deps.now ?? (() => new Date()))().toISOString();
   const records = await registry.list();
+  const organizations = await registeredOrganizations(deps);
   const selected = options.accountId === undefined ? records : records.filter((r) => r.accountId === options.accountId);
   if (options.accountId !== undefined && selected.length === 0) throw new AccountNotRegisteredError(options.accountId);
 
@@ -255,6 +285,7 @@ export async function reconcileAll(
   const settled = await mapSettled(selected, options.concurrency ?? 10, (record) =>
     reconcileAccount(record, { ...deps, registry }, options.mode, {
       logArchives: logArchivesFor(record.accountId, records),
+      organizations,
       ...(budget !== undefined ? { budget } : {}),
     }),
   );
@@ -335,6 +366,9 @@ function planContext(
       : {}),
     ...(config.esmMaximumConcurrency !== undefined ? { esmMaximumConcurrency: config.esmMaximumConcurrency } : {}),
     ...(budget !== undefined ? { ingestCapacity: budget.capacityFor(record) } : {}),
+    ...(record.organizationTrailSeenAt !== undefined
+      ? { organizationTrailSeenAt: record.organizationTrailSeenAt }
+      : {}),
   };
 }
 
@@ -466,7 +500,21 @@ async function record_(
     if (recreations !== undefined) fields.recreations = recreations;
   }
   const topology = plan.recordsChain ? plan.topology : undefined;
-  const remove: (keyof ChainFields | 'ingestShard' | 'backfill')[] = [];
+  const remove: (keyof ChainFields | 'ingestShard' | 'backfill' | 'organizationTrailSeenAt')[] = [];
+  const seenAt = created.organizationTrailSeenAt;
+  if (typeof seenAt === 'string') fields.organizationTrailSeenAt = seenAt;
+  if (seenAt === null) remove.push('organizationTrailSeenAt');
+  // A retired outcomes-trail is no longer the account's trail: the next run does not report it deleted.
+  const retired = plan.actions.some(
+    (action) =>
+      action.code === 'RETIRE_TRAIL' &&
+      action.resource === record.trailArn &&
+      results.get(action.id)?.status === 'applied',
+  );
+  if (retired) {
+    delete fields.trailArn;
+    remove.push('trailArn');
+  }
   // Where a backfill stands, also after a failure part-way (the next run resumes after the last batch sent).
   if (created.backfill?.state === 'running') fields.backfill = created.backfill.cursor;
   if (created.digestsVerifiedUntil !== undefined) fields.digestsVerifiedUntil = created.digestsVerifiedUntil;
@@ -512,4 +560,50 @@ function countRecreations(
     next[action.recreationKey] = [...(next[action.recreationKey] ?? []), now.toISOString()];
   }
   return JSON.stringify(next) === JSON.stringify(previous) ? undefined : next;
+}
+
+/** The registered organizations, once per run; a failure only leaves the log archives without them (logged). */
+async function registeredOrganizations(deps: Omit<ReconcileDeps, 'registry'>): Promise<OrganizationRecord[]> {
+  if (deps.organizations === undefined) return [];
+  try {
+    return await deps.organizations.list();
+  } catch (error) {
+    deps.logger.warn('cannot read the registered organizations', { error: errorMessage(error) });
+    return [];
+  }
+}
+
+/**
+ * A log archive's context (rules/archive-notifications.ts): its bucket (logArchiveBucket, else the bucket of an
+ * organization it archives for) and the trail of a registered organization delivering into that bucket.
+ * Undefined for an account that is no log archive, or one whose bucket is not known.
+ */
+export function logArchiveContext(
+  record: Pick<AccountRecord, 'accountId' | 'logArchiveFor' | 'logArchiveBucket'>,
+  organizations: readonly OrganizationRecord[],
+): LogArchiveContext | undefined {
+  const organizationIds = (record.logArchiveFor ?? []).filter((member) => member.startsWith('o-'));
+  if (record.logArchiveBucket === undefined && organizationIds.length === 0) return undefined;
+  const mine = organizations.filter(
+    (organization) =>
+      organizationIds.includes(organization.organizationId) || organization.logArchiveAccountId === record.accountId,
+  );
+  const bucketName = record.logArchiveBucket ?? mine[0]?.trail.bucketName;
+  if (bucketName === undefined) return undefined;
+  const trail = mine.find((organization) => organization.trail.bucketName === bucketName)?.trail;
+  return {
+    bucketName,
+    organizationIds,
+    ...(trail !== undefined
+      ? {
+          trail: {
+            trailArn: trail.trailArn,
+            homeRegion: trail.homeRegion,
+            ...(trail.s3KeyPrefix !== undefined ? { s3KeyPrefix: trail.s3KeyPrefix } : {}),
+            ...(trail.snsTopicArn !== undefined ? { snsTopicArn: trail.snsTopicArn } : {}),
+            source: 'organization' as const,
+          },
+        }
+      : {}),
+  };
 }

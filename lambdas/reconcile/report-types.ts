@@ -78,6 +78,20 @@ export const FINDING_CODES = [
   'DIGEST_CHAIN_BROKEN',
   /** An hour with no digest while the trail logs with log file validation on. */
   'DIGEST_MISSING',
+  /**
+   * An organization trail of another account logs this member's management events, so the outcomes-trail the
+   * collector created and recorded is a paid second copy (retired by RETIRE_TRAIL once the organization path
+   * delivers the account's files).
+   */
+  'COLLECTOR_TRAIL_REDUNDANT',
+  /** A log archive's bucket has no S3 event notification of the members' log files to the archive's queue. */
+  'ARCHIVE_NOTIFICATIONS_MISSING',
+  /** A configuration of the archive bucket overlaps the collector's prefix/suffix for ObjectCreated: S3 would reject it. */
+  'ARCHIVE_NOTIFICATIONS_OVERLAP',
+  /** The log archive's path cannot be set up as things stand (trail prefix unknown, bucket in another Region, hub). */
+  'ARCHIVE_PATH_BLOCKED',
+  /** The archive bucket sends its events to EventBridge: an EventBridge rule to the archive's queue is asked for. */
+  'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
 ] as const;
 
 export type FindingCode = (typeof FINDING_CODES)[number];
@@ -112,6 +126,10 @@ export const ACTION_CODES = [
   'DELETE_ESM',
   /** Enqueues the log files of a gap that the ledger lacks (lambdas/reconcile/backfill.ts). */
   'BACKFILL',
+  /** StopLogging then DeleteTrail, by name, of the outcomes-trail the collector created (COLLECTOR_TRAIL_REDUNDANT). */
+  'RETIRE_TRAIL',
+  /** Merges one queue configuration into the log archive bucket's notification configuration (apply-archive.ts). */
+  'PUT_BUCKET_NOTIFICATION',
 ] as const;
 
 export type ActionCode = (typeof ACTION_CODES)[number];

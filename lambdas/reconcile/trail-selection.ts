@@ -51,6 +51,26 @@ export function presumedLogging(trail: ObservedTrail, accountId: string): boolea
   return !isOwnedBy(trail, accountId) && logsManagementEvents(trail) === 'unknown';
 }
 
+/**
+ * The organization trail of another account (the management account's) that logs this member account's management
+ * events, known or presumed (`presumedLogging`), if any; the first by ARN when there are several. Seen from a member,
+ * DescribeTrails returns it as a shadow trail (CloudTrail API Reference, DescribeTrails, IncludeShadowTrails: "in
+ * the case of an organization trail, the replication of an organization trail in member accounts. If you do not
+ * include shadow trails, organization trails in a member account ... will not be returned";
+ * https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_DescribeTrails.html): observe asks with
+ * includeShadowTrails true, so an organization trail covering the member is in `trails`.
+ */
+export function coveringOrganizationTrail(trails: ObservedTrail[], accountId: string): ObservedTrail | undefined {
+  return trails
+    .filter(
+      (trail) =>
+        trail.isOrganization &&
+        !isOwnedBy(trail, accountId) &&
+        (logsManagementEvents(trail) === 'yes' || presumedLogging(trail, accountId)),
+    )
+    .sort((a, b) => a.arn.localeCompare(b.arn))[0];
+}
+
 /** An organization trail this account owns (it is the organization's management account). */
 export function isOwnedOrganizationTrail(trail: ObservedTrail, accountId: string): boolean {
   return trail.isOrganization && isOwnedBy(trail, accountId);

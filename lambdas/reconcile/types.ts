@@ -181,6 +181,8 @@ export interface ObservedEventSourceMapping {
 }
 
 export interface ObservedState {
+  /** A registered log archive's bucket, as observe-archive.ts read it; absent for other accounts. */
+  archive?: Observation<ObservedArchive>;
   accountId: string;
   /** The collector's region: home region of a trail the collector creates, region of the queue. */
   region: string;
@@ -283,6 +285,13 @@ export interface PlanContext {
   ingestCapacity?: IngestCapacity;
   /** Set when gap backfill is configured (a ledger and its settings): rules/backfill.ts plans BACKFILL from it. */
   backfill?: BackfillContext;
+  /**
+   * The registry's organizationTrailSeenAt: when an organization trail of another account was first seen logging
+   * this account's management events (absent: not before this run). RETIRE_TRAIL waits for a file delivered later.
+   */
+  organizationTrailSeenAt?: string;
+  /** Set when the account is a registered log archive with a known bucket (rules/archive-notifications.ts). */
+  logArchive?: LogArchiveContext;
 }
 
 /**
@@ -337,6 +346,14 @@ export interface BackfillParams {
   /** Continue a backfill of earlier runs (the registry's cursor): its regions and position. */
   resume?: BackfillPosition & { regions: string[]; enqueued: number; startedAt: string };
 }
+
+export type {
+  ArchiveNotificationParams,
+  LogArchiveContext,
+  ObservedArchive,
+  ObservedNotificationConfiguration,
+} from './archive-types';
+import type { ArchiveNotificationParams, LogArchiveContext, ObservedArchive } from './archive-types';
 
 // ---- planned actions: what apply needs beyond the report -------------------------------------------------
 
@@ -396,13 +413,23 @@ export type ActionSpec =
       );
     }
   | { code: 'START_LOGGING'; params: { trailName: string; region: string } }
+  /**
+   * StopLogging, then DeleteTrail, by name in the trail's home region: only outcomes-trail, created and recorded by
+   * the collector, once an organization trail delivers the account's files (rules/organization.ts).
+   */
+  | { code: 'RETIRE_TRAIL'; params: { trailName: string; region: string } }
   | { code: 'CREATE_ESM'; params: { queueArn: string; functionArn: string; maximumConcurrency: number } }
   /** maximumConcurrency: set in the same call when the mapping's differs (one update at a time per mapping). */
   | { code: 'ENABLE_ESM'; params: { uuid: string; maximumConcurrency?: number } }
   | { code: 'UPDATE_ESM'; params: { uuid: string; maximumConcurrency: number } }
   | { code: 'DELETE_ESM'; params: { uuid: string; queueArn: string } }
   /** No change in the account: lists the trail's log files of a window and enqueues those the ledger lacks. */
-  | { code: 'BACKFILL'; params: BackfillParams };
+  | { code: 'BACKFILL'; params: BackfillParams }
+  /**
+   * The log archive's path (rules/archive-notifications.ts, apply-archive.ts): the queue policy lets S3 send from
+   * the bucket, then one queue configuration is merged into the bucket's notification configuration.
+   */
+  | { code: 'PUT_BUCKET_NOTIFICATION'; params: ArchiveNotificationParams };
 
 /**
  * The chain parts an action changes: the registry records a part only when all its actions applied. `backfill`

@@ -67,7 +67,7 @@ export interface AccountRecord extends ChainFields {
   ingestShard?: number;
   /**
    * The organization (`o-...`) this account was registered through or linked to by `organizations add|sync`
-   * (lambdas/shared/organization-registry.ts). Ingest is to accept its keys under the organization trail's
+   * (lambdas/shared/organization-registry.ts). A log archive forwards its keys under the organization trail's
    * `AWSLogs/<organizationId>/<accountId>/` only while `organizationMembership` is `active`.
    */
   organizationId?: string;
@@ -89,6 +89,13 @@ export interface AccountRecord extends ChainFields {
    * (ISO) were checked against their signed digests; the next run starts here.
    */
   digestsVerifiedUntil?: string;
+  /**
+   * When reconcile first saw an organization trail of another account logging this (member) account's management
+   * events (ISO); removed once none is seen. The collector retires its own outcomes-trail only after the ledger
+   * holds a file of this account from the organization's bucket delivered later than this
+   * (lambdas/reconcile/rules/organization.ts, collectorTrailRetirementRule).
+   */
+  organizationTrailSeenAt?: string;
 }
 
 /** Where a gap backfill stands between runs (written by reconcile on the account's item). */

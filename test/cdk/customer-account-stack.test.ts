@@ -4,7 +4,13 @@ import * as path from 'node:path';
 import { CUSTOMER_TEMPLATE, customerDeployCommand } from '../../lib/customer-deploy-command';
 import { renderCustomerTemplate, synthCustomerTemplate } from '../../lib/generated-files';
 import { CHAIN_NAMES, COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, GENERATED_FILES } from '../../lib/names';
-import { CUSTOMER_GROUPS, DENIED_COST_ACTIONS, actionsFor } from '../../lib/permissions';
+import {
+  CUSTOMER_GROUPS,
+  DENIED_COST_ACTIONS,
+  actionsFor,
+  statementsFor,
+  type PermissionGroup,
+} from '../../lib/permissions';
 import { ROOT } from './code-scan';
 import { allowedActions, asArray, synthApp, type Statement } from './support';
 
@@ -41,6 +47,23 @@ function flat(value: unknown): string {
   if ('Ref' in object) return `<${String(object.Ref)}>`;
   const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
   return parts.map(flat).join(separator);
+}
+
+/** The permission map's customer actions; the standard template has no log archive bucket (scope logArchiveBucket). */
+function variantActions(variant: 'standard' | 'log-archive', groups?: readonly PermissionGroup[]): string[] {
+  const all = actionsFor('customer', groups);
+  if (variant === 'log-archive') return all;
+  const archiveOnly = new Set(
+    statementsFor('customer', groups)
+      .filter((statement) => statement.scope === 'logArchiveBucket')
+      .flatMap((statement) => statement.actions),
+  );
+  const elsewhere = new Set(
+    statementsFor('customer', groups)
+      .filter((statement) => statement.scope !== 'logArchiveBucket')
+      .flatMap((statement) => statement.actions),
+  );
+  return all.filter((action) => !archiveOnly.has(action) || elsewhere.has(action));
 }
 
 describe.each([
@@ -103,7 +126,7 @@ describe.each([
 
   test('the role holds exactly the actions the permission map gives the customer role', () => {
     const granted = allowedActions(policies(template).flatMap(statementsOf));
-    expect(granted).toEqual(actionsFor('customer'));
+    expect(granted).toEqual(variantActions(variant));
   });
 
   test('the repair policy exists only in apply mode, and nothing outside it can write', () => {
@@ -113,7 +136,7 @@ describe.each([
     for (const policy of policies(template)) {
       if (policy !== repair) expect(policy.Condition).toBeUndefined();
     }
-    expect(allowedActions(statementsOf(repair))).toEqual(actionsFor('customer', ['repair']));
+    expect(allowedActions(statementsOf(repair))).toEqual(variantActions(variant, ['repair']));
     const readOnly = policies(template)
       .filter((policy) => policy !== repair)
       .flatMap((policy) => allowedActions(statementsOf(policy)));
@@ -152,6 +175,13 @@ describe.each([
         // and only these two calls (selectors stay denied).
         expect([...actions].sort()).toEqual(['cloudtrail:StartLogging', 'cloudtrail:UpdateTrail']);
         expect(resources).toEqual(['arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*']);
+        continue;
+      }
+      if (actions.includes('s3:PutBucketNotification')) {
+        // The log archive's path: the one bucket named by LogArchiveBucketName (owned by this account), nothing else.
+        expect(variant).toBe('log-archive');
+        expect([...actions]).toEqual(['s3:PutBucketNotification']);
+        expect(resources).toEqual(['arn:<AWS::Partition>:s3:::<LogArchiveBucketName>']);
         continue;
       }
       for (const resource of resources) {

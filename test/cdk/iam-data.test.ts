@@ -30,7 +30,7 @@ const SERVICES = ['cloudtrail', 's3', 'sns', 'sqs', 'kms', 'sts'] as const;
 /**
  * CloudTrail writes the customer role is allowed, and why. Every other CloudTrail write is in the explicit Deny
  * (DENIED_COST_ACTIONS in lib/permissions.ts). CloudTrail has no condition key that limits what UpdateTrail may
- * change or what StartLogging starts, so the guarantee for these three is in the code, checked below
+ * change or what StartLogging starts, so the guarantee for these writes is in the code, checked below
  * ("the code sends ..."): which commands it sends and with which parameters.
  */
 const ALLOWED_CLOUDTRAIL_WRITES: Record<string, string> = {
@@ -40,6 +40,10 @@ const ALLOWED_CLOUDTRAIL_WRITES: Record<string, string> = {
     "wires the collection trail (outcomes-trail, or the customer's trail the cost guard reuses instead of creating a paid second copy) to the collector's bucket or topic; the code sends only Name, S3BucketName, S3KeyPrefix and SnsTopicName, and EnableLogFileValidation on outcomes-trail alone (LOG_FILE_VALIDATION_DISABLED: digests change nothing that is recorded and cost a few S3 PUTs a month), never IsMultiRegionTrail, IncludeGlobalServiceEvents, IsOrganizationTrail or anything that changes what is recorded",
   'cloudtrail:StartLogging':
     'starts the collection trail only when no other trail logs management events (the planner), so the first, free copy; a stopped trail that records data events or Insights is never started; the code sends only Name',
+  'cloudtrail:StopLogging':
+    "RETIRE_TRAIL: stops outcomes-trail only (collectorTrail scope), the collector's own trail, once an organization trail logs the member's management events and delivers its files: it lowers cost (outcomes-trail is the paid second copy); the code sends only Name",
+  'cloudtrail:DeleteTrail':
+    'RETIRE_TRAIL: deletes outcomes-trail only (collectorTrail scope), after StopLogging, for the same reason; CloudTrail keeps the log files already delivered; the code sends only Name',
 };
 
 /** The parameters each allowed CloudTrail write may carry, as the code sends them. */
@@ -55,6 +59,8 @@ const ALLOWED_PARAMETERS: Record<string, readonly string[]> = {
   ],
   UpdateTrailCommand: ['Name', 'S3BucketName', 'S3KeyPrefix', 'SnsTopicName', 'EnableLogFileValidation'],
   StartLoggingCommand: ['Name'],
+  StopLoggingCommand: ['Name'],
+  DeleteTrailCommand: ['Name'],
 };
 
 /** Sample values for the templates' Refs (the checker resolves Fn::Join / Fn::Sub with them). */

@@ -4,6 +4,8 @@
  * registry's list() seeing accounts only when other item types share the table.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateFunctionCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { ListSubscriptionsByTopicCommand } from '@aws-sdk/client-sns';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,15 +15,18 @@ import { AccountsRegistry, ITEM_TYPE_ATTRIBUTE } from '../../lambdas/shared/regi
 import { GENERATED_FILES } from '../../lib/names';
 import { runCli } from '../../testkit/cli';
 import { createRegistryTable } from '../../testkit/demo-chain';
+import { AwsFaultProxy } from '../../testkit/aws-fault-proxy';
+import { createHubQueues } from '../../testkit/reconcile-env';
 import { COLLECTOR_ACCOUNT, REGION, useEmulator } from '../../testkit/test-emulator';
 
 const TABLE = 'accounts-lifecycle';
 const BUCKET_URL = 'https://cloudtrailcollector-templates.s3.us-east-1.amazonaws.com/';
 let env: Record<string, string>;
 let registry: AccountsRegistry;
+let endpoint: string;
 
 beforeEach(async () => {
-  const endpoint = await useEmulator();
+  endpoint = await useEmulator();
   await createRegistryTable(new DynamoDBClient({ region: REGION, endpoint }), TABLE);
   registry = new AccountsRegistry(awsClients.dynamoDocument({ region: REGION }), TABLE);
   env = { ACCOUNTS_TABLE: TABLE, COLLECTOR_ACCOUNT_ID: COLLECTOR_ACCOUNT, TEMPLATE_BUCKET_URL: '' };
@@ -178,5 +183,167 @@ test('list() and get() see accounts only: other item types in the table are skip
   expect(failure(removed)).toEqual({
     code: 2,
     error: 'cloudtrail-collector: --account-id must be 12 digits, got "organization:o-a1b2c3d4e5"',
+  });
+});
+
+describe('accounts remove deletes what reconcile created in the collector account', () => {
+  const A = '111122223333';
+  const topicOf = (id: string) => `arn:aws:sns:${REGION}:${id}:outcomestopic`;
+  /** The collector's subscriptions of a topic (moto lists a subscription to the account that made it). */
+  const collectorSubscriptions = async (topicArn: string) =>
+    (await awsClients.sns({ region: REGION }).send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn })))
+      .Subscriptions ?? [];
+
+  test('hub topology: add, apply subscribes the hub queue, remove unsubscribes it and prints what stays', async () => {
+    const hubQueueArns = await createHubQueues(1);
+    const hubEnv = {
+      ...env,
+      INGEST_TOPOLOGY: 'hub',
+      HUB_QUEUE_ARNS: hubQueueArns.join(','),
+      RECONCILE_ROLE_ARN: `arn:aws:iam::${COLLECTOR_ACCOUNT}:role/cloudtrail-collector-reconcile`,
+    };
+    expect((await runCli(['accounts', 'add', '--account-id', A], hubEnv)).code).toBe(0);
+    const applied = await runCli(['apply', '--account-id', A, '--json'], hubEnv);
+    expect(applied.stdout).toContain('"SUBSCRIBE"');
+    expect((await collectorSubscriptions(topicOf(A))).map((s) => s.Endpoint)).toEqual(hubQueueArns);
+    expect(await registry.get(A)).toMatchObject({ ingestTopology: 'hub', topicArn: topicOf(A) });
+
+    const removed = await runCli(['accounts', 'remove', '--account-id', A], hubEnv);
+    expect(failure(removed)).toEqual({ code: 0 });
+    expect(removed.stdout).toContain('Deleted in the collector account:');
+    expect(removed.stdout).toMatch(
+      new RegExp(`hub subscription arn:aws:sns:${REGION}:${A}:outcomestopic:\\S+ \\(of ${topicOf(A)}\\)`),
+    );
+    // Nothing delivers from the account's topic any more, and the account is gone.
+    expect(await collectorSubscriptions(topicOf(A))).toEqual([]);
+    expect(await registry.get(A)).toBeUndefined();
+    // What stays in the customer account, with the commands that delete it (names from lambdas/reconcile/names.ts).
+    for (const command of [
+      'aws cloudformation delete-stack --stack-name cloudtrail-collector-role',
+      `aws cloudtrail delete-trail --name outcomes-trail --region ${REGION}`,
+      `aws sns delete-topic --topic-arn ${topicOf(A)}`,
+      `aws s3 rb s3://outcomes-${A} --force`,
+    ]) {
+      expect(removed.stdout).toContain(command);
+    }
+    // The hub account has no queue of its own: none is listed.
+    expect(removed.stdout).not.toContain('outcomesqueue');
+  });
+
+  /**
+   * The ingest function in the emulator. moto checks that the function's role exists in its IAM, and this project
+   * has no IAM client, so the role is created with IAM's query API directly (moto routes by the SigV4 credential
+   * scope and does not check the signature). moto keeps the code without running it.
+   */
+  async function ingestFunction(): Promise<string> {
+    const role = `arn:aws:iam::${COLLECTOR_ACCOUNT}:role/cloudtrail-collector-ingest`;
+    const body = new URLSearchParams({
+      Action: 'CreateRole',
+      Version: '2010-05-08',
+      RoleName: 'cloudtrail-collector-ingest',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+    });
+    const created = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${REGION}/iam/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body,
+    });
+    expect(created.status).toBe(200);
+    const fn = await awsClients.lambda({ region: REGION }).send(
+      new CreateFunctionCommand({
+        FunctionName: 'cloudtrail-collector-ingest',
+        Runtime: 'nodejs20.x',
+        Role: role,
+        Handler: 'index.handler',
+        Code: { ZipFile: Buffer.from('not run by the emulator') },
+      }),
+    );
+    return fn.FunctionArn!;
+  }
+
+  test('customer-queue topology: apply creates the mapping, remove deletes it: nothing polls the queue', async () => {
+    // moto maps only a queue of the caller's own account (AWS maps another account's queue its policy allows):
+    // the collector account is registered as its own customer, which the collector supports like any account.
+    const account = COLLECTOR_ACCOUNT;
+    const functionArn = await ingestFunction();
+    const esmEnv = { ...env, INGEST_FUNCTION_ARN: functionArn };
+    expect((await runCli(['accounts', 'add', '--account-id', account], esmEnv)).code).toBe(0);
+    const applied = await runCli(['apply', '--account-id', account, '--json'], esmEnv);
+    expect(applied.stdout).toContain('"CREATE_ESM"');
+    const recorded = await registry.get(account);
+    expect(recorded?.eventSourceMappingUuid).toEqual(expect.any(String));
+    const queueArn = recorded!.queueArn!;
+    const mappings = async () =>
+      (
+        await awsClients
+          .lambda({ region: REGION })
+          .send(new ListEventSourceMappingsCommand({ EventSourceArn: queueArn }))
+      ).EventSourceMappings ?? [];
+    expect((await mappings()).map((m) => m.UUID)).toEqual([recorded!.eventSourceMappingUuid]);
+
+    const removed = await runCli(['accounts', 'remove', '--account-id', account], esmEnv);
+    expect(failure(removed)).toEqual({ code: 0 });
+    expect(removed.stdout).toContain(
+      `Deleted in the collector account:\n  event source mapping ${recorded!.eventSourceMappingUuid} (polling ${queueArn})`,
+    );
+    expect(removed.stdout).toContain('--queue-name outcomesqueue ');
+    expect(removed.stdout).toContain('--queue-name outcomesqueue-dlq ');
+    // No mapping polls the queue any more (Lambda deletes asynchronously: `Deleting` stops polling; moto at once).
+    expect((await mappings()).filter((m) => m.State !== 'Deleting')).toEqual([]);
+    expect(await registry.get(account)).toBeUndefined();
+  });
+
+  test('a deletion that cannot be made keeps the account registered and names what failed', async () => {
+    // A recorded mapping the emulator does not know, and a Lambda endpoint that refuses every call.
+    expect((await runCli(['accounts', 'add', '--account-id', A], env)).code).toBe(0);
+    await registry.update(A, {
+      queueArn: `arn:aws:sqs:${REGION}:${A}:outcomesqueue`,
+      eventSourceMappingUuid: '0f6c2a35-1c2e-4b8f-9d1a-2b3c4d5e6f70',
+    });
+    const proxy = new AwsFaultProxy(endpoint, {
+      policy: (request) => (request.service === 'lambda' ? { kind: 'reset' } : undefined),
+    });
+    const refused = await runCli(['accounts', 'remove', '--account-id', A], {
+      ...env,
+      INGEST_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${COLLECTOR_ACCOUNT}:function:cloudtrail-collector-ingest`,
+      AWS_ENDPOINT_URL: await proxy.start(),
+      AWS_MAX_ATTEMPTS: '1',
+    }).finally(() => proxy.stop());
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`account ${A} stays registered`);
+    expect(refused.stderr).toContain(
+      `could not look up the event source mappings of arn:aws:sqs:${REGION}:${A}:outcomesqueue: ListEventSourceMappings`,
+    );
+    expect(refused.stderr).toContain(
+      `failed: event source mapping 0f6c2a35-1c2e-4b8f-9d1a-2b3c4d5e6f70 (polling arn:aws:sqs:${REGION}:${A}:outcomesqueue): DeleteEventSourceMapping`,
+    );
+    expect(await registry.get(A)).toBeDefined();
+
+    // Against the emulator the recorded mapping is gone already (ResourceNotFoundException): removed.
+    const removed = await runCli(['accounts', 'remove', '--account-id', A], env);
+    expect(failure(removed)).toEqual({ code: 0 });
+    expect(removed.stdout).toContain('event source mapping 0f6c2a35-1c2e-4b8f-9d1a-2b3c4d5e6f70');
+    expect(await registry.get(A)).toBeUndefined();
+  });
+
+  test('--keep-ingest-path unregisters without deleting and says what is left', async () => {
+    expect((await runCli(['accounts', 'add', '--account-id', A], env)).code).toBe(0);
+    await registry.update(A, { eventSourceMappingUuid: '0f6c2a35-1c2e-4b8f-9d1a-2b3c4d5e6f70' });
+    const proxy = new AwsFaultProxy(endpoint);
+    const kept = await runCli(['accounts', 'remove', '--account-id', A, '--keep-ingest-path'], {
+      ...env,
+      AWS_ENDPOINT_URL: await proxy.start(),
+    }).finally(() => proxy.stop());
+    // Not one call to Lambda or SNS: the mapping is left as it is.
+    expect(proxy.requests.filter((request) => request.service !== 'dynamodb')).toEqual([]);
+    expect(failure(kept)).toEqual({ code: 0 });
+    expect(kept.stdout).toContain('was left in the collector account (--keep-ingest-path)');
+    expect(await registry.get(A)).toBeUndefined();
   });
 });

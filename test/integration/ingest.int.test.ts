@@ -8,6 +8,7 @@ import {
   snsEnvelope,
 } from '../../testkit/demo-chain';
 import { ingestWorld, receiveAll, type IngestWorld } from '../../testkit/ingest-env';
+import { accountRecord } from '../../testkit/registry';
 import { REGION } from '../../testkit/test-emulator';
 
 const TENANT = '111122223333';
@@ -35,6 +36,10 @@ describe('ingest end to end through the emulator', () => {
     const { clients, chain } = world.tenants.get(TENANT)!;
     const expected: string[] = [];
     const files = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => logFile(seed, 20 + seed * 7)));
+    // An organization trail's key is forwarded for an active registered member of the organization only.
+    await world.registry.add(
+      accountRecord({ accountId: '777788889999', organizationId: ORG, organizationMembership: 'active' }),
+    );
     const orgFile = await logFile(9, 33, { orgId: ORG, accountId: '777788889999' });
     for (const file of [...files, orgFile]) expected.push(...file.eventIds);
     const [f1, f2, f3, f4, f5, f6, f7, f8] = files.map((file) => file.key) as [
@@ -81,6 +86,8 @@ describe('ingest end to end through the emulator', () => {
     const lastRecordAt = (await world.registry.get(TENANT))?.lastRecordAt;
     expect(Date.now() - Date.parse(lastRecordAt!)).toBeLessThan(60_000);
     expect((await world.registry.get(OTHER_TENANT))?.lastRecordAt).toBeUndefined();
+    // ...and from the member whose file the log archive forwarded (its COLLECTION_STALE follows the archive path).
+    expect((await world.registry.get('777788889999'))?.lastRecordAt).toBeDefined();
   });
 
   test('a redelivered message reuses its idempotency keys, so the downstream drops the copy', async () => {

@@ -1,3 +1,4 @@
+import type { ObservedNotificationConfiguration } from '../../lambdas/reconcile/archive-types';
 import { RECONCILE_SETTINGS } from '../../testkit/reconcile-fixtures';
 /**
  * The drift table (lambdas/reconcile/drift-table.ts) against the code and the docs:
@@ -90,6 +91,17 @@ function toHub(s: ObservedState, c: PlanContext): void {
   Object.assign(s, hubHealthy());
   Object.assign(c, hubContext());
 }
+
+const ORGANIZATION_TRAIL = trail({
+  arn: 'arn:aws:cloudtrail:us-east-1:999900001111:trail/org-trail',
+  name: 'org-trail',
+  ownerAccountId: '999900001111',
+  isOrganization: true,
+  bucketName: 'acme-org-logs',
+  topicArn: undefined,
+  status: unknown('GetTrailStatus failed: TrailNotFoundException'),
+  selectors: unknown('GetEventSelectors failed: TrailNotFoundException'),
+});
 
 const SITUATIONS: readonly Situation[] = [
   {
@@ -447,6 +459,39 @@ const SITUATIONS: readonly Situation[] = [
     },
   },
   {
+    name: "a log archive's bucket does not announce the members' log files to the archive's queue",
+    code: 'ARCHIVE_NOTIFICATIONS_MISSING',
+    change: (s, c) => archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: false }),
+  },
+  {
+    name: "a customer configuration of the archive bucket overlaps the collector's filter",
+    code: 'ARCHIVE_NOTIFICATIONS_OVERLAP',
+    change: (s, c) =>
+      archiveSituation(s, c, {
+        queues: [{ id: 'mine', arn: 'arn:aws:sqs:us-east-1:111122223333:mine', events: ['s3:ObjectCreated:*'] }],
+        topics: [],
+        lambdas: [],
+        eventBridge: false,
+      }),
+  },
+  {
+    name: 'no known trail delivers into the archive bucket (its prefix is unknown)',
+    code: 'ARCHIVE_PATH_BLOCKED',
+    change: (s, c) => {
+      archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: false });
+      s.archive = known({
+        bucketName: 'central-logs',
+        region: REGION,
+        notification: { queues: [], topics: [], lambdas: [], eventBridge: false },
+      });
+    },
+  },
+  {
+    name: 'the archive bucket sends its events to EventBridge',
+    code: 'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
+    change: (s, c) => archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: true }),
+  },
+  {
     name: 'the trail topic in Hong Kong, the collector in the UAE (opt-in -> opt-in)',
     code: 'DELIVERY_REGION_UNSUPPORTED',
     change: (s, c) => {
@@ -692,7 +737,41 @@ const SITUATIONS: readonly Situation[] = [
       s.digests = known(digests({ spans: [] }));
     },
   },
+  {
+    name: 'an organization trail covers the member; the ledger holds its files from the organization bucket',
+    code: 'COLLECTOR_TRAIL_REDUNDANT',
+    change: (s, c) => {
+      s.trails = known([trail(), ORGANIZATION_TRAIL]);
+      const file = { region: REGION, bucket: 'acme-org-logs', key: 'AWSLogs/o-abc/x.json.gz' };
+      s.collected = known({
+        [REGION]: { ...file, deliveredAt: '2026-11-01T11:30:00Z', collectedAt: '2026-11-01T11:31:00Z' },
+      });
+      c.organizationTrailSeenAt = '2026-11-01T11:00:00Z';
+    },
+  },
+  {
+    name: 'an organization trail covers the member, no ledger',
+    code: 'COLLECTOR_TRAIL_REDUNDANT',
+    change: (s) => {
+      s.trails = known([trail(), ORGANIZATION_TRAIL]);
+    },
+  },
+  {
+    name: 'an organization trail covers the member, outcomes-trail already stopped',
+    code: 'COLLECTOR_TRAIL_REDUNDANT',
+    change: (s) => {
+      s.trails = known([trail({ status: known({ isLogging: false }) }), ORGANIZATION_TRAIL]);
+    },
+  },
 ];
+
+/** A registered log archive (rules/archive-notifications.ts) whose bucket has this notification configuration. */
+function archiveSituation(s: ObservedState, c: PlanContext, notification: ObservedNotificationConfiguration): void {
+  const orgTrail = { trailArn: 'arn:aws:cloudtrail:us-east-1:999900001111:trail/org', source: 'organization' as const };
+  c.logArchive = { bucketName: 'central-logs', organizationIds: ['o-a1b2c3d4e5'], trail: orgTrail };
+  s.trails = known([]);
+  s.archive = known({ bucketName: 'central-logs', region: REGION, notification, trail: orgTrail });
+}
 
 function digests(options: Partial<DigestObservationOptions>) {
   return digestObservation({ trailArn: TRAIL_ARN, bucket: BUCKET, accountId: ACCT, ...options });

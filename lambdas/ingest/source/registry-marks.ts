@@ -20,24 +20,19 @@ export function markIsDue(marks: ReadonlyMap<string, number> | undefined, key: s
 }
 
 /**
- * Records that data arrived from these tenants (for COLLECTION_STALE and its alarm). Best effort: a failed write
- * is logged and never fails a message whose records were delivered.
+ * Records that data arrived from these accounts (for COLLECTION_STALE and its alarm): the tenants, and the members
+ * whose files a log archive forwarded. Best effort: a failed write is logged and never fails a message whose
+ * records were delivered. An account that is not registered is left alone (recordDelivery's condition).
  */
-export async function noteDeliveries(tenants: readonly TenantBinding[], deps: MarkDeps): Promise<void> {
+export async function noteDeliveries(accountIds: Iterable<string>, deps: MarkDeps): Promise<void> {
   const now = Date.now();
-  const seen = new Set<string>();
-  for (const tenant of tenants) {
-    if (seen.has(tenant.accountId)) continue;
-    seen.add(tenant.accountId);
-    if (!markIsDue(deps.deliveryMarks, tenant.accountId, now)) continue;
+  for (const accountId of new Set(accountIds)) {
+    if (!markIsDue(deps.deliveryMarks, accountId, now)) continue;
     try {
-      await deps.registry.recordDelivery(tenant.accountId, new Date(now).toISOString());
-      deps.deliveryMarks?.set(tenant.accountId, now);
+      await deps.registry.recordDelivery(accountId, new Date(now).toISOString());
+      deps.deliveryMarks?.set(accountId, now);
     } catch (error) {
-      deps.logger.warn('could not record the last delivery time', {
-        accountId: tenant.accountId,
-        error: errorMessage(error),
-      });
+      deps.logger.warn('could not record the last delivery time', { accountId, error: errorMessage(error) });
     }
   }
 }

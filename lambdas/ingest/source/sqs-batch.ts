@@ -4,6 +4,7 @@ import { mapSettled } from '../../shared/concurrency';
 import type { AssumedRoleCredentialCache } from '../../shared/credentials';
 import { PermanentInputError, errorMessage } from '../../shared/errors';
 import type { LoggerLike } from '../../shared/logger';
+import type { OrganizationsRegistry } from '../../shared/organization-registry';
 import type { AccountsRegistry } from '../../shared/registry';
 import { describeObject, type LogObject, type RecordObject } from '../log-object';
 import { forwardObject, type ForwardOptions, type ForwardResult } from '../pipeline';
@@ -26,6 +27,7 @@ import {
   resolveBackfillTenant,
   resolveHubTenant,
   resolveTenant,
+  type MembershipLookup,
   type TenantBinding,
 } from './tenant';
 
@@ -45,6 +47,12 @@ export interface CountSink {
 export interface IngestDeps {
   /** `recordReadError` is optional: without it a KMS read error is only logged and counted. */
   registry: Pick<AccountsRegistry, 'get' | 'recordDelivery'> & Partial<Pick<AccountsRegistry, 'recordReadError'>>;
+  /**
+   * The organization items of the registry table (organization-registry.ts): a log archive registered on an
+   * organization item may forward its active members' keys (tenant.ts, checkTenantOwnsKey). Absent: only a
+   * `logArchiveFor` holding the organization id makes an account its log archive.
+   */
+  organizations?: Pick<OrganizationsRegistry, 'get'>;
   /** When this process last wrote `lastRecordAt` per account: the registry is written at most every few minutes. */
   deliveryMarks?: Map<string, number>;
   /** The same for `lastReadError`. */
@@ -94,8 +102,12 @@ const OBJECT_NOTHING_FORWARDED = {
   'no-records': 'object has no "Records" array (not a log file): acknowledged',
 } as const;
 
-/** Per batch: tenant lookups shared by its messages (by queue, or by topic on hub queues). */
+/**
+ * Per batch: tenant lookups shared by its messages (by queue, or by topic on hub queues), and the registry
+ * lookups of organization members (`membership`), each made once per batch.
+ */
 interface BatchContext {
+  membership: MembershipLookup;
   queueTenant(eventSourceArn: string): Promise<TenantBinding>;
   hubTenant(topicArn: string | undefined, hubQueueArn: string): Promise<TenantBinding>;
   backfillTenant(accountId: string, backfillQueueArn: string): Promise<TenantBinding>;
@@ -111,7 +123,26 @@ function batchContext(deps: IngestDeps): BatchContext {
     }
     return pending;
   };
+  const members = new Map<string, ReturnType<MembershipLookup['account']>>();
+  const archives = new Map<string, Promise<string | undefined>>();
+  const once = <T>(cache: Map<string, Promise<T>>, key: string, lookup: () => Promise<T>): Promise<T> => {
+    let pending = cache.get(key);
+    if (!pending) {
+      pending = lookup();
+      cache.set(key, pending);
+    }
+    return pending;
+  };
   return {
+    membership: {
+      account: (accountId) => once(members, accountId, () => deps.registry.get(accountId)),
+      organizationArchive: (organizationId) =>
+        once(archives, organizationId, async () =>
+          deps.organizations === undefined
+            ? undefined
+            : (await deps.organizations.get(organizationId))?.logArchiveAccountId,
+        ),
+    },
     queueTenant: (arn) => cached(`queue\u0000${arn}`, () => resolveTenant(arn, deps)),
     hubTenant: (topicArn, hubQueueArn) =>
       cached(`topic\u0000${topicArn ?? ''}`, () => resolveHubTenant(topicArn, hubQueueArn, deps)),
@@ -127,13 +158,18 @@ function batchContext(deps: IngestDeps): BatchContext {
 export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, deadline: number): Promise<BatchResult> {
   const context = batchContext(deps);
   const tenantOf: (TenantBinding | undefined)[] = new Array<TenantBinding | undefined>(records.length);
+  // The accounts other than the tenant (a log archive's members) whose files of the message forwarded records.
+  const membersOf: Set<string>[] = records.map(() => new Set<string>());
   const settled = await mapSettled(records, deps.messageConcurrency, (record, index) =>
-    processMessage(record, deps, deadline, context, (tenant) => (tenantOf[index] = tenant)),
+    processMessage(record, deps, deadline, context, {
+      bound: (tenant) => (tenantOf[index] = tenant),
+      member: (accountId) => membersOf[index]!.add(accountId),
+    }),
   );
 
   const outcomes = new Map<string, MessageOutcome>();
   const failed: FailedMessage[] = [];
-  const delivered: TenantBinding[] = [];
+  const delivered: string[] = [];
   const unreadable: { tenant: TenantBinding; error: KmsReadError }[] = [];
   settled.forEach((result, index) => {
     const record = records[index]!;
@@ -146,7 +182,9 @@ export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, de
       if (result.reason instanceof KmsReadError && tenant) unreadable.push({ tenant, error: result.reason });
     }
     if (outcome.status === 'failed') failed.push({ record, poison: outcome.poison, reason: outcome.error });
-    if (outcome.status === 'forwarded' && outcome.records > 0 && tenantOf[index]) delivered.push(tenantOf[index]);
+    if (outcome.status === 'forwarded' && outcome.records > 0 && tenantOf[index]) {
+      delivered.push(tenantOf[index].accountId, ...membersOf[index]!);
+    }
     outcomes.set(record.messageId, outcome);
   });
 
@@ -279,17 +317,23 @@ async function acknowledgeConfirmation(
   return { status: 'ignored', reason };
 }
 
+/** What a message tells the batch as it goes: its tenant, and each member account whose records it forwarded. */
+interface MessageNotes {
+  bound(tenant: TenantBinding): void;
+  member(accountId: string): void;
+}
+
 async function processMessage(
   record: SQSRecord,
   deps: IngestDeps,
   deadline: number,
   context: BatchContext,
-  bound: (tenant: TenantBinding) => void,
+  notes: MessageNotes,
 ): Promise<MessageOutcome> {
   const binding = await bindMessage(record, deps, context);
   if ('acknowledged' in binding) return binding.acknowledged;
   const { tenant, parsed } = binding;
-  bound(tenant);
+  notes.bound(tenant);
   if (parsed.kind === 'poison') throw new PermanentInputError(`unrecognized message: ${parsed.reason}`);
   if (parsed.kind === 'ignored') {
     deps.logger.info('message acknowledged without forwarding', {
@@ -306,7 +350,9 @@ async function processMessage(
     const objectClass = classifyObjectKey(announced.key);
     return { object: { ...announced, kind: objectClass.type } satisfies LogObject, objectClass };
   });
-  for (const { object, objectClass } of classified) checkTenantOwnsKey(tenant, object, objectClass);
+  for (const { object, objectClass } of classified) {
+    await checkTenantOwnsKey(tenant, object, objectClass, context.membership);
+  }
 
   // While the downstream circuit is open nothing is read: the message is failed now and hidden for its backoff.
   let permit: BreakerPermit | undefined;
@@ -319,7 +365,7 @@ async function processMessage(
     }
   }
   try {
-    return await forwardMessage(record, classified, tenant, deps, deadline);
+    return await forwardMessage(record, classified, tenant, deps, deadline, notes);
   } finally {
     permit?.release();
   }
@@ -331,12 +377,23 @@ async function forwardMessage(
   tenant: TenantBinding,
   deps: IngestDeps,
   deadline: number,
+  notes: MessageNotes,
 ): Promise<MessageOutcome> {
   let records = 0;
   let filtered = 0;
   let objects = 0;
   for (const { object, objectClass } of classified) {
-    const where = { messageId: record.messageId, bucket: object.bucket, key: object.key, class: object.kind };
+    // A log archive's file is its member's: logged under the member (the key names it), ledgered under it, and
+    // the member's lastRecordAt moves (COLLECTION_STALE); the tenant's role reads it, from the tenant's bucket.
+    const memberAccountId = objectClass.type === 'other' ? tenant.accountId : objectClass.accountId;
+    const where = {
+      messageId: record.messageId,
+      bucket: object.bucket,
+      key: object.key,
+      class: object.kind,
+      tenantAccountId: tenant.accountId,
+      memberAccountId,
+    };
     if (!holdsRecords(object)) {
       // Digest files prove integrity; they hold no records. Other keys are not CloudTrail files at all.
       deps.logger.info('object not forwarded', { ...where, reason: `${object.kind} object` });
@@ -362,6 +419,7 @@ async function forwardMessage(
     deps.counts.count('BytesIn', counts.bytesIn, 'Bytes');
     deps.counts.count('BytesOut', counts.bytesOut, 'Bytes');
     deps.counts.count('ObjectDuration', counts.durationMs, 'Milliseconds');
+    if (result.recordsForwarded > 0 && memberAccountId !== tenant.accountId) notes.member(memberAccountId);
     await recordInLedger(object, objectClass, result, deps);
   }
   deps.logger.info('message processed', { messageId: record.messageId, objects, records, filtered });

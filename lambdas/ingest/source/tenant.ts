@@ -35,15 +35,82 @@ export function bindTenant(
   };
 }
 
-/** Rejects a log file whose key names an account (or organization) outside the tenant's own set. */
-export function checkTenantOwnsKey(tenant: TenantBinding, object: LogObject, objectClass: ObjectClass): void {
+/**
+ * What binding an organization's keys needs from the registry, looked up once per batch (sqs-batch.ts caches it):
+ * the registered account a key names, and the registered log archive of an organization item
+ * (lambdas/shared/organization-registry.ts). A rejected lookup (the registry unreadable) fails the message for
+ * a retry: nothing is read on a guess.
+ */
+export interface MembershipLookup {
+  account(
+    accountId: string,
+  ): Promise<
+    | Pick<
+        AccountRecord,
+        'accountId' | 'organizationId' | 'organizationMembership' | 'organizationLeftAt' | 'organizationLeftReason'
+      >
+    | undefined
+  >;
+  /** The organization item's `logArchiveAccountId`; undefined when the organization is not registered. */
+  organizationArchive(organizationId: string): Promise<string | undefined>;
+}
+
+/**
+ * Rejects a log file whose key names an account the tenant may not read (docs/reliability.md, "What a hostile
+ * customer can make the collector read"). Allowed: the tenant's own account, and the 12-digit accounts listed in
+ * its `logArchiveFor`, under any prefix. A key of an organization trail, `<prefix>/AWSLogs/o-<id>/<member>/...`,
+ * is allowed to a log archive of `o-<id>` (its `logArchiveFor` holds `o-<id>`, or it is the organization item's
+ * log archive) only when `<member>` is registered with `organizationId === o-<id>` and `organizationMembership`
+ * `active`: an unregistered account, another organization's member, or one that left is a TenantMismatchError,
+ * and since every key of a message is checked before any is read, nothing of the message is read.
+ */
+export async function checkTenantOwnsKey(
+  tenant: TenantBinding,
+  object: LogObject,
+  objectClass: ObjectClass,
+  lookup: MembershipLookup,
+): Promise<void> {
   if (objectClass.type === 'other') return;
-  const orgAllowed = objectClass.orgId !== undefined && tenant.allowedLogAccounts.has(objectClass.orgId);
-  if (!tenant.allowedLogAccounts.has(objectClass.accountId) && !orgAllowed) {
+  const member = objectClass.accountId;
+  if (tenant.allowedLogAccounts.has(member)) return;
+  const organizationId = objectClass.orgId;
+  if (organizationId === undefined) {
     throw new TenantMismatchError(
-      `${describeObject(object)} holds logs of account ${objectClass.accountId}, ` +
+      `${describeObject(object)} holds logs of account ${member}, ` +
         `which is not account ${tenant.accountId} nor one it is registered as log archive for`,
     );
+  }
+  const archive =
+    tenant.allowedLogAccounts.has(organizationId) ||
+    (await lookup.organizationArchive(organizationId)) === tenant.accountId;
+  if (!archive) {
+    throw new TenantMismatchError(
+      `${describeObject(object)} holds logs of account ${member} of organization ${organizationId}, ` +
+        `and account ${tenant.accountId} is not registered as log archive for ${organizationId}`,
+    );
+  }
+  const record = await lookup.account(member);
+  const refuse = (why: string) =>
+    new TenantMismatchError(
+      `${describeObject(object)} holds logs of account ${member} under organization ${organizationId}, but ${why}: ` +
+        `log archive ${tenant.accountId} forwards only active registered members of ${organizationId} (organizations sync registers them)`,
+    );
+  if (record === undefined) throw refuse(`account ${member} is not registered`);
+  if (record.organizationId !== organizationId) {
+    throw refuse(
+      record.organizationId === undefined
+        ? `account ${member} is registered without an organization`
+        : `account ${member} is registered as a member of organization ${record.organizationId}`,
+    );
+  }
+  if (record.organizationMembership !== 'active') {
+    const left =
+      record.organizationMembership === 'left'
+        ? `account ${member} left ${organizationId}` +
+          (record.organizationLeftAt !== undefined ? ` at ${record.organizationLeftAt}` : '') +
+          (record.organizationLeftReason !== undefined ? ` (${record.organizationLeftReason})` : '')
+        : `account ${member} has no active membership of ${organizationId} recorded`;
+    throw refuse(left);
   }
 }
 

@@ -20,8 +20,8 @@ import {
   unionSelections,
   type TrailCoverage,
 } from '../coverage';
-import { logsManagementEvents } from '../trail-selection';
-import type { Finding, FindingCode } from '../types';
+import { logsManagementEvents, presumedLogging } from '../trail-selection';
+import { known, type Finding, type FindingCode, type ObservedTrail } from '../types';
 import { finding, type Rule } from './kit';
 
 /**
@@ -39,21 +39,29 @@ export const costRule: Rule = {
   description: 'trails that bill a second copy of management events, data events, Insights or CloudWatch Logs',
   check({ trails, ctx }) {
     const findings: Finding[] = [];
-    // 'yes' implies readable selectors, so every logging trail has a coverage.
-    const logging = trails
-      .filter((trail) => logsManagementEvents(trail) === 'yes')
+    // 'yes' implies readable selectors, so every logging trail has a coverage. An organization trail of another
+    // account whose logging a member cannot read is presumed to log every management event (trail-selection.ts),
+    // as for the cost guard: beside it, the member's own trail is the paid copy.
+    const presumed = trails.filter((trail) => trail.isOrganization && presumedLogging(trail, ctx.accountId));
+    const logging = [
+      ...trails.filter((trail) => logsManagementEvents(trail) === 'yes'),
+      ...presumed.map(presumedAllManagement),
+    ]
       .map(trailCoverage)
       .filter((coverage): coverage is TrailCoverage => coverage !== undefined);
     const here = (coverage: TrailCoverage) => selectionIn(coverage, ctx.region);
+    const isPresumed = (coverage: TrailCoverage) => presumed.some((trail) => trail.arn === coverage.arn);
     let twice = NO_MANAGEMENT;
     const copies = logging.filter((coverage) =>
       logging.some((other) => {
-        if (other === coverage) return false;
+        // Two organization trails of other accounts bill their owner, not this member: not this account's copy.
+        if (other === coverage || (isPresumed(other) && isPresumed(coverage))) return false;
         const both = intersectSelections(here(coverage), here(other));
         twice = unionSelections(twice, both);
         return !isEmptySelection(both);
       }),
     );
+    const copiedPresumed = presumed.filter((trail) => copies.some((copy) => copy.arn === trail.arn)).map((t) => t.arn);
     if (copies.length >= 2) {
       const cost = duplicateTrailsCost(copies.length - 1, ctx.costs);
       findings.push(
@@ -64,7 +72,11 @@ export const costRule: Rule = {
           `${copies.length} trails log the same management events in ${ctx.region} ` +
             `(${describeSelection(twice).join('; ')}); every copy after the first is billed: ${cost.note}` +
             `${describeSelection(twice).join() === 'read and write events' ? '' : ' (an upper bound: only that part is copied)'}. ` +
-            'Remove or narrow the extra trails (the collector never deletes a trail)',
+            (copiedPresumed.length > 0
+              ? `${copiedPresumed.join(', ')} is an organization trail whose logging this member cannot read, presumed ` +
+                "to log every management event: it is the account's free first copy, each own trail beside it is billed. "
+              : '') +
+            'Remove or narrow the extra trails (the collector never deletes a trail it did not create)',
         ),
       );
     }
@@ -107,3 +119,9 @@ export const costRule: Rule = {
     return { findings, actions: [] };
   },
 };
+
+/** The organization trail as presumed: logging; every management event when its selectors could not be read. */
+function presumedAllManagement(trail: ObservedTrail): ObservedTrail {
+  if (trail.selectors.known) return trail;
+  return { ...trail, selectors: known({ managementEvents: true, dataEvents: false }) };
+}

@@ -8,6 +8,7 @@
  */
 import type { FindingCode } from '../types';
 import { roleRule, trailListRule } from './access';
+import { archiveNotificationsRule } from './archive-notifications';
 import { backfillRule } from './backfill';
 import { bucketRule } from './bucket';
 import {
@@ -28,7 +29,7 @@ import { customerQueueRetirementRule, hubRetirementRule } from './migration';
 import { queueRule, subscriptionRule } from './queue';
 import { stalenessRule } from './staleness';
 import { topicRule } from './topic';
-import { logArchiveRule, organizationTrailRule } from './organization';
+import { collectorTrailRetirementRule, logArchiveRule, organizationTrailRule } from './organization';
 import { createTrailRule, trailCoverageRule, trailErrorsRule, trailLoggingRule, trailRule } from './trail';
 import { logFileValidationRule } from './validation';
 
@@ -36,6 +37,8 @@ export const RULES: readonly Rule[] = [
   roleRule,
   trailListRule,
   costRule,
+  // A log archive: its bucket's notification path replaces the trail chain (no trail in the archive account).
+  archiveNotificationsRule,
   trailRule,
   trailCoverageRule,
   organizationTrailRule,
@@ -55,6 +58,8 @@ export const RULES: readonly Rule[] = [
   freshnessRule,
   stalenessRule,
   kmsRule,
+  // After the chain: outcomes-trail beside an organization trail, retired once the organization path delivers.
+  collectorTrailRetirementRule,
   // Digest verification's findings (observe-digests.ts): before the backfill, which LOG_FILES_NOT_COLLECTED triggers.
   digestVerificationRule,
   logFilesNotCollectedRule,
@@ -75,8 +80,10 @@ export function rulesEmitting(code: FindingCode, rules: readonly Rule[] = RULES)
 }
 
 export {
+  archiveNotificationsRule,
   backfillRule,
   bucketRule,
+  collectorTrailRetirementRule,
   costRule,
   createTrailRule,
   customerQueueRetirementRule,

@@ -207,7 +207,7 @@ const HUB_QUEUE_NAME = new RegExp(`^${hubQueueName(0).replace(/00$/, '')}\\d{2}$
  * customer-queue collector retiring an earlier hub path), a queue named like a hub queue in the collector's own
  * account (the ingest function's), never one of the customer's.
  */
-export function isHubQueue(endpoint: string, ctx: PlanContext): boolean {
+export function isHubQueue(endpoint: string, ctx: Pick<PlanContext, 'hubQueueArns' | 'ingestFunctionArn'>): boolean {
   const listed = ctx.hubQueueArns ?? [];
   if (listed.length > 0) return listed.includes(endpoint);
   const collector = ctx.ingestFunctionArn === undefined ? undefined : arnParts(ctx.ingestFunctionArn).accountId;
@@ -221,7 +221,10 @@ export function isHubQueue(endpoint: string, ctx: PlanContext): boolean {
 }
 
 /** The collector's mappings among those observed (the ingest function's, a qualified ARN included). */
-export function collectorMappings<M extends { functionArn: string }>(mappings: readonly M[], ctx: PlanContext): M[] {
+export function collectorMappings<M extends { functionArn: string }>(
+  mappings: readonly M[],
+  ctx: Pick<PlanContext, 'ingestFunctionArn'>,
+): M[] {
   if (ctx.ingestFunctionArn === undefined) return [];
   const wanted = unqualifiedFunctionArn(ctx.ingestFunctionArn);
   return mappings.filter((mapping) => unqualifiedFunctionArn(mapping.functionArn) === wanted);

@@ -3,10 +3,11 @@
  * account owns (collected as it is, never re-pointed) and an own trail delivering into a registered log archive's
  * bucket (collected there). Both stop the chain in this account when they apply.
  */
-import { isCollectorBucketName } from '../names';
-import { isOwnedOrganizationTrail } from '../trail-selection';
+import { duplicateTrailsCost } from '../costs';
+import { CHAIN_NAMES, isCollectorBucketName } from '../names';
+import { coveringOrganizationTrail, isOwnedBy, isOwnedOrganizationTrail } from '../trail-selection';
 import type { ObservedState, ObservedTrail, PlanContext } from '../types';
-import { finding, none, type Rule } from './kit';
+import { draft, finding, none, type Rule } from './kit';
 
 /**
  * What stops the chain from being kept around an organization trail without re-pointing it: the bucket or
@@ -94,6 +95,99 @@ export const logArchiveRule: Rule = {
       ],
       actions: [],
       stop: 'chain',
+    };
+  },
+};
+
+/** outcomes-trail of this account, when the registry records it as the account's collection trail. */
+function recordedCollectorTrail(trails: ObservedTrail[], ctx: PlanContext): ObservedTrail | undefined {
+  const recorded = ctx.recorded.trailArn;
+  if (recorded === undefined) return undefined;
+  return trails.find(
+    (trail) =>
+      trail.arn === recorded &&
+      trail.name === CHAIN_NAMES.trail &&
+      isOwnedBy(trail, ctx.accountId) &&
+      !trail.isOrganization,
+  );
+}
+
+/**
+ * Why outcomes-trail is not retired (yet), or undefined when it may be: the organization trail must log every
+ * management event wherever outcomes-trail does, and the ledger must hold a file of this account from the
+ * organization's bucket, delivered after the organization trail was first seen (so the organization path is
+ * known to deliver, and the switch loses no file).
+ */
+function notYetRetired(ours: ObservedTrail, org: ObservedTrail, observed: ObservedState, ctx: PlanContext) {
+  if (ours.isMultiRegion && !org.isMultiRegion) {
+    return `it is not retired: the organization trail logs ${org.homeRegion} only, outcomes-trail every Region`;
+  }
+  if (org.selectors.known && (org.selectors.value.management !== undefined || org.selectors.value.unmodelled)) {
+    return 'it is not retired: the organization trail logs only part of the management events';
+  }
+  const collected = observed.collected;
+  if (collected === undefined) {
+    return (
+      'it is never retired automatically without a ledger (LEDGER_TABLE / the ledger table): nothing shows that the ' +
+      "organization path delivers this account's files. Once its records reach the downstream, delete it yourself: " +
+      `aws cloudtrail delete-trail --name ${ours.name} --region ${ours.homeRegion}`
+    );
+  }
+  if (!collected.known) return `it is not retired: the ledger could not be read (${collected.error})`;
+  const archive = org.bucketName !== undefined ? [org.bucketName] : ctx.logArchives.flatMap((a) => a.bucketNames);
+  const own = [ours.bucketName, ctx.recorded.bucketName, ctx.recorded.generatedBucketName];
+  const since = ctx.organizationTrailSeenAt;
+  const delivered = Object.values(collected.value).some(
+    (file) =>
+      archive.includes(file.bucket) &&
+      !own.includes(file.bucket) &&
+      since !== undefined &&
+      Date.parse(file.deliveredAt) > Date.parse(since),
+  );
+  if (delivered) return undefined;
+  return (
+    `it is retired once the ledger holds a file of this account from ${archive.join(' or ') || 'the organization bucket'} ` +
+    `delivered after ${since ?? ctx.now.toISOString()} (when the organization trail was first seen): until then ` +
+    'outcomes-trail keeps collecting, so no log file is missed across the switch'
+  );
+}
+
+/**
+ * COLLECTOR_TRAIL_REDUNDANT -> RETIRE_TRAIL: an organization trail of another account (the management account's)
+ * logs this member's management events, and the trail the collector created and recorded (outcomes-trail) logs
+ * them too: the organization trail is the free first copy, outcomes-trail the paid second one. In apply mode it
+ * is retired (StopLogging, then DeleteTrail, by name) once the ledger shows the organization path delivering the
+ * account's files; without a ledger, never automatically. Only that trail: never a trail the customer created,
+ * never the organization trail. The chain around it (topic, queue, mapping) is left as it is.
+ */
+export const collectorTrailRetirementRule: Rule = {
+  name: 'collector-trail-retirement',
+  part: 'account',
+  phase: 'account',
+  codes: ['COLLECTOR_TRAIL_REDUNDANT'],
+  description: "an organization trail logs the member's management events: outcomes-trail is a paid copy, retired",
+  check({ observed, trails, ctx }) {
+    const ours = recordedCollectorTrail(trails, ctx);
+    const org = ours && coveringOrganizationTrail(trails, ctx.accountId);
+    if (ours === undefined || org === undefined) return none();
+    const stopped = ours.status.known && !ours.status.value.isLogging;
+    const cost = duplicateTrailsCost(1, ctx.costs);
+    const waiting = notYetRetired(ours, org, observed, ctx);
+    const message =
+      `${ours.arn}, created by the collector, ${stopped ? 'is stopped beside' : 'bills a second copy of management events beside'} ` +
+      `organization trail ${org.arn} (owned by ${org.ownerAccountId}), which logs this account's management events ` +
+      `into ${org.bucketName ?? 'its bucket'}${stopped ? '' : `: ${cost.note}`}; ${waiting ?? "the organization path delivers this account's files (the ledger shows them), so it is retired (StopLogging, then DeleteTrail)"}`;
+    const findings = [finding('COLLECTOR_TRAIL_REDUNDANT', stopped ? 'low' : 'medium', ours.arn, message)];
+    if (waiting !== undefined) return { findings, actions: [] };
+    return {
+      findings,
+      actions: [
+        draft(
+          'RETIRE_TRAIL',
+          { trailName: ours.name, region: ours.homeRegion },
+          { resource: ours.arn, reason: 'COLLECTOR_TRAIL_REDUNDANT', part: 'trail' },
+        ),
+      ],
     };
   },
 };

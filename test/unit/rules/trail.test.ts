@@ -377,12 +377,14 @@ describe('organization trails of another account, seen from a member (sparse ans
     expect(plan.findings[0]!.message).toContain('presumed on');
   });
 
-  test('with an own trail that logs: the own trail is collected (compliant)', () => {
+  test('with an own trail that logs: the own trail is collected, and reported as the paid copy (issue 12)', () => {
     const plan = planAccount(
       with_((s) => (s.trails = known([trail(), org({ status: unknown('TrailNotFoundException') })]))),
       context(),
     );
-    expect(findingCodes(plan)).toEqual([]);
+    // Nothing is repaired around it; the cost findings are test/unit/rules/organization.test.ts's.
+    expect(plan.actions).toEqual([]);
+    expect(findingCodes(plan)).toEqual(['COST_DUPLICATE_TRAILS', 'COLLECTOR_TRAIL_REDUNDANT']);
   });
 
   test('with an own trail whose logging is unknown: undecided (OBSERVE_INCOMPLETE), nothing created', () => {

@@ -1,0 +1,120 @@
+/**
+ * PUT_BUCKET_NOTIFICATION, as the log archive's role: (1) the archive queue's policy gets the statement letting S3
+ * send from the bucket (merged: the customer's statements and the collector's other statements are kept); (2) the
+ * bucket's notification configuration is read, the collector's one queue configuration merged in, and the whole
+ * document written (PutBucketNotificationConfiguration replaces it: S3 API Reference); (3) it is read again and
+ * checked: every configuration that was there before is still there, and the collector's is in place. S3 checks the
+ * destination with a test message when the document is written, so the policy goes first.
+ */
+import {
+  GetBucketNotificationConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
+  type GetBucketNotificationConfigurationCommandOutput,
+  type NotificationConfiguration,
+} from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { arnParts } from '../shared/arn';
+import { CollectorError } from '../shared/errors';
+import { archiveQueueStatements, hasWanted, mergeNotification, type WantedConfiguration } from './archive-path';
+import type { ArchiveNotificationParams } from './archive-types';
+import type { CustomerClients } from './clients';
+import { summarizeNotification } from './observe-archive';
+import { isCollectorStatement, mergeCollectorStatements, type PolicyDocument, type PolicyStatement } from './policies';
+
+function documentOf(response: GetBucketNotificationConfigurationCommandOutput): NotificationConfiguration {
+  return {
+    ...(response.TopicConfigurations !== undefined ? { TopicConfigurations: response.TopicConfigurations } : {}),
+    ...(response.QueueConfigurations !== undefined ? { QueueConfigurations: response.QueueConfigurations } : {}),
+    ...(response.LambdaFunctionConfigurations !== undefined
+      ? { LambdaFunctionConfigurations: response.LambdaFunctionConfigurations }
+      : {}),
+    ...(response.EventBridgeConfiguration !== undefined
+      ? { EventBridgeConfiguration: response.EventBridgeConfiguration }
+      : {}),
+  };
+}
+
+/** The queue policy with the archive statements (same Sid replaced; every other statement kept). */
+export async function mergeArchiveQueuePolicy(
+  customer: CustomerClients,
+  params: Pick<ArchiveNotificationParams, 'queueName' | 'queueArn' | 'bucketName'>,
+  bucketOwner: string,
+  ingestRoleArn?: string,
+): Promise<void> {
+  const sqs = customer.sqs(arnParts(params.queueArn).region);
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: params.queueName }));
+  const current = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }));
+  const existing = current.Attributes?.Policy ? (JSON.parse(current.Attributes.Policy) as PolicyDocument) : undefined;
+  const ours = archiveQueueStatements({
+    queueArn: params.queueArn,
+    bucketName: params.bucketName,
+    bucketOwner,
+    ...(ingestRoleArn !== undefined ? { ingestRoleArn } : {}),
+  });
+  const sids = new Set(ours.map((statement) => statement.Sid));
+  const statements = existing?.Statement ?? [];
+  const keptCollector = (Array.isArray(statements) ? statements : [statements]).filter(
+    (statement: PolicyStatement) => isCollectorStatement(statement) && !sids.has(statement.Sid),
+  );
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl,
+      Attributes: { Policy: JSON.stringify(mergeCollectorStatements(existing, [...keptCollector, ...ours])) },
+    }),
+  );
+}
+
+export async function putArchiveNotification(
+  customer: CustomerClients,
+  params: ArchiveNotificationParams,
+  bucketOwner: string,
+  ingestRoleArn?: string,
+): Promise<void> {
+  await mergeArchiveQueuePolicy(customer, params, bucketOwner, ingestRoleArn);
+  const s3 = customer.s3(params.region);
+  const read = () =>
+    s3.send(
+      new GetBucketNotificationConfigurationCommand({ Bucket: params.bucketName, ExpectedBucketOwner: bucketOwner }),
+    );
+  const before = documentOf(await read());
+  const wanted: WantedConfiguration = { queueArn: params.queueArn, prefix: params.prefix, suffix: params.suffix };
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: params.bucketName,
+      ExpectedBucketOwner: bucketOwner,
+      NotificationConfiguration: mergeNotification(before, wanted),
+    }),
+  );
+  // Re-check: ours is there, and nothing of what was there before went missing (a concurrent writer, a bad merge).
+  const after = await read();
+  const lost = lostConfigurations(before, documentOf(after), params);
+  if (!hasWanted(summarizeNotification(after), wanted) || lost.length > 0) {
+    throw new CollectorError(
+      `the notification configuration of ${params.bucketName} read back after the write ` +
+        (lost.length > 0
+          ? `lacks configurations it had before (${lost.join(', ')}): another writer may have replaced it; restore them`
+          : `does not hold the collector's queue configuration for ${params.queueArn}`),
+    );
+  }
+}
+
+/** Configurations (by Id and target) in `before` that `after` lacks; the collector's own is replaced, not lost. */
+function lostConfigurations(
+  before: NotificationConfiguration,
+  after: NotificationConfiguration,
+  params: ArchiveNotificationParams,
+): string[] {
+  const key = (kind: string, id: string | undefined, arn: string | undefined) =>
+    `${kind} ${id ?? '?'} -> ${arn ?? '?'}`;
+  const keys = (doc: NotificationConfiguration) =>
+    new Set([
+      ...(doc.QueueConfigurations ?? [])
+        .filter((c) => c.Id !== params.configurationId)
+        .map((c) => key('queue', c.Id, c.QueueArn)),
+      ...(doc.TopicConfigurations ?? []).map((c) => key('topic', c.Id, c.TopicArn)),
+      ...(doc.LambdaFunctionConfigurations ?? []).map((c) => key('lambda', c.Id, c.LambdaFunctionArn)),
+      ...(doc.EventBridgeConfiguration !== undefined ? ['EventBridgeConfiguration'] : []),
+    ]);
+  const now = keys(after);
+  return [...keys(before)].filter((k) => !now.has(k));
+}

@@ -1,0 +1,160 @@
+/**
+ * The pure parts of the log archive's notification path: the queue configuration the collector owns on the
+ * archive bucket, the queue policy statements that let S3 send to the archive's queue, S3's overlap rule, and
+ * the merge of one queue configuration into a bucket's whole notification configuration.
+ *
+ * - PutBucketNotificationConfiguration "replaces the existing notification configuration with the configuration
+ *   you include in the request body" (S3 API Reference, PutBucketNotificationConfiguration): so the document is
+ *   read, merged (every other Queue, Topic and Lambda configuration and EventBridgeConfiguration kept as read), and
+ *   written whole. S3 first sends a test message to the destination and refuses the document when it cannot.
+ * - S3 may publish to the queue only when the queue policy allows the `s3.amazonaws.com` principal
+ *   `SQS:SendMessage`, conditioned on `aws:SourceArn` = the bucket and `aws:SourceAccount` = the bucket owner
+ *   (S3 User Guide, "Granting permissions to publish event notification messages to a destination").
+ * - Two configurations whose event types overlap may not have overlapping prefix and suffix filters (S3 User
+ *   Guide, "Configuring event notifications using object key name filtering": S3 rejects such a document). An
+ *   overlap is detected here and reported; the collector never writes a document S3 would reject.
+ */
+import type { NotificationConfiguration, QueueConfiguration } from '@aws-sdk/client-s3';
+import { bucketArn as buildBucketArn, tryParseArn } from '../shared/arn';
+import type { ArchiveTrail, NotificationTarget, ObservedNotificationConfiguration } from './archive-types';
+import { COLLECTOR_SID_PREFIX, INGEST_QUEUE_ACTIONS, type PolicyStatement } from './policies';
+
+/** The Id of the collector's queue configuration on an archive bucket. */
+export const ARCHIVE_CONFIGURATION_ID = 'cloudtrail-collector-archive';
+/** CloudTrail log files (and digests) end in `.json.gz`; digests are told apart by ingest from their key. */
+export const ARCHIVE_SUFFIX = '.json.gz';
+export const ARCHIVE_EVENTS = ['s3:ObjectCreated:*'];
+export const ARCHIVE_S3_SEND_SID = `${COLLECTOR_SID_PREFIX}ArchiveS3Send`;
+export const ARCHIVE_INGEST_SID = `${COLLECTOR_SID_PREFIX}IngestReceive`;
+
+/** `<trail prefix>/AWSLogs/`, or `AWSLogs/` for a trail without a prefix (CloudTrail joins them with one `/`). */
+export function archivePrefix(trail: Pick<ArchiveTrail, 's3KeyPrefix'>): string {
+  return `${trail.s3KeyPrefix ? `${trail.s3KeyPrefix}/` : ''}AWSLogs/`;
+}
+
+/** S3's send statement (S3 User Guide, "Granting permissions to publish event notification messages to a destination"). */
+export function archiveQueueStatements(input: {
+  queueArn: string;
+  bucketName: string;
+  bucketOwner: string;
+  ingestRoleArn?: string;
+}): PolicyStatement[] {
+  const partition = tryParseArn(input.queueArn)?.partition || 'aws';
+  const statements: PolicyStatement[] = [
+    {
+      Sid: ARCHIVE_S3_SEND_SID,
+      Effect: 'Allow',
+      Principal: { Service: 's3.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: input.queueArn,
+      Condition: {
+        ArnEquals: { 'aws:SourceArn': buildBucketArn(partition, input.bucketName) },
+        StringEquals: { 'aws:SourceAccount': input.bucketOwner },
+      },
+    },
+  ];
+  if (input.ingestRoleArn !== undefined) {
+    statements.push({
+      Sid: ARCHIVE_INGEST_SID,
+      Effect: 'Allow',
+      Principal: { AWS: input.ingestRoleArn },
+      Action: [...INGEST_QUEUE_ACTIONS],
+      Resource: input.queueArn,
+    });
+  }
+  return statements;
+}
+
+/** `s3:ObjectCreated:*` covers `s3:ObjectCreated:Put`; `s3:*`-style wildcards cover what starts like them. */
+function eventCovers(pattern: string, event: string): boolean {
+  return pattern.endsWith('*') ? event.startsWith(pattern.slice(0, -1)) : pattern === event;
+}
+
+export function eventsOverlap(a: readonly string[], b: readonly string[]): boolean {
+  return a.some((x) => b.some((y) => eventCovers(x, y) || eventCovers(y, x)));
+}
+
+/** Two prefixes overlap when one starts with the other (no prefix: every key); suffixes likewise from the end. */
+function prefixesOverlap(a = '', b = ''): boolean {
+  return a.startsWith(b) || b.startsWith(a);
+}
+function suffixesOverlap(a = '', b = ''): boolean {
+  return a.endsWith(b) || b.endsWith(a);
+}
+
+export interface WantedConfiguration {
+  queueArn: string;
+  prefix: string;
+  suffix: string;
+}
+
+/** Every configuration (not the collector's own) that S3 would find overlapping the wanted one. */
+export function overlapping(
+  notification: ObservedNotificationConfiguration,
+  wanted: WantedConfiguration,
+): (NotificationTarget & { kind: 'queue' | 'topic' | 'lambda' })[] {
+  const all = [
+    ...notification.queues.map((t) => ({ ...t, kind: 'queue' as const })),
+    ...notification.topics.map((t) => ({ ...t, kind: 'topic' as const })),
+    ...notification.lambdas.map((t) => ({ ...t, kind: 'lambda' as const })),
+  ];
+  return all.filter(
+    (target) =>
+      target.id !== ARCHIVE_CONFIGURATION_ID &&
+      eventsOverlap(target.events, ARCHIVE_EVENTS) &&
+      prefixesOverlap(target.prefix, wanted.prefix) &&
+      suffixesOverlap(target.suffix, wanted.suffix),
+  );
+}
+
+/** The collector's configuration is in place: its Id, the queue, every created object, the filter. */
+export function hasWanted(notification: ObservedNotificationConfiguration, wanted: WantedConfiguration): boolean {
+  return notification.queues.some(
+    (queue) =>
+      queue.id === ARCHIVE_CONFIGURATION_ID &&
+      queue.arn === wanted.queueArn &&
+      queue.events.some((event) => eventCovers(event, 's3:ObjectCreated:Put')) &&
+      queue.events.some((event) => eventCovers(event, 's3:ObjectCreated:CompleteMultipartUpload')) &&
+      queue.prefix === wanted.prefix &&
+      queue.suffix === wanted.suffix,
+  );
+}
+
+/** The collector's queue configuration. */
+export function wantedQueueConfiguration(wanted: WantedConfiguration): QueueConfiguration {
+  return {
+    Id: ARCHIVE_CONFIGURATION_ID,
+    QueueArn: wanted.queueArn,
+    Events: [...ARCHIVE_EVENTS] as QueueConfiguration['Events'],
+    Filter: {
+      Key: {
+        FilterRules: [
+          { Name: 'prefix', Value: wanted.prefix },
+          { Name: 'suffix', Value: wanted.suffix },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * The whole document to write: the existing one with the collector's queue configuration replaced (by Id) or
+ * added. Topic and Lambda configurations, the other queue configurations and EventBridgeConfiguration are kept
+ * exactly as read.
+ */
+export function mergeNotification(
+  existing: NotificationConfiguration,
+  wanted: WantedConfiguration,
+): NotificationConfiguration {
+  const others = (existing.QueueConfigurations ?? []).filter((queue) => queue.Id !== ARCHIVE_CONFIGURATION_ID);
+  return {
+    ...(existing.TopicConfigurations !== undefined ? { TopicConfigurations: existing.TopicConfigurations } : {}),
+    QueueConfigurations: [...others, wantedQueueConfiguration(wanted)],
+    ...(existing.LambdaFunctionConfigurations !== undefined
+      ? { LambdaFunctionConfigurations: existing.LambdaFunctionConfigurations }
+      : {}),
+    ...(existing.EventBridgeConfiguration !== undefined
+      ? { EventBridgeConfiguration: existing.EventBridgeConfiguration }
+      : {}),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The log archive's collection path (issue 12): what reconcile knows of a registered log archive, what observe
+ * reads of its bucket's notification configuration, and the PUT_BUCKET_NOTIFICATION action's inputs. The path is
+ * described in docs/customer-setup.md, "Organization trails and a log archive account".
+ */
+
+/** The trail that delivers into the archive bucket: its prefix decides the filter of the queue configuration. */
+export interface ArchiveTrail {
+  trailArn: string;
+  /** The trail's S3KeyPrefix: CloudTrail writes under `<prefix>/AWSLogs/...` (absent: `AWSLogs/...`). */
+  s3KeyPrefix?: string;
+  /** The trail's SNS topic, when it has one (reported; the S3 path is the one the collector sets up). */
+  snsTopicArn?: string;
+  homeRegion?: string;
+  /** Where reconcile learned of it: the archive's own DescribeTrails, or the registered organization's item. */
+  source: 'describe-trails' | 'organization';
+}
+
+/** PlanContext.logArchive: the account is a registered log archive (logArchiveFor / logArchiveBucket). */
+export interface LogArchiveContext {
+  bucketName: string;
+  /** The organizations (`o-...`) it archives for. */
+  organizationIds: string[];
+  /** The organization trail from the organization's registry item, when reconcile has one for the bucket. */
+  trail?: ArchiveTrail;
+}
+
+/** One Queue, Topic or Lambda configuration of the bucket, as S3 returned it. */
+export interface NotificationTarget {
+  id?: string;
+  arn: string;
+  events: string[];
+  prefix?: string;
+  suffix?: string;
+}
+
+/** GetBucketNotificationConfiguration, reduced to what the rule judges (apply re-reads the whole document). */
+export interface ObservedNotificationConfiguration {
+  queues: NotificationTarget[];
+  topics: NotificationTarget[];
+  lambdas: NotificationTarget[];
+  /** EventBridgeConfiguration is present: S3 sends every event of the bucket to EventBridge. */
+  eventBridge: boolean;
+}
+
+export interface ObservedArchive {
+  bucketName: string;
+  /** The Region the configuration was read in (the trail's home Region, else the collector's). */
+  region: string;
+  notification: ObservedNotificationConfiguration;
+  /** The trail delivering into the bucket, when known (DescribeTrails first, else the organization's item). */
+  trail?: ArchiveTrail;
+}
+
+export interface ArchiveNotificationParams {
+  bucketName: string;
+  /** The bucket's Region (a queue destination must be in the bucket's Region). */
+  region: string;
+  queueName: string;
+  queueArn: string;
+  /** `<trail prefix>/AWSLogs/` (or `AWSLogs/`). */
+  prefix: string;
+  suffix: string;
+  /** The queue configuration's Id: the collector's own, recognised on later runs. */
+  configurationId: string;
+}

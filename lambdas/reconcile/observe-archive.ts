@@ -1,0 +1,99 @@
+/**
+ * observe, for a registered log archive: the archive bucket's notification configuration
+ * (GetBucketNotificationConfiguration, with ExpectedBucketOwner = the archive) and the trail that delivers into it.
+ * One call. The trail comes from the archive's own DescribeTrails when AWS shows it there (member accounts see the
+ * organization trail: CloudTrail User Guide, "Creating a trail for an organization"), else from the registered
+ * organization's item (`organizations add|sync` read it in the management account).
+ *
+ * GetBucketNotificationConfiguration answers `EventBridgeConfiguration` when the bucket sends its events to
+ * EventBridge (S3 API Reference, NotificationConfiguration; S3 User Guide, "Enabling Amazon EventBridge").
+ */
+import { GetBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
+import type { FilterRule, GetBucketNotificationConfigurationCommandOutput } from '@aws-sdk/client-s3';
+import type { ArchiveTrail, NotificationTarget, ObservedNotificationConfiguration } from './archive-types';
+import type { CustomerClients } from './clients';
+import { describeError } from './observe-resources';
+import { known, unknown, type ObservedState, type PlanContext } from './types';
+
+/** The trail delivering into the archive bucket: DescribeTrails (an organization trail first), else the registry. */
+export function archiveTrail(state: Pick<ObservedState, 'trails'>, ctx: PlanContext): ArchiveTrail | undefined {
+  const archive = ctx.logArchive;
+  if (archive === undefined) return undefined;
+  const seen = state.trails.known
+    ? [...state.trails.value]
+        .filter((trail) => trail.bucketName === archive.bucketName)
+        .sort((a, b) => Number(b.isOrganization) - Number(a.isOrganization))[0]
+    : undefined;
+  if (seen !== undefined) {
+    return {
+      trailArn: seen.arn,
+      homeRegion: seen.homeRegion,
+      ...(seen.s3KeyPrefix !== undefined ? { s3KeyPrefix: seen.s3KeyPrefix } : {}),
+      ...(seen.topicArn !== undefined ? { snsTopicArn: seen.topicArn } : {}),
+      source: 'describe-trails',
+    };
+  }
+  return archive.trail;
+}
+
+function filterValue(rules: FilterRule[] | undefined, name: 'prefix' | 'suffix'): string | undefined {
+  // S3 answers the rule names as written ("prefix"/"Prefix"): compared without case.
+  return rules?.find((rule) => rule.Name?.toLowerCase() === name)?.Value;
+}
+
+function targets(
+  configurations: readonly { Id?: string; Events?: string[]; Filter?: { Key?: { FilterRules?: FilterRule[] } } }[],
+  arnOf: (configuration: never) => string | undefined,
+): NotificationTarget[] {
+  return configurations.map((configuration) => {
+    const rules = configuration.Filter?.Key?.FilterRules;
+    const prefix = filterValue(rules, 'prefix');
+    const suffix = filterValue(rules, 'suffix');
+    return {
+      ...(configuration.Id !== undefined ? { id: configuration.Id } : {}),
+      arn: arnOf(configuration as never) ?? '',
+      events: [...(configuration.Events ?? [])],
+      ...(prefix !== undefined ? { prefix } : {}),
+      ...(suffix !== undefined ? { suffix } : {}),
+    };
+  });
+}
+
+/** The configuration as the rule judges it. */
+export function summarizeNotification(
+  response: Omit<GetBucketNotificationConfigurationCommandOutput, '$metadata'>,
+): ObservedNotificationConfiguration {
+  return {
+    queues: targets(response.QueueConfigurations ?? [], (c: { QueueArn?: string }) => c.QueueArn),
+    topics: targets(response.TopicConfigurations ?? [], (c: { TopicArn?: string }) => c.TopicArn),
+    lambdas: targets(
+      response.LambdaFunctionConfigurations ?? [],
+      (c: { LambdaFunctionArn?: string }) => c.LambdaFunctionArn,
+    ),
+    eventBridge: response.EventBridgeConfiguration !== undefined,
+  };
+}
+
+/** Reads the archive bucket's notification configuration into `state.archive` (unknown on any error). */
+export async function observeArchive(clients: CustomerClients, ctx: PlanContext, state: ObservedState): Promise<void> {
+  const archive = ctx.logArchive;
+  if (archive === undefined) return;
+  const trail = archiveTrail(state, ctx);
+  const region = trail?.homeRegion ?? ctx.region;
+  try {
+    const response = await clients.s3(region).send(
+      new GetBucketNotificationConfigurationCommand({
+        Bucket: archive.bucketName,
+        ExpectedBucketOwner: ctx.accountId,
+      }),
+    );
+    state.archive = known({
+      bucketName: archive.bucketName,
+      region,
+      notification: summarizeNotification(response),
+      ...(trail !== undefined ? { trail } : {}),
+    });
+  } catch (error) {
+    state.archive = unknown(describeError('GetBucketNotificationConfiguration', error));
+  }
+}
