@@ -105,6 +105,7 @@ export function collectorScopes(p: CollectorScopeInputs): ScopeResolver {
     organizationRoles: { resources: [`arn:${p.partition}:iam::*:role/${ORGANIZATION_ROLE_NAME}`] },
     reconcileRole: { resources: [`arn:${p.partition}:iam::${p.account}:role/${COLLECTOR_ROLE_NAMES.reconcile}`] },
     anyEventSourceMapping: { resources: ['*'] },
+    anySubscriptionListing: { resources: ['*'] },
     customerQueuesInRegion: { resources: [`arn:${p.partition}:sqs:${p.region}:*:${CHAIN_NAMES.queue}`] },
     hubQueues: { resources: [hubQueue(HUB_QUEUE_NAME_PATTERN)] },
     hubDeadLetterQueues: { resources: [hubQueue(HUB_DEAD_LETTER_QUEUE_NAME_PATTERN)] },

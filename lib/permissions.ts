@@ -65,7 +65,8 @@ export type PermissionGroup =
   | 'dead-letter-redrive'
   | 'template-publishing'
   | 'ledger'
-  | 'backfill';
+  | 'backfill'
+  | 'account-removal';
 
 /**
  * Symbolic resource scopes, resolved to ARNs (and conditions) by each stack: the customer template with
@@ -95,6 +96,7 @@ export type Scope =
   | 'registryTable'
   | 'downstreamSecret'
   | 'anyEventSourceMapping'
+  | 'anySubscriptionListing'
   | 'ingestEventSourceMappingCreate'
   | 'ingestEventSourceMappings'
   | 'customerQueuesInRegion'
@@ -316,6 +318,19 @@ export const OPERATIONS = {
       // no condition key for the endpoint (Service Authorization Reference), so the code is what limits it to
       // that one subscription (rules/migration.ts).
       { principal: 'customer', group: 'repair', actions: ['sns:Unsubscribe'], scope: 'accountTopics' },
+    ],
+  },
+  'SNS.ListSubscriptions': {
+    why: "`accounts remove`: finds the hub subscription the collector owns when the customer's topic listing does not show it (\"Returns a list of the requester's subscriptions\", SNS API Reference), so that it can be deleted",
+    grants: [
+      {
+        principal: 'operator',
+        group: 'account-removal',
+        actions: ['sns:ListSubscriptions'],
+        // ListSubscriptions has no resource type (Service Authorization Reference): only "*" can grant it.
+        scope: 'anySubscriptionListing',
+        topology: 'hub',
+      },
     ],
   },
   'SNS.SetSubscriptionAttributes': {
@@ -900,4 +915,5 @@ export const GROUP_PURPOSE: Record<PermissionGroup, string> = {
   'hub-queues': 'the hub queues in the collector account',
   'dead-letter-redrive': 'list the hub DLQs and move their messages back to their hub queues (`dlq list|redrive`)',
   'template-publishing': 'copy the generated templates into the template bucket at deploy time, nothing else',
+  'account-removal': '`accounts remove` deletes what reconcile created for the account in the collector account',
 };
