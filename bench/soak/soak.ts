@@ -12,8 +12,10 @@
  *   npm run soak -- --help
  *
  * Prints a table on stdout, progress on stderr, writes the full report to
- * bench/out/soak-<topology>-<messages>.json and exits 0 only if nothing was lost and the DLQs hold exactly the
- * planted poison. Loopback traffic only.
+ * bench/out/soak-<topology>-<messages>.json and exits 0 only if nothing was lost, the DLQs hold exactly the
+ * planted poison, and every collected file has its ledger item with the SHA-256 and record count of its bytes
+ * (unless a ledger write failed, LedgerWriteFailed; testkit/soak/ledger.ts, which also prices the ledger's writes).
+ * Loopback traffic only.
  *
  * The harness is testkit/soak/ (run.ts, world.ts, plan.ts, queue.ts, outages.ts, schedule.ts, observe.ts,
  * report.ts, format.ts, options.ts); this file parses the command line, writes the report and sets the exit code.

@@ -42,7 +42,8 @@ function ledgerRows(report: SoakReport): string[][] {
       'ledger file items',
       String(l.fileItems),
       `${l.filesDelivered} readable log files delivered, ${l.filesCollected} collected; ${l.newestItems} newest-file items ` +
-        `(${l.newest.filter((n) => n.newestCollected).length} at the newest file collected); table ${l.table}`,
+        `(minutes of file names behind the newest collected: ${l.newest.map((n) => n.behindMinutes).join(', ') || 'none'}; ` +
+        `moved at most every 5 minutes per process); table ${l.table}`,
     ],
     [
       'ledger: collected, no item',

@@ -17,6 +17,7 @@ import type { IngestClients } from '../../lambdas/ingest/runtime';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { awsErrorName } from '../../lambdas/shared/errors';
 import { fileRef } from '../../lambdas/shared/ledger';
+import { deliveryTimeOf } from '../../lambdas/shared/object-key';
 import { itemSize, writeUnits } from '../dynamodb-item-size';
 import type { GeneratedFile } from './plan';
 
@@ -166,8 +167,13 @@ export interface LedgerFigures {
   unexpectedItems: number;
   /** `bucket/key` of a few of each, for diagnosis. */
   samples: { notInLedger: string[]; hashMismatch: string[]; recordsMismatch: string[]; unexpected: string[] };
-  /** Per account and region: the newest file recorded, and whether it is the newest collected (by its name). */
-  newest: { accountId: string; region: string; key: string; newestCollected: boolean }[];
+  /**
+   * Per account and region: the newest file recorded, whether it is the newest collected, and how far behind it is
+   * by the delivery times in their names. Ingest moves it at most every DELIVERY_MARK_INTERVAL_MS per process
+   * (ledger-writes.ts), and the soak's file names run 1 minute apart for each message, far faster than real time:
+   * a lag here is the mark interval, not a lost write.
+   */
+  newest: { accountId: string; region: string; key: string; newestCollected: boolean; behindMinutes: number }[];
   /** `LedgerWriteFailed` from ingest's counts. */
   writeFailed: number;
   /** Stored item sizes by DynamoDB's rules (testkit/dynamodb-item-size.ts). */
@@ -258,11 +264,17 @@ export function ledgerFigures(input: {
     samples,
     newest: newestItems.map((item) => {
       const accountId = String(item.accountId);
+      const newestKey = newestCollected.get(accountId);
+      const at = (key: string | undefined) => (key === undefined ? undefined : deliveryTimeOf(key)?.getTime());
+      const recordedAt = at(String(item.key));
+      const collectedAt = at(newestKey);
       return {
         accountId,
         region: String(item.region),
         key: String(item.key),
-        newestCollected: newestCollected.get(accountId) === item.key,
+        newestCollected: newestKey === item.key,
+        behindMinutes:
+          recordedAt === undefined || collectedAt === undefined ? 0 : Math.max(0, (collectedAt - recordedAt) / 60_000),
       };
     }),
     writeFailed: input.writeFailed,
