@@ -232,13 +232,13 @@ export const OPERATIONS = {
     ],
   },
   'S3.GetBucketNotificationConfiguration': {
-    why: "observe (log archive only): reads the archive bucket's notification configuration, to merge the collector's one queue configuration into it (ExpectedBucketOwner = the archive); apply re-reads it after the write",
+    why: "observe (log archive only): reads the archive bucket's notification configuration, to merge the collector's one queue configuration (hub: topic configuration) into it (ExpectedBucketOwner = the archive); apply re-reads it after the write",
     grants: [
       { principal: 'customer', group: 'observe', actions: ['s3:GetBucketNotification'], scope: 'logArchiveBucket' },
     ],
   },
   'S3.PutBucketNotificationConfiguration': {
-    why: "repair (log archive only): writes the archive bucket's whole notification configuration, the customer's configurations kept as read and the collector's queue configuration for <prefix>/AWSLogs/*.json.gz added (PutBucketNotificationConfiguration replaces the document)",
+    why: "repair (log archive only): writes the archive bucket's whole notification configuration, the customer's configurations kept as read and the collector's queue configuration (hub: topic configuration, to outcomestopic) for <prefix>/AWSLogs/*.json.gz added (PutBucketNotificationConfiguration replaces the document)",
     grants: [
       { principal: 'customer', group: 'repair', actions: ['s3:PutBucketNotification'], scope: 'logArchiveBucket' },
     ],
@@ -287,11 +287,11 @@ export const OPERATIONS = {
     ],
   },
   'SNS.CreateTopic': {
-    why: 'repair TOPIC_MISSING: creates outcomestopic',
+    why: "repair TOPIC_MISSING: creates outcomestopic (hub, log archive: in the archive bucket's Region, for its S3 event notifications)",
     grants: [{ principal: 'customer', group: 'repair', actions: ['sns:CreateTopic'], scope: 'collectorTopic' }],
   },
   'SNS.SetTopicAttributes': {
-    why: "repair TOPIC_POLICY_INVALID: CloudTrail's documented publish statement, on outcomestopic",
+    why: "repair TOPIC_POLICY_INVALID: CloudTrail's documented publish statement, on outcomestopic (hub, log archive: S3's publish statement, aws:SourceArn = the archive bucket, aws:SourceAccount = the archive)",
     grants: [{ principal: 'customer', group: 'repair', actions: ['sns:SetTopicAttributes'], scope: 'collectorTopic' }],
   },
   'SNS.Subscribe': {
@@ -321,7 +321,7 @@ export const OPERATIONS = {
     ],
   },
   'SNS.ListSubscriptions': {
-    why: "`accounts remove`: finds the hub subscription the collector owns when the customer's topic listing does not show it (\"Returns a list of the requester's subscriptions\", SNS API Reference), so that it can be deleted",
+    why: '`accounts remove`: finds the hub subscription the collector owns when the customer\'s topic listing does not show it ("Returns a list of the requester\'s subscriptions", SNS API Reference), so that it can be deleted',
     grants: [
       {
         principal: 'operator',

@@ -1,6 +1,6 @@
 /**
- * PUT_BUCKET_NOTIFICATION, as the log archive's role: (1) the archive queue's policy gets the statement letting S3
- * send from the bucket (merged: the customer's statements and the collector's other statements are kept); (2) the
+ * PUT_BUCKET_NOTIFICATION, as the log archive's role: (1) the archive queue's policy (hub topology: the archive
+ * topic's, with the collector's hub subscribe statement) gets the statement letting S3 send from the bucket (merged: the customer's statements and the collector's other statements are kept); (2) the
  * bucket's notification configuration is read, the collector's one queue configuration merged in, and the whole
  * document written (PutBucketNotificationConfiguration replaces it: S3 API Reference); (3) it is read again and
  * checked: every configuration that was there before is still there, and the collector's is in place. S3 checks the
@@ -12,10 +12,17 @@ import {
   type GetBucketNotificationConfigurationCommandOutput,
   type NotificationConfiguration,
 } from '@aws-sdk/client-s3';
+import { GetTopicAttributesCommand, SetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { arnParts } from '../shared/arn';
 import { CollectorError } from '../shared/errors';
-import { archiveQueueStatements, hasWanted, mergeNotification, type WantedConfiguration } from './archive-path';
+import {
+  archiveQueueStatements,
+  archiveTopicStatements,
+  hasWanted,
+  mergeNotification,
+  type WantedConfiguration,
+} from './archive-path';
 import type { ArchiveNotificationParams } from './archive-types';
 import type { CustomerClients } from './clients';
 import { summarizeNotification } from './observe-archive';
@@ -37,7 +44,7 @@ function documentOf(response: GetBucketNotificationConfigurationCommandOutput): 
 /** The queue policy with the archive statements (same Sid replaced; every other statement kept). */
 export async function mergeArchiveQueuePolicy(
   customer: CustomerClients,
-  params: Pick<ArchiveNotificationParams, 'queueName' | 'queueArn' | 'bucketName'>,
+  params: { queueName: string; queueArn: string; bucketName: string },
   bucketOwner: string,
   ingestRoleArn?: string,
 ): Promise<void> {
@@ -64,20 +71,59 @@ export async function mergeArchiveQueuePolicy(
   );
 }
 
+/**
+ * Hub topology: the archive topic's policy with S3's publish statement and the collector's hub subscribe
+ * statement (same Sids replaced; the customer's statements and the collector's other statements kept).
+ */
+export async function mergeArchiveTopicPolicy(
+  customer: CustomerClients,
+  topicArn: string,
+  params: { bucketName: string; hubSubscriber: NonNullable<ArchiveNotificationParams['hubSubscriber']> },
+  bucketOwner: string,
+): Promise<void> {
+  const sns = customer.sns(arnParts(topicArn).region);
+  const current = await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
+  const existing = current.Attributes?.Policy ? (JSON.parse(current.Attributes.Policy) as PolicyDocument) : undefined;
+  const ours = archiveTopicStatements({
+    topicArn,
+    bucketName: params.bucketName,
+    bucketOwner,
+    hubSubscriber: params.hubSubscriber,
+  });
+  const sids = new Set(ours.map((statement) => statement.Sid));
+  const statements = existing?.Statement ?? [];
+  const keptCollector = (Array.isArray(statements) ? statements : [statements]).filter(
+    (statement: PolicyStatement) => isCollectorStatement(statement) && !sids.has(statement.Sid),
+  );
+  await sns.send(
+    new SetTopicAttributesCommand({
+      TopicArn: topicArn,
+      AttributeName: 'Policy',
+      AttributeValue: JSON.stringify(mergeCollectorStatements(existing, [...keptCollector, ...ours])),
+    }),
+  );
+}
+
 export async function putArchiveNotification(
   customer: CustomerClients,
   params: ArchiveNotificationParams,
   bucketOwner: string,
   ingestRoleArn?: string,
 ): Promise<void> {
-  await mergeArchiveQueuePolicy(customer, params, bucketOwner, ingestRoleArn);
+  let wanted: WantedConfiguration;
+  if (params.topicArn !== undefined) {
+    await mergeArchiveTopicPolicy(customer, params.topicArn, params, bucketOwner);
+    wanted = { kind: 'topic', arn: params.topicArn, prefix: params.prefix, suffix: params.suffix };
+  } else {
+    await mergeArchiveQueuePolicy(customer, params, bucketOwner, ingestRoleArn);
+    wanted = { kind: 'queue', arn: params.queueArn, prefix: params.prefix, suffix: params.suffix };
+  }
   const s3 = customer.s3(params.region);
   const read = () =>
     s3.send(
       new GetBucketNotificationConfigurationCommand({ Bucket: params.bucketName, ExpectedBucketOwner: bucketOwner }),
     );
   const before = documentOf(await read());
-  const wanted: WantedConfiguration = { queueArn: params.queueArn, prefix: params.prefix, suffix: params.suffix };
   await s3.send(
     new PutBucketNotificationConfigurationCommand({
       Bucket: params.bucketName,
@@ -93,7 +139,7 @@ export async function putArchiveNotification(
       `the notification configuration of ${params.bucketName} read back after the write ` +
         (lost.length > 0
           ? `lacks configurations it had before (${lost.join(', ')}): another writer may have replaced it; restore them`
-          : `does not hold the collector's queue configuration for ${params.queueArn}`),
+          : `does not hold the collector's ${wanted.kind} configuration for ${wanted.arn}`),
     );
   }
 }
@@ -111,7 +157,9 @@ function lostConfigurations(
       ...(doc.QueueConfigurations ?? [])
         .filter((c) => c.Id !== params.configurationId)
         .map((c) => key('queue', c.Id, c.QueueArn)),
-      ...(doc.TopicConfigurations ?? []).map((c) => key('topic', c.Id, c.TopicArn)),
+      ...(doc.TopicConfigurations ?? [])
+        .filter((c) => c.Id !== params.configurationId)
+        .map((c) => key('topic', c.Id, c.TopicArn)),
       ...(doc.LambdaFunctionConfigurations ?? []).map((c) => key('lambda', c.Id, c.LambdaFunctionArn)),
       ...(doc.EventBridgeConfiguration !== undefined ? ['EventBridgeConfiguration'] : []),
     ]);

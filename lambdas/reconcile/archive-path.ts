@@ -14,10 +14,17 @@
  *   Guide, "Configuring event notifications using object key name filtering": S3 rejects such a document). An
  *   overlap is detected here and reported; the collector never writes a document S3 would reject.
  */
-import type { NotificationConfiguration, QueueConfiguration } from '@aws-sdk/client-s3';
+import type { NotificationConfiguration, QueueConfiguration, TopicConfiguration } from '@aws-sdk/client-s3';
 import { bucketArn as buildBucketArn, tryParseArn } from '../shared/arn';
 import type { ArchiveTrail, NotificationTarget, ObservedNotificationConfiguration } from './archive-types';
-import { COLLECTOR_SID_PREFIX, INGEST_QUEUE_ACTIONS, type PolicyStatement } from './policies';
+import {
+  COLLECTOR_SID_PREFIX,
+  denyInsecureTransport,
+  hubSubscribeStatement,
+  INGEST_QUEUE_ACTIONS,
+  type PolicyStatement,
+} from './policies';
+import type { HubSubscriber } from './path-types';
 
 /** The Id of the collector's queue configuration on an archive bucket. */
 export const ARCHIVE_CONFIGURATION_ID = 'cloudtrail-collector-archive';
@@ -26,6 +33,7 @@ export const ARCHIVE_SUFFIX = '.json.gz';
 export const ARCHIVE_EVENTS = ['s3:ObjectCreated:*'];
 export const ARCHIVE_S3_SEND_SID = `${COLLECTOR_SID_PREFIX}ArchiveS3Send`;
 export const ARCHIVE_INGEST_SID = `${COLLECTOR_SID_PREFIX}IngestReceive`;
+export const ARCHIVE_S3_PUBLISH_SID = `${COLLECTOR_SID_PREFIX}ArchiveS3Publish`;
 
 /** `<trail prefix>/AWSLogs/`, or `AWSLogs/` for a trail without a prefix (CloudTrail joins them with one `/`). */
 export function archivePrefix(trail: Pick<ArchiveTrail, 's3KeyPrefix'>): string {
@@ -82,8 +90,10 @@ function suffixesOverlap(a = '', b = ''): boolean {
   return a.endsWith(b) || b.endsWith(a);
 }
 
+/** The collector's configuration: to the archive's queue (customer-queue topology) or topic (hub topology). */
 export interface WantedConfiguration {
-  queueArn: string;
+  kind: 'queue' | 'topic';
+  arn: string;
   prefix: string;
   suffix: string;
 }
@@ -107,12 +117,12 @@ export function overlapping(
   );
 }
 
-/** The collector's configuration is in place: its Id, the queue, every created object, the filter. */
+/** The collector's configuration is in place: its Id, the queue or topic, every created object, the filter. */
 export function hasWanted(notification: ObservedNotificationConfiguration, wanted: WantedConfiguration): boolean {
-  return notification.queues.some(
+  return (wanted.kind === 'queue' ? notification.queues : notification.topics).some(
     (queue) =>
       queue.id === ARCHIVE_CONFIGURATION_ID &&
-      queue.arn === wanted.queueArn &&
+      queue.arn === wanted.arn &&
       queue.events.some((event) => eventCovers(event, 's3:ObjectCreated:Put')) &&
       queue.events.some((event) => eventCovers(event, 's3:ObjectCreated:CompleteMultipartUpload')) &&
       queue.prefix === wanted.prefix &&
@@ -120,11 +130,11 @@ export function hasWanted(notification: ObservedNotificationConfiguration, wante
   );
 }
 
-/** The collector's queue configuration. */
+/** The collector's queue (or topic) configuration. */
 export function wantedQueueConfiguration(wanted: WantedConfiguration): QueueConfiguration {
   return {
     Id: ARCHIVE_CONFIGURATION_ID,
-    QueueArn: wanted.queueArn,
+    QueueArn: wanted.arn,
     Events: [...ARCHIVE_EVENTS] as QueueConfiguration['Events'],
     Filter: {
       Key: {
@@ -137,19 +147,27 @@ export function wantedQueueConfiguration(wanted: WantedConfiguration): QueueConf
   };
 }
 
+export function wantedTopicConfiguration(wanted: WantedConfiguration): TopicConfiguration {
+  const { QueueArn, ...rest } = wantedQueueConfiguration(wanted);
+  return { ...rest, TopicArn: QueueArn };
+}
+
 /**
- * The whole document to write: the existing one with the collector's queue configuration replaced (by Id) or
- * added. Topic and Lambda configurations, the other queue configurations and EventBridgeConfiguration are kept
- * exactly as read.
+ * The whole document to write: the existing one with the collector's configuration replaced (by Id, in either
+ * list: a move between topologies turns the queue configuration into a topic configuration) or added. Lambda
+ * configurations, every other queue and topic configuration and EventBridgeConfiguration are kept exactly as read.
  */
 export function mergeNotification(
   existing: NotificationConfiguration,
   wanted: WantedConfiguration,
 ): NotificationConfiguration {
-  const others = (existing.QueueConfigurations ?? []).filter((queue) => queue.Id !== ARCHIVE_CONFIGURATION_ID);
+  const queues = (existing.QueueConfigurations ?? []).filter((queue) => queue.Id !== ARCHIVE_CONFIGURATION_ID);
+  const topics = (existing.TopicConfigurations ?? []).filter((topic) => topic.Id !== ARCHIVE_CONFIGURATION_ID);
+  if (wanted.kind === 'queue') queues.push(wantedQueueConfiguration(wanted));
+  else topics.push(wantedTopicConfiguration(wanted));
   return {
-    ...(existing.TopicConfigurations !== undefined ? { TopicConfigurations: existing.TopicConfigurations } : {}),
-    QueueConfigurations: [...others, wantedQueueConfiguration(wanted)],
+    ...(topics.length > 0 || existing.TopicConfigurations !== undefined ? { TopicConfigurations: topics } : {}),
+    ...(queues.length > 0 || existing.QueueConfigurations !== undefined ? { QueueConfigurations: queues } : {}),
     ...(existing.LambdaFunctionConfigurations !== undefined
       ? { LambdaFunctionConfigurations: existing.LambdaFunctionConfigurations }
       : {}),
@@ -157,4 +175,35 @@ export function mergeNotification(
       ? { EventBridgeConfiguration: existing.EventBridgeConfiguration }
       : {}),
   };
+}
+
+/**
+ * Hub topology: the archive topic's collector statements. S3 may publish only from the archive bucket of the
+ * archive account (S3 User Guide, "Granting permissions to publish event notification messages to a destination":
+ * `s3.amazonaws.com`, `SNS:Publish`, `aws:SourceArn` = the bucket, `aws:SourceAccount` = the bucket owner), the
+ * collector may subscribe its hub queue (hubSubscribeStatement), and publishing is TLS only (as on every topic of
+ * the collector's). Every write carries all of them: a merge replaces all of the collector's statements.
+ */
+export function archiveTopicStatements(input: {
+  topicArn: string;
+  bucketName: string;
+  bucketOwner: string;
+  hubSubscriber: HubSubscriber;
+}): PolicyStatement[] {
+  const partition = tryParseArn(input.topicArn)?.partition || 'aws';
+  return [
+    {
+      Sid: ARCHIVE_S3_PUBLISH_SID,
+      Effect: 'Allow',
+      Principal: { Service: 's3.amazonaws.com' },
+      Action: 'SNS:Publish',
+      Resource: input.topicArn,
+      Condition: {
+        ArnLike: { 'aws:SourceArn': buildBucketArn(partition, input.bucketName) },
+        StringEquals: { 'aws:SourceAccount': input.bucketOwner },
+      },
+    },
+    hubSubscribeStatement(input.topicArn, input.hubSubscriber),
+    denyInsecureTransport('SNS:Publish', input.topicArn),
+  ];
 }

@@ -3,6 +3,7 @@
  * reads of its bucket's notification configuration, and the PUT_BUCKET_NOTIFICATION action's inputs. The path is
  * described in docs/customer-setup.md, "Organization trails and a log archive account".
  */
+import type { HubSubscriber } from './path-types';
 
 /** The trail that delivers into the archive bucket: its prefix decides the filter of the queue configuration. */
 export interface ArchiveTrail {
@@ -52,15 +53,24 @@ export interface ObservedArchive {
   trail?: ArchiveTrail;
 }
 
-export interface ArchiveNotificationParams {
+interface ArchiveNotificationBase {
   bucketName: string;
-  /** The bucket's Region (a queue destination must be in the bucket's Region). */
+  /** The bucket's Region (a queue or topic destination must be in the bucket's Region). */
   region: string;
-  queueName: string;
-  queueArn: string;
   /** `<trail prefix>/AWSLogs/` (or `AWSLogs/`). */
   prefix: string;
   suffix: string;
-  /** The queue configuration's Id: the collector's own, recognised on later runs. */
+  /** The configuration's Id: the collector's own, recognised on later runs. */
   configurationId: string;
 }
+
+/**
+ * Customer-queue topology: a queue configuration to the archive's `outcomesqueue`. Hub topology: a topic
+ * configuration to the archive's `outcomestopic` (in the bucket's Region), which the collector subscribes to the
+ * archive's hub shard queue; `hubSubscriber` is written into the topic policy beside S3's publish statement.
+ */
+export type ArchiveNotificationParams = ArchiveNotificationBase &
+  (
+    | { queueName: string; queueArn: string; topicArn?: never; hubSubscriber?: never }
+    | { topicArn: string; hubSubscriber: HubSubscriber; queueName?: never; queueArn?: never }
+  );

@@ -378,7 +378,9 @@ export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpa
         monthlyUsd: FREE,
         note:
           '$0 — S3 event notifications are not charged; each log file becomes one SQS message for the archive ' +
-          "(within the SQS free tier of 1 million requests a month, shared by an AWS Organization's accounts)",
+          "(within the SQS free tier of 1 million requests a month, shared by an AWS Organization's accounts); in " +
+          "the hub topology one SNS publish on the archive's topic (within the SNS free tier of 1 million a month; " +
+          'deliveries to SQS are free)',
       };
     case 'CREATE_QUEUE':
       return {

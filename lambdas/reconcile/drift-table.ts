@@ -485,14 +485,18 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     severities: ['high'],
     ifThisHappens:
       "a registered log archive's bucket does not announce the members' log files (`<trail prefix>/AWSLogs/`, " +
-      "`.json.gz`, `s3:ObjectCreated:*`) to the archive's `outcomesqueue`",
+      "`.json.gz`, `s3:ObjectCreated:*`) to the archive's `outcomesqueue` (customer-queue topology) or its " +
+      '`outcomestopic` (hub topology)',
     theCollectorDoes:
-      'creates the queue if needed (`QUEUE_MISSING`), lets S3 send to it from the bucket (queue policy: ' +
-      "`aws:SourceArn` = the bucket, `aws:SourceAccount` = the archive), reads the bucket's notification " +
-      'configuration, merges in one queue configuration (`cloudtrail-collector-archive`; every other configuration ' +
-      'and EventBridge kept as read), writes it and reads it back. No trail is created in the archive account',
+      'customer-queue: creates the queue if needed (`QUEUE_MISSING`) and lets S3 send to it from the bucket (queue ' +
+      'policy: `aws:SourceArn` = the bucket, `aws:SourceAccount` = the archive); hub: creates `outcomestopic` in the ' +
+      "bucket's Region if needed and lets S3 publish to it from the bucket (topic policy, same conditions, with the " +
+      "collector's hub subscribe statement). Then reads the bucket's notification configuration, merges in one " +
+      'queue or topic configuration (`cloudtrail-collector-archive`; every other configuration and EventBridge kept ' +
+      "as read), writes it and reads it back; in the hub topology subscribes the topic to the archive's hub shard " +
+      'queue. No trail is created in the archive account',
     outcome: 'repairs',
-    actions: ['PUT_BUCKET_NOTIFICATION'],
+    actions: ['CREATE_TOPIC', 'PUT_BUCKET_NOTIFICATION', 'SUBSCRIBE'],
   },
   {
     code: 'ARCHIVE_NOTIFICATIONS_OVERLAP',
@@ -509,8 +513,8 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
     code: 'ARCHIVE_PATH_BLOCKED',
     severities: ['high'],
     ifThisHappens:
-      "the log archive's path cannot be set up: no known trail delivers into the bucket (its prefix is unknown), the " +
-      "bucket is in another Region than the collector's queue, or the collector runs the hub topology",
+      "the log archive's path cannot be set up: no known trail delivers into the bucket (its prefix is unknown), or " +
+      "(customer-queue topology) the bucket is in another Region than the archive's queue",
     theCollectorDoes: 'changes nothing and says which; `organizations sync` refreshes the trail',
     outcome: 'reports',
     actions: [],

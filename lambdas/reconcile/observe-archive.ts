@@ -12,7 +12,9 @@ import { GetBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import type { FilterRule, GetBucketNotificationConfigurationCommandOutput } from '@aws-sdk/client-s3';
 import type { ArchiveTrail, NotificationTarget, ObservedNotificationConfiguration } from './archive-types';
 import type { CustomerClients } from './clients';
-import { describeError } from './observe-resources';
+import { queueArn as buildQueueArn, topicArn as buildTopicArn } from '../shared/arn';
+import { CHAIN_NAMES } from './names';
+import { describeError, observeTopic, type HubSubscriptionReader } from './observe-resources';
 import { known, unknown, type ObservedState, type PlanContext } from './types';
 
 /** The trail delivering into the archive bucket: DescribeTrails (an organization trail first), else the registry. */
@@ -74,12 +76,26 @@ export function summarizeNotification(
   };
 }
 
-/** Reads the archive bucket's notification configuration into `state.archive` (unknown on any error). */
-export async function observeArchive(clients: CustomerClients, ctx: PlanContext, state: ObservedState): Promise<void> {
+/**
+ * Reads the archive bucket's notification configuration into `state.archive` (unknown on any error); in the hub
+ * topology also the archive's topic in the bucket's Region (policy, and the hub queue's subscription read with the
+ * collector's role), unless the trail chain read it already.
+ */
+export async function observeArchive(
+  clients: CustomerClients,
+  ctx: PlanContext,
+  state: ObservedState,
+  hub?: HubSubscriptionReader,
+): Promise<void> {
   const archive = ctx.logArchive;
   if (archive === undefined) return;
   const trail = archiveTrail(state, ctx);
   const region = trail?.homeRegion ?? ctx.region;
+  if (ctx.hub !== undefined) {
+    const topicArn = buildTopicArn(region, ctx.accountId, CHAIN_NAMES.topic);
+    const queueArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
+    state.topics[topicArn] ??= await observeTopic(clients, topicArn, queueArn, hub);
+  }
   try {
     const response = await clients.s3(region).send(
       new GetBucketNotificationConfigurationCommand({

@@ -92,7 +92,7 @@ export async function observeAccount(
       ]);
       await observeRegionalStatuses(clients, ctx.accountId, state);
       // A log archive: its bucket's notification configuration (after the trails, which may name its prefix).
-      await observeArchive(clients, ctx, state);
+      await observeArchive(clients, ctx, state, hubSubscriptionReader(ctx, collector));
     })(),
     observeQueuesAndMappings(clients, ctx, state, collector),
   ]);

@@ -46,7 +46,7 @@ export function isCollectorStatement(statement: PolicyStatement): boolean {
 }
 
 /** `Bool` rather than `BoolIfExists`: a request that carries no aws:SecureTransport key is never denied. */
-function denyInsecureTransport(action: string, resource: PolicyStringList): PolicyStatement {
+export function denyInsecureTransport(action: string, resource: PolicyStringList): PolicyStatement {
   return {
     Sid: `${COLLECTOR_SID_PREFIX}DenyInsecureTransport`,
     Effect: 'Deny',

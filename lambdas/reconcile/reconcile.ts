@@ -320,7 +320,10 @@ export function logArchivesFor(accountId: string, records: AccountRecord[]): Log
     )
     .map((r) => ({
       accountId: r.accountId,
-      bucketNames: [r.bucketName, r.generatedBucketName].filter((name): name is string => name !== undefined),
+      // logArchiveBucket: the central bucket `organizations add|sync` and `accounts add --log-archive-bucket` record.
+      bucketNames: [...new Set([r.logArchiveBucket, r.bucketName, r.generatedBucketName])].filter(
+        (name): name is string => name !== undefined,
+      ),
     }));
 }
 

@@ -9,13 +9,18 @@
  *
  * Where moto differs from AWS (AWS wins; the test says so):
  * - moto shows an organization trail only to the management account: a member's DescribeTrails lists nothing, so
- *   the archive learns the trail's prefix from the registered organization (in AWS its own DescribeTrails shows
- *   the trail). For the same reason a member in moto looks like an account without any trail, and its own
- *   reconcile would plan outcomes-trail; in AWS the member sees the organization trail and the cost guard never
- *   creates one. So this test reconciles the log archive only (the members' side is the cost guard's tests).
+ *   in the first test (through the CLI, which cannot wrap the clients) the archive learns the trail's prefix from
+ *   the registered organization (in AWS its own DescribeTrails shows the trail), and only the log archive is
+ *   reconciled: a member in moto looks like an account without any trail, and its own reconcile would plan
+ *   outcomes-trail. The second test runs `apply` on EVERY registered account (management, members, archive) in
+ *   process, with the organization trail injected into the members' and the archive's DescribeTrails answers, as
+ *   AWS shows it to them (a shadow trail: testkit/organization-trail-view.ts, also used by
+ *   organization-retirement.int.test.ts), and checks that no trail is created in any account and that a log file
+ *   of an account outside the organization, written under the archive prefix, is rejected by ingest.
+ *   The hub topology's archive path: organization-collection-hub.int.test.ts.
  * - moto sends its S3 notifications without evaluating the queue policy; the policy statement is checked here.
  */
-import { DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
+import { DescribeTrailsCommand, type Trail } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetBucketNotificationConfigurationCommand,
@@ -24,16 +29,25 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { awsClients } from '../../lambdas/shared/aws-clients';
+import { loadIngestConfig } from '../../lambdas/ingest/config';
+import { createIngestDeps, CountTally } from '../../lambdas/ingest/runtime';
+import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
+import { silentLogger } from '../../lambdas/shared/logger';
 import type { ReconcileReport } from '../../lambdas/reconcile/types';
 import { runCli } from '../../testkit/cli';
 import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
 import { createRegistryTable } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
+import { receiveAll } from '../../testkit/ingest-env';
 import { createOrganizationWorld, type OrganizationWorld } from '../../testkit/organization';
+import { organizationTrailOf, withOrganizationTrail } from '../../testkit/organization-trail-view';
+import { RECONCILE_TABLE, reconcileWorld } from '../../testkit/reconcile-env';
+import { accountRecord } from '../../testkit/registry';
 import { COLLECTOR_ACCOUNT, REGION, useEmulator } from '../../testkit/test-emulator';
 
 const TABLE = 'organization-collection';
 const PREFIX = 'central';
+const OUTSIDER = '777788889999';
 
 let receiver: DownstreamReceiver;
 let env: Record<string, string>;
@@ -208,4 +222,106 @@ test('organizations add, then apply on the log archive: every member is collecte
     const trails = (await cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList ?? [];
     expect(trails.map((t) => t.TrailARN)).toEqual(accountId === world.managementAccountId ? [world.trailArn] : []);
   }
+});
+
+test('apply on every registered account: no trail anywhere; the members collected, an outsider rejected', async () => {
+  const seeing = new Set<string>();
+  const shown: { trail?: Trail } = {};
+  const world = await reconcileWorld([], {
+    // The members and the archive see the organization trail in DescribeTrails, as in AWS (see the header).
+    clients: withOrganizationTrail({ accounts: () => seeing, trail: () => shown.trail }),
+  });
+  const org = await createOrganizationWorld({ region: REGION, members: 2, s3KeyPrefix: PREFIX });
+  shown.trail = await organizationTrailOf(org, REGION);
+  for (const account of [...org.memberAccountIds, org.logArchiveAccountId]) seeing.add(account);
+  const active = { organizationId: org.organizationId, organizationMembership: 'active' as const };
+  await world.registry.add(accountRecord({ accountId: org.managementAccountId, ...active }));
+  for (const accountId of org.memberAccountIds) await world.registry.add(accountRecord({ accountId, ...active }));
+  await world.registry.add(
+    accountRecord({
+      accountId: org.logArchiveAccountId,
+      ...active,
+      logArchiveFor: [org.organizationId],
+      logArchiveBucket: org.bucket,
+    }),
+  );
+  const accounts = [org.managementAccountId, ...org.memberAccountIds, org.logArchiveAccountId];
+
+  const report = await world.run('apply');
+  expect(report.accounts.map((a) => a.accountId).sort()).toEqual([...accounts].sort());
+  expect(world.account(report, org.logArchiveAccountId).actions.map((a) => [a.code, a.status])).toEqual([
+    ['CREATE_QUEUE', 'applied'],
+    ['CREATE_QUEUE', 'applied'],
+    ['PUT_BUCKET_NOTIFICATION', 'applied'],
+  ]);
+  // The management account and the members are collected from the archive: no trail, no chain, no high finding
+  // (the management account records its organization trail, REUSE_TRAIL, which calls nothing).
+  for (const accountId of [org.managementAccountId, ...org.memberAccountIds]) {
+    const account = world.account(report, accountId);
+    expect([accountId, account.findings.map((f) => f.code)]).toEqual([
+      accountId,
+      expect.arrayContaining(['COLLECTED_BY_LOG_ARCHIVE']),
+    ]);
+    expect([accountId, account.findings.filter((f) => f.severity === 'high')]).toEqual([accountId, []]);
+    expect([accountId, account.actions.filter((a) => a.code !== 'REUSE_TRAIL')]).toEqual([accountId, []]);
+  }
+  for (const accountId of accounts) {
+    const { cloudTrail } = await clientsIn(org, accountId);
+    const trails = (await cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList ?? [];
+    expect([accountId, trails.map((t) => t.TrailARN)]).toEqual([
+      accountId,
+      accountId === org.managementAccountId ? [org.trailArn] : [],
+    ]);
+  }
+
+  // The members' files and an outsider's, under the archive prefix; S3 announces each on the archive's queue.
+  const archive = await clientsIn(org, org.logArchiveAccountId);
+  const now = new Date();
+  const write = async (accountId: string, index: number) => {
+    const records = generateRecords(3 + index, { accountId, region: REGION, seed: 500 + index, start: now });
+    const key = logFileKey({
+      accountId,
+      region: REGION,
+      time: now,
+      unique: `e${index}`,
+      prefix: PREFIX,
+      orgId: org.organizationId,
+    });
+    await archive.s3.send(new PutObjectCommand({ Bucket: org.bucket, Key: key, Body: logFileBody(records) }));
+    return records.map((r) => r.eventID as string);
+  };
+  const expected: string[] = [];
+  for (const [index, member] of org.memberAccountIds.entries()) expected.push(...(await write(member, index)));
+  const outsiderIds = await write(OUTSIDER, 7);
+
+  const queueUrl = (await archive.sqs.send(new GetQueueUrlCommand({ QueueName: 'outcomesqueue' }))).QueueUrl!;
+  const queueArn = `arn:aws:sqs:${REGION}:${org.logArchiveAccountId}:outcomesqueue`;
+  // S3's s3:TestEvent (sent when the configuration was written) may be there too: ingest acknowledges it.
+  const records = (await receiveAll(archive.sqs, queueUrl, queueArn)).filter(
+    (record) => !record.body.includes('s3:TestEvent'),
+  );
+  expect(records).toHaveLength(3);
+  const deps = await createIngestDeps(
+    loadIngestConfig({
+      ...process.env,
+      ACCOUNTS_TABLE: RECONCILE_TABLE,
+      DOWNSTREAM_URL: receiver.url,
+      DOWNSTREAM_TOKEN: 'org-token',
+      DOWNSTREAM_TIMEOUT_MS: '2000',
+    }),
+    silentLogger,
+    new CountTally(),
+  );
+  const result = await processSqsBatch(records, deps, Date.now() + 60_000);
+  // The outsider's message is poison (a customer queue: its redrive policy moves it to outcomesqueue-dlq).
+  expect([...result.outcomes.values()].filter((o) => o.status !== 'forwarded')).toEqual([
+    expect.objectContaining({
+      status: 'failed',
+      poison: true,
+      error: expect.stringContaining(`account ${OUTSIDER} is not registered`),
+    }),
+  ]);
+  expect([...receiver.eventIds.keys()].sort()).toEqual([...expected].sort());
+  expect([...receiver.eventIds.values()].every((count) => count === 1)).toBe(true);
+  expect(outsiderIds.some((id) => receiver.eventIds.has(id))).toBe(false);
 });

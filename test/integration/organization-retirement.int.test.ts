@@ -6,7 +6,8 @@
  * archive bucket, apply retires outcomes-trail and nothing else (another trail of the member stays as it was); and
  * every log file of the member, before, during and after the switch, is in the ledger and at the downstream.
  *
- * Injected, and why: moto answers DescribeTrails per account, so a member never sees the management account's
+ * Injected (testkit/organization-trail-view.ts), and why: moto answers DescribeTrails per account, so a member
+ * never sees the management account's
  * organization trail, while AWS returns it there as a shadow trail (CloudTrail API Reference, DescribeTrails,
  * IncludeShadowTrails: "in the case of an organization trail, the replication of an organization trail in member
  * accounts"). The narrowest point: the member's DescribeTrails answer (its customer clients' CloudTrail `send`)
@@ -29,13 +30,13 @@ import { LedgerTable, ensureLedgerTable, ledgerTableName } from '../../lambdas/s
 import { loadIngestConfig } from '../../lambdas/ingest/config';
 import { createIngestDeps, CountTally } from '../../lambdas/ingest/runtime';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
-import type { CustomerClients, ReconcileClients } from '../../lambdas/reconcile/clients';
 import { duplicateTrailsCost } from '../../lambdas/reconcile/costs';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { putLogFile, type DeliveredFile } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { receiveAll } from '../../testkit/ingest-env';
 import { createOrganizationWorld, type OrganizationWorld } from '../../testkit/organization';
+import { withOrganizationTrail } from '../../testkit/organization-trail-view';
 import { accountRecord } from '../../testkit/registry';
 import { RECONCILE_TABLE, reconcileWorld, tenantClients, type ReconcileWorld } from '../../testkit/reconcile-env';
 import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
@@ -54,33 +55,11 @@ describe('an organization trail covers a member: outcomes-trail is reported, the
   let organizationTrail: Trail | undefined;
   let clock = at(11, 0);
 
-  /** The member's CloudTrail answers DescribeTrails with the organization trail appended (see the header). */
-  const withOrganizationTrail = (real: ReconcileClients): ReconcileClients => ({
-    ...real,
-    async customer(target) {
-      const clients = await real.customer(target);
-      if (target.accountId !== member) return clients;
-      const wrapped: CustomerClients = {
-        ...clients,
-        cloudTrail: (region) => {
-          const inner = clients.cloudTrail(region);
-          return {
-            send: (async (command: unknown) => {
-              const answer = await inner.send(command as DescribeTrailsCommand);
-              if (!(command instanceof DescribeTrailsCommand) || organizationTrail === undefined) return answer;
-              if (command.input.includeShadowTrails !== true || command.input.trailNameList !== undefined)
-                return answer;
-              return { ...answer, trailList: [...(answer.trailList ?? []), organizationTrail] };
-            }) as CustomerClients['cloudTrail'] extends (r: string) => { send: infer S } ? S : never,
-          };
-        },
-      };
-      return wrapped;
-    },
-  });
-
   beforeAll(async () => {
-    world = await reconcileWorld([], { clients: withOrganizationTrail });
+    world = await reconcileWorld([], {
+      // The member's CloudTrail answers DescribeTrails with the organization trail appended (see the header).
+      clients: withOrganizationTrail({ accounts: () => new Set([member]), trail: () => organizationTrail }),
+    });
     world.deps.now = () => clock;
     org = await createOrganizationWorld({ region: REGION, members: 1 });
     member = org.memberAccountIds[0]!;

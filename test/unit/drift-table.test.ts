@@ -464,6 +464,15 @@ const SITUATIONS: readonly Situation[] = [
     change: (s, c) => archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: false }),
   },
   {
+    name: "hub: a new log archive (no outcomestopic): the bucket's events go to its topic, subscribed to the hub",
+    code: 'ARCHIVE_NOTIFICATIONS_MISSING',
+    change: (s, c) => {
+      toHub(s, c);
+      archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: false });
+      s.topics = { [TOPIC_ARN]: known(null) };
+    },
+  },
+  {
     name: "a customer configuration of the archive bucket overlaps the collector's filter",
     code: 'ARCHIVE_NOTIFICATIONS_OVERLAP',
     change: (s, c) =>

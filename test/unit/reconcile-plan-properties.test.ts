@@ -297,7 +297,12 @@ function basedOnKnownState(action: PlannedAction, state: ObservedState): boolean
       return state.trails.known && isKnown(state.collected);
     case 'PUT_BUCKET_NOTIFICATION':
       // A log archive's bucket: its notification configuration and the queue were read.
-      return isKnown(state.archive) && isKnown(state.queues.outcomesqueue);
+      return (
+        isKnown(state.archive) &&
+        (action.params.topicArn !== undefined
+          ? isKnown(state.topics[action.params.topicArn]) // hub: the archive's topic was read
+          : isKnown(state.queues.outcomesqueue))
+      );
     case 'BACKFILL': {
       // It lists the trail's bucket: known to be the account's.
       const probe = state.buckets[action.params.bucketName];

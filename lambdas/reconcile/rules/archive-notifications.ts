@@ -1,8 +1,10 @@
 /**
  * The log archive's collection path (issue 12, "Collecting from the central bucket"): for an account registered
  * as log archive (logArchiveFor holds `o-<id>` and/or logArchiveBucket is set), every member's log file written
- * into the archive bucket is announced on the archive's own `outcomesqueue` by an S3 event notification, and the
- * queue feeds the ingest function through the collector's event source mapping. Ingest reads with the archive's
+ * into the archive bucket is announced by an S3 event notification. Customer-queue topology: on the archive's own
+ * `outcomesqueue`, which feeds the ingest function through the collector's event source mapping. Hub topology
+ * (hubArchivePath below): on the archive's `outcomestopic` in the bucket's Region, subscribed to the archive's hub
+ * shard queue; ingest binds the envelope to the archive by its TopicArn. Either way ingest reads with the archive's
  * role and binds the keys to the organization's members (lambdas/ingest/source/tenant.ts).
  *
  * No trail is ever created, started or changed in the archive account: the organization trail logs its
@@ -17,20 +19,36 @@
  * EventBridge rule is the better path (no second copy of the events in S3's configuration): it is asked for as a
  * finding with the command (not built yet). docs/customer-setup.md, "Organization trails and a log archive account".
  */
-import { queueArn as buildQueueArn } from '../../shared/arn';
+import { queueArn as buildQueueArn, topicArn as buildTopicArn } from '../../shared/arn';
 import {
   ARCHIVE_CONFIGURATION_ID,
   ARCHIVE_SUFFIX,
   archivePrefix,
   archiveQueueStatements,
+  archiveTopicStatements,
   hasWanted,
   overlapping,
   type WantedConfiguration,
 } from '../archive-path';
 import { CHAIN_NAMES } from '../names';
+import type { ArchiveTrail, ObservedArchive } from '../archive-types';
 import { NOT_OBSERVED, type FindingCode } from '../types';
 import { eventSourceMappingRule } from './esm';
-import { draft, finding, hasStatements, incomplete, keys, none, type Rule, type RuleOutput } from './kit';
+import { planHubSubscription, hubSubscriptionRule } from './hub';
+import {
+  draft,
+  finding,
+  hasStatements,
+  hubSubscriber,
+  incomplete,
+  keys,
+  none,
+  type ActionDraft,
+  type Rule,
+  type RuleInput,
+  type RuleOutput,
+  type TopicDecision,
+} from './kit';
 import { queueRule } from './queue';
 
 const OWN_CODES: readonly FindingCode[] = [
@@ -45,7 +63,16 @@ export const archiveNotificationsRule: Rule = {
   // It decides the account's trail part (none: the organization trail is collected from the archive bucket).
   part: 'trail',
   phase: 'chain',
-  codes: [...new Set<FindingCode>([...OWN_CODES, ...queueRule.codes, ...eventSourceMappingRule.codes])],
+  codes: [
+    ...new Set<FindingCode>([
+      ...OWN_CODES,
+      ...queueRule.codes,
+      ...eventSourceMappingRule.codes,
+      'TOPIC_MISSING',
+      'TOPIC_POLICY_INVALID',
+      ...hubSubscriptionRule.codes,
+    ]),
+  ],
   description:
     "a log archive's bucket announces every member's log file to the archive's queue (S3 event notification, merged)",
   check(input) {
@@ -55,20 +82,6 @@ export const archiveNotificationsRule: Rule = {
     const out = none();
     const stop = (): RuleOutput => ({ ...out, stop: 'chain' });
     const bucket = archive.bucketName;
-    if (ctx.hub !== undefined) {
-      // Hub queues accept only SNS envelopes whose TopicArn binds the tenant (docs/reliability.md, fact 3): the
-      // path would be bucket -> the archive's topic -> its hub shard, which is not built.
-      out.findings.push(
-        finding(
-          'ARCHIVE_PATH_BLOCKED',
-          'high',
-          bucket,
-          `the log archive's notification path is not built for the hub topology (hub queues accept only SNS ` +
-            `messages): collect ${ctx.accountId} in the customer-queue topology`,
-        ),
-      );
-      return stop();
-    }
     const probe = observed.archive ?? NOT_OBSERVED;
     if (!probe.known) {
       out.findings.push(incomplete(bucket, "the archive bucket's notification configuration", probe.error));
@@ -88,6 +101,8 @@ export const archiveNotificationsRule: Rule = {
       );
       return stop();
     }
+    // Hub topology: bucket -> the archive's topic -> its hub shard queue (hub queues accept only SNS envelopes).
+    if (ctx.hub !== undefined) return hubArchivePath(input, seen.trail, seen);
     if (seen.region !== ctx.region) {
       out.findings.push(
         finding(
@@ -110,7 +125,12 @@ export const archiveNotificationsRule: Rule = {
     if (queueArn === undefined) return stop();
     const queueArnExpected = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
 
-    const wanted: WantedConfiguration = { queueArn, prefix: archivePrefix(seen.trail), suffix: ARCHIVE_SUFFIX };
+    const wanted: WantedConfiguration = {
+      kind: 'queue',
+      arn: queueArn,
+      prefix: archivePrefix(seen.trail),
+      suffix: ARCHIVE_SUFFIX,
+    };
     const statements = archiveQueueStatements({
       queueArn,
       bucketName: bucket,
@@ -123,20 +143,7 @@ export const archiveNotificationsRule: Rule = {
     const configured = hasWanted(seen.notification, wanted);
 
     if (seen.notification.eventBridge && !configured) {
-      out.findings.push(
-        finding(
-          'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
-          'medium',
-          bucket,
-          `${bucket} sends its events to Amazon EventBridge, so the collector leaves its notification configuration ` +
-            'alone and asks for an EventBridge rule instead (not created by the collector yet). In the archive ' +
-            `account, Region ${seen.region}: aws events put-rule --name cloudtrail-collector-archive --event-pattern ` +
-            `'{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["${bucket}"]},` +
-            `"object":{"key":[{"prefix":"${wanted.prefix}"}]}}}' && aws events put-targets --rule ` +
-            `cloudtrail-collector-archive --targets Id=outcomesqueue,Arn=${queueArnExpected} (the queue policy must ` +
-            'allow events.amazonaws.com to send, with aws:SourceArn = the rule)',
-        ),
-      );
+      out.findings.push(eventBridgeFinding(bucket, seen.region, wanted.prefix, 'outcomesqueue', queueArnExpected));
       return stop();
     }
 
@@ -163,22 +170,7 @@ export const archiveNotificationsRule: Rule = {
     if (!configured) {
       const conflicts = overlapping(seen.notification, wanted);
       if (conflicts.length > 0) {
-        out.findings.push(
-          finding(
-            'ARCHIVE_NOTIFICATIONS_OVERLAP',
-            'high',
-            bucket,
-            `${bucket} already has ${conflicts
-              .map(
-                (c) =>
-                  `a ${c.kind} configuration ${c.id ?? '(no id)'} -> ${c.arn} (${c.events.join(',')}, prefix ` +
-                  `"${c.prefix ?? ''}", suffix "${c.suffix ?? ''}")`,
-              )
-              .join('; ')} overlapping the collector's (s3:ObjectCreated:*, prefix "${wanted.prefix}", suffix ` +
-              `"${wanted.suffix}"): S3 rejects overlapping filters for the same event type, so nothing is changed. ` +
-              'Narrow that configuration, or send its events through one SNS topic both can subscribe to',
-          ),
-        );
+        out.findings.push(overlapFinding(bucket, conflicts, wanted));
         return stop();
       }
       out.findings.push(
@@ -218,3 +210,161 @@ export const archiveNotificationsRule: Rule = {
     return { ...out, decided: { queue: decidedQueue, ...mapped.decided }, stop: 'chain' };
   },
 };
+
+function eventBridgeFinding(bucket: string, region: string, prefix: string, targetId: string, targetArn: string) {
+  return finding(
+    'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
+    'medium',
+    bucket,
+    `${bucket} sends its events to Amazon EventBridge, so the collector leaves its notification configuration ` +
+      'alone and asks for an EventBridge rule instead (not created by the collector yet). In the archive ' +
+      `account, Region ${region}: aws events put-rule --name cloudtrail-collector-archive --event-pattern ` +
+      `'{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["${bucket}"]},` +
+      `"object":{"key":[{"prefix":"${prefix}"}]}}}' && aws events put-targets --rule ` +
+      `cloudtrail-collector-archive --targets Id=${targetId},Arn=${targetArn} (the ${
+        targetId === 'outcomesqueue' ? 'queue' : 'topic'
+      } policy must allow events.amazonaws.com to send, with aws:SourceArn = the rule)`,
+  );
+}
+
+function overlapFinding(bucket: string, conflicts: ReturnType<typeof overlapping>, wanted: WantedConfiguration) {
+  return finding(
+    'ARCHIVE_NOTIFICATIONS_OVERLAP',
+    'high',
+    bucket,
+    `${bucket} already has ${conflicts
+      .map(
+        (c) =>
+          `a ${c.kind} configuration ${c.id ?? '(no id)'} -> ${c.arn} (${c.events.join(',')}, prefix ` +
+          `"${c.prefix ?? ''}", suffix "${c.suffix ?? ''}")`,
+      )
+      .join('; ')} overlapping the collector's (s3:ObjectCreated:*, prefix "${wanted.prefix}", suffix ` +
+      `"${wanted.suffix}"): S3 rejects overlapping filters for the same event type, so nothing is changed. ` +
+      'Narrow that configuration, or send its events through one SNS topic both can subscribe to',
+  );
+}
+
+/**
+ * The hub topology's path: the bucket sends a topic configuration's events to the archive's `outcomestopic` in the
+ * bucket's Region (S3 sends to a topic only in the bucket's Region: S3 User Guide, "Supported event destinations"),
+ * created when missing (CREATE_TOPIC); PUT_BUCKET_NOTIFICATION writes the topic policy (S3's publish statement,
+ * aws:SourceArn = the bucket, aws:SourceAccount = the archive, and the collector's hub subscribe statement) before
+ * the bucket's configuration; the collector subscribes the topic to the archive's hub shard queue (planHubSubscription,
+ * as for a trail's topic), after the registry binds the topic to the archive (reconcile.ts guardHubBinding). Ingest
+ * then reads an S3 event notification inside an SNS envelope, bound to the archive by its TopicArn, and binds each
+ * key to the organization's members (lambdas/ingest/source/tenant.ts).
+ */
+function hubArchivePath(input: RuleInput, trail: ArchiveTrail, seen: ObservedArchive): RuleOutput {
+  const { ctx, observed } = input;
+  const out = none();
+  const stop = (): RuleOutput => ({ ...out, stop: 'chain' });
+  const bucket = seen.bucketName;
+  const subscriber = hubSubscriber(ctx)!;
+  const topicArn = buildTopicArn(seen.region, ctx.accountId, CHAIN_NAMES.topic);
+  const wanted: WantedConfiguration = {
+    kind: 'topic',
+    arn: topicArn,
+    prefix: archivePrefix(trail),
+    suffix: ARCHIVE_SUFFIX,
+  };
+  const probe = observed.topics[topicArn] ?? NOT_OBSERVED;
+  if (!probe.known) {
+    out.findings.push(incomplete(topicArn, "the archive's topic", probe.error));
+    return stop();
+  }
+  const configured = hasWanted(seen.notification, wanted);
+  if (seen.notification.eventBridge && !configured) {
+    out.findings.push(eventBridgeFinding(bucket, seen.region, wanted.prefix, 'outcomestopic', topicArn));
+    return stop();
+  }
+  const created = probe.value === null;
+  const statements = archiveTopicStatements({
+    topicArn,
+    bucketName: bucket,
+    bucketOwner: ctx.accountId,
+    hubSubscriber: subscriber,
+  });
+  const policyInPlace = probe.value !== null && hasStatements(probe.value.policy ?? null, statements);
+  let notified: ActionDraft | undefined;
+  const notify = (reason: FindingCode): ActionDraft => {
+    notified ??= draft(
+      'PUT_BUCKET_NOTIFICATION',
+      {
+        bucketName: bucket,
+        region: seen.region,
+        topicArn,
+        hubSubscriber: subscriber,
+        prefix: wanted.prefix,
+        suffix: wanted.suffix,
+        configurationId: ARCHIVE_CONFIGURATION_ID,
+      },
+      {
+        resource: bucket,
+        reason,
+        part: 'topic',
+        needs: [keys.topic(topicArn)],
+        provides: [keys.topicPolicy(topicArn)],
+      },
+    );
+    return notified;
+  };
+  let reason: FindingCode | undefined;
+  if (!configured) {
+    const conflicts = overlapping(seen.notification, wanted);
+    if (conflicts.length > 0) {
+      out.findings.push(overlapFinding(bucket, conflicts, wanted));
+      return stop();
+    }
+    reason = 'ARCHIVE_NOTIFICATIONS_MISSING';
+    out.findings.push(
+      finding(
+        reason,
+        'high',
+        bucket,
+        `${bucket} does not announce the log files under ${wanted.prefix} to ${topicArn} (subscribed to the hub ` +
+          "queue of the archive's shard); the collector merges one topic configuration into its notification " +
+          'configuration (every other configuration is kept)' +
+          (created ? ', creating the topic first' : ''),
+      ),
+    );
+  } else if (created) {
+    reason = 'TOPIC_MISSING';
+    out.findings.push(finding(reason, 'high', topicArn, "the archive's topic no longer exists (deleted)"));
+  } else if (!policyInPlace) {
+    reason = 'TOPIC_POLICY_INVALID';
+    out.findings.push(
+      finding(
+        reason,
+        'high',
+        topicArn,
+        `the topic policy does not let S3 publish from ${bucket} (aws:SourceArn, aws:SourceAccount) or the ` +
+          'collector subscribe its hub queue',
+      ),
+    );
+  }
+  if (created) {
+    out.actions.push(
+      draft(
+        'CREATE_TOPIC',
+        { topicName: CHAIN_NAMES.topic, region: seen.region },
+        {
+          resource: topicArn,
+          reason: reason ?? 'TOPIC_MISSING',
+          part: 'topic',
+          provides: [keys.topic(topicArn)],
+          recreates: ctx.recorded.topicArn === topicArn,
+        },
+      ),
+    );
+  }
+  if (reason !== undefined) out.actions.push(notify(reason));
+  const topic: TopicDecision & { topicArn: string } = {
+    created,
+    topicArn,
+    ...(created && reason !== undefined ? { topicReason: reason } : {}),
+  };
+  const subscribed = planHubSubscription(input, topic, notify);
+  out.findings.push(...subscribed.findings);
+  out.actions.push(...subscribed.actions.filter((action) => !out.actions.includes(action)));
+  return { ...out, decided: { topic, ...subscribed.decided }, stop: 'chain' };
+}

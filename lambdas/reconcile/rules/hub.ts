@@ -19,8 +19,10 @@ import {
   none,
   type ActionDraft,
   type Rule,
+  type RuleInput,
   type RuleOutput,
   type SubscriptionDecision,
+  type TopicDecision,
 } from './kit';
 import { putTopicPolicy } from './topic';
 
@@ -54,127 +56,145 @@ export const hubSubscriptionRule: Rule = {
     'OBSERVE_INCOMPLETE',
   ],
   description: "the trail topic is subscribed to the hub queue of the account's shard, delivering the SNS envelope",
-  check({ observed, ctx, decided }) {
-    const out = none();
-    const hub = ctx.hub;
+  check(input) {
+    const { ctx, decided } = input;
     const topic = decided.topic;
     const topicArn = topic?.topicArn;
     const trailArn = decided.trail?.target.arn;
-    if (hub === undefined || topic === undefined || topicArn === undefined || trailArn === undefined) return out;
-    const decide = (hubSubscription: SubscriptionDecision): RuleOutput => ({ ...out, decided: { hubSubscription } });
-    const topicAccount = arnParts(topicArn).accountId;
-    if (topicAccount !== ctx.accountId) {
-      out.findings.push(
-        finding(
-          'TRAIL_NOT_COLLECTABLE',
-          'high',
-          topicArn,
-          `the trail notifies a topic of account ${topicAccount}: in the hub topology a notification is bound to the ` +
-            'registered account that owns its topic, so the collector subscribes only topics of the account itself; ' +
-            'point the trail at a topic of this account',
-        ),
-      );
-      return decide({ confirmed: false });
-    }
-    const unsupported = snsDeliveryUnsupported(arnParts(topicArn).region, arnParts(hub.queueArn).region);
-    if (unsupported !== undefined) {
-      out.findings.push(
-        finding(
-          'DELIVERY_REGION_UNSUPPORTED',
-          'high',
-          topicArn,
-          `${unsupported}: the trail's notifications cannot reach ${hub.queueArn}, so the collector does not ` +
-            'subscribe it. Run the hub queues in a Region enabled by default, or home the trail in their Region',
-        ),
-      );
-      return decide({ confirmed: false });
-    }
-    const subscribe = (reason: FindingCode, policy: 'write' | 'in-place'): SubscriptionDecision => {
-      const action = subscribeDraft(topicArn, reason, ctx);
-      if (policy === 'write') out.actions.push(putTopicPolicy(topicArn, trailArn, reason, ctx));
-      out.actions.push(action);
-      return { confirmed: false, subscribe: action };
-    };
-    // A topic created (or first used) by this plan gets its policy, with the hub statement, from the topic rule.
-    if (topic.created) return decide(subscribe(topic.topicReason ?? 'TOPIC_MISSING', 'in-place'));
-    const probe = observed.topics[topicArn] ?? NOT_OBSERVED;
-    if (!probe.known || probe.value === null) return decide({ confirmed: false }); // the topic rule reported it
-    const subscriptions = probe.value.subscriptions;
-    if (!subscriptions.known) {
-      out.findings.push(incomplete(topicArn, 'the topic subscriptions', subscriptions.error));
-      return decide({ confirmed: false });
-    }
-    const mine = subscriptions.value.filter((s) => s.protocol === 'sqs' && s.endpoint === hub.queueArn);
-    const live = liveSubscription(mine, hub.queueArn);
-    if (live !== undefined) {
-      out.actions.push(...attributeRepairs(live, topicArn, out));
-      return decide({ confirmed: true });
-    }
-    if (mine.some((s) => s.deleted === true)) {
-      out.findings.push(
-        finding(
-          'SUBSCRIPTION_DELETED',
-          'high',
-          topicArn,
-          `the subscription of ${hub.queueArn} is "Deleted": it was unsubscribed by another account than its owner ` +
-            '(the collector), and SNS keeps it so for 72 hours, during which it refuses to subscribe the queue again ' +
-            "(AWS Knowledge Center, \"How do I recreate a 'Deleted' Amazon SNS topic subscription for an Amazon SQS " +
-            'queue in another AWS account?"). Nothing arrives meanwhile; the collector subscribes again once SNS has ' +
-            'cleared it. Do not unsubscribe the hub queue from your topic',
-        ),
-      );
-      return decide({ confirmed: false });
-    }
-    const verdict = checkHubSubscribePolicy(probe.value.policy, { topicArn, subscriber: hubSubscriber(ctx)! });
-    if (verdict.explicitDeny) {
-      out.findings.push(
-        finding(
-          'POLICY_DENY_CONFLICT',
-          'high',
-          topicArn,
-          `the topic policy explicitly denies the collector subscribing ${hub.queueArn}: ${verdict.reasons.join('; ')}. ` +
-            'The collector does not remove a customer Deny',
-        ),
-      );
-      return decide({ confirmed: false });
-    }
-    const policy = verdict.allowed ? 'in-place' : 'write';
-    const hint = policy === 'write' ? statementHint(topicArn, ctx) : '';
-    if (mine.length > 0) {
-      out.findings.push(
-        finding(
-          'SUBSCRIPTION_PENDING',
-          'medium',
-          topicArn,
-          `the subscription of ${hub.queueArn} is not confirmed${hint}`,
-        ),
-      );
-      return decide(subscribe('SUBSCRIPTION_PENDING', policy));
-    }
-    if (topic.topicReason !== undefined) return decide(subscribe(topic.topicReason, policy));
-    const oldQueue = customerQueueArn(ctx);
-    const migrating =
-      liveSubscription(subscriptions.value, oldQueue) !== undefined ||
-      subscriptions.value.some((s) => isHubQueue(s.endpoint, ctx) && !s.deleted);
-    if (migrating) {
-      out.findings.push(
-        finding(
-          'TOPOLOGY_MIGRATING',
-          'info',
-          topicArn,
-          `moving the account to the hub topology: subscribes ${hub.queueArn} (shard ${hub.shard}) first, then ` +
-            `retires the path that carries its notifications now${hint}`,
-        ),
-      );
-      return decide(subscribe('TOPOLOGY_MIGRATING', policy));
-    }
-    const yet = ctx.recorded.topicArn === undefined ? ' yet' : '';
-    out.findings.push(
-      finding('SUBSCRIPTION_MISSING', 'high', topicArn, `${hub.queueArn} is not subscribed to the topic${yet}${hint}`),
+    if (ctx.hub === undefined || topic === undefined || topicArn === undefined || trailArn === undefined) return none();
+    return planHubSubscription(input, { ...topic, topicArn }, (reason) =>
+      putTopicPolicy(topicArn, trailArn, reason, ctx),
     );
-    return decide(subscribe('SUBSCRIPTION_MISSING', policy));
   },
 };
+
+/**
+ * The hub subscription of `topic` (the trail's topic, or a log archive's topic: rules/archive-notifications.ts).
+ * `writePolicy` drafts the write of the topic's collector statements, with the hub subscribe statement, when
+ * the policy does not let the collector subscribe.
+ */
+export function planHubSubscription(
+  { observed, ctx }: Pick<RuleInput, 'observed' | 'ctx'>,
+  topic: TopicDecision & { topicArn: string },
+  writePolicy: (reason: FindingCode) => ActionDraft,
+): RuleOutput {
+  const out = none();
+  const hub = ctx.hub;
+  const topicArn = topic.topicArn;
+  if (hub === undefined) return out;
+  const decide = (hubSubscription: SubscriptionDecision): RuleOutput => ({ ...out, decided: { hubSubscription } });
+  const topicAccount = arnParts(topicArn).accountId;
+  if (topicAccount !== ctx.accountId) {
+    out.findings.push(
+      finding(
+        'TRAIL_NOT_COLLECTABLE',
+        'high',
+        topicArn,
+        `the trail notifies a topic of account ${topicAccount}: in the hub topology a notification is bound to the ` +
+          'registered account that owns its topic, so the collector subscribes only topics of the account itself; ' +
+          'point the trail at a topic of this account',
+      ),
+    );
+    return decide({ confirmed: false });
+  }
+  const unsupported = snsDeliveryUnsupported(arnParts(topicArn).region, arnParts(hub.queueArn).region);
+  if (unsupported !== undefined) {
+    out.findings.push(
+      finding(
+        'DELIVERY_REGION_UNSUPPORTED',
+        'high',
+        topicArn,
+        `${unsupported}: the trail's notifications cannot reach ${hub.queueArn}, so the collector does not ` +
+          'subscribe it. Run the hub queues in a Region enabled by default, or home the trail in their Region',
+      ),
+    );
+    return decide({ confirmed: false });
+  }
+  const subscribe = (reason: FindingCode, policy: 'write' | 'in-place'): SubscriptionDecision => {
+    const action = subscribeDraft(topicArn, reason, ctx);
+    if (policy === 'write') out.actions.push(writePolicy(reason));
+    out.actions.push(action);
+    return { confirmed: false, subscribe: action };
+  };
+  // A topic created (or first used) by this plan gets its policy, with the hub statement, from the topic rule.
+  if (topic.created) return decide(subscribe(topic.topicReason ?? 'TOPIC_MISSING', 'in-place'));
+  const probe = observed.topics[topicArn] ?? NOT_OBSERVED;
+  if (!probe.known || probe.value === null) return decide({ confirmed: false }); // the topic rule reported it
+  const subscriptions = probe.value.subscriptions;
+  if (!subscriptions.known) {
+    out.findings.push(incomplete(topicArn, 'the topic subscriptions', subscriptions.error));
+    return decide({ confirmed: false });
+  }
+  const mine = subscriptions.value.filter((s) => s.protocol === 'sqs' && s.endpoint === hub.queueArn);
+  const live = liveSubscription(mine, hub.queueArn);
+  if (live !== undefined) {
+    out.actions.push(...attributeRepairs(live, topicArn, out));
+    return decide({ confirmed: true });
+  }
+  if (mine.some((s) => s.deleted === true)) {
+    out.findings.push(
+      finding(
+        'SUBSCRIPTION_DELETED',
+        'high',
+        topicArn,
+        `the subscription of ${hub.queueArn} is "Deleted": it was unsubscribed by another account than its owner ` +
+          '(the collector), and SNS keeps it so for 72 hours, during which it refuses to subscribe the queue again ' +
+          "(AWS Knowledge Center, \"How do I recreate a 'Deleted' Amazon SNS topic subscription for an Amazon SQS " +
+          'queue in another AWS account?"). Nothing arrives meanwhile; the collector subscribes again once SNS has ' +
+          'cleared it. Do not unsubscribe the hub queue from your topic',
+      ),
+    );
+    return decide({ confirmed: false });
+  }
+  const verdict = checkHubSubscribePolicy(probe.value.policy, { topicArn, subscriber: hubSubscriber(ctx)! });
+  if (verdict.explicitDeny) {
+    out.findings.push(
+      finding(
+        'POLICY_DENY_CONFLICT',
+        'high',
+        topicArn,
+        `the topic policy explicitly denies the collector subscribing ${hub.queueArn}: ${verdict.reasons.join('; ')}. ` +
+          'The collector does not remove a customer Deny',
+      ),
+    );
+    return decide({ confirmed: false });
+  }
+  const policy = verdict.allowed ? 'in-place' : 'write';
+  const hint = policy === 'write' ? statementHint(topicArn, ctx) : '';
+  if (mine.length > 0) {
+    out.findings.push(
+      finding(
+        'SUBSCRIPTION_PENDING',
+        'medium',
+        topicArn,
+        `the subscription of ${hub.queueArn} is not confirmed${hint}`,
+      ),
+    );
+    return decide(subscribe('SUBSCRIPTION_PENDING', policy));
+  }
+  if (topic.topicReason !== undefined) return decide(subscribe(topic.topicReason, policy));
+  const oldQueue = customerQueueArn(ctx);
+  const migrating =
+    liveSubscription(subscriptions.value, oldQueue) !== undefined ||
+    subscriptions.value.some((s) => isHubQueue(s.endpoint, ctx) && !s.deleted);
+  if (migrating) {
+    out.findings.push(
+      finding(
+        'TOPOLOGY_MIGRATING',
+        'info',
+        topicArn,
+        `moving the account to the hub topology: subscribes ${hub.queueArn} (shard ${hub.shard}) first, then ` +
+          `retires the path that carries its notifications now${hint}`,
+      ),
+    );
+    return decide(subscribe('TOPOLOGY_MIGRATING', policy));
+  }
+  const yet = ctx.recorded.topicArn === undefined ? ' yet' : '';
+  out.findings.push(
+    finding('SUBSCRIPTION_MISSING', 'high', topicArn, `${hub.queueArn} is not subscribed to the topic${yet}${hint}`),
+  );
+  return decide(subscribe('SUBSCRIPTION_MISSING', policy));
+}
 
 /**
  * The customer role may change the policy of `outcomestopic` only (lib/permissions.ts): on a topic of the

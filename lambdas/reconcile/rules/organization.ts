@@ -41,9 +41,11 @@ export const organizationTrailRule: Rule = {
   phase: 'chain',
   codes: ['ORGANIZATION_TRAIL_OWNED'],
   description: 'the collected trail is an organization trail this account owns: reported, never re-pointed',
-  check({ observed, ctx, decided }) {
+  check({ observed, ctx, decided, probes }) {
     const trail = decided.trail?.target.observed;
     if (trail === undefined || !isOwnedOrganizationTrail(trail, ctx.accountId)) return none();
+    // It delivers into a registered log archive's bucket: the archive collects it (logArchiveRule says so).
+    if (probes.archive !== undefined && probes.archive.accountId !== ctx.accountId) return none();
     const what =
       `${trail.arn} is an organization trail owned by this account (the organization's management account): it ` +
       `delivers the log files of every member account into ${trail.bucketName ?? 'its bucket'} under ` +

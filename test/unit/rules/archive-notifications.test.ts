@@ -2,13 +2,33 @@
  * The log archive's notification path (rules/archive-notifications.ts, archive-path.ts), through the planner: a
  * compliant archive, a missing configuration (the merge is planned, never a trail), an overlapping customer
  * configuration (reported, nothing written), EventBridge on (reported with the command), an unknown trail prefix,
- * and the merge itself keeping every other configuration.
+ * and the merge itself keeping every other configuration. The hub topology: the bucket notifies the archive's
+ * outcomestopic (created when missing), whose policy lets S3 publish and the collector subscribe its hub queue.
  */
-import { mergeNotification, archiveQueueStatements } from '../../../lambdas/reconcile/archive-path';
+import {
+  archiveQueueStatements,
+  archiveTopicStatements,
+  mergeNotification,
+  wantedQueueConfiguration,
+} from '../../../lambdas/reconcile/archive-path';
 import type { ObservedNotificationConfiguration } from '../../../lambdas/reconcile/archive-types';
 import { planAccount } from '../../../lambdas/reconcile/plan';
+import { logArchivesFor } from '../../../lambdas/reconcile/reconcile';
 import { known, type ObservedState, type PlanContext } from '../../../lambdas/reconcile/types';
-import { ACCT, QUEUE_ARN, REGION, context } from '../../../testkit/reconcile-fixtures';
+import {
+  ACCT,
+  HUB_QUEUE_ARN,
+  HUB_SHARD,
+  QUEUE_ARN,
+  RECONCILE_ROLE_ARN,
+  REGION,
+  TOPIC_ARN,
+  context,
+  hubContext,
+  hubSubscription,
+  topic,
+} from '../../../testkit/reconcile-fixtures';
+import { accountRecord } from '../../../testkit/registry';
 
 const BUCKET = 'acme-org-trail-logs';
 const TRAIL = 'arn:aws:cloudtrail:us-east-1:999900001111:trail/org-trail';
@@ -148,11 +168,144 @@ test('the merge keeps every other configuration and EventBridge, and replaces on
     ],
     EventBridgeConfiguration: {},
   };
-  const merged = mergeNotification(existing, { queueArn: QUEUE_ARN, prefix: 'AWSLogs/', suffix: '.json.gz' });
+  const merged = mergeNotification(existing, { kind: 'queue', arn: QUEUE_ARN, prefix: 'AWSLogs/', suffix: '.json.gz' });
   expect(merged.TopicConfigurations).toEqual(existing.TopicConfigurations);
   expect(merged.EventBridgeConfiguration).toEqual({});
   expect(merged.QueueConfigurations!.map((q) => [q.Id, q.QueueArn])).toEqual([
     ['q', 'arn:aws:sqs:us-east-1:1:q'],
     ['cloudtrail-collector-archive', QUEUE_ARN],
   ]);
+});
+
+// ---- the hub topology: bucket -> the archive's outcomestopic -> its hub shard queue -----------------------------
+
+const S3_TOPIC_STATEMENTS = archiveTopicStatements({
+  topicArn: TOPIC_ARN,
+  bucketName: BUCKET,
+  bucketOwner: ACCT,
+  hubSubscriber: { principalArn: RECONCILE_ROLE_ARN, endpoint: HUB_QUEUE_ARN },
+});
+const OURS_TOPIC = { ...OURS, arn: TOPIC_ARN };
+const hubArchiveCtx = () => hubContext({ logArchive: ctx().logArchive! });
+
+function hubArchiveState(
+  notification: ObservedNotificationConfiguration,
+  options: { topic?: 'missing' | 'no-s3-statement'; subscribed?: boolean } = {},
+): ObservedState {
+  const state = archiveState(notification);
+  state.queues = {};
+  const statements =
+    options.topic === 'no-s3-statement'
+      ? S3_TOPIC_STATEMENTS.filter((s) => s.Sid !== 'CloudTrailCollectorArchiveS3Publish')
+      : S3_TOPIC_STATEMENTS;
+  state.topics = {
+    [TOPIC_ARN]: known(
+      options.topic === 'missing'
+        ? null
+        : topic(TOPIC_ARN, {
+            policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+            subscriptions: known(options.subscribed === false ? [] : [hubSubscription()]),
+          }),
+    ),
+  };
+  return state;
+}
+
+test('hub, compliant: topic configuration, S3 publish statement and hub subscription in place: nothing to do', () => {
+  const plan = planAccount(hubArchiveState({ ...NOTHING, topics: [OURS_TOPIC] }), hubArchiveCtx());
+  expect(plan.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual([]);
+  expect(plan.actions).toEqual([]);
+});
+
+test('hub, new archive: outcomestopic created, its policy and the topic configuration written, then subscribed', () => {
+  const plan = planAccount(hubArchiveState(NOTHING, { topic: 'missing' }), hubArchiveCtx());
+  expect(plan.findings.map((f) => f.code)).toEqual(['ARCHIVE_NOTIFICATIONS_MISSING']);
+  expect(plan.actions.map((a) => a.code)).toEqual(['CREATE_TOPIC', 'PUT_BUCKET_NOTIFICATION', 'SUBSCRIBE']);
+  const [create, notify, subscribe] = plan.actions;
+  expect(create!.params).toEqual({ topicName: 'outcomestopic', region: REGION });
+  expect(notify!.params).toEqual({
+    bucketName: BUCKET,
+    region: REGION,
+    topicArn: TOPIC_ARN,
+    hubSubscriber: { principalArn: RECONCILE_ROLE_ARN, endpoint: HUB_QUEUE_ARN },
+    prefix: 'central/AWSLogs/',
+    suffix: '.json.gz',
+    configurationId: 'cloudtrail-collector-archive',
+  });
+  expect(notify!.dependsOn).toContain(create!.id);
+  expect(subscribe!.params).toEqual({ topicArn: TOPIC_ARN, queueArn: HUB_QUEUE_ARN, hubShard: HUB_SHARD });
+  expect(subscribe!.dependsOn).toEqual(expect.arrayContaining([create!.id, notify!.id]));
+  // Never a trail, a queue or a mapping in the archive account.
+  expect(plan.actions.map((a) => a.code)).not.toEqual(
+    expect.arrayContaining([expect.stringMatching(/TRAIL|QUEUE|ESM/)]),
+  );
+});
+
+test('hub: the S3 statement is gone from the topic policy: written again once (it carries the hub statement)', () => {
+  const plan = planAccount(
+    hubArchiveState({ ...NOTHING, topics: [OURS_TOPIC] }, { topic: 'no-s3-statement' }),
+    hubArchiveCtx(),
+  );
+  expect(plan.findings.map((f) => f.code)).toEqual(['TOPIC_POLICY_INVALID']);
+  expect(plan.actions.map((a) => a.code)).toEqual(['PUT_BUCKET_NOTIFICATION']);
+});
+
+test('hub: the subscription is missing: subscribed again; a queue configuration of ours becomes the topic one', () => {
+  const unsubscribed = planAccount(
+    hubArchiveState({ ...NOTHING, topics: [OURS_TOPIC] }, { subscribed: false }),
+    hubArchiveCtx(),
+  );
+  expect(unsubscribed.findings.map((f) => f.code)).toEqual(['SUBSCRIPTION_MISSING']);
+  expect(unsubscribed.actions.map((a) => a.code)).toEqual(['SUBSCRIBE']);
+  // Moving from the customer-queue topology: the collector's queue configuration is not the wanted one.
+  const moving = planAccount(hubArchiveState({ ...NOTHING, queues: [OURS] }), hubArchiveCtx());
+  expect(moving.findings.map((f) => f.code)).toEqual(['ARCHIVE_NOTIFICATIONS_MISSING']);
+  expect(moving.actions.map((a) => a.code)).toEqual(['PUT_BUCKET_NOTIFICATION']);
+  const merged = mergeNotification(
+    { QueueConfigurations: [wantedQueueConfiguration({ kind: 'queue', arn: QUEUE_ARN, prefix: 'p/', suffix: '.gz' })] },
+    { kind: 'topic', arn: TOPIC_ARN, prefix: 'central/AWSLogs/', suffix: '.json.gz' },
+  );
+  expect(merged.QueueConfigurations).toEqual([]);
+  expect(merged.TopicConfigurations!.map((t) => [t.Id, t.TopicArn, t.Filter?.Key?.FilterRules])).toEqual([
+    [
+      'cloudtrail-collector-archive',
+      TOPIC_ARN,
+      [
+        { Name: 'prefix', Value: 'central/AWSLogs/' },
+        { Name: 'suffix', Value: '.json.gz' },
+      ],
+    ],
+  ]);
+});
+
+test('hub: S3 may publish only from the archive bucket of the archive account; an overlap is still refused', () => {
+  expect(S3_TOPIC_STATEMENTS[0]).toEqual({
+    Sid: 'CloudTrailCollectorArchiveS3Publish',
+    Effect: 'Allow',
+    Principal: { Service: 's3.amazonaws.com' },
+    Action: 'SNS:Publish',
+    Resource: TOPIC_ARN,
+    Condition: {
+      ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${BUCKET}` },
+      StringEquals: { 'aws:SourceAccount': ACCT },
+    },
+  });
+  expect(S3_TOPIC_STATEMENTS.map((s) => s.Sid)).toContain('CloudTrailCollectorHubSubscribe');
+  const customer = { id: 'mine', arn: 'arn:aws:sns:us-east-1:111122223333:other', events: ['s3:ObjectCreated:*'] };
+  const plan = planAccount(hubArchiveState({ ...NOTHING, topics: [customer] }), hubArchiveCtx());
+  expect(plan.findings.map((f) => f.code)).toEqual(['ARCHIVE_NOTIFICATIONS_OVERLAP']);
+  expect(plan.actions).toEqual([]);
+});
+
+test("a member's trail into the central bucket is the archive's: logArchivesFor names its logArchiveBucket", () => {
+  // `organizations add|sync` record logArchiveBucket (not bucketName) on the archive.
+  const archive = accountRecord({
+    accountId: '555566667777',
+    logArchiveFor: ['o-a1b2c3d4e5'],
+    logArchiveBucket: BUCKET,
+  });
+  expect(logArchivesFor(ACCT, [accountRecord({ accountId: ACCT }), archive])).toEqual([
+    { accountId: '555566667777', bucketNames: [BUCKET] },
+  ]);
+  expect(logArchivesFor('555566667777', [archive])).toEqual([]);
 });

@@ -20,7 +20,8 @@ describe('the rule pack', () => {
     expect(FINDING_CODES.filter((code) => driftSources(code).length === 0)).toEqual([]);
     expect(driftSources('REPAIR_LOOP')).toEqual(['repair-loop guard']);
     expect(GUARD_CODES).toEqual(['REPAIR_LOOP']);
-    expect(driftSources('TOPIC_MISSING')).toEqual(['topic']);
+    // The log archive's topic (hub topology) is the archive rule's; every other topic is the topic rule's.
+    expect(driftSources('TOPIC_MISSING')).toEqual(['archive-notifications', 'topic']);
   });
 
   test('the chain rules run in chain order, the account rules last', () => {

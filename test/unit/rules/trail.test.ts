@@ -441,6 +441,18 @@ describe('ORGANIZATION_TRAIL_OWNED: an organization trail of this (management) a
     expect(plan.actions).toEqual([]);
   });
 
+  test('it delivers into a registered log archive: COLLECTED_BY_LOG_ARCHIVE, no ORGANIZATION_TRAIL_OWNED, no repair', () => {
+    const central = 'acme-org-trail-555566667777';
+    const plan = planAccount(
+      with_((s) => (s.trails = known([owned({ bucketName: central, topicArn: undefined })]))),
+      context({ logArchives: [{ accountId: '555566667777', bucketNames: [central] }] }),
+    );
+    expect(findingCodes(plan)).toContain('COLLECTED_BY_LOG_ARCHIVE');
+    expect(findingCodes(plan)).not.toContain('ORGANIZATION_TRAIL_OWNED');
+    expect(plan.findings.filter((f) => f.severity === 'high')).toEqual([]);
+    expect(codes(plan).filter((code) => code !== 'REUSE_TRAIL')).toEqual([]);
+  });
+
   test('stopped: TRAIL_NOT_LOGGING, never START_LOGGING', () => {
     const plan = planAccount(
       with_((s) => (s.trails = known([owned({ status: known({ isLogging: false }) })]))),
