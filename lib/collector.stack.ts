@@ -80,10 +80,19 @@ export class CollectorStack extends Stack {
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiresAt',
       encryption: TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: config.ledger.pointInTimeRecovery },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    if (!config.ledger.pointInTimeRecovery) {
+      NagSuppressions.addResourceSuppressions(this.ledger, [
+        {
+          id: 'AwsSolutions-DDB3',
+          reason:
+            'Point-in-time recovery turned off by the operator (cloudtrailCollector.ledger.pointInTimeRecovery): a lost ledger makes the next backfills enqueue the files of their window again, which the downstream drops by idempotency key (docs/completeness.md).',
+        },
+      ]);
+    }
 
     // The downstream bearer token: referenced by ARN (DOWNSTREAM_TOKEN_SECRET_ARN) and read by the function at
     // cold start; it never appears in the environment, the template or the logs.

@@ -68,6 +68,15 @@ export interface CollectorConfig {
     /** An account is stale when no record of it was ingested for this long. */
     staleAfterMinutes: number;
   };
+  ledger: {
+    /**
+     * Point-in-time recovery of the ledger table (docs/completeness.md, "Sizing and cost"): on by default, since the
+     * ledger is the evidence that every file was collected; at 10,000 accounts it costs about as much as the storage.
+     * Without it a lost table means the next backfills and `verify` see files as not collected and enqueue them again
+     * (the downstream drops them by idempotency key) within BACKFILL_MAX_DAYS.
+     */
+    pointInTimeRecovery: boolean;
+  };
   /**
    * Principals in the collector account (roles or users) allowed to assume the reconcile and ingest roles, so that
    * the command-line tool (`plan`, `apply`, `ingest --queue-url`) can act as them: customer roles trust only those
@@ -92,6 +101,7 @@ export const DEFAULT_CONFIG: CollectorConfig = {
   },
   reconcile: { schedule: 'rate(15 minutes)', concurrency: 10, memoryMb: 512, timeoutSeconds: 600 },
   alarms: { emails: [], staleAfterMinutes: 360 },
+  ledger: { pointInTimeRecovery: true },
   operatorPrincipalArns: [],
 };
 
@@ -244,6 +254,7 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
     'ingest',
     'reconcile',
     'alarms',
+    'ledger',
     'operatorPrincipalArns',
   ]);
   const d = DEFAULT_CONFIG;
@@ -376,6 +387,16 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
     ),
   };
 
+  const ledgerKey = r.key('ledger');
+  const ledgerRaw = r.object(top.ledger ?? {}, ledgerKey, ['pointInTimeRecovery']);
+  const ledger: CollectorConfig['ledger'] = {
+    pointInTimeRecovery: r.bool(
+      ledgerRaw.pointInTimeRecovery,
+      `${ledgerKey}.pointInTimeRecovery`,
+      d.ledger.pointInTimeRecovery,
+    ),
+  };
+
   const operatorPrincipalArns = r.strings(top.operatorPrincipalArns, r.key('operatorPrincipalArns'), {
     pattern: PRINCIPAL_ARN,
     expected: 'an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)',
@@ -388,6 +409,7 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
     ingest,
     reconcile,
     alarms,
+    ledger,
     operatorPrincipalArns,
   };
 }

@@ -56,6 +56,12 @@ describe('configuration from cdk.json context', () => {
     [{ reconcile: { concurrency: 1000 } }, 'cloudtrailCollector.reconcile.concurrency', /1 to 500/],
     [{ alarms: { emails: ['ops'] } }, 'cloudtrailCollector.alarms.emails[0]', /e-mail/],
     [{ alarms: { staleAfterMinutes: 5 } }, 'cloudtrailCollector.alarms.staleAfterMinutes', /60 to/],
+    [
+      { ledger: { pointInTimeRecovery: 'no' } },
+      'cloudtrailCollector.ledger.pointInTimeRecovery',
+      /true or false|boolean/,
+    ],
+    [{ ledger: { pitr: false } }, 'cloudtrailCollector.ledger.pitr', /unknown key/],
     [{ operatorPrincipalArns: ['alice'] }, 'cloudtrailCollector.operatorPrincipalArns[0]', /IAM role or user ARN/],
     [{ ingest: { memorySize: 1024 } }, 'cloudtrailCollector.ingest.memorySize', /unknown key/],
     [{ downstreamURL: 'https://x' }, 'cloudtrailCollector.downstreamURL', /unknown key/],

@@ -19,6 +19,7 @@ import {
   deployedValue,
   roleInlineStatements,
   synthApp,
+  cdkJsonConfig,
   type Statement,
 } from './support';
 
@@ -91,6 +92,17 @@ describe.each(['hub', 'customer-queue'] as const)('the ledger table (%s topology
     expect(ledger.DeletionPolicy).toBe('Retain');
     // The name the command line derives from ACCOUNTS_TABLE alone.
     expect(ledgerName).toBe(ledgerTableName(registryName));
+  });
+
+  test('point-in-time recovery can be turned off (ledger.pointInTimeRecovery), with its nag suppression next to it', () => {
+    const built = synthApp({ nag: false, config: { ...cdkJsonConfig(), ledger: { pointInTimeRecovery: false } } });
+    const off = built.template(built.collector).toJSON() as Json;
+    const [, table] = byType(off, 'AWS::DynamoDB::Table').find(([, t]) =>
+      String(JSON.stringify(t.Properties.TableName)).includes('-ledger'),
+    )!;
+    expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: false });
+    const metadata = (table as { Metadata?: { cdk_nag?: { rules_to_suppress?: { id: string }[] } } }).Metadata;
+    expect(metadata?.cdk_nag?.rules_to_suppress?.map((rule) => rule.id)).toEqual(['AwsSolutions-DDB3']);
   });
 
   test('LEDGER_TABLE for both functions, accepted by their configs; an output for operators', () => {
