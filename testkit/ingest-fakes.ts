@@ -8,6 +8,9 @@ import { Readable } from 'node:stream';
 import type { AccountRecord, AccountsRegistry } from '../lambdas/shared/registry';
 import { DownstreamError } from '../lambdas/ingest/sinks/http-delivery';
 import type { RecordBatch, Sink } from '../lambdas/ingest/sinks/sink';
+import { KEEP_ALL } from '../lambdas/ingest/records/filters';
+import type { IngestDeps } from '../lambdas/ingest/source/sqs-batch';
+import type { LoggerLike } from '../lambdas/shared/logger';
 import { generateRecords, logFileBody, logFileKey } from './cloudtrail-generator';
 import { accountRecord } from './registry';
 
@@ -132,4 +135,38 @@ export class MemoryAccounts implements Pick<AccountsRegistry, 'get' | 'recordDel
   recordDelivery(): Promise<boolean> {
     return Promise.resolve(true);
   }
+}
+
+/** One line a recordingLogger kept: its level, message and fields (the extra arguments merged). */
+export interface LoggedLine {
+  level: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** A logger that keeps every line it is given, for tests that assert what was logged. */
+export function recordingLogger(): { logger: LoggerLike; lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  const logger = Object.fromEntries(
+    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
+      level,
+      (message: string, ...fields: Record<string, unknown>[]) =>
+        lines.push({ level, message, fields: Object.assign({}, ...fields) as Record<string, unknown> }),
+    ]),
+  ) as unknown as LoggerLike;
+  return { logger, lines };
+}
+
+/**
+ * The forward options of the in-memory ingest tests: batches of 50 records, so a file of more makes several. A new
+ * object each call: a test may change its copy (a filter, say).
+ */
+export function smallForward(): IngestDeps['forward'] {
+  return {
+    maxDecompressedBytes: 1 << 26,
+    maxRecordBytes: 1 << 20,
+    batchLimits: { maxBatchBytes: 1 << 22, maxBatchRecords: 50 },
+    maxInFlightBatches: 2,
+    filter: KEEP_ALL,
+  };
 }

@@ -6,7 +6,7 @@
  * assumed-role keys of the account it acts in (moto maps them to the role's account and checks neither the role,
  * its trust policy nor the ExternalId). For the CLI tests and, later, the organization collection path.
  */
-import { CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import {
   CloseAccountCommand,
   CreateAccountCommand,
@@ -19,6 +19,8 @@ import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { awsClients, type Credentials } from '../lambdas/shared/aws-clients';
 import { CONTROL_TOWER_TRAIL_NAME, CONTROL_TOWER_TOPIC_NAME } from '../lambdas/shared/organization-discovery';
+import type { AccountsRegistry } from '../lambdas/shared/registry';
+import { accountRecord } from './registry';
 
 export const MANAGEMENT_ACCOUNT = '999900001111';
 
@@ -134,4 +136,32 @@ export async function createOrganizationWorld(options: OrganizationWorldOptions)
       await organizations.send(new RemoveAccountFromOrganizationCommand({ AccountId: accountId }));
     },
   };
+}
+
+/**
+ * Registers every account of the organization as `organizations add` leaves them: the management account and the
+ * members active in it, the log archive also archiving the organization into its bucket.
+ */
+export async function registerOrganizationAccounts(
+  registry: Pick<AccountsRegistry, 'add'>,
+  org: OrganizationWorld,
+): Promise<void> {
+  const active = { organizationId: org.organizationId, organizationMembership: 'active' as const };
+  await registry.add(accountRecord({ accountId: org.managementAccountId, ...active }));
+  for (const accountId of org.memberAccountIds) await registry.add(accountRecord({ accountId, ...active }));
+  await registry.add(
+    accountRecord({
+      accountId: org.logArchiveAccountId,
+      ...active,
+      logArchiveFor: [org.organizationId],
+      logArchiveBucket: org.bucket,
+    }),
+  );
+}
+
+/** The ARNs of the trails an account of the world owns (DescribeTrails without shadow trails). */
+export async function ownTrailArns(org: OrganizationWorld, accountId: string, region: string): Promise<string[]> {
+  const cloudTrail = awsClients.cloudTrail({ region, credentials: await org.credentialsFor(accountId) });
+  const trails = (await cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList ?? [];
+  return trails.map((trail) => trail.TrailARN ?? '');
 }

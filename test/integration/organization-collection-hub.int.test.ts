@@ -21,7 +21,7 @@
  *   s3EventNotification with the collector's configuration Id): S3 User Guide, "Event message structure".
  * - moto does not evaluate topic policies; the S3 publish statement is checked here.
  */
-import { DescribeTrailsCommand, type Trail } from '@aws-sdk/client-cloudtrail';
+import type { Trail } from '@aws-sdk/client-cloudtrail';
 import { GetBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand } from '@aws-sdk/client-sns';
 import { awsClients } from '../../lambdas/shared/aws-clients';
@@ -35,7 +35,12 @@ import { s3EventNotification } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { createHubQueues, deliverAsSns, hubEnv, snsNotificationBody, type HubQueue } from '../../testkit/hub';
 import { receiveAll } from '../../testkit/ingest-env';
-import { createOrganizationWorld, type OrganizationWorld } from '../../testkit/organization';
+import {
+  createOrganizationWorld,
+  ownTrailArns,
+  registerOrganizationAccounts,
+  type OrganizationWorld,
+} from '../../testkit/organization';
 import { organizationTrailOf, withOrganizationTrail } from '../../testkit/organization-trail-view';
 import { queueCounts } from '../../testkit/queues';
 import {
@@ -44,7 +49,6 @@ import {
   withTopicOwnerListing,
   type ReconcileWorld,
 } from '../../testkit/reconcile-env';
-import { accountRecord } from '../../testkit/registry';
 import { COLLECTOR_ACCOUNT, REGION } from '../../testkit/test-emulator';
 
 const PREFIX = 'central';
@@ -72,28 +76,11 @@ describe('a log archive in the hub topology: central bucket -> outcomestopic -> 
     org = await createOrganizationWorld({ region: REGION, members: 2, s3KeyPrefix: PREFIX });
     organizationTrail = await organizationTrailOf(org, REGION);
     for (const account of [...org.memberAccountIds, org.logArchiveAccountId]) seeing.add(account);
-    const member = { organizationId: org.organizationId, organizationMembership: 'active' as const };
-    await world.registry.add(accountRecord({ accountId: org.managementAccountId, ...member }));
-    for (const accountId of org.memberAccountIds) await world.registry.add(accountRecord({ accountId, ...member }));
-    await world.registry.add(
-      accountRecord({
-        accountId: org.logArchiveAccountId,
-        ...member,
-        logArchiveFor: [org.organizationId],
-        logArchiveBucket: org.bucket,
-      }),
-    );
+    await registerOrganizationAccounts(world.registry, org);
     receiver = new DownstreamReceiver({ token: 'test-token' });
     await receiver.start();
   });
   afterAll(async () => receiver?.stop());
-
-  const trailsIn = async (accountId: string) => {
-    const cloudTrail = awsClients.cloudTrail({ region: REGION, credentials: await org.credentialsFor(accountId) });
-    return ((await cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList ?? []).map(
-      (t) => t.TrailARN,
-    );
-  };
 
   test('apply on every account: the archive path is built, no trail anywhere; members collected, an outsider not', async () => {
     const archiveId = org.logArchiveAccountId;
@@ -121,7 +108,9 @@ describe('a log archive in the hub topology: central bucket -> outcomestopic -> 
     ]);
     // No trail was created in any account: the management account has only the organization trail.
     for (const accountId of accounts) {
-      expect(await trailsIn(accountId)).toEqual(accountId === org.managementAccountId ? [org.trailArn] : []);
+      expect(await ownTrailArns(org, accountId, REGION)).toEqual(
+        accountId === org.managementAccountId ? [org.trailArn] : [],
+      );
     }
 
     // The archive's record names its topic and shard (ingest binds a hub message by the envelope's TopicArn).

@@ -20,7 +20,7 @@
  *   The hub topology's archive path: organization-collection-hub.int.test.ts.
  * - moto sends its S3 notifications without evaluating the queue policy; the policy statement is checked here.
  */
-import { DescribeTrailsCommand, type Trail } from '@aws-sdk/client-cloudtrail';
+import type { Trail } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetBucketNotificationConfigurationCommand,
@@ -39,10 +39,14 @@ import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtra
 import { createRegistryTable } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { receiveAll } from '../../testkit/ingest-env';
-import { createOrganizationWorld, type OrganizationWorld } from '../../testkit/organization';
+import {
+  createOrganizationWorld,
+  ownTrailArns,
+  registerOrganizationAccounts,
+  type OrganizationWorld,
+} from '../../testkit/organization';
 import { organizationTrailOf, withOrganizationTrail } from '../../testkit/organization-trail-view';
 import { RECONCILE_TABLE, reconcileWorld } from '../../testkit/reconcile-env';
-import { accountRecord } from '../../testkit/registry';
 import { COLLECTOR_ACCOUNT, REGION, useEmulator } from '../../testkit/test-emulator';
 
 const TABLE = 'organization-collection';
@@ -218,9 +222,9 @@ test('organizations add, then apply on the log archive: every member is collecte
 
   // No trail was created in any account: the management account still has only the organization trail.
   for (const accountId of [world.managementAccountId, world.logArchiveAccountId, ...world.memberAccountIds]) {
-    const { cloudTrail } = await clientsIn(world, accountId);
-    const trails = (await cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList ?? [];
-    expect(trails.map((t) => t.TrailARN)).toEqual(accountId === world.managementAccountId ? [world.trailArn] : []);
+    expect(await ownTrailArns(world, accountId, REGION)).toEqual(
+      accountId === world.managementAccountId ? [world.trailArn] : [],
+    );
   }
 });
 
@@ -234,17 +238,7 @@ test('apply on every registered account: no trail anywhere; the members collecte
   const org = await createOrganizationWorld({ region: REGION, members: 2, s3KeyPrefix: PREFIX });
   shown.trail = await organizationTrailOf(org, REGION);
   for (const account of [...org.memberAccountIds, org.logArchiveAccountId]) seeing.add(account);
-  const active = { organizationId: org.organizationId, organizationMembership: 'active' as const };
-  await world.registry.add(accountRecord({ accountId: org.managementAccountId, ...active }));
-  for (const accountId of org.memberAccountIds) await world.registry.add(accountRecord({ accountId, ...active }));
-  await world.registry.add(
-    accountRecord({
-      accountId: org.logArchiveAccountId,
-      ...active,
-      logArchiveFor: [org.organizationId],
-      logArchiveBucket: org.bucket,
-    }),
-  );
+  await registerOrganizationAccounts(world.registry, org);
   const accounts = [org.managementAccountId, ...org.memberAccountIds, org.logArchiveAccountId];
 
   const report = await world.run('apply');
@@ -266,9 +260,7 @@ test('apply on every registered account: no trail anywhere; the members collecte
     expect([accountId, account.actions.filter((a) => a.code !== 'REUSE_TRAIL')]).toEqual([accountId, []]);
   }
   for (const accountId of accounts) {
-    const { cloudTrail } = await clientsIn(org, accountId);
-    const trails = (await cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList ?? [];
-    expect([accountId, trails.map((t) => t.TrailARN)]).toEqual([
+    expect([accountId, await ownTrailArns(org, accountId, REGION)]).toEqual([
       accountId,
       accountId === org.managementAccountId ? [org.trailArn] : [],
     ]);

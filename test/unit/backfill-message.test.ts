@@ -5,17 +5,15 @@
  * against that tenant before any AssumeRole. On a customer queue a backfill needs no new format: CloudTrail's own
  * notification with several keys. In-memory S3, SQS and registry (as test/unit/source-hub-batch.test.ts).
  */
-import type { LoggerLike } from '../../lambdas/shared/logger';
 import { MAX_BACKFILL_KEYS, backfillMessageBody } from '../../lambdas/shared/ledger';
 import { hubDeadLetterQueueArn, hubQueueName } from '../../lambdas/shared/topology';
-import { KEEP_ALL } from '../../lambdas/ingest/records/filters';
 import { CountTally, failureHandling } from '../../lambdas/ingest/runtime';
 import { parseBackfillMessage, parseNotification } from '../../lambdas/ingest/source/notifications';
 import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import type { TenantBinding } from '../../lambdas/ingest/source/tenant';
 import { cloudTrailNotification } from '../../testkit/demo-chain';
 import { snsNotificationBody } from '../../testkit/hub';
-import { MemoryAccounts, MemoryS3, SwitchableSink } from '../../testkit/ingest-fakes';
+import { MemoryAccounts, MemoryS3, SwitchableSink, recordingLogger, smallForward } from '../../testkit/ingest-fakes';
 import { VirtualClock, VirtualSqs } from '../../testkit/virtual-sqs';
 
 const REGION = 'us-east-1';
@@ -47,13 +45,7 @@ function world() {
     { accountId: B, topicArn: topicOf(B), ingestTopology: 'hub' },
   ]);
   const tally = new CountTally();
-  const lines: { level: string; message: string }[] = [];
-  const logger = Object.fromEntries(
-    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
-      level,
-      (message: string) => lines.push({ level, message }),
-    ]),
-  ) as unknown as LoggerLike;
+  const { logger, lines } = recordingLogger();
   const tenantsUsed: TenantBinding[] = [];
   const deps: IngestDeps = {
     registry: accounts,
@@ -65,13 +57,7 @@ function world() {
     logger,
     counts: tally,
     customerRoleName: 'CloudTrailCollectorRole',
-    forward: {
-      maxDecompressedBytes: 1 << 26,
-      maxRecordBytes: 1 << 20,
-      batchLimits: { maxBatchBytes: 1 << 22, maxBatchRecords: 50 },
-      maxInFlightBatches: 2,
-      filter: KEEP_ALL,
-    },
+    forward: smallForward(),
     messageConcurrency: 4,
     backfillQueueArn: BACKFILL,
     ...failureHandling({

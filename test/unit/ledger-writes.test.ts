@@ -20,9 +20,8 @@ import { LedgerWrites, type LedgerStore } from '../../lambdas/ingest/source/ledg
 import { DELIVERY_MARK_INTERVAL_MS } from '../../lambdas/ingest/source/registry-marks';
 import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import { LEDGER_TTL_DAYS_DEFAULT, LedgerTable, type LedgerEntry, type NewestFile } from '../../lambdas/shared/ledger';
-import type { LoggerLike } from '../../lambdas/shared/logger';
 import { cloudTrailNotification } from '../../testkit/demo-chain';
-import { MemoryAccounts, MemoryS3, SwitchableSink } from '../../testkit/ingest-fakes';
+import { MemoryAccounts, MemoryS3, SwitchableSink, recordingLogger, smallForward } from '../../testkit/ingest-fakes';
 import { VirtualClock } from '../../testkit/virtual-sqs';
 
 const REGION = 'us-east-1';
@@ -64,14 +63,7 @@ function world(table: LedgerStore = new FakeLedger()) {
   const sink = new SwitchableSink();
   const accounts = new MemoryAccounts([{ accountId: A, logArchiveFor: [MEMBER] }]);
   const tally = new CountTally();
-  const lines: { level: string; message: string; extra: Record<string, unknown> }[] = [];
-  const logger = Object.fromEntries(
-    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
-      level,
-      (message: string, ...more: Record<string, unknown>[]) =>
-        lines.push({ level, message, extra: Object.assign({}, ...more) as Record<string, unknown> }),
-    ]),
-  ) as unknown as LoggerLike;
+  const { logger, lines } = recordingLogger();
   const ledger = new LedgerWrites(table, clock.now);
   const deps: IngestDeps = {
     registry: accounts,
@@ -89,13 +81,7 @@ function world(table: LedgerStore = new FakeLedger()) {
     logger,
     counts: tally,
     customerRoleName: 'CloudTrailCollectorRole',
-    forward: {
-      maxDecompressedBytes: 1 << 26,
-      maxRecordBytes: 1 << 20,
-      batchLimits: { maxBatchBytes: 1 << 22, maxBatchRecords: 50 },
-      maxInFlightBatches: 2,
-      filter: KEEP_ALL,
-    },
+    forward: smallForward(),
     messageConcurrency: 4,
     sink,
     ledger,

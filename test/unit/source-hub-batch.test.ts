@@ -6,14 +6,12 @@
  * through when half-open, closes. In-memory S3, SQS and registry; the clock is virtual.
  */
 import { hubDeadLetterQueueArn, hubQueueName, retryVisibilitySeconds } from '../../lambdas/shared/topology';
-import type { LoggerLike } from '../../lambdas/shared/logger';
-import { KEEP_ALL } from '../../lambdas/ingest/records/filters';
 import { CountTally, failureHandling } from '../../lambdas/ingest/runtime';
 import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import type { TenantBinding } from '../../lambdas/ingest/source/tenant';
 import { cloudTrailNotification, s3EventNotification } from '../../testkit/demo-chain';
 import { snsConfirmationBody, snsNotificationBody } from '../../testkit/hub';
-import { MemoryAccounts, MemoryS3, SwitchableSink } from '../../testkit/ingest-fakes';
+import { MemoryAccounts, MemoryS3, SwitchableSink, recordingLogger, smallForward } from '../../testkit/ingest-fakes';
 import { VirtualClock, VirtualSqs } from '../../testkit/virtual-sqs';
 
 const REGION = 'us-east-1';
@@ -46,14 +44,7 @@ function world() {
     { accountId: B, topicArn: topicOf(B), ingestTopology: 'hub' },
   ]);
   const tally = new CountTally();
-  const lines: { level: string; message: string; extra: Record<string, unknown> }[] = [];
-  const logger: LoggerLike = Object.fromEntries(
-    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
-      level,
-      (message: string, ...extra: Record<string, unknown>[]) =>
-        lines.push({ level, message, extra: Object.assign({}, ...extra) as Record<string, unknown> }),
-    ]),
-  ) as unknown as LoggerLike;
+  const { logger, lines } = recordingLogger();
   const tenantsUsed: TenantBinding[] = [];
   const deps: IngestDeps = {
     registry: accounts,
@@ -65,13 +56,7 @@ function world() {
     logger,
     counts: tally,
     customerRoleName: 'CloudTrailCollectorRole',
-    forward: {
-      maxDecompressedBytes: 1 << 26,
-      maxRecordBytes: 1 << 20,
-      batchLimits: { maxBatchBytes: 1 << 22, maxBatchRecords: 50 },
-      maxInFlightBatches: 2,
-      filter: KEEP_ALL,
-    },
+    forward: smallForward(),
     messageConcurrency: 4,
     ...failureHandling({
       sink,
@@ -212,7 +197,7 @@ describe('hub tenant binding: the TopicArn SNS wrote, looked up in the registry'
     expect(result.outcomes.get(stranger)).toEqual({ status: 'ignored', reason: 'subscription-confirmation' });
     expect(result.outcomes.get(registered)).toEqual({ status: 'ignored', reason: 'unsubscribe-confirmation' });
     const logged = w.lines.filter((line) => line.level === 'warn' && line.message.startsWith('a topic owner'));
-    expect(logged.map((line) => [line.extra.topicArn, line.extra.registeredAccount])).toEqual(
+    expect(logged.map((line) => [line.fields.topicArn, line.fields.registeredAccount])).toEqual(
       expect.arrayContaining([
         [topicOf(STRANGER), false],
         [topicOf(B), B],

@@ -7,12 +7,10 @@
  * In-memory S3, SQS and registry (as test/unit/backfill-message.test.ts).
  */
 import type { OrganizationRecord } from '../../lambdas/shared/organization-registry';
-import type { LoggerLike } from '../../lambdas/shared/logger';
-import { KEEP_ALL } from '../../lambdas/ingest/records/filters';
 import { CountTally } from '../../lambdas/ingest/runtime';
 import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import { cloudTrailNotification } from '../../testkit/demo-chain';
-import { MemoryAccounts, MemoryS3, SwitchableSink } from '../../testkit/ingest-fakes';
+import { MemoryAccounts, MemoryS3, SwitchableSink, recordingLogger, smallForward } from '../../testkit/ingest-fakes';
 import { VirtualClock, VirtualSqs } from '../../testkit/virtual-sqs';
 
 const REGION = 'us-east-1';
@@ -42,12 +40,6 @@ class MarkedAccounts extends MemoryAccounts {
     if (accountId !== undefined) this.delivered.set(accountId, (this.delivered.get(accountId) ?? 0) + 1);
     return Promise.resolve(true);
   }
-}
-
-interface Line {
-  level: string;
-  message: string;
-  fields: Record<string, unknown>;
 }
 
 function world(options: { archiveFor?: string[]; organizationArchive?: string } = {}) {
@@ -88,13 +80,7 @@ function world(options: { archiveFor?: string[]; organizationArchive?: string } 
     },
   };
   const tally = new CountTally();
-  const lines: Line[] = [];
-  const logger = Object.fromEntries(
-    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
-      level,
-      (message: string, fields: Record<string, unknown> = {}) => lines.push({ level, message, fields }),
-    ]),
-  ) as unknown as LoggerLike;
+  const { logger, lines } = recordingLogger();
   const deps: IngestDeps = {
     registry: accounts,
     organizations,
@@ -105,13 +91,7 @@ function world(options: { archiveFor?: string[]; organizationArchive?: string } 
     logger,
     counts: tally,
     customerRoleName: 'CloudTrailCollectorRole',
-    forward: {
-      maxDecompressedBytes: 1 << 26,
-      maxRecordBytes: 1 << 20,
-      batchLimits: { maxBatchBytes: 1 << 22, maxBatchRecords: 50 },
-      maxInFlightBatches: 2,
-      filter: KEEP_ALL,
-    },
+    forward: smallForward(),
     messageConcurrency: 4,
   };
   let seed = 0;
