@@ -235,11 +235,16 @@ export function buildProgram(): Command {
       '--rows <codes>',
       'seed rows of the drift table to break and repair, comma-separated, or "none" (default: all)',
     )
-    .action((opts: { files: number; keepRunning?: boolean; rows?: string }) =>
+    .option(
+      '--topology <name>',
+      'ingest topology: hub or customer-queue (default: INGEST_TOPOLOGY, else customer-queue)',
+    )
+    .action((opts: { files: number; keepRunning?: boolean; rows?: string; topology?: string }) =>
       run(() =>
         runSandbox({
           files: opts.files,
           keepRunning: opts.keepRunning === true,
+          ...(opts.topology !== undefined ? { topology: opts.topology } : {}),
           ...(opts.rows !== undefined
             ? { rows: opts.rows === 'none' ? [] : opts.rows.split(',').map((row) => row.trim().toUpperCase()) }
             : {}),

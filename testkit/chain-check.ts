@@ -25,9 +25,15 @@ export interface CheckedChain {
 /**
  * Checks a customer's chain with plain SDK calls, independently of the reconcile code: the trail logs into an
  * existing bucket the account owns and notifies an existing topic whose policy lets CloudTrail publish; the queue
- * has a DLQ, is subscribed, and its policy lets the topic send. Says in words what does not hold.
+ * has a DLQ, is subscribed, and its policy lets the topic send (in the hub topology, `hubQueueArn`: the topic is
+ * subscribed to that collector queue, and the account has no queue). Says in words what does not hold.
  */
-export async function checkChain(clients: ChainClients, accountId: string, trailArn: string): Promise<CheckedChain> {
+export async function checkChain(
+  clients: ChainClients,
+  accountId: string,
+  trailArn: string,
+  options: { hubQueueArn?: string } = {},
+): Promise<CheckedChain> {
   const result: CheckedChain = { trailArn, problems: [] };
   const problem = (text: string) => result.problems.push(text);
   try {
@@ -50,6 +56,12 @@ export async function checkChain(clients: ChainClients, accountId: string, trail
     const topic = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: result.topicArn }));
     const publish = checkTopicPolicy(topic.Attributes?.Policy, { topicArn: result.topicArn, trailArn, accountId });
     if (!publish.allowed) problem(`CloudTrail may not publish to the topic: ${publish.reasons.join('; ')}`);
+    if (options.hubQueueArn !== undefined) {
+      // The hub topology: no queue in the account; the topic is subscribed to the collector's hub queue.
+      result.queueArn = options.hubQueueArn;
+      await checkSubscribed(clients.sns, result.topicArn, options.hubQueueArn, problem);
+      return result;
+    }
     const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: 'outcomesqueue' }));
     result.queueUrl = QueueUrl;
     const queue = await clients.sqs.send(
@@ -73,12 +85,21 @@ export async function checkChain(clients: ChainClients, accountId: string, trail
     ) {
       problem('the queue has no redrive policy to outcomesqueue-dlq');
     }
-    const subscriptions = await clients.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: result.topicArn }));
-    if (!(subscriptions.Subscriptions ?? []).some((s) => s.Protocol === 'sqs' && s.Endpoint === result.queueArn)) {
-      problem('the queue is not subscribed to the topic');
-    }
+    await checkSubscribed(clients.sns, result.topicArn, result.queueArn, problem);
   } catch (error) {
     problem(`checking the chain failed: ${errorMessage(error)}`);
   }
   return result;
+}
+
+async function checkSubscribed(
+  sns: SNSClient,
+  topicArn: string,
+  queueArn: string,
+  problem: (text: string) => void,
+): Promise<void> {
+  const subscriptions = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+  if (!(subscriptions.Subscriptions ?? []).some((s) => s.Protocol === 'sqs' && s.Endpoint === queueArn)) {
+    problem(`the queue ${queueArn} is not subscribed to the topic`);
+  }
 }

@@ -11,6 +11,12 @@
  * not verify it (docs/reliability.md says why).
  */
 import { createHash } from 'node:crypto';
+import {
+  ListSubscriptionsByTopicCommand,
+  UnsubscribeCommand,
+  type ListSubscriptionsByTopicCommandOutput,
+  type SNSClient,
+} from '@aws-sdk/client-sns';
 import { CreateQueueCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { topicArn as buildTopicArn } from '../lambdas/shared/arn';
 import type { AccountRecord } from '../lambdas/shared/registry';
@@ -217,4 +223,31 @@ export function snsConfirmationBody(
 export async function deliverAsSns(sqs: SQSClient, queueUrl: string, body: string): Promise<string> {
   const sent = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
   return sent.MessageId!;
+}
+
+/**
+ * A topic owner's SNS client as SNS behaves and moto does not: ListSubscriptionsByTopic shows every subscription of
+ * the topic, also those the collector made from its own account (moto keeps those in the collector's backend and
+ * lists them to the collector only: test/integration/reconcile-hub.int.test.ts pins it), and Unsubscribe removes
+ * any of them (SNS lets a topic owner delete any subscription of its topic). For the sandbox's and tests' customer
+ * admin; the reconcile's own view is reconcile-env.ts's withTopicOwnerListing.
+ */
+export function topicOwnerView(own: SNSClient, collector: Pick<SNSClient, 'send'>): SNSClient {
+  const collectorOwned = new Set<string>();
+  const send = async (command: Parameters<SNSClient['send']>[0]): Promise<unknown> => {
+    if (command instanceof UnsubscribeCommand && collectorOwned.has(command.input.SubscriptionArn ?? '')) {
+      return collector.send(command);
+    }
+    const answer = await own.send(command);
+    if (!(command instanceof ListSubscriptionsByTopicCommand)) return answer;
+    const listed = answer as ListSubscriptionsByTopicCommandOutput;
+    const theirs = (await collector.send(command)).Subscriptions ?? [];
+    const seen = new Set((listed.Subscriptions ?? []).map((subscription) => subscription.SubscriptionArn));
+    const extra = theirs.filter((subscription) => !seen.has(subscription.SubscriptionArn));
+    for (const subscription of extra) collectorOwned.add(subscription.SubscriptionArn ?? '');
+    return { ...listed, Subscriptions: [...(listed.Subscriptions ?? []), ...extra] };
+  };
+  return new Proxy(own, {
+    get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)),
+  });
 }

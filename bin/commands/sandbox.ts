@@ -1,6 +1,7 @@
 import { CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
+import { isIngestTopology } from '../../lambdas/shared/topology';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { isComplete } from '../../lambdas/shared/completeness';
 import { LedgerTable } from '../../lambdas/shared/ledger';
@@ -8,8 +9,6 @@ import { deliveryTimeOf } from '../../lambdas/shared/object-key';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { generateExternalId } from '../../lambdas/shared/registry';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
-import { pollQueue } from '../../lambdas/ingest/source/queue-poller';
 import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
@@ -19,16 +18,15 @@ import { customerDeployCommand } from '../../lib/customer-deploy-command';
 import { EXIT, formatTable, printResult } from './output';
 import { prepareLedgerTable } from './ingest';
 import { runVerify, verifyDepsFromEnv } from './verify';
-import { checkChain, type ChainClients } from '../../testkit/chain-check';
-import { customerAdminClients } from '../../testkit/customer-clients';
+import type { ChainClients } from '../../testkit/chain-check';
 import {
+  cloudTrailNotification,
   eventBridgeObjectCreated,
-  publishCloudTrailNotification,
   putLogFile,
   s3EventNotification,
-  sendRaw,
   snsEnvelope,
 } from '../../testkit/demo-chain';
+import { snsNotificationBody } from '../../testkit/hub';
 import {
   DigestChainWriter,
   listedLogFile,
@@ -40,8 +38,8 @@ import {
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { DRIFT_SCENARIOS } from '../../testkit/drift-scenarios';
 import { startMoto, type MotoServer } from '../../testkit/emulator';
-import { queueCounts } from '../../testkit/queues';
 import { accountRecord, createRegistry } from '../../testkit/registry';
+import { customerQueueTopology, hubTopology, type SandboxTopology } from './sandbox-topology';
 
 export const SANDBOX = {
   region: 'us-east-1',
@@ -58,7 +56,12 @@ export interface SandboxOptions {
   keepRunning: boolean;
   /** Seed rows of the drift table to break and repair (default: all). */
   rows?: string[];
+  /** The ingest topology, checked here (default INGEST_TOPOLOGY, else customer-queue: docs/stacks.md). */
+  topology?: string;
 }
+
+/** Hub queues in the sandbox: two, so that its two accounts land in different shards. */
+const SANDBOX_HUB_SHARDS = 2;
 
 const bold = (text: string) => (process.stderr.isTTY ? `\u001b[1m${text}\u001b[0m` : text);
 function step(message: string): void {
@@ -66,11 +69,6 @@ function step(message: string): void {
 }
 function detail(message: string): void {
   process.stderr.write(`    ${message}\n`);
-}
-
-/** Clients inside a customer account, as its admin would have them. */
-function customerClients(accountId: string): Promise<ChainClients> {
-  return customerAdminClients(accountId, SANDBOX.region, 'sandbox-customer-admin');
 }
 
 function showReport(account: AccountReport): void {
@@ -108,6 +106,11 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     );
     return EXIT.usage;
   }
+  const topologyName = options.topology ?? process.env.INGEST_TOPOLOGY ?? 'customer-queue';
+  if (!isIngestTopology(topologyName)) {
+    process.stderr.write(`unknown topology "${topologyName}" (known: hub, customer-queue)\n`);
+    return EXIT.usage;
+  }
   let moto: MotoServer | undefined;
   const receiver = new DownstreamReceiver({ token: 'sandbox-token' });
   try {
@@ -126,6 +129,21 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
     detail(`emulator ${moto.endpoint}, downstream receiver ${downstreamUrl}`);
+    const topology: SandboxTopology =
+      topologyName === 'hub'
+        ? await hubTopology({
+            region: SANDBOX.region,
+            collectorAccount: SANDBOX.collectorAccount,
+            shards: SANDBOX_HUB_SHARDS,
+          })
+        : customerQueueTopology(SANDBOX.region);
+    Object.assign(process.env, topology.env);
+    detail(
+      topology.topology === 'hub'
+        ? `topology hub: ${SANDBOX_HUB_SHARDS} collector queues (${topology.env.HUB_QUEUE_ARNS}), no queue in the customer accounts`
+        : 'topology customer-queue: a queue in each customer account (the seed layout)',
+    );
+    const customerClients = (accountId: string) => topology.customerClients(accountId);
 
     step(`creating the accounts registry and registering demo account ${SANDBOX.customerAccount}`);
     const registry = await createRegistry(SANDBOX.table, { region: SANDBOX.region, endpoint: moto.endpoint });
@@ -152,7 +170,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     await prepareLedgerTable(ingestConfig, awsClients, reconcileLogger);
     const ledger = new LedgerTable(registry.db, ingestConfig.ledgerTable);
     const reconcileDeps: Omit<ReconcileDeps, 'registry'> = {
-      clients: createReconcileClients({ region: SANDBOX.region }),
+      clients: topology.reconcileClients(createReconcileClients({ region: SANDBOX.region })),
       config: reconcileConfig,
       logger: reconcileLogger,
       ledger,
@@ -167,7 +185,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     showReport(bootstrap);
     const customer = await customerClients(SANDBOX.customerAccount);
     const trailArn = `arn:aws:cloudtrail:${SANDBOX.region}:${SANDBOX.customerAccount}:trail/${SANDBOX.trailName}`;
-    const firstCheck = await checkChain(customer, SANDBOX.customerAccount, trailArn);
+    const firstCheck = await topology.checkChain(customer, SANDBOX.customerAccount, trailArn);
     const results: RowResult[] = [
       {
         row: 'empty account',
@@ -187,13 +205,16 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     const expected = new Set<string>();
     let fileSeed = 0;
     let failedMessages = 0;
+    /** Poison planted on purpose: each must be in a dead-letter queue at the end, with ingest's reason. */
+    let plantedPoison = 0;
+    const drain = () => topology.drain(customer, SANDBOX.customerAccount, ingestDeps, ingestLogger);
 
     /** Writes log files into the trail's bucket and announces them as CloudTrail does, then drains the queue. */
     const deliverAndIngest = async (files: number, otherShapes: boolean) => {
-      const chain = await checkChain(customer, SANDBOX.customerAccount, trailArn);
-      if (!chain.bucket || !chain.topicArn || !chain.queueUrl)
-        throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
-      const { bucket, topicArn, queueUrl } = chain;
+      const chain = await topology.checkChain(customer, SANDBOX.customerAccount, trailArn);
+      if (!chain.bucket || !chain.topicArn) throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
+      const { bucket, topicArn } = chain;
+      const send = (body: string) => topology.sendRawTo(customer, SANDBOX.customerAccount, body);
       /**
        * One more log file in the trail's bucket, its records expected downstream. Delivered now, as CloudTrail
        * delivers: freshness (COLLECTION_LAGGING) compares the newest file collected with CloudTrail's latest delivery.
@@ -213,9 +234,9 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       };
       for (let index = 0; index < files; index += 1) {
         const file = await putNextFile(20 + (((fileSeed + 1) * 37) % 280));
-        await publishCloudTrailNotification(customer.sns, topicArn, bucket, [file.key]);
+        await topology.announce(customer, topicArn, bucket, [file.key]);
       }
-      if (otherShapes) {
+      if (otherShapes && topology.topology === 'customer-queue') {
         const shapes: [string, (key: string) => string][] = [
           ['S3 event notification', (key) => s3EventNotification(bucket, key)],
           ['EventBridge Object Created', (key) => eventBridgeObjectCreated(bucket, key)],
@@ -225,22 +246,33 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
         for (const [shape, envelope] of shapes) {
           const body = envelope((await putNextFile(50)).key);
           detail(`also sent: ${shape}`);
-          await sendRaw(customer.sqs, queueUrl, body);
+          await send(body);
         }
-        await sendRaw(
-          customer.sqs,
-          queueUrl,
-          JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket }),
-        );
-        await sendRaw(customer.sqs, queueUrl, snsEnvelope('CloudTrail validation message.'));
+        await send(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket }));
+        await send(snsEnvelope('CloudTrail validation message.'));
         detail('also sent: s3:TestEvent and CloudTrail validation message (acknowledged, nothing forwarded)');
       }
-      const totals = await pollQueue(
-        customer.sqs,
-        (records, deadline) => processSqsBatch(records, ingestDeps, deadline),
-        { queueUrl: queueUrl, batchTimeoutMs: 60_000, waitTimeSeconds: 0, stopAfterEmptyReceives: 2 },
-        ingestLogger,
-      );
+      if (otherShapes && topology.topology === 'hub') {
+        // A hub queue takes only SNS envelopes, bound to their tenant by the TopicArn SNS sets (docs/reliability.md).
+        const fromTopic = (message: string, from = topicArn) => snsNotificationBody({ topicArn: from, message });
+        await send(fromTopic(s3EventNotification(bucket, (await putNextFile(50)).key)));
+        detail("also sent: S3 event inside SNS from the account's topic");
+        await send(fromTopic(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket })));
+        await send(fromTopic('CloudTrail validation message.'));
+        detail(
+          'also sent: s3:TestEvent and CloudTrail validation message inside SNS (acknowledged, nothing forwarded)',
+        );
+        const unforwarded = await putNextFile(10);
+        unforwarded.eventIds.forEach((id) => expected.delete(id));
+        await send(cloudTrailNotification(bucket, [unforwarded.key]));
+        const stranger = `arn:aws:sns:${SANDBOX.region}:999988887777:outcomestopic`;
+        await send(fromTopic(cloudTrailNotification(bucket, [unforwarded.key]), stranger));
+        plantedPoison += 2;
+        detail(
+          'planted: a raw-delivery body and an envelope from an unregistered topic (poison: dead-lettered, not read)',
+        );
+      }
+      const totals = await drain();
       failedMessages += totals.failed;
       detail(
         `ingest: ${totals.received} messages in ${totals.batches} batches, ${totals.failed} failed; downstream has ${receiver.uniqueRecords} unique records`,
@@ -253,6 +285,12 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     await deliverAndIngest(options.files, true);
 
     for (const scenario of DRIFT_SCENARIOS.filter((s) => rows.includes(s.code))) {
+      if (topology.notApplicable.has(scenario.code)) {
+        step(
+          `${scenario.code}: not applicable in the ${topology.topology} topology (no queue in the customer account)`,
+        );
+        continue;
+      }
       step(`${scenario.code}: ${scenario.breaks}`);
       await scenario.apply(customer, {
         accountId: SANDBOX.customerAccount,
@@ -261,7 +299,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       });
       const repaired = await reconcile('apply', SANDBOX.customerAccount);
       showReport(repaired);
-      const check = await checkChain(customer, SANDBOX.customerAccount, trailArn);
+      const check = await topology.checkChain(customer, SANDBOX.customerAccount, trailArn);
       const next = await reconcile('plan', SANDBOX.customerAccount);
       const found = repaired.findings.some((finding) => finding.code === scenario.code);
       const allApplied = repaired.actions.every((action) => action.status === 'applied');
@@ -290,7 +328,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     await deliverAndIngest(Math.max(2, Math.ceil(options.files / 4)), false);
 
     step('completeness: the subscription removed, files delivered in the gap, the repair, its backfill, the digest');
-    results.push(await gapAndBackfill(customer, trailArn, { reconcile, expected, ingestDeps, ledger, receiver }));
+    results.push(await gapAndBackfill(customer, trailArn, { reconcile, expected, topology, drain, ledger, receiver }));
 
     step(
       `cost guard: account ${SANDBOX.trailOwnerAccount} already has a multi-region trail; no second trail may be created`,
@@ -310,7 +348,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     showReport(guarded);
     const ownerTrails = (await owner.cloudTrail.send(new DescribeTrailsCommand({}))).trailList ?? [];
     const ownerTrailArn = `arn:aws:cloudtrail:${SANDBOX.region}:${SANDBOX.trailOwnerAccount}:trail/acme-audit`;
-    const ownerCheck = await checkChain(owner, SANDBOX.trailOwnerAccount, ownerTrailArn);
+    const ownerCheck = await topology.checkChain(owner, SANDBOX.trailOwnerAccount, ownerTrailArn);
     const noSecondTrail = ownerTrails.length === 1 && !guarded.actions.some((action) => action.code === 'CREATE_TRAIL');
     detail(
       `trails in the account after apply: ${ownerTrails.map((t) => t.Name).join(', ')}; chain check: ${ownerCheck.problems.join('; ') || 'holds'}`,
@@ -323,10 +361,44 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       note: noSecondTrail ? 'trail reused, no second trail' : 'a second trail was created',
     });
 
-    const dlqDepth = await dlqMessages(customer);
+    if (topology.topology === 'hub') {
+      step(`a notification on ${SANDBOX.customerAccount}'s topic naming ${SANDBOX.trailOwnerAccount}'s bucket`);
+      const foreign = await putLogFile(owner.s3, {
+        bucket: `acme-audit-${SANDBOX.trailOwnerAccount}`,
+        accountId: SANDBOX.trailOwnerAccount,
+        region: SANDBOX.region,
+        seed: 7001,
+        records: 5,
+        time: new Date(),
+      });
+      const ownTopic = (await topology.checkChain(customer, SANDBOX.customerAccount, trailArn)).topicArn!;
+      const message = cloudTrailNotification(`acme-audit-${SANDBOX.trailOwnerAccount}`, [foreign.key]);
+      await topology.sendRawTo(customer, SANDBOX.customerAccount, snsNotificationBody({ topicArn: ownTopic, message }));
+      plantedPoison += 1;
+      const before = receiver.uniqueRecords;
+      failedMessages += (await drain()).failed;
+      const leaked = foreign.eventIds.filter((id) => receiver.eventIds.has(id)).length;
+      detail(`records of the other tenant forwarded: ${leaked} (ingest refuses the key before assuming any role)`);
+      results.push({
+        row: 'cross-tenant notification',
+        findings: '-',
+        actions: '-',
+        held: leaked === 0 && receiver.uniqueRecords === before,
+        note: leaked === 0 ? "refused as poison: the key is not the tenant's" : 'another tenant was read',
+      });
+    }
+
+    const deadLetters = await topology.deadLetters(customer, SANDBOX.customerAccount);
+    for (const reason of deadLetters.reasons) detail(`dead-lettered: ${reason}`);
     const missing = [...expected].filter((id) => !receiver.eventIds.has(id)).length;
     const repairsHeld = results.every((result) => result.held);
-    const ok = missing === 0 && failedMessages === 0 && receiver.duplicateRecords === 0 && repairsHeld;
+    const ok =
+      missing === 0 &&
+      failedMessages === 0 &&
+      receiver.duplicateRecords === 0 &&
+      repairsHeld &&
+      deadLetters.count === plantedPoison &&
+      deadLetters.reasons.length === plantedPoison;
     printResult(
       '\nDrift and repairs\n' +
         formatTable(
@@ -350,7 +422,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
             ['messages acknowledged without forwarding', String(tally.get('MessagesIgnored'))],
             ['messages failed', String(failedMessages)],
             ['downstream requests', String(receiver.requests)],
-            ['dead-letter queue depth', String(dlqDepth)],
+            ['dead-letter queue depth (planted poison)', `${deadLetters.count} (${plantedPoison})`],
             ['repairs held', `${results.filter((r) => r.held).length} of ${results.length}`],
             ['total time (s)', ((Date.now() - started) / 1000).toFixed(1)],
           ],
@@ -376,7 +448,8 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
 interface GapDeps {
   reconcile(mode: RunMode, accountId: string): Promise<AccountReport>;
   expected: Set<string>;
-  ingestDeps: Awaited<ReturnType<typeof createIngestDeps>>;
+  topology: SandboxTopology;
+  drain(): Promise<{ received: number }>;
   ledger: LedgerTable;
   receiver: DownstreamReceiver;
 }
@@ -388,10 +461,9 @@ interface GapDeps {
  * hands out as ListPublicKeys does: moto has neither) proves every file of the hour collected with its hash.
  */
 async function gapAndBackfill(customer: ChainClients, trailArn: string, deps: GapDeps): Promise<RowResult> {
-  const chain = await checkChain(customer, SANDBOX.customerAccount, trailArn);
-  if (!chain.bucket || !chain.topicArn || !chain.queueUrl)
-    throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
-  const { bucket, topicArn, queueUrl } = chain;
+  const chain = await deps.topology.checkChain(customer, SANDBOX.customerAccount, trailArn);
+  if (!chain.bucket || !chain.topicArn) throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
+  const { bucket, topicArn } = chain;
   const subscriptions = await customer.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
   for (const subscription of subscriptions.Subscriptions ?? []) {
     await customer.sns.send(new UnsubscribeCommand({ SubscriptionArn: subscription.SubscriptionArn }));
@@ -408,15 +480,9 @@ async function gapAndBackfill(customer: ChainClients, trailArn: string, deps: Ga
     });
     file.eventIds.forEach((id) => deps.expected.add(id));
     gap.push(file.key);
-    await publishCloudTrailNotification(customer.sns, topicArn, bucket, [file.key]);
+    await deps.topology.announce(customer, topicArn, bucket, [file.key]);
   }
-  const drain = () =>
-    pollQueue(
-      customer.sqs,
-      (records, deadline) => processSqsBatch(records, deps.ingestDeps, deadline),
-      { queueUrl, batchTimeoutMs: 60_000, waitTimeSeconds: 0, stopAfterEmptyReceives: 2 },
-      createStderrLogger('warn'),
-    );
+  const drain = deps.drain;
   const during = await drain();
   detail(`subscription removed; 2 files delivered, their notifications reached nobody (${during.received} messages)`);
 
@@ -482,9 +548,4 @@ async function gapAndBackfill(customer: ChainClients, trailArn: string, deps: Ga
         ? `verify: ${logFiles.collected} of ${logFiles.listedInDigests} files, 100%`
         : 'verify found files missing',
   };
-}
-
-async function dlqMessages(clients: ChainClients): Promise<number> {
-  const dlqUrl = `${process.env.AWS_ENDPOINT_URL}/${SANDBOX.customerAccount}/outcomesqueue-dlq`;
-  return (await queueCounts(clients.sqs, dlqUrl)).visible;
 }
