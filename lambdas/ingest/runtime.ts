@@ -141,6 +141,7 @@ export async function createIngestDeps(
     // The organization items share the registry table (organization-registry.ts): the same GetItem permission.
     organizations: new OrganizationsRegistry(db, config.accountsTable),
     ledger: new LedgerWrites(ledger, now),
+    now,
     ...(config.backfillQueueArn !== undefined ? { backfillQueueArn: config.backfillQueueArn } : {}),
     credentials,
     deliveryMarks: new Map(),

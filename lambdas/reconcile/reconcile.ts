@@ -502,6 +502,11 @@ async function record_(
     const recreations = countRecreations(record.recreations ?? {}, plan.actions, applied, now);
     if (recreations !== undefined) fields.recreations = recreations;
   }
+  // The topic it replaces stays the account's for the hub messages already delivered from it (tenant.ts).
+  if (fields.topicArn !== undefined && record.topicArn !== undefined && fields.topicArn !== record.topicArn) {
+    fields.previousTopicArn = record.topicArn;
+    fields.topicChangedAt = now.toISOString();
+  }
   const topology = plan.recordsChain ? plan.topology : undefined;
   const remove: (keyof ChainFields | 'ingestShard' | 'backfill' | 'organizationTrailSeenAt')[] = [];
   const seenAt = created.organizationTrailSeenAt;

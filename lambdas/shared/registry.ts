@@ -66,6 +66,13 @@ export interface AccountRecord extends ChainFields {
   /** The hub shard (`shardOf(accountId, K)`) whose queue the account's topic is subscribed to, in `hub` topology. */
   ingestShard?: number;
   /**
+   * The topic recorded before the last change of `topicArn` (TOPIC_CHANGED, TOPIC_MISSING), and when it changed
+   * (ISO). A hub message from it is still this account's while it may be waiting in a hub queue (the queues' retry
+   * window, lambdas/ingest/source/tenant.ts): notifications SNS delivered before the change are not poison.
+   */
+  previousTopicArn?: string;
+  topicChangedAt?: string;
+  /**
    * The organization (`o-...`) this account was registered through or linked to by `organizations add|sync`
    * (lambdas/shared/organization-registry.ts). A log archive forwards its keys under the organization trail's
    * `AWSLogs/<organizationId>/<accountId>/` only while `organizationMembership` is `active`.
@@ -96,6 +103,15 @@ export interface AccountRecord extends ChainFields {
    * (lambdas/reconcile/rules/organization.ts, collectorTrailRetirementRule).
    */
   organizationTrailSeenAt?: string;
+  /**
+   * When the scheduled sweep next sends this account a job (ISO; lambdas/reconcile/sweep.ts): written by the
+   * reconcile worker after each run, one period ahead for an account left unhealthy, RECONCILE_HEALTHY_EVERY
+   * periods ahead for a healthy one. Absent: due from lastRunAt and status.
+   */
+  reconcileDueAt?: string;
+  /** The reconcile lease (lambdas/reconcile/lease.ts): which worker invocation reconciles the account, until when. */
+  reconcileLeaseOwner?: string;
+  reconcileLeaseExpiresAt?: string;
 }
 
 /** Where a gap backfill stands between runs (written by reconcile on the account's item). */

@@ -244,7 +244,11 @@ describe('reconcile repairs each seed row of the drift table', () => {
     );
     const checked = await expectWorkingChain(clients, CUSTOMER, chain.trailArn);
     expect(checked.topicArn).toBe(TopicArn);
-    expect((await world.registry.require(CUSTOMER)).topicArn).toBe(TopicArn);
+    const recorded = await world.registry.require(CUSTOMER);
+    expect(recorded.topicArn).toBe(TopicArn);
+    // The old topic stays the account's for the notifications already delivered from it (hub binding, tenant.ts).
+    expect(recorded.previousTopicArn).toBe(chain.topicArn);
+    expect(Date.parse(recorded.topicChangedAt!)).toBeGreaterThan(Date.now() - 60_000);
     await expectNoFurtherAction();
   });
 

@@ -5,7 +5,12 @@
  * never lead to another tenant's role; and the circuit breaker: opens, reads nothing while open, lets one probe
  * through when half-open, closes. In-memory S3, SQS and registry; the clock is virtual.
  */
-import { hubDeadLetterQueueArn, hubQueueName, retryVisibilitySeconds } from '../../lambdas/shared/topology';
+import {
+  hubDeadLetterQueueArn,
+  hubQueueName,
+  retryVisibilitySeconds,
+  retryWindowSeconds,
+} from '../../lambdas/shared/topology';
 import { CountTally, failureHandling } from '../../lambdas/ingest/runtime';
 import { processSqsBatch, type IngestDeps } from '../../lambdas/ingest/source/sqs-batch';
 import type { TenantBinding } from '../../lambdas/ingest/source/tenant';
@@ -58,6 +63,7 @@ function world() {
     customerRoleName: 'CloudTrailCollectorRole',
     forward: smallForward(),
     messageConcurrency: 4,
+    now: clock.now,
     ...failureHandling({
       sink,
       breaker: BREAKER,
@@ -125,6 +131,28 @@ describe('hub tenant binding: the TopicArn SNS wrote, looked up in the registry'
       ]),
     ); // A: once by topic, once by its own queue
     expect(new Set(w.tenantsUsed.map((tenant) => tenant.region))).toEqual(new Set([REGION]));
+  });
+
+  test("the topic an account had before TOPIC_CHANGED stays its own for the hub queues' retry window, then is poison", async () => {
+    const w = world();
+    const old = topicOf(A, 'customer-old-topic');
+    w.accounts.records.get(A)!.previousTopicArn = old;
+    w.accounts.records.get(A)!.topicChangedAt = new Date(w.clock.now()).toISOString();
+    // Delivered by SNS before the change, still in the hub queue (retried through an outage): collected.
+    const before = w.logFile(A);
+    w.publish(A, bucketOf(A), [before.key], old);
+    expect((await w.run()).batchItemFailures).toEqual([]);
+    expect([...w.sink.eventIds.keys()].sort()).toEqual([...before.eventIds].sort());
+    // Another account cannot use it: the previous topic binds only the account whose ARN it is.
+    const stranger = w.logFile(B);
+    const theirs = w.publish(B, bucketOf(B), [stranger.key], topicOf(B, 'customer-old-topic'));
+    expect((await w.run()).outcomes.get(theirs)).toMatchObject({ status: 'dead-lettered' });
+    // Past the window (40 receives, ~33 hours), nothing from it can still be waiting: poison again.
+    w.clock.advance(retryWindowSeconds() * 1000 + 1000);
+    const late = w.publish(A, bucketOf(A), [w.logFile(A).key], old);
+    const outcome = (await w.run()).outcomes.get(late);
+    expect(outcome).toMatchObject({ status: 'dead-lettered', deadLetterQueueArn: HUB_DLQ });
+    expect((outcome as { error: string }).error).toMatch(`topic ${old} is not registered`);
   });
 
   test('raw bodies, unregistered topics, another topic of a registered account: poison, in the hub DLQ at once', async () => {

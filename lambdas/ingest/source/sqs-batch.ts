@@ -79,6 +79,8 @@ export interface IngestDeps {
   settler?: Pick<QueueSettler, 'settle'>;
   /** This container's downstream circuit breaker (circuit-breaker.ts); the sink must report to it. Absent: closed. */
   breaker?: CircuitBreaker;
+  /** Epoch ms (default Date.now): how old a previous topic of an account is (tenant.ts). */
+  now?: () => number;
 }
 
 export type MessageOutcome =

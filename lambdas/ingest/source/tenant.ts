@@ -3,6 +3,7 @@ import { PermanentInputError } from '../../shared/errors';
 import type { AccountRecord, AccountsRegistry } from '../../shared/registry';
 import { describeObject, type LogObject } from '../log-object';
 import type { ObjectClass } from '../../shared/object-key';
+import { retryWindowSeconds } from '../../shared/topology';
 
 /**
  * Who a message belongs to, never decided by what the publisher wrote: on a customer queue, the account that owns
@@ -151,7 +152,7 @@ function quoted(text: string): string {
 export async function resolveHubTenant(
   topicArn: string | undefined,
   hubQueueArn: string,
-  deps: { registry: Pick<AccountsRegistry, 'get'>; customerRoleName: string },
+  deps: { registry: Pick<AccountsRegistry, 'get'>; customerRoleName: string; now?: () => number },
 ): Promise<TenantBinding> {
   if (topicArn === undefined) {
     throw new PermanentInputError(`SNS envelope on hub queue ${hubQueueArn} has no TopicArn: its tenant is unknown`);
@@ -169,7 +170,10 @@ export async function resolveHubTenant(
     );
   }
   const record = await deps.registry.get(topic.accountId);
-  if (!record || record.topicArn !== topicArn) {
+  if (
+    !record ||
+    (record.topicArn !== topicArn && !isRecentPreviousTopic(record, topicArn, deps.now?.() ?? Date.now()))
+  ) {
     const why = !record
       ? `account ${topic.accountId} is not registered`
       : record.topicArn === undefined
@@ -178,6 +182,19 @@ export async function resolveHubTenant(
     throw new UnregisteredTopicError(`topic ${topicArn} is not registered (${why}): nothing is read for it`);
   }
   return bindTenant(record, topic.region, topic.partition, deps.customerRoleName);
+}
+
+/**
+ * Whether `topicArn` is the account's topic until its last change, changed less than the hub queues' retry window
+ * ago: a notification SNS delivered from it before the change may still wait in a hub queue (retried through a
+ * downstream outage), and it is this account's own (the topic is the account's: its ARN names it). After the
+ * window its messages are poison again; the window is the longest a message can live in a hub queue before SQS
+ * dead-letters it (HUB_MAX_RECEIVE_COUNT receives, retryWindowSeconds).
+ */
+function isRecentPreviousTopic(record: AccountRecord, topicArn: string, now: number): boolean {
+  if (record.previousTopicArn !== topicArn || record.topicChangedAt === undefined) return false;
+  const changedAt = Date.parse(record.topicChangedAt);
+  return Number.isFinite(changedAt) && now - changedAt <= retryWindowSeconds() * 1000;
 }
 
 /**
