@@ -167,3 +167,59 @@ describe('guardSink', () => {
     expect(guarded.recordOverheadBytes).toBe(1);
   });
 });
+
+describe('acquire: the other messages of a half-open breaker wait for the probe', () => {
+  function halfOpen() {
+    const b = breaker();
+    fail(b.cb, b.clock, 3, 5_000);
+    b.clock.set(b.cb.reopensAt!);
+    expect(b.cb.state).toBe('half-open');
+    return b;
+  }
+  const settled = async <T>(promise: Promise<T>) => {
+    let done = false;
+    void promise.then(() => (done = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    return done;
+  };
+
+  test('a probe that succeeds lets every waiter through: none is deferred a backoff for nothing', async () => {
+    const { cb } = halfOpen();
+    const probe = await cb.acquire();
+    expect(probe?.probe).toBe(true);
+    const waiting = [cb.acquire(), cb.acquire()];
+    expect(await settled(waiting[0]!)).toBe(false);
+    cb.recordSuccess();
+    probe!.release();
+    const permits = await Promise.all(waiting);
+    expect(permits.map((permit) => permit?.probe)).toEqual([false, false]);
+  });
+
+  test('a probe that fails refuses every waiter; the breaker is open for twice as long', async () => {
+    const { cb, clock } = halfOpen();
+    const probe = await cb.acquire();
+    const waiting = [cb.acquire(), cb.acquire()];
+    cb.recordFailure();
+    probe!.release();
+    expect(await Promise.all(waiting)).toEqual([undefined, undefined]);
+    expect(cb.reopensAt! - clock.now()).toBe(60_000);
+  });
+
+  test('a probe that never reached the downstream hands the probe to one waiter, the rest keep waiting', async () => {
+    const { cb } = halfOpen();
+    const probe = await cb.acquire();
+    const first = cb.acquire();
+    const second = cb.acquire();
+    probe!.release();
+    expect((await first)?.probe).toBe(true);
+    expect(await settled(second)).toBe(false);
+    cb.recordSuccess();
+    expect((await second)?.probe).toBe(false);
+  });
+
+  test('while open nothing waits: refused at once', async () => {
+    const b = breaker();
+    fail(b.cb, b.clock, 3, 5_000);
+    expect(await b.cb.acquire()).toBeUndefined();
+  });
+});

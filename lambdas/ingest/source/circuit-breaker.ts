@@ -8,8 +8,9 @@ import type { Sink } from '../sinks/sink';
  *   the sink's own retries ride out (a few seconds of 500s) from ever opening it;
  * - open for `openMs`: no message is read from S3 (each is failed at once and hidden for its backoff by the
  *   settlement, so it burns neither Lambda time nor, beyond one, receives), and no batch is sent;
- * - half-open when that time is up: one message at a time may probe. A success closes the breaker; a retryable
- *   failure opens it again for twice as long, up to `maxOpenMs`. A probe that never reached the downstream (its
+ * - half-open when that time is up: one message at a time may probe, and the others of the invocation wait for
+ *   its outcome (acquire). A success closes the breaker and lets them through; a retryable failure opens it again
+ *   for twice as long, up to `maxOpenMs`, and refuses them. A probe that never reached the downstream (its
  *   objects were digests, or its read failed) frees the slot for the next message.
  * The clock is injected: tests and the outage simulation drive it.
  */
@@ -52,6 +53,8 @@ export class CircuitBreaker {
   private openUntil = 0;
   private openForMs: number;
   private probing = false;
+  /** Messages waiting for the probe's outcome (acquire). */
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly settings: BreakerSettings = DEFAULT_BREAKER_SETTINGS,
@@ -76,6 +79,20 @@ export class CircuitBreaker {
     return this.mode === 'open' ? this.openUntil : undefined;
   }
 
+  /**
+   * A permit for one message, waiting for the outcome of a probe already out instead of refusing at once: when the
+   * probe succeeds every waiter goes through (the downstream is back, so none of them is deferred a whole backoff
+   * for nothing); when it fails they are refused; when it never reached the downstream one waiter probes next.
+   * Undefined while open. The wait is the probe's, which its own deadline bounds.
+   */
+  async acquire(): Promise<BreakerPermit | undefined> {
+    for (;;) {
+      const permit = this.tryAcquire();
+      if (permit !== undefined || this.state !== 'half-open' || !this.probing) return permit;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
   /** A permit for one message, or undefined while open (or half-open with a probe already out). */
   tryAcquire(): BreakerPermit | undefined {
     const state = this.state;
@@ -90,7 +107,10 @@ export class CircuitBreaker {
         if (released) return;
         released = true;
         // Still half-open: the probe never reached the downstream, so the next message probes instead.
-        if (this.mode === 'open') this.probing = false;
+        if (this.mode === 'open' && this.probing) {
+          this.probing = false;
+          this.wake();
+        }
       },
     };
   }
@@ -103,6 +123,13 @@ export class CircuitBreaker {
     this.probing = false;
     this.openForMs = this.settings.openMs;
     this.onTransition({ from, to: 'closed' });
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   recordFailure(): void {
@@ -127,6 +154,7 @@ export class CircuitBreaker {
     this.probing = false;
     this.streak = 0;
     this.onTransition({ from, to: 'open', openForMs: forMs });
+    this.wake();
   }
 }
 

@@ -359,7 +359,7 @@ async function processMessage(
   // While the downstream circuit is open nothing is read: the message is failed now and hidden for its backoff.
   let permit: BreakerPermit | undefined;
   if (deps.breaker && classified.some(({ object }) => holdsRecords(object))) {
-    permit = deps.breaker.tryAcquire();
+    permit = await deps.breaker.acquire();
     if (!permit) {
       throw new DownstreamUnavailableError(
         `downstream circuit ${deps.breaker.state}: message not read, retried after its backoff`,
