@@ -14,7 +14,8 @@
  * (Control Tower: `aws-controltower-AllConfigNotifications` in the Audit account, which also carries every AWS
  * Config notification), and subscribing the archive's queue to it takes a topic policy there allowing the archive
  * to `sns:Subscribe`, which the collector's read-only management role cannot write, and Control Tower asks that its
- * resources are not changed. S3 notifications need nothing outside the archive account and announce exactly the
+ * resources are not changed (its guide allows subscribing, but the topic carries every Config notification of the
+ * organization: "extremely noisy, by design"). S3 notifications need nothing outside the archive account and announce exactly the
  * `.json.gz` files under `<prefix>/AWSLogs/`. When the bucket already sends its events to EventBridge, an
  * EventBridge rule is the better path (no second copy of the events in S3's configuration): it is asked for as a
  * finding with the command (not built yet). docs/customer-setup.md, "Organization trails and a log archive account".
