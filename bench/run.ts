@@ -24,10 +24,20 @@ import {
 import { BENCH_DIR, OUT_DIR, ensureInput, type InputName } from './inputs';
 import { DIST_DIR, fixed, machineInfo, table, type Machine } from './lib';
 import { profileTable } from './profile';
+import { measureSinks, renderSinks, type SinkRow } from './sinks';
 
-const GROUPS = ['files', 'ingest-files', 'ingest-small', 'ingest-100mb', 'ingest-1gib', 'e2e', 'reconcile'] as const;
+const GROUPS = [
+  'files',
+  'ingest-files',
+  'ingest-small',
+  'ingest-100mb',
+  'ingest-1gib',
+  'e2e',
+  'sinks',
+  'reconcile',
+] as const;
 type Group = (typeof GROUPS)[number];
-const INGEST_GROUPS: Record<Exclude<Group, 'files' | 'e2e' | 'reconcile'>, InputName> = {
+const INGEST_GROUPS: Record<Exclude<Group, 'files' | 'e2e' | 'sinks' | 'reconcile'>, InputName> = {
   'ingest-files': 'files',
   'ingest-small': 'small',
   'ingest-100mb': '100mb',
@@ -39,7 +49,8 @@ const HELP = `npm run bench [-- options]
 Runs the per-file benchmark (files per second of one concurrent execution of the ingest Lambda on 2,000
 files of 1-50 KB, with loopback S3 and downstream), the ingest benchmarks (the ingest core against gunzip,
 gunzip + gzip -1 and a naive JSON.parse implementation, on many small files and on 100 MB and 1 GiB files)
-and the end-to-end benchmark (the \`ingest --queue-url\` poller against moto and a local receiver). Prints the tables, writes them to
+the end-to-end benchmark (the \`ingest --queue-url\` poller against moto and a local receiver) and one row per
+sink type (records per second and bytes sent, each against its local receiver: bench/sinks.ts). Prints the tables, writes them to
 bench/out/results.json, bench/out/results.md and bench/out/results-<time>.json.
 
   --only LIST        comma-separated subset of: ${GROUPS.join(', ')} (default: all)
@@ -166,6 +177,7 @@ interface Results {
   files?: FilesSummary;
   ingest: InputSummary[];
   e2e?: E2eSummary;
+  sinks?: SinkRow[];
   targets: Target[];
   durationSeconds: number;
 }
@@ -222,6 +234,12 @@ function render(results: Results, markdown: boolean): string {
       h('End to end: `ingest --queue-url` against moto and a local receiver') + renderE2e(results.e2e, markdown),
     );
   }
+  if (results.sinks) {
+    parts.push(
+      h('Sinks: one log file through each sink type, against its local receiver (bench/sinks.ts)') +
+        renderSinks(results.sinks, markdown),
+    );
+  }
   parts.push(h('Targets') + targetTable(results.targets, markdown));
   return `${parts.join('\n')}\n`;
 }
@@ -259,7 +277,7 @@ async function main(): Promise<number> {
   }
   const ingest: InputSummary[] = [];
   for (const group of options.groups) {
-    if (group === 'files' || group === 'e2e' || group === 'reconcile') continue;
+    if (group === 'files' || group === 'e2e' || group === 'sinks' || group === 'reconcile') continue;
     const manifest = await ensureInput(INGEST_GROUPS[group], log);
     log(`${group}: measuring`);
     ingest.push(
@@ -277,6 +295,12 @@ async function main(): Promise<number> {
     e2e = await runE2e({ quick: options.quick, runs: options.quick ? 1 : (options.runs ?? 3), small, log });
   }
 
+  let sinks: SinkRow[] | undefined;
+  if (options.groups.includes('sinks')) {
+    log('sinks: measuring');
+    sinks = await measureSinks({ quick: options.quick, runs: options.quick ? 1 : (options.runs ?? 3), log });
+  }
+
   const results: Results = {
     date: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -285,6 +309,7 @@ async function main(): Promise<number> {
     ...(files ? { files } : {}),
     ingest,
     ...(e2e ? { e2e } : {}),
+    ...(sinks ? { sinks } : {}),
     targets: [...(files ? filesTargets(files) : []), ...ingestTargets(ingest)],
     durationSeconds: (Date.now() - started) / 1000,
   };

@@ -81,7 +81,7 @@ export function productionSink(inject: ExperimentInjections = {}): {
 } {
   const counted = { requests: 0, bytesSent: 0 };
   const sink = createSink(
-    { kind: 'ndjson-http', url: 'http://in-process.invalid/', timeoutMs: 30_000 },
+    { type: 'ndjson', url: 'http://in-process.invalid/', timeoutMs: 30_000 },
     {
       logger: silentLogger,
       ...inject,

@@ -5,7 +5,8 @@ import { AccountNotRegisteredError } from '../lambdas/shared/registry';
 import { accountsAdd, accountsImport, accountsList, accountsRemove, accountsUpdate } from './commands/accounts';
 import { dlqList, dlqRedrive } from './commands/dlq';
 import { ingestFromQueue, invokeIngest } from './commands/ingest';
-import { EXIT } from './commands/output';
+import { EXIT, printResult } from './commands/output';
+import { deploymentCommand, deploymentFor, useDeployment } from './commands/deployment';
 import {
   organizationsAdd,
   organizationsList,
@@ -14,13 +15,28 @@ import {
   organizationsSync,
 } from './commands/organizations';
 import { OrganizationNotRegisteredError } from '../lambdas/shared/organization-registry';
-import { invokeReconcile, reconcileCommand, statusCommand } from './commands/reconcile';
+import { invokeReconcile, reconcileCommand } from './commands/reconcile';
 import { runSandbox } from './commands/sandbox';
+import { statusCommand } from './commands/status';
 import { verifyCommand } from './commands/verify';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
   return Number(value);
+}
+
+/** Prints a command's error and returns its exit code (2 usage or configuration, 1 anything else). */
+function reportError(error: unknown): number {
+  const usage =
+    error instanceof ConfigError ||
+    error instanceof PermanentInputError ||
+    error instanceof AccountNotRegisteredError ||
+    error instanceof OrganizationNotRegisteredError;
+  process.stderr.write(`cloudtrail-collector: ${errorMessage(error)}\n`);
+  if (!usage && !(error instanceof CollectorError) && error instanceof Error && error.stack) {
+    process.stderr.write(`${error.stack}\n`);
+  }
+  return usage ? EXIT.usage : EXIT.failures;
 }
 
 /** Runs a command body and turns its outcome into the exit code contract (0 ok, 1 failures, 2 usage/config). */
@@ -29,25 +45,64 @@ function run(body: () => Promise<number>): () => Promise<void> {
     try {
       process.exitCode = await body();
     } catch (error) {
-      const usage =
-        error instanceof ConfigError ||
-        error instanceof PermanentInputError ||
-        error instanceof AccountNotRegisteredError ||
-        error instanceof OrganizationNotRegisteredError;
-      process.stderr.write(`cloudtrail-collector: ${errorMessage(error)}\n`);
-      if (!usage && !(error instanceof CollectorError) && error instanceof Error && error.stack) {
-        process.stderr.write(`${error.stack}\n`);
-      }
-      process.exitCode = usage ? EXIT.usage : EXIT.failures;
+      process.exitCode = reportError(error);
     }
   };
+}
+
+/** A CommanderError code: the error was printed already and its exit code is the one to keep. */
+const REPORTED = 'cloudtrail-collector.reported';
+
+/**
+ * The commands that write to the registry, a customer account or a queue: they refuse settings that differ from
+ * the deployed collector's. The others only read and are warned. The sandbox sets up its own emulator.
+ */
+const WRITING_COMMANDS = new Set([
+  'accounts add',
+  'accounts update',
+  'accounts import',
+  'accounts remove',
+  'organizations add',
+  'organizations sync',
+  'organizations remove',
+  'apply',
+  'invoke ingest',
+  'invoke reconcile',
+  'ingest',
+  'dlq redrive',
+]);
+const WITHOUT_DEPLOYMENT = new Set(['sandbox', 'deployment']);
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let current: Command | null = command; current?.parent; current = current.parent) names.unshift(current.name());
+  return names.join(' ');
+}
+
+/** Before every command: the deployment's settings from the stack's outputs (bin/commands/deployment.ts). */
+async function resolveDeployment(program: Command, action: Command): Promise<void> {
+  const path = commandPath(action);
+  if (WITHOUT_DEPLOYMENT.has(path)) return;
+  try {
+    const deployment = await deploymentFor(program.opts<{ stackName?: string }>().stackName, process.env);
+    if (deployment === undefined) return;
+    const writes = WRITING_COMMANDS.has(path) && action.opts<{ dryRun?: boolean }>().dryRun !== true;
+    useDeployment(process.env, deployment, { writes, warn: (line) => process.stderr.write(`${line}\n`) });
+  } catch (error) {
+    throw new CommanderError(reportError(error), REPORTED, errorMessage(error));
+  }
 }
 
 export function buildProgram(): Command {
   const program = new Command('cloudtrail-collector')
     .description('Collect CloudTrail logs from customer accounts and keep their delivery chains healthy.')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .option(
+      '--stack-name <name>',
+      `the collector stack whose outputs configure the tool (default: $CLOUDTRAIL_COLLECTOR_STACK, else CloudTrailCollector unless ACCOUNTS_TABLE is set)`,
+    );
+  program.hook('preAction', (_program, action) => resolveDeployment(program, action));
 
   const accounts = program.command('accounts').description('manage the accounts registry');
   accounts
@@ -189,10 +244,25 @@ export function buildProgram(): Command {
     );
 
   program
-    .command('status')
-    .description('a table of accounts with health, last run, open findings and cost warnings')
+    .command('deployment')
+    .description(
+      "print what the tool reads from the collector stack's outputs, as export lines for a shell (eval them to run as a role that cannot read the stack)",
+    )
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => run(() => statusCommand(opts))());
+    .action((opts: { json?: boolean }) =>
+      run(() => deploymentCommand(program.opts<{ stackName?: string }>().stackName, opts, printResult))(),
+    );
+
+  program
+    .command('status')
+    .description(
+      'accounts with health, last run, open findings, cost warnings and freshness, the worst first (exit 1 when one shown is unhealthy)',
+    )
+    .option('--unhealthy', 'only accounts that are not healthy or repaired')
+    .option('--finding <code>', 'only accounts whose last run found this code (docs/drift-remediation.md)')
+    .option('--html <file>', "write one self-contained page (no script, no request) of the fleet's health")
+    .option('--json', 'machine-readable output')
+    .action((opts: Parameters<typeof statusCommand>[0]) => run(() => statusCommand(opts))());
 
   program
     .command('ingest')
@@ -239,12 +309,17 @@ export function buildProgram(): Command {
       '--topology <name>',
       'ingest topology: hub or customer-queue (default: INGEST_TOPOLOGY, else customer-queue)',
     )
-    .action((opts: { files: number; keepRunning?: boolean; rows?: string; topology?: string }) =>
+    .option(
+      '--sink <name>',
+      'where records go: ndjson (a local receiver, default) or syslog (the real rsyslog, RELP+TLS)',
+    )
+    .action((opts: { files: number; keepRunning?: boolean; rows?: string; topology?: string; sink?: string }) =>
       run(() =>
         runSandbox({
           files: opts.files,
           keepRunning: opts.keepRunning === true,
           ...(opts.topology !== undefined ? { topology: opts.topology } : {}),
+          ...(opts.sink !== undefined ? { sink: opts.sink } : {}),
           ...(opts.rows !== undefined
             ? { rows: opts.rows === 'none' ? [] : opts.rows.split(',').map((row) => row.trim().toUpperCase()) }
             : {}),
@@ -262,7 +337,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; every other parse error is a usage error.
-      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      process.exitCode = error.code === REPORTED ? error.exitCode : error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
     throw error;

@@ -16,7 +16,8 @@ import { NagSuppressions } from 'cdk-nag';
 import { suppressWildcards } from './nag';
 import { WILDCARD_REASONS } from './permission-scopes';
 import type { IngestTopology } from '../lambdas/shared/topology';
-import { statementsFor, type ScopeResolver } from './permissions';
+import type { SinkType } from '../lambdas/ingest/sinks';
+import { OPTIONAL_SCOPES, statementsFor, type ScopeResolver } from './permissions';
 
 export interface CollectorFunctionProps {
   /** Path of the handler module under `lambdas/`, e.g. `ingest/handler.ts`. */
@@ -28,17 +29,29 @@ export interface CollectorFunctionProps {
   environment: Record<string, string>;
   logRetention: RetentionDays;
   reservedConcurrentExecutions?: number;
-  /** The execution role: a fixed name, and exactly the permission map's grants for this principal. */
-  role: {
-    name: string;
-    principal: 'ingest' | 'reconcile';
-    /** The stack's ingest topology: grants the map limits to another topology are left out. */
-    topology: IngestTopology;
-    /** Resolves the map's scopes for this role; `ownLogGroup` is added here. */
-    scopes: ScopeResolver;
-    /** Besides Lambda: operators allowed to run the command-line tool as this role. */
-    alsoTrusted?: IPrincipal[];
-  };
+  /**
+   * The execution role: a fixed name, and exactly the permission map's grants for this principal; or the role of
+   * another CollectorFunction (`shared`), whose `ownLogGroup` scope must then list this function's log group
+   * (`logGroup`, created by the caller before that role).
+   */
+  role: CollectorRoleProps | { shared: Role };
+  /** The function's log group, when the caller creates it (a shared role's policy names it); else created here. */
+  logGroup?: LogGroup;
+}
+
+export interface CollectorRoleProps {
+  name: string;
+  principal: 'ingest' | 'reconcile';
+  /** The stack's ingest topology: grants the map limits to another topology are left out. */
+  topology: IngestTopology;
+  /** The stack's sink type (`cloudtrailCollector.sink.type`): grants the map limits to other sinks are left out. */
+  sinkType?: SinkType;
+  /** Resolves the map's scopes for this role; `ownLogGroup` is added here. */
+  scopes: ScopeResolver;
+  /** Besides Lambda: operators allowed to run the command-line tool as this role. */
+  alsoTrusted?: IPrincipal[];
+  /** Log groups of other functions that run as this role (`role: { shared }`): in its `ownLogGroup` scope. */
+  otherLogGroups?: LogGroup[];
 }
 
 /**
@@ -54,21 +67,28 @@ export class CollectorFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: CollectorFunctionProps) {
     super(scope, id);
-    this.logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.logGroup =
+      props.logGroup ??
+      new LogGroup(this, 'Logs', {
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    this.role = 'shared' in props.role ? props.role.shared : this.buildRole(id, props.role);
+    this.function = this.buildFunction(props);
+  }
 
-    const scopes: ScopeResolver = { ...props.role.scopes, ownLogGroup: { resources: [this.logGroup.logGroupArn] } };
-    const statements = statementsFor(props.role.principal, undefined, props.role.topology);
+  private buildRole(id: string, props: CollectorRoleProps): Role {
+    const ownLogGroup = { resources: [this.logGroup, ...(props.otherLogGroups ?? [])].map((g) => g.logGroupArn) };
+    const scopes: ScopeResolver = { ...props.scopes, ownLogGroup };
+    // A statement on an optional scope the stack did not resolve (no syslog TLS secret configured) is left out.
+    const statements = statementsFor(props.principal, undefined, props.topology, props.sinkType).filter(
+      (statement) => !OPTIONAL_SCOPES.has(statement.scope) || scopes[statement.scope] !== undefined,
+    );
     const groups = [...new Set(statements.map((statement) => statement.group))];
-    this.role = new Role(this, 'Role', {
-      roleName: props.role.name,
-      description: `cloudtrail-collector ${props.role.principal} function (trusted by name by every customer role)`,
-      assumedBy: new CompositePrincipal(
-        new ServicePrincipal('lambda.amazonaws.com'),
-        ...(props.role.alsoTrusted ?? []),
-      ),
+    const role = new Role(this, 'Role', {
+      roleName: props.name,
+      description: `cloudtrail-collector ${props.principal} function (trusted by name by every customer role)`,
+      assumedBy: new CompositePrincipal(new ServicePrincipal('lambda.amazonaws.com'), ...(props.alsoTrusted ?? [])),
       inlinePolicies: Object.fromEntries(
         groups.map((group) => [
           group,
@@ -89,10 +109,10 @@ export class CollectorFunction extends Construct {
         ]),
       ),
     });
-    suppressWildcards(this.role, statements, scopes);
+    suppressWildcards(role, statements, scopes);
     const unscoped = statements.filter((statement) => scopes[statement.scope]?.resources.includes('*'));
     if (unscoped.length > 0) {
-      NagSuppressions.addResourceSuppressions(this.role, [
+      NagSuppressions.addResourceSuppressions(role, [
         {
           id: 'Serverless-LambdaStarPermissions',
           reason: `Resource "*" only where IAM offers nothing narrower: ${unscoped
@@ -104,8 +124,11 @@ export class CollectorFunction extends Construct {
         },
       ]);
     }
+    return role;
+  }
 
-    this.function = new NodejsFunction(this, 'Function', {
+  private buildFunction(props: CollectorFunctionProps): NodejsFunction {
+    return new NodejsFunction(this, 'Function', {
       entry: path.join(__dirname, '..', 'lambdas', props.entry),
       handler: 'handler',
       functionName: props.functionName,

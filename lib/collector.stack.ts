@@ -1,7 +1,7 @@
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { ArnPrincipal } from 'aws-cdk-lib/aws-iam';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -10,14 +10,22 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { tryParseArn } from '../lambdas/shared/arn';
 import { CollectorFunction } from './collector-function.construct';
-import type { CollectorConfig } from './config';
+import { ratePeriodSeconds, sinkEnvironment, syslogSecretArns, type CollectorConfig } from './config';
 import { customerDeployCommand, type CustomerDeployParams } from './customer-deploy-command';
 import { BackfillQueue } from './backfill-queue.construct';
 import { HubQueues } from './hub-queues.construct';
 import { Monitoring } from './monitoring.construct';
-import { COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, FUNCTION_NAMES, RECONCILE_FAILURE_QUEUE_NAME } from './names';
+import { ReconcileJobs } from './reconcile-jobs.construct';
+import {
+  COLLECTOR_ROLE_NAMES,
+  CUSTOMER_ROLE_NAME,
+  FUNCTION_NAMES,
+  RECONCILE_FAILURE_QUEUE_NAME,
+  RECONCILE_JOB_QUEUE_NAMES,
+} from './names';
 import { collectorScopes } from './permission-scopes';
 import { ScheduledFunction } from './scheduled-function.construct';
+import { TamperEvents } from './tamper-events.construct';
 import { TemplateBucket } from './template-bucket.construct';
 
 export interface CollectorStackProps extends StackProps {
@@ -40,7 +48,11 @@ export function secretResourceArn(arn: string): string {
 export class CollectorStack extends Stack {
   readonly registry: Table;
   readonly ingest: CollectorFunction;
+  /** The sweep on the schedule (and direct runs of one account): sends the due accounts' jobs. */
   readonly reconcile: ScheduledFunction;
+  /** Takes the jobs, one account each, as the reconcile role. */
+  readonly reconcileWorker: CollectorFunction;
+  readonly reconcileJobs: ReconcileJobs;
   readonly reconcileFailures: Queue;
   readonly alarmTopic: Topic;
   readonly monitoring: Monitoring;
@@ -52,6 +64,8 @@ export class CollectorStack extends Stack {
   readonly backfill?: BackfillQueue;
   /** The customer templates, published for quick-create links and StackSets. */
   readonly templates: TemplateBucket;
+  /** The event bus customers forward chain-changing API calls to, and its rule to ingest (docs/operations.md, "Triggers"). */
+  readonly tamperEvents: TamperEvents;
 
   constructor(scope: Construct, id: string, props: CollectorStackProps) {
     super(scope, id, props);
@@ -94,20 +108,24 @@ export class CollectorStack extends Stack {
       ]);
     }
 
-    // The downstream bearer token: referenced by ARN (DOWNSTREAM_TOKEN_SECRET_ARN) and read by the function at
-    // cold start; it never appears in the environment, the template or the logs.
-    let downstreamSecretArn: string;
+    // The downstream token (bearer, HEC or Elasticsearch credential): referenced by ARN (DOWNSTREAM_TOKEN_SECRET_ARN)
+    // and read by the function at cold start; it never appears in the environment, the template or the logs. The
+    // firehose sink writes with the role and syslog authenticates with TLS: neither has a token (docs/sinks.md).
+    const usesToken = config.sink.type !== 'firehose' && config.sink.type !== 'syslog';
+    let downstreamSecretArn: string | undefined;
     // What the ingest policy grants: a configured ARN may lack the 6-character suffix Secrets Manager appends
     // (then `-??????` matches it); a secret created here is referenced by its full ARN, suffix included.
-    let downstreamSecretPolicyArn: string;
-    if (config.downstreamTokenSecretArn !== undefined) {
+    let downstreamSecretPolicyArn: string | undefined;
+    if (!usesToken) {
+      downstreamSecretArn = undefined;
+    } else if (config.downstreamTokenSecretArn !== undefined) {
       downstreamSecretArn = config.downstreamTokenSecretArn;
       downstreamSecretPolicyArn = secretResourceArn(downstreamSecretArn);
     } else {
       const secret = new Secret(this, 'DownstreamToken', {
         secretName: 'cloudtrail-collector/downstream-token',
         description:
-          'Bearer token of the downstream log intake. Put the real value with `aws secretsmanager put-secret-value` before registering accounts.',
+          'Token of the downstream (bearer token, HEC token, or Elasticsearch API key or user:password). Put the real value with `aws secretsmanager put-secret-value` before registering accounts.',
         removalPolicy: RemovalPolicy.RETAIN,
       });
       NagSuppressions.addResourceSuppressions(secret, [
@@ -199,11 +217,23 @@ export class CollectorStack extends Stack {
         name: COLLECTOR_ROLE_NAMES.ingest,
         principal: 'ingest',
         topology,
+        sinkType: config.sink.type,
         scopes: collectorScopes({
           ...base,
           registryTableArn: this.registry.tableArn,
-          downstreamSecretArn: downstreamSecretPolicyArn,
+          ...(downstreamSecretPolicyArn !== undefined ? { downstreamSecretArn: downstreamSecretPolicyArn } : {}),
+          ...(config.sink.firehose !== undefined
+            ? {
+                firehoseStreamArn: `arn:${Aws.PARTITION}:firehose:${Aws.REGION}:${Aws.ACCOUNT_ID}:deliverystream/${config.sink.firehose.streamName}`,
+              }
+            : {}),
+          // A configured ARN may lack Secrets Manager's 6-character suffix: the policy matches it (secretResourceArn).
+          syslogTlsSecretArns: syslogSecretArns(config.sink).map(secretResourceArn),
           ledgerTableArn: this.ledger.tableArn,
+          // A tamper event whose invocation failed (the asynchronous on-failure destination).
+          reconcileFailureQueueArn: this.reconcileFailures.queueArn,
+          // Tamper triggers send jobs to it; the queue is created below, under its fixed name.
+          reconcileJobQueueArn: `arn:${Aws.PARTITION}:sqs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${RECONCILE_JOB_QUEUE_NAMES.queue}`,
           ...(this.backfill ? { backfillQueueArn: this.backfill.queue.queueArn } : {}),
         }),
         alsoTrusted: operators,
@@ -212,8 +242,9 @@ export class CollectorStack extends Stack {
         ACCOUNTS_TABLE: this.registry.tableName,
         LEDGER_TABLE: this.ledger.tableName,
         ...(this.backfill ? { BACKFILL_QUEUE_ARN: this.backfill.queue.queueArn } : {}),
-        DOWNSTREAM_URL: config.downstreamUrl,
-        DOWNSTREAM_TOKEN_SECRET_ARN: downstreamSecretArn,
+        ...sinkEnvironment(config.sink),
+        ...(config.sink.type !== 'firehose' ? { DOWNSTREAM_URL: config.downstreamUrl } : {}),
+        ...(downstreamSecretArn !== undefined ? { DOWNSTREAM_TOKEN_SECRET_ARN: downstreamSecretArn } : {}),
         CUSTOMER_ROLE_NAME,
         ...topologyEnvironment,
         ...(filters.dropEventSources.length > 0
@@ -229,11 +260,15 @@ export class CollectorStack extends Stack {
     // mapping.
     this.hub?.connect(this.ingest.function, config.ingest.maximumConcurrency);
     this.backfill?.connect(this.ingest.function);
+    this.tamperEvents = new TamperEvents(this, 'TamperEvents', {
+      ingest: this.ingest.function,
+      failureQueue: this.reconcileFailures,
+    });
     NagSuppressions.addResourceSuppressions(this.ingest.function, [
       {
         id: 'Serverless-LambdaDLQ',
         reason:
-          "Invoked only by SQS event source mappings (synchronous): a function DLQ never receives anything. Failed messages stay in their queue (ReportBatchItemFailures on) and move to that queue's DLQ (a hub queue's, or the customer outcomesqueue-dlq); ingest moves poison from a hub queue to its DLQ itself.",
+          "Invoked by SQS event source mappings (synchronous: a function DLQ would never receive anything; failed messages stay in their queue, ReportBatchItemFailures on, and move to that queue's DLQ, a hub queue's or the customer outcomesqueue-dlq; ingest moves poison from a hub queue to its DLQ itself) and asynchronously by the tamper-calls rule only, whose failed invocations go to the asynchronous on-failure destination (the reconcile failure queue) instead of a DLQ.",
       },
       {
         id: 'Serverless-LambdaTracing',
@@ -242,13 +277,58 @@ export class CollectorStack extends Stack {
       },
     ]);
 
+    // The reconcile function's plain settings, also a stack output (ReconcileSettings): the command-line tool reads
+    // them and refuses to write with others (bin/commands/deployment.ts).
+    const reconcileSettings: Record<string, string> = {
+      CUSTOMER_ROLE_NAME,
+      // reconcile sets each customer queue's visibility timeout to 6 x this.
+      INGEST_TIMEOUT_SECONDS: String(config.ingest.timeoutSeconds),
+      RECONCILE_CONCURRENCY: String(config.reconcile.concurrency),
+      STALE_AFTER_MINUTES: String(config.alarms.staleAfterMinutes),
+      // The concurrency rule at run time: each customer-queue mapping reconcile creates gets this
+      // MaximumConcurrency, and none is created once the mappings' sum would pass the reserved concurrency
+      // (INGEST_CAPACITY_EXCEEDED; in the hub, the K hub mappings count too).
+      ESM_MAXIMUM_CONCURRENCY: String(config.ingest.maximumConcurrency),
+      INGEST_RESERVED_CONCURRENCY: String(config.ingest.reservedConcurrency),
+      // The sweep's cadence (lambdas/reconcile/sweep.ts); a cron schedule counts as hourly.
+      RECONCILE_PERIOD_SECONDS: String(ratePeriodSeconds(config.reconcile.schedule) ?? 3600),
+      RECONCILE_HEALTHY_EVERY: String(config.reconcile.healthyEvery),
+      // How many reconcile processes share the collector's quotas at once (the sweep and up to this many workers):
+      // each client-side rate limiter takes 1 / (this + 1) of a shared quota (lambdas/reconcile/clients.ts).
+      RECONCILE_WORKER_CONCURRENCY: String(config.reconcile.workerConcurrency),
+    };
+    // Reconcile is a sweep and a worker (docs/operations.md, "Sweep, jobs and triggers"): the scheduled function
+    // sends one job per due account to the job queue; the worker reconciles one account per job under the
+    // account's lease. Both run as the reconcile role (customer roles trust it by name), so the role's log
+    // permission lists the worker's log group too.
+    this.reconcileJobs = new ReconcileJobs(this, 'ReconcileJobs', {
+      workerTimeout: Duration.seconds(config.reconcile.workerTimeoutSeconds),
+    });
+    // Where ingest's tamper triggers send jobs (docs/operations.md, "Triggers").
+    this.ingest.function.addEnvironment('RECONCILE_JOB_QUEUE_URL', this.reconcileJobs.queue.queueUrl);
+    const workerLogs = new LogGroup(this, 'ReconcileWorkerLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The sweep's and the worker's (the same code's) environment.
+    const reconcileEnvironment: Record<string, string> = {
+      ACCOUNTS_TABLE: this.registry.tableName,
+      LEDGER_TABLE: this.ledger.tableName,
+      ...(this.backfill ? { BACKFILL_QUEUE_URL: this.backfill.queue.queueUrl } : {}),
+      INGEST_FUNCTION_ARN: this.ingest.function.functionArn,
+      INGEST_ROLE_ARN: this.ingest.role.roleArn,
+      ...reconcileSettings,
+      ...topologyEnvironment,
+      RECONCILE_JOB_QUEUE_URL: this.reconcileJobs.queue.queueUrl,
+    };
     this.reconcile = new ScheduledFunction(this, 'Reconcile', {
       entry: 'reconcile/handler.ts',
       functionName: FUNCTION_NAMES.reconcile,
-      description: 'Observes every registered account, plans and applies repairs of its CloudTrail delivery chain',
+      description:
+        'Sweeps the registry on a schedule and sends a reconcile job per due account; reconciles one account when invoked with it',
       memorySize: config.reconcile.memoryMb,
       timeout: Duration.seconds(config.reconcile.timeoutSeconds),
-      // One run at a time: two overlapping apply runs could race on the same account's repairs.
+      // One sweep at a time: overlapping sweeps would send the same accounts twice.
       reservedConcurrentExecutions: 1,
       logRetention,
       role: {
@@ -262,48 +342,65 @@ export class CollectorStack extends Stack {
           reconcileFailureQueueArn: this.reconcileFailures.queueArn,
           ledgerTableArn: this.ledger.tableArn,
           ...(this.backfill ? { backfillQueueArn: this.backfill.queue.queueArn } : {}),
+          reconcileJobQueueArn: this.reconcileJobs.queue.queueArn,
         }),
         alsoTrusted: operators,
+        otherLogGroups: [workerLogs],
       },
-      environment: {
-        ACCOUNTS_TABLE: this.registry.tableName,
-        LEDGER_TABLE: this.ledger.tableName,
-        ...(this.backfill ? { BACKFILL_QUEUE_URL: this.backfill.queue.queueUrl } : {}),
-        CUSTOMER_ROLE_NAME,
-        INGEST_FUNCTION_ARN: this.ingest.function.functionArn,
-        INGEST_ROLE_ARN: this.ingest.role.roleArn,
-        // reconcile sets each customer queue's visibility timeout to 6 x this.
-        INGEST_TIMEOUT_SECONDS: String(config.ingest.timeoutSeconds),
-        RECONCILE_CONCURRENCY: String(config.reconcile.concurrency),
-        STALE_AFTER_MINUTES: String(config.alarms.staleAfterMinutes),
-        ...topologyEnvironment,
-        // The concurrency rule at run time: each customer-queue mapping reconcile creates gets this
-        // MaximumConcurrency, and none is created once the mappings' sum would pass the reserved concurrency
-        // (INGEST_CAPACITY_EXCEEDED; in the hub, the K hub mappings count too).
-        ESM_MAXIMUM_CONCURRENCY: String(config.ingest.maximumConcurrency),
-        INGEST_RESERVED_CONCURRENCY: String(config.ingest.reservedConcurrency),
-      },
+      environment: reconcileEnvironment,
       schedule: {
         ruleName: 'cloudtrail-collector-reconcile',
-        description: 'Runs the reconcile (observe, plan, apply) over every registered account',
+        description: 'Runs the reconcile sweep: one job per registered account that is due',
         expression: config.reconcile.schedule,
       },
       failureQueue: this.reconcileFailures,
     });
     // Its own role: the principal customer topic policies let call sns:Subscribe on the hub queues.
     this.reconcile.function.addEnvironment('RECONCILE_ROLE_ARN', this.reconcile.role.roleArn);
-    NagSuppressions.addResourceSuppressions(this.reconcile.function, [
-      {
-        id: 'Serverless-LambdaTracing',
-        reason:
-          'Each run logs a structured report (per account: findings, actions, status) and emits health metrics; X-Ray segments would add a per-trace charge and no information the report lacks.',
+    const reconcileTracing = {
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'Each run logs a structured report (per account: findings, actions, status) and emits health metrics; X-Ray segments would add a per-trace charge and no information the report lacks.',
+    };
+    NagSuppressions.addResourceSuppressions(this.reconcile.function, [reconcileTracing]);
+
+    // The worker, capped: reserved concurrency = the mapping's MaximumConcurrency (Lambda Developer Guide,
+    // "Configuring maximum concurrency for Amazon SQS event sources": reserved concurrency below it throttles).
+    this.reconcileWorker = new CollectorFunction(this, 'ReconcileWorker', {
+      entry: 'reconcile/worker-handler.ts',
+      functionName: FUNCTION_NAMES.reconcileWorker,
+      description: 'Reconciles one registered account per job of the reconcile job queue, under the account lease',
+      memorySize: config.reconcile.memoryMb,
+      timeout: Duration.seconds(config.reconcile.workerTimeoutSeconds),
+      reservedConcurrentExecutions: config.reconcile.workerConcurrency,
+      logRetention,
+      logGroup: workerLogs,
+      role: { shared: this.reconcile.role },
+      environment: {
+        ...reconcileEnvironment,
+        RECONCILE_ROLE_ARN: this.reconcile.role.roleArn,
       },
+    });
+    this.reconcileJobs.connect(this.reconcileWorker.function, {
+      // An SQS mapping takes more than 10 messages only with a batching window; a batch's jobs run at once.
+      batchSize: Math.min(10, config.reconcile.concurrency),
+      maximumConcurrency: config.reconcile.workerConcurrency,
+    });
+    NagSuppressions.addResourceSuppressions(this.reconcileWorker.function, [
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked only by the job queue event source mapping (synchronous): a function DLQ never receives anything. Failed jobs stay in the queue (ReportBatchItemFailures) and move to the job DLQ after their receives.',
+      },
+      reconcileTracing,
     ]);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ingest: this.ingest.function,
       reconcile: this.reconcile.function,
       reconcileFailureQueue: this.reconcileFailures,
+      reconcileWorker: this.reconcileWorker.function,
+      reconcileJobDeadLetterQueue: this.reconcileJobs.deadLetterQueue,
       alarmTopic: this.alarmTopic,
       hubShards: this.hub?.shards ?? [],
       reconcilePeriod: Duration.seconds(Math.min(this.reconcile.period?.toSeconds() ?? 3600, 12 * 3600)),
@@ -328,6 +425,12 @@ export class CollectorStack extends Stack {
       value: this.reconcile.role.roleArn,
     });
     new CfnOutput(this, 'IngestFunctionArn', { value: this.ingest.function.functionArn });
+    new CfnOutput(this, 'ReconcileFunctionArn', { value: this.reconcile.function.functionArn });
+    new CfnOutput(this, 'ReconcileSettings', {
+      description:
+        "The reconcile function's settings (JSON, variable -> value): the command-line tool uses them and refuses to write with others",
+      value: JSON.stringify(reconcileSettings),
+    });
     new CfnOutput(this, 'IngestTopology', {
       description: 'INGEST_TOPOLOGY for the command-line tool (hub or customer-queue)',
       value: topology,
@@ -358,7 +461,14 @@ export class CollectorStack extends Stack {
         value: this.backfill.queue.queueArn,
       });
     }
-    new CfnOutput(this, 'DownstreamTokenSecretArn', { value: downstreamSecretArn });
+    new CfnOutput(this, 'ReconcileJobQueueUrl', {
+      description: 'RECONCILE_JOB_QUEUE_URL: where the sweep and the tamper triggers send reconcile jobs',
+      value: this.reconcileJobs.queue.queueUrl,
+    });
+    new CfnOutput(this, 'ReconcileJobQueueArn', { value: this.reconcileJobs.queue.queueArn });
+    if (downstreamSecretArn !== undefined) {
+      new CfnOutput(this, 'DownstreamTokenSecretArn', { value: downstreamSecretArn });
+    }
     new CfnOutput(this, 'TemplateBucketUrl', {
       description:
         'TEMPLATE_BUCKET_URL for the command-line tool: the customer templates are published under it (templates/...), for quick-create links and StackSets',

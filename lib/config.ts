@@ -11,6 +11,10 @@ import {
   type IngestTopology,
 } from '../lambdas/shared/topology';
 
+import { loadSinkSettings } from '../lambdas/ingest/sinks/config';
+import { invalidIndexName } from '../lambdas/ingest/sinks/elasticsearch-bulk';
+import { SINK_TYPES, type ElasticsearchAuth, type SinkType } from '../lambdas/ingest/sinks';
+
 export const CONFIG_CONTEXT_KEY = 'cloudtrailCollector';
 
 /**
@@ -28,9 +32,41 @@ export interface IngestFilters {
   dropReadOnly: boolean;
 }
 
+/**
+ * Where ingest sends the records (docs/sinks.md): `cloudtrailCollector.sink`, rendered into the ingest function's
+ * SINK_TYPE, HEC_*, ELASTICSEARCH_* and FIREHOSE_STREAM_NAME (sinkEnvironment). Secrets only by ARN
+ * (`downstreamTokenSecretArn`).
+ */
+export interface SinkDeployment {
+  type: SinkType;
+  hec?: { index?: string; host?: string; ack: boolean; ackTimeoutMs?: number };
+  elasticsearch?: { index?: string; dataStream?: string; auth: ElasticsearchAuth };
+  /** The stream, in the collector's account and region: the only one ingest may put records into. */
+  firehose?: { streamName: string };
+  /**
+   * The syslog sink's settings (SYSLOG_*: docs/sinks.md, "syslog and RELP"). The TLS material by Secrets Manager
+   * ARN only (the function may read exactly these); `hostname` defaults to `cloudtrail-collector` (a Lambda's own
+   * hostname names nothing an operator knows).
+   */
+  syslog?: {
+    hostname: string;
+    appName?: string;
+    maxMessageBytes?: number;
+    tlsCaSecretArn?: string;
+    tlsCertSecretArn?: string;
+    tlsKeySecretArn?: string;
+    tlsServername?: string;
+  };
+}
+
 export interface CollectorConfig {
-  /** The downstream log intake; https only once deployed (the bearer token must never travel in clear). */
+  /**
+   * The sink's endpoint (docs/sinks.md): the intake URL, the HEC base URL or the cluster URL (https only once
+   * deployed: the token travels with every request), or for syslog `relp+tls://` or `syslog+tls://`. Not used by
+   * the firehose sink.
+   */
   downstreamUrl: string;
+  sink: SinkDeployment;
   /**
    * Secrets Manager ARN of the downstream bearer token. Omitted: the stack creates an empty-valued secret
    * (`cloudtrail-collector/downstream-token`) for the operator to fill in; either way the function only gets the ARN.
@@ -57,10 +93,19 @@ export interface CollectorConfig {
   reconcile: {
     /** EventBridge schedule expression: `rate(...)` or `cron(...)`. */
     schedule: string;
-    /** Accounts reconciled at once (RECONCILE_CONCURRENCY). */
+    /** Accounts reconciled at once by one worker invocation (RECONCILE_CONCURRENCY), and its batch size. */
     concurrency: number;
     memoryMb: number;
     timeoutSeconds: number;
+    /** A healthy account is reconciled every this many schedule periods (RECONCILE_HEALTHY_EVERY); others every period. */
+    healthyEvery: number;
+    /**
+     * Worker invocations at once: the job queue mapping's MaximumConcurrency and the worker's reserved concurrency
+     * (docs/operations.md, "Sweep and jobs"). Accounts in flight = this x concurrency.
+     */
+    workerConcurrency: number;
+    /** The worker's timeout; the job queue's visibility timeout is 6 x this. */
+    workerTimeoutSeconds: number;
   };
   alarms: {
     /** Addresses subscribed to the alarm topic (each confirms by e-mail). */
@@ -87,6 +132,7 @@ export interface CollectorConfig {
 
 export const DEFAULT_CONFIG: CollectorConfig = {
   downstreamUrl: 'https://logs.example.com/intake',
+  sink: { type: 'ndjson' },
   logRetentionDays: 90,
   ingest: {
     memoryMb: 1024,
@@ -99,7 +145,15 @@ export const DEFAULT_CONFIG: CollectorConfig = {
     maximumConcurrency: 4,
     filters: { dropEventSources: [], dropEventNames: [], dropReadOnly: false },
   },
-  reconcile: { schedule: 'rate(15 minutes)', concurrency: 10, memoryMb: 512, timeoutSeconds: 600 },
+  reconcile: {
+    schedule: 'rate(15 minutes)',
+    concurrency: 10,
+    memoryMb: 512,
+    timeoutSeconds: 600,
+    healthyEvery: 4,
+    workerConcurrency: 10,
+    workerTimeoutSeconds: 300,
+  },
   alarms: { emails: [], staleAfterMinutes: 360 },
   ledger: { pointInTimeRecovery: true },
   operatorPrincipalArns: [],
@@ -249,6 +303,7 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
   }
   const top = r.object(input, root, [
     'downstreamUrl',
+    'sink',
     'downstreamTokenSecretArn',
     'logRetentionDays',
     'ingest',
@@ -267,10 +322,24 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
   } catch {
     throw new CollectorConfigError(r.key('downstreamUrl'), `must be a URL, got ${describe(downstreamUrl)}`);
   }
-  if (url.protocol !== 'https:') {
+  const sink = readSink(r, top.sink);
+  if (sink.type === 'syslog') {
+    if (url.protocol !== 'relp+tls:' && url.protocol !== 'syslog+tls:') {
+      throw new CollectorConfigError(
+        r.key('downstreamUrl'),
+        `must use relp+tls: or syslog+tls: with sink.type syslog (CloudTrail records never travel in clear once deployed), got ${describe(downstreamUrl)}`,
+      );
+    }
+  } else if (sink.type !== 'firehose' && url.protocol !== 'https:') {
     throw new CollectorConfigError(
       r.key('downstreamUrl'),
-      `must use https: (the bearer token is sent with every batch), got ${describe(downstreamUrl)}`,
+      `must use https: (the token is sent with every batch), got ${describe(downstreamUrl)}`,
+    );
+  }
+  if (sink.type === 'splunk-hec' && url.pathname !== '/') {
+    throw new CollectorConfigError(
+      r.key('downstreamUrl'),
+      `must be the HEC base URL (https://host:8088) with sink.type splunk-hec: the sink adds /services/collector/event; got ${describe(downstreamUrl)}`,
     );
   }
 
@@ -342,6 +411,9 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
     'concurrency',
     'memoryMb',
     'timeoutSeconds',
+    'healthyEvery',
+    'workerConcurrency',
+    'workerTimeoutSeconds',
   ]);
   const schedule =
     reconcileRaw.schedule === undefined
@@ -358,6 +430,22 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
       reconcileRaw.timeoutSeconds,
       `${reconcileKey}.timeoutSeconds`,
       d.reconcile.timeoutSeconds,
+      60,
+      900,
+    ),
+    healthyEvery: r.int(reconcileRaw.healthyEvery, `${reconcileKey}.healthyEvery`, d.reconcile.healthyEvery, 1, 96),
+    // Lambda's range for an SQS mapping's MaximumConcurrency is 2-1000 (ScalingConfig, Lambda API Reference).
+    workerConcurrency: r.int(
+      reconcileRaw.workerConcurrency,
+      `${reconcileKey}.workerConcurrency`,
+      d.reconcile.workerConcurrency,
+      2,
+      1000,
+    ),
+    workerTimeoutSeconds: r.int(
+      reconcileRaw.workerTimeoutSeconds,
+      `${reconcileKey}.workerTimeoutSeconds`,
+      d.reconcile.workerTimeoutSeconds,
       60,
       900,
     ),
@@ -402,8 +490,26 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
     expected: 'an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)',
   });
 
+  if (sink.type === 'firehose' && downstreamTokenSecretArn !== undefined) {
+    throw new CollectorConfigError(
+      r.key('downstreamTokenSecretArn'),
+      "is not used with sink.type firehose (ingest writes with the collector's own role): remove it",
+    );
+  }
+  // The Lambda reads the same settings at start: what it would refuse fails the synth instead.
+  try {
+    loadSinkSettings({
+      ...sinkEnvironment(sink),
+      ...(sink.type === 'firehose' ? {} : { DOWNSTREAM_URL: downstreamUrl }),
+      ...(sink.type === 'splunk-hec' ? { DOWNSTREAM_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:synth' } : {}),
+    });
+  } catch (error) {
+    throw new CollectorConfigError(r.key('sink'), (error as Error).message);
+  }
+
   return {
     downstreamUrl,
+    sink,
     ...(downstreamTokenSecretArn !== undefined ? { downstreamTokenSecretArn } : {}),
     logRetentionDays,
     ingest,
@@ -412,4 +518,160 @@ export function parseCollectorConfig(raw: unknown): CollectorConfig {
     ledger,
     operatorPrincipalArns,
   };
+}
+
+/** Firehose stream names (CreateDeliveryStream, DeliveryStreamName): 1-64 of [a-zA-Z0-9_.-]. */
+const FIREHOSE_STREAM_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
+
+/** `cloudtrailCollector.sink`: the type and only that type's own section. */
+function readSink(r: Reader, raw: unknown): SinkDeployment {
+  const key = r.key('sink');
+  const input = r.object(raw ?? {}, key, ['type', 'hec', 'elasticsearch', 'firehose', 'syslog']);
+  const type = input.type === undefined ? 'ndjson' : input.type;
+  if (typeof type !== 'string' || !(SINK_TYPES as readonly string[]).includes(type)) {
+    throw new CollectorConfigError(`${key}.type`, `must be one of ${SINK_TYPES.join(', ')}, got ${describe(type)}`);
+  }
+  for (const section of ['hec', 'elasticsearch', 'firehose', 'syslog'] as const) {
+    const owner = section === 'hec' ? 'splunk-hec' : section;
+    if (input[section] !== undefined && type !== owner) {
+      throw new CollectorConfigError(`${key}.${section}`, `is only for sink.type ${owner}, and sink.type is ${type}`);
+    }
+  }
+  const sinkType = type as SinkType;
+  switch (sinkType) {
+    case 'splunk-hec': {
+      const k = `${key}.hec`;
+      const hec = r.object(input.hec ?? {}, k, ['index', 'host', 'ack', 'ackTimeoutMs']);
+      return {
+        type: sinkType,
+        hec: {
+          ...(hec.index !== undefined ? { index: r.string(hec.index, `${k}.index`) } : {}),
+          ...(hec.host !== undefined ? { host: r.string(hec.host, `${k}.host`) } : {}),
+          ack: r.bool(hec.ack, `${k}.ack`, false),
+          ...(hec.ackTimeoutMs !== undefined
+            ? { ackTimeoutMs: r.int(hec.ackTimeoutMs, `${k}.ackTimeoutMs`, 60_000, 100, 900_000) }
+            : {}),
+        },
+      };
+    }
+    case 'elasticsearch': {
+      const k = `${key}.elasticsearch`;
+      const es = r.object(input.elasticsearch ?? {}, k, ['index', 'dataStream', 'auth']);
+      if (es.index !== undefined && es.dataStream !== undefined) {
+        throw new CollectorConfigError(`${k}.dataStream`, 'set index or dataStream, not both');
+      }
+      const name = (field: 'index' | 'dataStream'): string | undefined => {
+        if (es[field] === undefined) return undefined;
+        const value = r.string(es[field], `${k}.${field}`);
+        const invalid = invalidIndexName(value);
+        if (invalid) throw new CollectorConfigError(`${k}.${field}`, `is not a valid index name: ${invalid}`);
+        return value;
+      };
+      const index = name('index');
+      const dataStream = name('dataStream');
+      const auth = es.auth === undefined ? 'api-key' : es.auth;
+      if (auth !== 'api-key' && auth !== 'basic') {
+        throw new CollectorConfigError(`${k}.auth`, `must be api-key or basic, got ${describe(auth)}`);
+      }
+      return {
+        type: sinkType,
+        elasticsearch: {
+          ...(index !== undefined ? { index } : {}),
+          ...(dataStream !== undefined ? { dataStream } : {}),
+          auth,
+        },
+      };
+    }
+    case 'firehose': {
+      const k = `${key}.firehose`;
+      if (input.firehose === undefined) throw new CollectorConfigError(k, 'is required with sink.type firehose');
+      const firehose = r.object(input.firehose, k, ['streamName']);
+      return {
+        type: sinkType,
+        firehose: {
+          streamName: r.string(firehose.streamName, `${k}.streamName`, {
+            pattern: FIREHOSE_STREAM_NAME,
+            expected: 'a Firehose stream name (1-64 letters, digits, _ . -)',
+          }),
+        },
+      };
+    }
+    case 'syslog': {
+      const k = `${key}.syslog`;
+      const syslog = r.object(input.syslog ?? {}, k, [
+        'hostname',
+        'appName',
+        'maxMessageBytes',
+        'tlsCaSecretArn',
+        'tlsCertSecretArn',
+        'tlsKeySecretArn',
+        'tlsServername',
+      ]);
+      const secretArn = (field: 'tlsCaSecretArn' | 'tlsCertSecretArn' | 'tlsKeySecretArn') => {
+        if (syslog[field] === undefined) return {};
+        const value = r.string(syslog[field], `${k}.${field}`);
+        if (!value.startsWith('arn:') || !value.includes(':secretsmanager:')) {
+          throw new CollectorConfigError(
+            `${k}.${field}`,
+            `must be a Secrets Manager secret ARN, got ${describe(value)}`,
+          );
+        }
+        return { [field]: value };
+      };
+      if ((syslog.tlsCertSecretArn === undefined) !== (syslog.tlsKeySecretArn === undefined)) {
+        throw new CollectorConfigError(
+          `${k}.tlsKeySecretArn`,
+          'tlsCertSecretArn and tlsKeySecretArn go together: a client certificate needs its private key',
+        );
+      }
+      return {
+        type: sinkType,
+        syslog: {
+          hostname: syslog.hostname === undefined ? 'cloudtrail-collector' : r.string(syslog.hostname, `${k}.hostname`),
+          ...(syslog.appName !== undefined ? { appName: r.string(syslog.appName, `${k}.appName`) } : {}),
+          ...(syslog.maxMessageBytes !== undefined
+            ? { maxMessageBytes: r.int(syslog.maxMessageBytes, `${k}.maxMessageBytes`, 8192, 480, 16 * 1024 * 1024) }
+            : {}),
+          ...secretArn('tlsCaSecretArn'),
+          ...secretArn('tlsCertSecretArn'),
+          ...secretArn('tlsKeySecretArn'),
+          ...(syslog.tlsServername !== undefined
+            ? { tlsServername: r.string(syslog.tlsServername, `${k}.tlsServername`) }
+            : {}),
+        },
+      };
+    }
+    default:
+      return { type: sinkType };
+  }
+}
+
+/** The syslog sink's TLS secrets, which the ingest role may read (and nothing else of Secrets Manager for it). */
+export function syslogSecretArns(sink: SinkDeployment): string[] {
+  const s = sink.syslog;
+  return [s?.tlsCaSecretArn, s?.tlsCertSecretArn, s?.tlsKeySecretArn].filter((arn): arn is string => arn !== undefined);
+}
+
+/** The ingest function's sink variables for this configuration (docs/sinks.md, "Configuration"). */
+export function sinkEnvironment(sink: SinkDeployment): Record<string, string> {
+  const env: Record<string, string> = { SINK_TYPE: sink.type };
+  if (sink.hec?.index !== undefined) env.HEC_INDEX = sink.hec.index;
+  if (sink.hec?.host !== undefined) env.HEC_HOST = sink.hec.host;
+  if (sink.hec?.ack) env.HEC_ACK = 'true';
+  if (sink.hec?.ackTimeoutMs !== undefined) env.HEC_ACK_TIMEOUT_MS = String(sink.hec.ackTimeoutMs);
+  if (sink.elasticsearch?.index !== undefined) env.ELASTICSEARCH_INDEX = sink.elasticsearch.index;
+  if (sink.elasticsearch?.dataStream !== undefined) env.ELASTICSEARCH_DATA_STREAM = sink.elasticsearch.dataStream;
+  if (sink.elasticsearch !== undefined) env.ELASTICSEARCH_AUTH = sink.elasticsearch.auth;
+  if (sink.firehose !== undefined) env.FIREHOSE_STREAM_NAME = sink.firehose.streamName;
+  const syslog = sink.syslog;
+  if (syslog !== undefined) {
+    env.SYSLOG_HOSTNAME = syslog.hostname;
+    if (syslog.appName !== undefined) env.SYSLOG_APP_NAME = syslog.appName;
+    if (syslog.maxMessageBytes !== undefined) env.SYSLOG_MAX_MESSAGE_BYTES = String(syslog.maxMessageBytes);
+    if (syslog.tlsCaSecretArn !== undefined) env.SYSLOG_TLS_CA_SECRET_ARN = syslog.tlsCaSecretArn;
+    if (syslog.tlsCertSecretArn !== undefined) env.SYSLOG_TLS_CERT_SECRET_ARN = syslog.tlsCertSecretArn;
+    if (syslog.tlsKeySecretArn !== undefined) env.SYSLOG_TLS_KEY_SECRET_ARN = syslog.tlsKeySecretArn;
+    if (syslog.tlsServername !== undefined) env.SYSLOG_TLS_SERVERNAME = syslog.tlsServername;
+  }
+  return env;
 }

@@ -99,6 +99,8 @@ function docCollectorScopes(principal: 'ingest' | 'reconcile'): ScopeResolver {
     account: DOC_COLLECTOR,
     registryTableArn: docCollectorArn('dynamodb', 'table/<registry-table>'),
     downstreamSecretArn: docCollectorArn('secretsmanager', 'secret:<downstream-token>'),
+    firehoseStreamArn: docCollectorArn('firehose', 'deliverystream/<sink.firehose.streamName>'),
+    syslogTlsSecretArns: [docCollectorArn('secretsmanager', 'secret:<sink.syslog.tls*SecretArn>')],
     ingestFunctionArn: docCollectorArn('lambda', `function:${FUNCTION_NAMES.ingest}`),
     reconcileFailureQueueArn: docCollectorArn('sqs', RECONCILE_FAILURE_QUEUE_NAME),
     logGroupArn: docCollectorArn('logs', `log-group:<${principal} log group>:*`),
@@ -152,7 +154,9 @@ function grantRows(principal: Principal, scopes: ScopeResolver, groups?: readonl
       const grant = spec.grants.find(
         (g) => g.principal === principal && g.group === statement.group && g.scope === statement.scope,
       );
-      const only = grant?.topology !== undefined ? ` (${grant.topology} topology only)` : '';
+      const only =
+        (grant?.topology !== undefined ? ` (${grant.topology} topology only)` : '') +
+        (grant?.sinks !== undefined ? ` (sink ${grant.sinks.join(', ')} only)` : '');
       rows.push([
         statement.group,
         `${code(operation)}${spec.platform ? ' (platform)' : ''}${only}`,

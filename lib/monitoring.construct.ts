@@ -37,8 +37,12 @@ export const DOWNSTREAM_UNAVAILABLE_ALARM_MINUTES = 15;
 
 export interface MonitoringProps {
   ingest: IFunction;
+  /** The sweep (the scheduled reconcile function). */
   reconcile: IFunction;
   reconcileFailureQueue: IQueue;
+  /** The reconcile worker and its job queue's DLQ (lib/reconcile-jobs.construct.ts). */
+  reconcileWorker: IFunction;
+  reconcileJobDeadLetterQueue: IQueue;
   alarmTopic: ITopic;
   /** The hub queues and their DLQs (hub topology; empty otherwise). */
   hubShards: readonly HubShard[];
@@ -214,6 +218,23 @@ export class Monitoring extends Construct {
       missing: TreatMissingData.BREACHING,
     });
 
+    // ---- reconcile jobs: dead-lettered jobs, and coverage (docs/operations.md, "Sweep and jobs") --------------
+    alarm(
+      'ReconcileJobsDeadLettered',
+      props.reconcileJobDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      {
+        description:
+          'cloudtrail-collector-reconcile-jobs-dlq holds jobs that failed on every receive (the worker logs each failure with the account): read them and fix the cause; the next sweep sends those accounts new jobs, so purge it afterwards.',
+      },
+    );
+    alarm('AccountsNotReconciledInTime', reconcileMetric('AccountsNotReconciledInTime'), {
+      description:
+        'Some account was not reconciled within two of its periods (one period when unhealthy, RECONCILE_HEALTHY_EVERY periods when healthy): jobs failing or timing out, or too few workers for the fleet. See ReconcileJobsTimedOut, ReconcileJobsFailed and ReconcileJobAgeSeconds on the dashboard.',
+    });
+
     // ---- accounts not healthy, stale accounts ---------------------------------------------------------------
     alarm('AccountsNotHealthy', reconcileMetric('AccountsNotHealthy'), {
       description:
@@ -294,14 +315,31 @@ export class Monitoring extends Construct {
     );
     if (props.hubShards.length > 0) this.addHubWidgets(props.hubShards);
     this.dashboard.addWidgets(
-      graph('Reconcile: accounts', [
-        reconcileMetric('AccountsHealthy'),
-        reconcileMetric('AccountsRepaired'),
-        reconcileMetric('AccountsDegraded'),
-        reconcileMetric('AccountsError'),
-        reconcileMetric('AccountsStale'),
-        reconcileMetric('AccountsLagging'),
+      // Each account's run publishes its own counts (0 or 1 each): their Sum is the account runs in the period.
+      graph('Reconcile: account runs by outcome', [
+        reconcileMetric('AccountsHealthy', 'Sum'),
+        reconcileMetric('AccountsRepaired', 'Sum'),
+        reconcileMetric('AccountsDegraded', 'Sum'),
+        reconcileMetric('AccountsError', 'Sum'),
+        reconcileMetric('AccountsStale', 'Sum'),
+        reconcileMetric('AccountsLagging', 'Sum'),
       ]),
+      graph(
+        'Reconcile: sweep and jobs',
+        [
+          reconcileMetric('AccountsDue'),
+          reconcileMetric('ReconcileJobsSent'),
+          reconcileMetric('AccountsNotReconciledInTime'),
+          reconcileMetric('ReconcileJobsFailed', 'Sum'),
+          reconcileMetric('ReconcileJobsTimedOut', 'Sum'),
+          props.reconcileJobDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        ],
+        [
+          reconcileMetric('ReconcileJobAgeSeconds'),
+          reconcileMetric('TriggeredJobAgeSeconds'),
+          props.reconcileWorker.metricDuration({ statistic: 'Maximum', period }),
+        ],
+      ),
       graph('Reconcile: collection lag (minutes)', [
         reconcileMetric('CollectionLagMaxMinutes'),
         reconcileMetric('CollectionLagP99Minutes'),
@@ -320,7 +358,7 @@ export class Monitoring extends Construct {
 
   /**
    * Per hub shard: its DLQ holds messages, its oldest message is older than HUB_MESSAGE_AGE_ALARM_SECONDS. With up to
-   * 64 shards these notify only through two composite alarms (any shard in alarm), so that an outage that delays
+   * 48 shards these notify only through two composite alarms (any shard in alarm), so that an outage that delays
    * every shard sends two notifications, not 128.
    */
   private addHubAlarms(shards: readonly HubShard[], topic: ITopic): void {

@@ -33,6 +33,14 @@ export const COLLECTOR_ROLE_NAMES = {
 export const FUNCTION_NAMES = {
   ingest: 'cloudtrail-collector-ingest',
   reconcile: 'cloudtrail-collector-reconcile',
+  /** Takes the reconcile jobs the sweep (the reconcile function) sends; runs as the reconcile role. */
+  reconcileWorker: 'cloudtrail-collector-reconcile-worker',
+} as const;
+
+/** The reconcile job queue and its DLQ (lib/reconcile-jobs.construct.ts): one job per account to reconcile. */
+export const RECONCILE_JOB_QUEUE_NAMES = {
+  queue: 'cloudtrail-collector-reconcile-jobs',
+  deadLetterQueue: 'cloudtrail-collector-reconcile-jobs-dlq',
 } as const;
 
 /** The reconcile function's failure queue (failed scheduled runs); docs/permissions.md shows its ARN. */

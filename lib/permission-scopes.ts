@@ -4,7 +4,8 @@
  * patterns the templates grant.
  */
 import { MAX_HUB_SHARDS, hubDeadLetterQueueName, hubQueueName } from '../lambdas/shared/topology';
-import { CHAIN_NAMES, COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, ORGANIZATION_ROLE_NAME } from './names';
+import { ARCHIVE_EVENT_RULE_NAME } from '../lambdas/reconcile/names';
+import { CHAIN_NAMES, COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, ORGANIZATION_ROLE_NAME, STACK_IDS } from './names';
 import type { Scope, ScopeResolver } from './permissions';
 
 /**
@@ -69,7 +70,12 @@ export function customerScopes({ partition, account, logArchiveBucket }: Custome
     },
     // Log-archive variant only: the customer template leaves the statements of this scope out otherwise.
     ...(logArchiveBucket !== undefined
-      ? { logArchiveBucket: { resources: [`arn:${partition}:s3:::${logArchiveBucket}`] } }
+      ? {
+          logArchiveBucket: { resources: [`arn:${partition}:s3:::${logArchiveBucket}`] },
+          logArchiveEventRule: {
+            resources: [`arn:${partition}:events:*:${account}:rule/${ARCHIVE_EVENT_RULE_NAME}`],
+          },
+        }
       : {}),
     kmsKeysViaS3: {
       resources: [`arn:${partition}:kms:*:*:key/*`],
@@ -90,6 +96,12 @@ export interface CollectorScopeInputs {
   ledgerTableArn?: string;
   /** The backfill queue (hub topology). */
   backfillQueueArn?: string;
+  /** The reconcile job queue (lambdas/reconcile/sweep.ts, worker.ts). */
+  reconcileJobQueueArn?: string;
+  /** The Firehose stream of `sink.type` firehose (docs/sinks.md). */
+  firehoseStreamArn?: string;
+  /** The syslog sink's TLS secrets (`sink.syslog.tls*SecretArn`); none: the scope is left out. */
+  syslogTlsSecretArns?: readonly string[];
   /** The function's own log group ARN (`arn:...:log-group:<name>:*`). */
   logGroupArn?: string;
 }
@@ -106,6 +118,10 @@ export function collectorScopes(p: CollectorScopeInputs): ScopeResolver {
     reconcileRole: { resources: [`arn:${p.partition}:iam::${p.account}:role/${COLLECTOR_ROLE_NAMES.reconcile}`] },
     anyEventSourceMapping: { resources: ['*'] },
     anySubscriptionListing: { resources: ['*'] },
+    // The collector stack by its name, any stack id (the ARN ends in a generated id: stack/NAME/UUID).
+    collectorStack: {
+      resources: [`arn:${p.partition}:cloudformation:${p.region}:${p.account}:stack/${STACK_IDS.collector}/*`],
+    },
     customerQueuesInRegion: { resources: [`arn:${p.partition}:sqs:${p.region}:*:${CHAIN_NAMES.queue}`] },
     hubQueues: { resources: [hubQueue(HUB_QUEUE_NAME_PATTERN)] },
     hubDeadLetterQueues: { resources: [hubQueue(HUB_DEAD_LETTER_QUEUE_NAME_PATTERN)] },
@@ -126,6 +142,11 @@ export function collectorScopes(p: CollectorScopeInputs): ScopeResolver {
   if (p.logGroupArn !== undefined) scopes.ownLogGroup = { resources: [p.logGroupArn] };
   if (p.ledgerTableArn !== undefined) scopes.ledgerTable = { resources: [p.ledgerTableArn] };
   if (p.backfillQueueArn !== undefined) scopes.backfillQueue = { resources: [p.backfillQueueArn] };
+  if (p.reconcileJobQueueArn !== undefined) scopes.reconcileJobQueue = { resources: [p.reconcileJobQueueArn] };
+  if (p.firehoseStreamArn !== undefined) scopes.firehoseStream = { resources: [p.firehoseStreamArn] };
+  if (p.syslogTlsSecretArns !== undefined && p.syslogTlsSecretArns.length > 0) {
+    scopes.syslogTlsSecrets = { resources: [...p.syslogTlsSecretArns] };
+  }
   if (p.ingestFunctionArn !== undefined) {
     const onlyIngest = { ArnLike: { 'lambda:FunctionArn': [p.ingestFunctionArn, `${p.ingestFunctionArn}:*`] } };
     scopes.ingestEventSourceMappingCreate = { resources: ['*'], conditions: onlyIngest };
@@ -167,6 +188,8 @@ export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
     'only CloudTrail keys (AWSLogs/<account>/..., optionally under a key prefix and an organization id) in whichever bucket the trail delivers to; every GetObject passes ExpectedBucketOwner = this account',
   logArchiveBucket:
     'log archive role only: the one bucket named by LogArchiveBucketName (its notification configuration)',
+  logArchiveEventRule:
+    "log archive role only: the collector's one rule cloudtrail-collector-archive on the account's default event bus, in any Region (the bucket's)",
   kmsKeysViaS3:
     "kms:Decrypt only when S3 calls KMS on the role's behalf to read an SSE-KMS log file (kms:ViaService s3.*); the key may belong to another account (organization or Control Tower trails), whose key policy must still allow this role",
   // collector roles
@@ -183,7 +206,7 @@ export const WILDCARD_REASONS: Partial<Record<Scope, string>> = {
     'the event source mappings poll the customer queues, created at run time in each customer account: only queues named outcomesqueue, in this region; each queue policy must also grant this role',
   ownLogGroup: "log streams are created by Lambda at run time inside the function's own log group",
   hubQueues:
-    'the hub queues by name pattern (cloudtrail-collector-ingest-NN, this account and region, created only by this stack) rather than one ARN per shard: with up to 64 shards, one ARN each in every hub statement would pass IAM\'s 10,240-character limit on a role\'s inline policies (IAM User Guide, "IAM and AWS STS quotas")',
+    'the hub queues by name pattern (cloudtrail-collector-ingest-NN, this account and region, created only by this stack) rather than one ARN per shard: with up to 48 shards, one ARN each in every hub statement would pass IAM\'s 10,240-character limit on a role\'s inline policies (IAM User Guide, "IAM and AWS STS quotas")',
   hubDeadLetterQueues:
     "the hub queues' dead-letter queues by name pattern (cloudtrail-collector-ingest-NN-dlq, this account and region), for the same reason as hubQueues",
   customerTopics:

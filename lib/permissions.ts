@@ -12,6 +12,7 @@
  */
 import { INGEST_QUEUE_ACTIONS } from '../lambdas/reconcile/policies';
 import type { IngestTopology } from '../lambdas/shared/topology';
+import type { SinkType } from '../lambdas/ingest/sinks';
 
 /** Who holds the permission. */
 export type Principal =
@@ -55,6 +56,8 @@ export type PermissionGroup =
   | 'assume-reconcile-role'
   | 'registry'
   | 'downstream-token'
+  | 'firehose-delivery'
+  | 'syslog-tls'
   | 'event-source-mappings'
   | 'event-source-polling'
   | 'function-logs'
@@ -66,6 +69,7 @@ export type PermissionGroup =
   | 'template-publishing'
   | 'ledger'
   | 'backfill'
+  | 'reconcile-jobs'
   | 'account-removal';
 
 /**
@@ -88,6 +92,7 @@ export type Scope =
   | 'collectorQueue'
   | 'logFiles'
   | 'logArchiveBucket'
+  | 'logArchiveEventRule'
   | 'kmsKeysViaS3'
   // collector account
   | 'customerRoles'
@@ -95,8 +100,11 @@ export type Scope =
   | 'reconcileRole'
   | 'registryTable'
   | 'downstreamSecret'
+  | 'firehoseStream'
+  | 'syslogTlsSecrets'
   | 'anyEventSourceMapping'
   | 'anySubscriptionListing'
+  | 'collectorStack'
   | 'ingestEventSourceMappingCreate'
   | 'ingestEventSourceMappings'
   | 'customerQueuesInRegion'
@@ -110,7 +118,14 @@ export type Scope =
   | 'templateBucket'
   | 'templateObjects'
   | 'ledgerTable'
-  | 'backfillQueue';
+  | 'backfillQueue'
+  | 'reconcileJobQueue';
+
+/** Scopes a stack may leave unresolved: their statements are then left out (nothing to grant). */
+export const OPTIONAL_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['syslogTlsSecrets']);
+
+/** Scopes that exist only in the log-archive variant of the customer template (its LogArchiveBucketName). */
+export const LOG_ARCHIVE_ONLY_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['logArchiveBucket', 'logArchiveEventRule']);
 
 export interface Grant {
   principal: Principal;
@@ -122,6 +137,11 @@ export interface Grant {
    * of the execution role otherwise. Unset: every topology.
    */
   topology?: IngestTopology;
+  /**
+   * Only with these sink types (`cloudtrailCollector.sink.type`, docs/sinks.md): the collector stack leaves the grant
+   * out of the execution role otherwise. Unset: every sink.
+   */
+  sinks?: readonly SinkType[];
 }
 
 export interface OperationSpec {
@@ -243,6 +263,26 @@ export const OPERATIONS = {
       { principal: 'customer', group: 'repair', actions: ['s3:PutBucketNotification'], scope: 'logArchiveBucket' },
     ],
   },
+  'EventBridge.DescribeRule': {
+    why: "observe (log archive only, when its bucket sends its events to EventBridge): reads the collector's rule cloudtrail-collector-archive on the default bus (its state and pattern); apply reads it back after the write",
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['events:DescribeRule'], scope: 'logArchiveEventRule' },
+    ],
+  },
+  'EventBridge.ListTargetsByRule': {
+    why: "observe (log archive only, EventBridge path): the rule's targets (its one target must be the archive's outcomesqueue or outcomestopic, without a role)",
+    grants: [
+      { principal: 'customer', group: 'observe', actions: ['events:ListTargetsByRule'], scope: 'logArchiveEventRule' },
+    ],
+  },
+  'EventBridge.PutRule': {
+    why: "repair (log archive only, EventBridge path): writes the rule matching the archive bucket's Object Created events under <prefix>/AWSLogs/, ENABLED",
+    grants: [{ principal: 'customer', group: 'repair', actions: ['events:PutRule'], scope: 'logArchiveEventRule' }],
+  },
+  'EventBridge.PutTargets': {
+    why: "repair (log archive only, EventBridge path): the rule's one target, the archive's outcomesqueue (hub: outcomestopic), without a RoleArn (the target's resource policy admits EventBridge)",
+    grants: [{ principal: 'customer', group: 'repair', actions: ['events:PutTargets'], scope: 'logArchiveEventRule' }],
+  },
   'S3.PutBucketPolicy': {
     why: "repair: CloudTrail's documented bucket policy, only on a bucket the collector created",
     grants: [{ principal: 'customer', group: 'repair', actions: ['s3:PutBucketPolicy'], scope: 'collectorBuckets' }],
@@ -318,6 +358,12 @@ export const OPERATIONS = {
       // no condition key for the endpoint (Service Authorization Reference), so the code is what limits it to
       // that one subscription (rules/migration.ts).
       { principal: 'customer', group: 'repair', actions: ['sns:Unsubscribe'], scope: 'accountTopics' },
+    ],
+  },
+  'CloudFormation.DescribeStacks': {
+    why: "the command-line tool reads its deployment from the collector stack's outputs (table names, role and function ARNs, queue URLs, the reconcile settings; bin/commands/deployment.ts), with the credentials it runs with",
+    grants: [
+      { principal: 'operator', group: 'registry', actions: ['cloudformation:DescribeStacks'], scope: 'collectorStack' },
     ],
   },
   'SNS.ListSubscriptions': {
@@ -429,7 +475,7 @@ export const OPERATIONS = {
     ],
   },
   'SQS.SendMessage': {
-    why: "ingest: moves a poison message of a hub queue at once to that queue's DLQ (body unchanged, the reason in attributes), instead of letting it spend HUB_MAX_RECEIVE_COUNT receives",
+    why: "ingest: moves a poison message of a hub queue at once to that queue's DLQ (body unchanged, the reason in attributes), instead of letting it spend HUB_MAX_RECEIVE_COUNT receives; a tamper trigger sends the account's reconcile job, delayed (lambdas/ingest/source/tamper-triggers.ts)",
     grants: [
       {
         principal: 'ingest',
@@ -438,6 +484,7 @@ export const OPERATIONS = {
         scope: 'hubDeadLetterQueues',
         topology: 'hub',
       },
+      { principal: 'ingest', group: 'reconcile-jobs', actions: ['sqs:SendMessage'], scope: 'reconcileJobQueue' },
     ],
   },
   'SQS.ListMessageMoveTasks': {
@@ -481,6 +528,19 @@ export const OPERATIONS = {
         actions: ['sqs:SendMessage'],
         scope: 'backfillQueue',
         topology: 'hub',
+      },
+      // The sweep sends one job per due account, 10 per call (lambdas/reconcile/sweep.ts).
+      { principal: 'reconcile', group: 'reconcile-jobs', actions: ['sqs:SendMessage'], scope: 'reconcileJobQueue' },
+    ],
+  },
+  'SQS.ChangeMessageVisibility': {
+    why: "the reconcile worker hands a job back for later when another worker holds the account's lease: the job is visible again when that lease ends (lambdas/reconcile/worker.ts)",
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'reconcile-jobs',
+        actions: ['sqs:ChangeMessageVisibility'],
+        scope: 'reconcileJobQueue',
       },
     ],
   },
@@ -553,7 +613,7 @@ export const OPERATIONS = {
     ],
   },
   'DynamoDB.UpdateItem': {
-    why: "reconcile: records status, findings, actions, the chain found and a backfill's cursor for each account; ingest: the time records last arrived from an account (COLLECTION_STALE), and the newest file collected per region in the ledger",
+    why: "reconcile: records status, findings, actions, the chain found and a backfill's cursor for each account, and takes and releases an account's lease (a conditional write) with its next due time; ingest: the time records last arrived from an account (COLLECTION_STALE), and the newest file collected per region in the ledger",
     grants: [
       { principal: 'reconcile', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
       { principal: 'ingest', group: 'registry', actions: ['dynamodb:UpdateItem'], scope: 'registryTable' },
@@ -594,18 +654,38 @@ export const OPERATIONS = {
     grants: [{ principal: 'operator', group: 'registry', actions: ['dynamodb:DeleteItem'], scope: 'registryTable' }],
   },
   'SecretsManager.GetSecretValue': {
-    why: 'ingest: reads the downstream bearer token once per cold start (DOWNSTREAM_TOKEN_SECRET_ARN)',
+    why: 'ingest: reads the downstream token (bearer token, HEC token or Elasticsearch credential) once per cold start (DOWNSTREAM_TOKEN_SECRET_ARN)',
     grants: [
       {
         principal: 'ingest',
         group: 'downstream-token',
         actions: ['secretsmanager:GetSecretValue'],
         scope: 'downstreamSecret',
+        sinks: ['ndjson', 'splunk-hec', 'elasticsearch'],
+      },
+      {
+        principal: 'ingest',
+        group: 'syslog-tls',
+        actions: ['secretsmanager:GetSecretValue'],
+        scope: 'syslogTlsSecrets',
+        sinks: ['syslog'],
+      },
+    ],
+  },
+  'Firehose.PutRecordBatch': {
+    why: 'ingest with `sink.type` firehose: sends the records to the one Firehose stream (FIREHOSE_STREAM_NAME, docs/sinks.md)',
+    grants: [
+      {
+        principal: 'ingest',
+        group: 'firehose-delivery',
+        actions: ['firehose:PutRecordBatch'],
+        scope: 'firehoseStream',
+        sinks: ['firehose'],
       },
     ],
   },
   'Lambda.ListEventSourceMappings': {
-    why: 'observe: the mapping from a customer queue to the ingest function (ESM_MISSING, ESM_DISABLED)',
+    why: "the sweep: the ingest function's mappings, once per sweep (customer-queue topology), given to each account's job; observe: a customer queue's mappings when a job has none (a trigger's, a manual run, an account migrating off its queue) (ESM_MISSING, ESM_DISABLED)",
     grants: [
       {
         principal: 'reconcile',
@@ -688,6 +768,18 @@ export const OPERATIONS = {
       },
     ],
   },
+  'Lambda.PollReconcileJobQueue': {
+    why: "the reconcile job queue's event source mapping (in the collector stack) polls it with the reconcile role, which the worker runs as",
+    platform: true,
+    grants: [
+      {
+        principal: 'reconcile',
+        group: 'event-source-polling',
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        scope: 'reconcileJobQueue',
+      },
+    ],
+  },
   'Lambda.WriteLogs': {
     why: "Lambda writes the function's logs to its own log group (created by the stack, so no logs:CreateLogGroup)",
     platform: true,
@@ -737,11 +829,17 @@ export const OPERATIONS = {
     ],
   },
   'Lambda.AsyncOnFailureDestination': {
-    why: 'a scheduled reconcile run that failed is sent to the reconcile failure queue (the on-failure destination)',
+    why: 'a scheduled reconcile run that failed, and a tamper event (from the collector event bus) whose ingest invocation failed after its retries, are sent to the reconcile failure queue (the on-failure destination)',
     platform: true,
     grants: [
       {
         principal: 'reconcile',
+        group: 'failure-destination',
+        actions: ['sqs:SendMessage'],
+        scope: 'reconcileFailureQueue',
+      },
+      {
+        principal: 'ingest',
         group: 'failure-destination',
         actions: ['sqs:SendMessage'],
         scope: 'reconcileFailureQueue',
@@ -831,6 +929,7 @@ export function statementsFor(
   principal: Principal,
   groups?: readonly PermissionGroup[],
   topology?: IngestTopology,
+  sinkType?: SinkType,
 ): StatementSpec[] {
   const byKey = new Map<string, StatementSpec>();
   for (const [name, spec] of Object.entries(OPERATIONS) as [OperationName, OperationSpec][]) {
@@ -838,6 +937,7 @@ export function statementsFor(
       if (grant.principal !== principal) continue;
       if (groups !== undefined && !groups.includes(grant.group)) continue;
       if (topology !== undefined && grant.topology !== undefined && grant.topology !== topology) continue;
+      if (sinkType !== undefined && grant.sinks !== undefined && !grant.sinks.includes(sinkType)) continue;
       const key = `${grant.group}\u0000${grant.scope}`;
       let statement = byKey.get(key);
       if (statement === undefined) {
@@ -871,8 +971,11 @@ export function actionsFor(
   principal: Principal,
   groups?: readonly PermissionGroup[],
   topology?: IngestTopology,
+  sinkType?: SinkType,
 ): string[] {
-  return [...new Set(statementsFor(principal, groups, topology).flatMap((statement) => statement.actions))].sort();
+  return [
+    ...new Set(statementsFor(principal, groups, topology, sinkType).flatMap((statement) => statement.actions)),
+  ].sort();
 }
 
 /** The customer role's groups, in the order its policies are written. */
@@ -903,7 +1006,12 @@ export const GROUP_PURPOSE: Record<PermissionGroup, string> = {
   ledger:
     'the ledger of collected log files (`<registry table>-ledger`): ingest writes it, reconcile and `verify` read it',
   backfill: "reconcile enqueues a hub account's gap on the collector's backfill queue",
-  'downstream-token': 'the downstream bearer token secret',
+  'reconcile-jobs':
+    'the sweep sends one reconcile job per due account to the job queue; a worker hands back a job whose account is leased',
+  'downstream-token': 'the downstream token secret (bearer token, HEC token or Elasticsearch credential)',
+  'firehose-delivery': 'ingest puts records into the one Firehose stream of `sink.firehose.streamName`, nothing else',
+  'syslog-tls':
+    "the syslog sink's TLS material (CA, client certificate and key) by `sink.syslog.tls*SecretArn`, only those secrets; absent when none is configured",
   'event-source-mappings': 'event source mappings from customer queues to the ingest function, and no other function',
   'event-source-polling':
     "the event source mappings poll the hub queues and the customer queues named outcomesqueue in the collector region, and the function sets a failed message's retry delay",

@@ -55,7 +55,7 @@ export class ScheduledFunction extends CollectorFunction {
     NagSuppressions.addResourceSuppressions(this.function, [
       {
         id: 'Serverless-LambdaDLQ',
-        reason: `The asynchronous on-failure destination (the ${props.role.principal} failure queue) is configured instead of a DLQ: it receives the same events plus the error and the response context.`,
+        reason: `The asynchronous on-failure destination (the ${'shared' in props.role ? 'function' : props.role.principal} failure queue) is configured instead of a DLQ: it receives the same events plus the error and the response context.`,
       },
     ]);
 

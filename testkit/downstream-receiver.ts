@@ -96,6 +96,10 @@ export class DownstreamReceiver {
   readonly acceptedKeys = new Set<string>();
   readonly rejected: string[] = [];
   requests = 0;
+  /** Epoch ms at which each request's body had arrived (the conformance suite's deadline check). */
+  readonly requestTimes: number[] = [];
+  /** Bodies larger than this once gunzipped get 413 (an intake's size limit); undefined: none. */
+  maxBodyBytes: number | undefined;
   /** Faults served, by `faultName`. */
   readonly faultsServed = new Map<string, number>();
   private readonly faults: Fault[] = [];
@@ -164,6 +168,7 @@ export class DownstreamReceiver {
     const requestNumber = this.requests;
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
+    this.requestTimes.push(Date.now());
     const fault =
       this.faults.shift() ??
       this.policy?.({
@@ -209,12 +214,16 @@ export class DownstreamReceiver {
   private accept(request: IncomingMessage, response: ServerResponse, chunks: Buffer[], resetAfter: boolean): void {
     const problem = this.checkRequest(request);
     if (problem) return this.reject(response, problem === 'bad token' ? 401 : 400, problem);
-    let lines: string[];
+    let body: Buffer;
     try {
-      lines = gunzipSync(Buffer.concat(chunks)).toString('utf8').split('\n');
+      body = gunzipSync(Buffer.concat(chunks));
     } catch {
       return this.reject(response, 400, 'body is not gzip');
     }
+    if (this.maxBodyBytes !== undefined && body.length > this.maxBodyBytes) {
+      return this.reject(response, 413, `body of ${body.length} bytes is over ${this.maxBodyBytes}`);
+    }
+    const lines = body.toString('utf8').split('\n');
     if (lines.pop() !== '') return this.reject(response, 400, 'NDJSON body must end with a newline');
     const eventIds: string[] = [];
     for (const line of lines) {

@@ -1,10 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { PYTHON_TOOLS_HINT, motoPython } from './python-tools';
 
 /** How to get the emulator on a machine that lacks it; printed instead of skipping tests. */
-export const MOTO_INSTALL_HINT =
-  'the local AWS emulator (moto server) was not found in python3: install it with `pip install "moto[server]" cfn-lint` ' +
-  '(or point MOTO_PYTHON at the Python that has it) and run again';
+export const MOTO_INSTALL_HINT = `the local AWS emulator (moto server) was not found in ${motoPython()}: install it with ${PYTHON_TOOLS_HINT}, and run again`;
 
 export interface MotoServer {
   endpoint: string;
@@ -43,7 +42,7 @@ const MOTO_SERVER = [
   'main(sys.argv[1:])',
 ].join('\n');
 
-const PYTHON = process.env.MOTO_PYTHON ?? 'python3';
+const PYTHON = motoPython();
 
 export function motoAvailable(): boolean {
   const probe = spawnSync(PYTHON, ['-c', 'import moto.server, flask'], { stdio: 'ignore' });

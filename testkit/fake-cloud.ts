@@ -590,8 +590,10 @@ export class FakeCloud {
     switch (name) {
       case 'ListEventSourceMappings':
         return {
+          // Either filter, as Lambda's: by queue (observe) or by function (the sweep's one listing).
           EventSourceMappings: this.esms
-            .filter((m) => m.queueArn === input.EventSourceArn)
+            .filter((m) => input.EventSourceArn === undefined || m.queueArn === input.EventSourceArn)
+            .filter((m) => input.FunctionName === undefined || m.functionArn === input.FunctionName)
             .map((m) => ({
               UUID: m.uuid,
               FunctionArn: m.functionArn,

@@ -248,6 +248,7 @@ export function topicOwnerView(own: SNSClient, collector: Pick<SNSClient, 'send'
     return { ...listed, Subscriptions: [...(listed.Subscriptions ?? []), ...extra] };
   };
   return new Proxy(own, {
-    get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)),
+    get: (target, property, receiver): unknown =>
+      property === 'send' ? send : (Reflect.get(target, property, receiver) as unknown),
   });
 }

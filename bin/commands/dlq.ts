@@ -30,6 +30,7 @@ import { hubDeadLetterQueueArn, loadHubQueueArns } from '../../lambdas/shared/to
 import { CHAIN_NAMES } from '../../lambdas/reconcile/names';
 import { registryFromEnv } from './accounts';
 import { EXIT, formatTable, printJson, printResult } from './output';
+import { progressLine, type ProgressLine } from './progress';
 
 type Sqs = Pick<SQSClient, 'send'>;
 
@@ -143,7 +144,7 @@ export type RedriveOutcome =
 export async function redriveDeadLetterQueues(
   states: readonly DeadLetterQueueState[],
   records: ReadonlyMap<string, AccountRecord>,
-  options: { maxPerSecond: number; dryRun: boolean },
+  options: { maxPerSecond: number; dryRun: boolean; progress?: ProgressLine },
   deps: DlqDeps,
 ): Promise<RedriveOutcome[]> {
   if (!Number.isInteger(options.maxPerSecond) || options.maxPerSecond < 1 || options.maxPerSecond > 500) {
@@ -151,6 +152,11 @@ export async function redriveDeadLetterQueues(
   }
   const outcomes: RedriveOutcome[] = [];
   for (const state of states) {
+    options.progress?.update({
+      done: outcomes.length,
+      total: states.length,
+      failed: outcomes.filter((outcome) => outcome.result === 'failed').length,
+    });
     if (state.error !== undefined) {
       outcomes.push({ queue: state.arn, result: 'failed', error: `cannot read the queue: ${state.error}` });
       continue;
@@ -283,12 +289,19 @@ export async function dlqRedrive(options: {
   const { queues, records } = await loadQueues(registryFromEnv(), options);
   const deps = dlqDepsFromEnv();
   const states = await describeDeadLetterQueues(queues, records, deps);
+  const progress = progressLine('dlq redrive', 'queues');
   const outcomes = await redriveDeadLetterQueues(
     states,
     records,
-    { maxPerSecond: options.maxPerSecond, dryRun: options.dryRun === true },
+    { maxPerSecond: options.maxPerSecond, dryRun: options.dryRun === true, progress },
     deps,
   );
+  progress.update({
+    done: outcomes.length,
+    total: outcomes.length,
+    failed: outcomes.filter((outcome) => outcome.result === 'failed').length,
+  });
+  progress.finish();
   if (options.json) printJson(outcomes);
   else {
     printResult(

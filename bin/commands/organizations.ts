@@ -27,6 +27,7 @@ import {
 import { collectorAccountId, organizationsRegistryFromEnv, registryFromEnv } from './registry-context';
 import { applyMembership, organizationClients, organizationRecordFrom } from './organization-access';
 import { EXIT, formatTable, printJson, printResult } from './output';
+import { progressLine } from './progress';
 import { TRAIL_IDENTITY, deployParams, membershipLines, trailLines } from './organization-output';
 
 function accountIdFlag(flag: string, value: string): string {
@@ -187,7 +188,9 @@ export async function organizationsSync(options: {
   const reports: unknown[] = [];
   const text: string[] = [];
   let failures = 0;
-  for (const previous of targets) {
+  const progress = progressLine('organizations sync', 'organizations');
+  for (const [done, previous] of targets.entries()) {
+    progress.update({ done, total: targets.length, failed: failures });
     const externalId = newExternalId ?? previous.externalId;
     const mode = newMode ?? previous.mode;
     let discovered: DiscoveredOrganization;
@@ -269,6 +272,8 @@ export async function organizationsSync(options: {
         : []),
     );
   }
+  progress.update({ done: targets.length, total: targets.length, failed: failures });
+  progress.finish();
   if (options.json) printJson(reports);
   else printResult(text.length > 0 ? text.join('\n') : 'No organization is registered.');
   return failures > 0 ? EXIT.failures : EXIT.ok;

@@ -8,10 +8,11 @@ import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { loadReconcileConfig } from '../../lambdas/reconcile/config';
 import { reconcileAll } from '../../lambdas/reconcile/reconcile';
 import { requestFromEvent } from '../../lambdas/reconcile/run-request';
-import type { AccountReport, Action, Finding, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
+import type { AccountReport, ReconcileReport, RunMode } from '../../lambdas/reconcile/types';
 import { registryFromEnv } from './accounts';
 import { prepareLedgerTable } from './ingest';
-import { EXIT, formatTable, printJson, printResult } from './output';
+import { EXIT, printJson, printResult } from './output';
+import { progressLine } from './progress';
 
 async function runReconcile(mode: RunMode, accountId?: string): Promise<ReconcileReport> {
   const config = loadReconcileConfig();
@@ -22,18 +23,29 @@ async function runReconcile(mode: RunMode, accountId?: string): Promise<Reconcil
   // Against the emulator the table is created when missing, as for `ingest`: BACKFILL compares with it.
   const logger = createStderrLogger();
   await prepareLedgerTable(config, awsClients, logger);
-  return reconcileAll(
-    registry,
-    {
-      clients: createReconcileClients({ region: config.region }),
-      config,
-      logger,
-      ledger,
-      // A log archive's organization trail (its key prefix), from the organization items of the same table.
-      organizations: new OrganizationsRegistry(registry.db, registry.tableName),
-    },
-    { mode, concurrency: config.concurrency, ...(accountId !== undefined ? { accountId } : {}) },
-  );
+  // Over many accounts (and their backfills) this takes a while: a progress line on a terminal.
+  const progress = progressLine(mode, 'accounts');
+  try {
+    return await reconcileAll(
+      registry,
+      {
+        clients: createReconcileClients({ region: config.region }),
+        config,
+        logger,
+        ledger,
+        // A log archive's organization trail (its key prefix), from the organization items of the same table.
+        organizations: new OrganizationsRegistry(registry.db, registry.tableName),
+      },
+      {
+        mode,
+        concurrency: config.concurrency,
+        ...(accountId !== undefined ? { accountId } : {}),
+        onProgress: (counts) => progress.update(counts),
+      },
+    );
+  } finally {
+    progress.finish();
+  }
 }
 
 /** Exit 0 only when every account ends healthy or repaired (1 = findings left unrepaired; docs/operations.md). */
@@ -90,61 +102,4 @@ export async function invokeReconcile(options: { event: string }): Promise<numbe
   const report = await runReconcile(request.mode, request.accountId);
   printJson(report);
   return exitCodeFor(report);
-}
-
-function costWarnings(findings: Finding[]): string {
-  const costs = findings.filter((finding) => finding.code.startsWith('COST_'));
-  if (costs.length === 0) return '-';
-  // Cost findings state their estimate in the message ("... about $1,000/month ..."): show code and amount.
-  return costs
-    .map((finding) => {
-      const amount = /\$[\d,.]+/.exec(finding.message)?.[0];
-      return amount ? `${finding.code} ${amount}` : finding.code;
-    })
-    .join(', ');
-}
-
-/** `status`: every account's health, last run, open findings and cost warnings, from the registry. */
-export async function statusCommand(options: { json?: boolean }): Promise<number> {
-  const accounts = await registryFromEnv().list();
-  const rows = accounts.map((account) => {
-    const findings = (account.findings ?? []) as Finding[];
-    const applied = new Set(
-      ((account.actions ?? []) as Action[]).filter((a) => a.status === 'applied').map((a) => a.reason),
-    );
-    // Open: found, not informational, and not answered by an action the same run applied.
-    const open = findings.filter(
-      (finding) => finding.severity !== 'info' && !finding.code.startsWith('COST_') && !applied.has(finding.code),
-    );
-    return {
-      accountId: account.accountId,
-      mode: account.mode,
-      health: account.status,
-      lastRunAt: account.lastRunAt ?? null,
-      openFindings: open.map((finding) => finding.code),
-      costWarnings: findings.filter((finding) => finding.code.startsWith('COST_')),
-      // Absent on records written before topologies existed: those are customer-queue (registry.ts).
-      ingestTopology: account.ingestTopology ?? 'customer-queue',
-      ...(account.ingestShard !== undefined ? { ingestShard: account.ingestShard } : {}),
-    };
-  });
-  if (options.json) {
-    printJson(rows);
-  } else {
-    printResult(
-      formatTable(
-        ['ACCOUNT', 'MODE', 'HEALTH', 'LAST RUN', 'OPEN FINDINGS', 'COST WARNINGS', 'TOPOLOGY'],
-        rows.map((row) => [
-          row.accountId,
-          row.mode,
-          row.health,
-          row.lastRunAt ?? 'never',
-          row.openFindings.length === 0 ? '-' : row.openFindings.join(','),
-          costWarnings(row.costWarnings),
-          row.ingestShard !== undefined ? `${row.ingestTopology} (shard ${row.ingestShard})` : row.ingestTopology,
-        ]),
-      ),
-    );
-  }
-  return rows.every((row) => row.health === 'healthy' || row.health === 'repaired') ? EXIT.ok : EXIT.failures;
 }

@@ -1,5 +1,18 @@
-import { CreateTrailCommand, DescribeTrailsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateTrailCommand,
+  DescribeTrailsCommand,
+  GetTrailStatusCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+} from '@aws-sdk/client-cloudtrail';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { ListSubscriptionsByTopicCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { isIngestTopology } from '../../lambdas/shared/topology';
 import { awsClients } from '../../lambdas/shared/aws-clients';
@@ -7,16 +20,22 @@ import { isComplete } from '../../lambdas/shared/completeness';
 import { LedgerTable } from '../../lambdas/shared/ledger';
 import { deliveryTimeOf } from '../../lambdas/shared/object-key';
 import { createStderrLogger } from '../../lambdas/shared/logger';
-import { generateExternalId } from '../../lambdas/shared/registry';
+import { AccountsRegistry, generateExternalId } from '../../lambdas/shared/registry';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
 import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
-import { loadReconcileConfig } from '../../lambdas/reconcile/config';
+import { CADENCE_DEFAULTS, loadReconcileConfig } from '../../lambdas/reconcile/config';
+import { RegistryLease } from '../../lambdas/reconcile/lease';
+import { runJobBatch, type WorkerDeps } from '../../lambdas/reconcile/worker';
+import { parseReconcileJob } from '../../lambdas/shared/reconcile-job';
+import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
+import { tamperRecord } from '../../testkit/tamper';
 import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, RunMode } from '../../lambdas/reconcile/types';
 import { customerDeployCommand } from '../../lib/customer-deploy-command';
 import { EXIT, formatTable, printResult } from './output';
 import { prepareLedgerTable } from './ingest';
+import { OUTPUT_VARIABLES } from './deployment';
 import { runVerify, verifyDepsFromEnv } from './verify';
 import type { ChainClients } from '../../testkit/chain-check';
 import {
@@ -35,10 +54,12 @@ import {
   testSigningKey,
   type ListedLogFile,
 } from '../../testkit/digest';
-import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { DRIFT_SCENARIOS } from '../../testkit/drift-scenarios';
 import { startMoto, type MotoServer } from '../../testkit/emulator';
-import { accountRecord, createRegistry } from '../../testkit/registry';
+import { accountRecord } from '../../testkit/registry';
+import { createEmulatorCollectorStack } from '../../testkit/emulator-stack';
+import { RECONCILE_JOB_QUEUE_NAMES, STACK_IDS } from '../../lib/names';
+import { isSandboxSink, startSandboxDownstream, type SandboxDownstream } from './sandbox-downstream';
 import { customerQueueTopology, hubTopology, type SandboxTopology } from './sandbox-topology';
 
 export const SANDBOX = {
@@ -58,6 +79,8 @@ export interface SandboxOptions {
   rows?: string[];
   /** The ingest topology, checked here (default INGEST_TOPOLOGY, else customer-queue: docs/stacks.md). */
   topology?: string;
+  /** Where records go: `ndjson` (the local receiver, default) or `syslog` (the real rsyslog over RELP+TLS). */
+  sink?: string;
 }
 
 /** Hub queues in the sandbox: two, so that its two accounts land in different shards. */
@@ -111,24 +134,29 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     process.stderr.write(`unknown topology "${topologyName}" (known: hub, customer-queue)\n`);
     return EXIT.usage;
   }
+  const sink = options.sink ?? 'ndjson';
+  if (!isSandboxSink(sink)) {
+    process.stderr.write(`unknown sink "${sink}" for the sandbox (known: ndjson, syslog)\n`);
+    return EXIT.usage;
+  }
   let moto: MotoServer | undefined;
-  const receiver = new DownstreamReceiver({ token: 'sandbox-token' });
+  let sinkProcess: SandboxDownstream | undefined;
   try {
-    step('starting the local AWS emulator (moto_server) and a downstream receiver');
+    step(`starting the local AWS emulator (moto_server) and the downstream (${sink})`);
     moto = await startMoto();
-    const downstreamUrl = await receiver.start();
+    sinkProcess = await startSandboxDownstream(sink);
+    const downstream = sinkProcess;
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: SANDBOX.region,
       AWS_ACCESS_KEY_ID: 'sandbox',
       AWS_SECRET_ACCESS_KEY: 'sandbox',
       ACCOUNTS_TABLE: SANDBOX.table,
-      DOWNSTREAM_URL: downstreamUrl,
-      DOWNSTREAM_TOKEN: 'sandbox-token',
+      ...downstream.env,
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
-    detail(`emulator ${moto.endpoint}, downstream receiver ${downstreamUrl}`);
+    detail(`emulator ${moto.endpoint}, ${downstream.description}`);
     const topology: SandboxTopology =
       topologyName === 'hub'
         ? await hubTopology({
@@ -146,7 +174,20 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     const customerClients = (accountId: string) => topology.customerClients(accountId);
 
     step(`creating the accounts registry and registering demo account ${SANDBOX.customerAccount}`);
-    const registry = await createRegistry(SANDBOX.table, { region: SANDBOX.region, endpoint: moto.endpoint });
+    // The collector's stack as the emulator holds it (its registry table and outputs), so that the command-line
+    // tool finds this deployment by --stack-name as it finds a real one (bin/commands/deployment.ts).
+    await createEmulatorCollectorStack({
+      endpoint: moto.endpoint,
+      region: SANDBOX.region,
+      accountsTable: SANDBOX.table,
+      outputs: {
+        ...stackOutputsOf({ ...topology.env, INGEST_TOPOLOGY: topology.topology }),
+      },
+    });
+    const registry = new AccountsRegistry(
+      awsClients.dynamoDocument({ region: SANDBOX.region, endpoint: moto.endpoint }),
+      SANDBOX.table,
+    );
     const register = async (accountId: string) => {
       const externalId = generateExternalId();
       await registry.add(accountRecord({ accountId, externalId }));
@@ -164,6 +205,13 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     );
 
     const reconcileLogger = createStderrLogger('error');
+    // The collector's reconcile job queue (lib/reconcile-jobs.construct.ts): tamper triggers send their jobs there.
+    const collectorSqs = awsClients.sqs({ region: SANDBOX.region });
+    const jobQueueUrl = (
+      await collectorSqs.send(new CreateQueueCommand({ QueueName: RECONCILE_JOB_QUEUE_NAMES.queue }))
+    ).QueueUrl!;
+    // One second of debounce instead of the deployed 60 (TAMPER_TRIGGER_DELAY_SECONDS), to keep the demo short.
+    Object.assign(process.env, { RECONCILE_JOB_QUEUE_URL: jobQueueUrl, TAMPER_TRIGGER_DELAY_SECONDS: '1' });
     const reconcileConfig = loadReconcileConfig();
     const ingestConfig = loadIngestConfig();
     // The ledger beside the registry, as the stack creates it (docs/completeness.md).
@@ -207,7 +255,11 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     let failedMessages = 0;
     /** Poison planted on purpose: each must be in a dead-letter queue at the end, with ingest's reason. */
     let plantedPoison = 0;
-    const drain = () => topology.drain(customer, SANDBOX.customerAccount, ingestDeps, ingestLogger);
+    const drain = async () => {
+      const totals = await topology.drain(customer, SANDBOX.customerAccount, ingestDeps, ingestLogger);
+      await downstream.refresh();
+      return totals;
+    };
 
     /** Writes log files into the trail's bucket and announces them as CloudTrail does, then drains the queue. */
     const deliverAndIngest = async (files: number, otherShapes: boolean) => {
@@ -275,7 +327,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       const totals = await drain();
       failedMessages += totals.failed;
       detail(
-        `ingest: ${totals.received} messages in ${totals.batches} batches, ${totals.failed} failed; downstream has ${receiver.uniqueRecords} unique records`,
+        `ingest: ${totals.received} messages in ${totals.batches} batches, ${totals.failed} failed; downstream has ${downstream.uniqueRecords} unique records`,
       );
     };
 
@@ -324,11 +376,32 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       });
     }
 
+    step('tamper: the trail is stopped; its StopLogging record reaches ingest, whose trigger repairs it at once');
+    results.push(
+      await tamperRepairedByTrigger(customer, trailArn, {
+        topology,
+        drain,
+        expected,
+        collectorSqs,
+        jobQueueUrl,
+        registry,
+        worker: {
+          ...reconcileDeps,
+          registry,
+          config: { ...reconcileConfig, cadence: CADENCE_DEFAULTS },
+          lease: new RegistryLease(registry.db, registry.tableName),
+          publish: () => undefined,
+        },
+      }),
+    );
+
     step('delivering more files through the repaired chain');
     await deliverAndIngest(Math.max(2, Math.ceil(options.files / 4)), false);
 
     step('completeness: the subscription removed, files delivered in the gap, the repair, its backfill, the digest');
-    results.push(await gapAndBackfill(customer, trailArn, { reconcile, expected, topology, drain, ledger, receiver }));
+    results.push(
+      await gapAndBackfill(customer, trailArn, { reconcile, expected, topology, drain, ledger, downstream }),
+    );
 
     step(
       `cost guard: account ${SANDBOX.trailOwnerAccount} already has a multi-region trail; no second trail may be created`,
@@ -375,27 +448,27 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
       const message = cloudTrailNotification(`acme-audit-${SANDBOX.trailOwnerAccount}`, [foreign.key]);
       await topology.sendRawTo(customer, SANDBOX.customerAccount, snsNotificationBody({ topicArn: ownTopic, message }));
       plantedPoison += 1;
-      const before = receiver.uniqueRecords;
+      const before = downstream.uniqueRecords;
       failedMessages += (await drain()).failed;
-      const leaked = foreign.eventIds.filter((id) => receiver.eventIds.has(id)).length;
+      const leaked = foreign.eventIds.filter((id) => downstream.eventIds.has(id)).length;
       detail(`records of the other tenant forwarded: ${leaked} (ingest refuses the key before assuming any role)`);
       results.push({
         row: 'cross-tenant notification',
         findings: '-',
         actions: '-',
-        held: leaked === 0 && receiver.uniqueRecords === before,
+        held: leaked === 0 && downstream.uniqueRecords === before,
         note: leaked === 0 ? "refused as poison: the key is not the tenant's" : 'another tenant was read',
       });
     }
 
     const deadLetters = await topology.deadLetters(customer, SANDBOX.customerAccount);
     for (const reason of deadLetters.reasons) detail(`dead-lettered: ${reason}`);
-    const missing = [...expected].filter((id) => !receiver.eventIds.has(id)).length;
+    const missing = [...expected].filter((id) => !downstream.eventIds.has(id)).length;
     const repairsHeld = results.every((result) => result.held);
     const ok =
       missing === 0 &&
       failedMessages === 0 &&
-      receiver.duplicateRecords === 0 &&
+      downstream.duplicateRecords === 0 &&
       repairsHeld &&
       deadLetters.count === plantedPoison &&
       deadLetters.reasons.length === plantedPoison;
@@ -416,12 +489,12 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
           ['WHAT', 'COUNT'],
           [
             ['records written to S3', String(expected.size)],
-            ['records received downstream (unique eventID)', String(receiver.uniqueRecords)],
+            ['records received downstream (unique eventID)', String(downstream.uniqueRecords)],
             ['records missing', String(missing)],
-            ['records duplicated', String(receiver.duplicateRecords)],
+            ['records duplicated', String(downstream.duplicateRecords)],
             ['messages acknowledged without forwarding', String(tally.get('MessagesIgnored'))],
             ['messages failed', String(failedMessages)],
-            ['downstream requests', String(receiver.requests)],
+            [downstream.deliveries.name, String(downstream.deliveries.count)],
             ['dead-letter queue depth (planted poison)', `${deadLetters.count} (${plantedPoison})`],
             ['repairs held', `${results.filter((r) => r.held).length} of ${results.length}`],
             ['total time (s)', ((Date.now() - started) / 1000).toFixed(1)],
@@ -433,7 +506,9 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   } finally {
     if (options.keepRunning && moto) {
       process.stderr.write(
-        `emulator left running at ${moto.endpoint} (pid ${moto.process.pid}); stop it with: kill ${moto.process.pid}\n`,
+        `emulator left running at ${moto.endpoint} (pid ${moto.process.pid}); stop it with: kill ${moto.process.pid}\n` +
+          `the command-line tool finds it by its stack: AWS_ENDPOINT_URL=${moto.endpoint} AWS_REGION=${SANDBOX.region} ` +
+          `AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox npx cloudtrail-collector status --stack-name ${STACK_IDS.collector}\n`,
       );
       // Let this process exit while the emulator runs on: drop our end of its pipe and stop waiting for it.
       moto.process.stderr?.destroy();
@@ -441,7 +516,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     } else {
       await moto?.stop();
     }
-    await receiver.stop();
+    await sinkProcess?.stop();
   }
 }
 
@@ -449,9 +524,9 @@ interface GapDeps {
   reconcile(mode: RunMode, accountId: string): Promise<AccountReport>;
   expected: Set<string>;
   topology: SandboxTopology;
-  drain(): Promise<{ received: number }>;
+  drain: () => Promise<{ received: number }>;
   ledger: LedgerTable;
-  receiver: DownstreamReceiver;
+  downstream: SandboxDownstream;
 }
 
 /**
@@ -489,10 +564,10 @@ async function gapAndBackfill(customer: ChainClients, trailArn: string, deps: Ga
   const repaired = await deps.reconcile('apply', SANDBOX.customerAccount);
   showReport(repaired);
   const backfilled = repaired.actions.some((a) => a.code === 'BACKFILL' && a.status === 'applied');
-  const before = deps.receiver.uniqueRecords;
+  const before = deps.downstream.uniqueRecords;
   const after = await drain();
   detail(
-    `ingest after the backfill: ${after.received} message(s), ${deps.receiver.uniqueRecords - before} records of the gap`,
+    `ingest after the backfill: ${after.received} message(s), ${deps.downstream.uniqueRecords - before} records of the gap`,
   );
 
   // CloudTrail's digest of this hour: every log file delivered in it, with the SHA-256 of its uncompressed bytes.
@@ -547,5 +622,102 @@ async function gapAndBackfill(customer: ChainClients, trailArn: string, deps: Ga
       : proven
         ? `verify: ${logFiles.collected} of ${logFiles.listedInDigests} files, 100%`
         : 'verify found files missing',
+  };
+}
+
+/** The stack outputs (lib/collector.stack.ts names) for the settings the sandbox gives its topology. */
+function stackOutputsOf(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(OUTPUT_VARIABLES).flatMap(([output, variable]) =>
+      env[variable] !== undefined ? [[output, env[variable]]] : [],
+    ),
+  );
+}
+
+interface TamperDeps {
+  topology: SandboxTopology;
+  drain: () => Promise<{ received: number }>;
+  expected: Set<string>;
+  collectorSqs: SQSClient;
+  jobQueueUrl: string;
+  worker: WorkerDeps;
+  registry: Pick<AccountsRegistry, 'get'>;
+}
+
+/**
+ * Issue 14 in the sandbox: the customer stops the trail; CloudTrail's next log file holds the StopLogging record
+ * (written here as CloudTrail would: moto delivers no log files); ingest forwards it and its tamper trigger sends
+ * the account's job (lambdas/ingest/source/tamper-triggers.ts); the reconcile worker runs the job as the job
+ * queue's mapping would (lambdas/reconcile/worker.ts) and logging is on again, with no scheduled run in between.
+ */
+async function tamperRepairedByTrigger(customer: ChainClients, trailArn: string, deps: TamperDeps): Promise<RowResult> {
+  const started = Date.now();
+  const chain = await deps.topology.checkChain(customer, SANDBOX.customerAccount, trailArn);
+  if (!chain.bucket || !chain.topicArn) throw new Error(`chain not usable: ${chain.problems.join('; ')}`);
+  // By name: moto 5.2.1 ignores StopLogging given a trail ARN, while CloudTrail accepts either.
+  await customer.cloudTrail.send(new StopLoggingCommand({ Name: SANDBOX.trailName }));
+  const records = [
+    ...generateRecords(4, { accountId: SANDBOX.customerAccount, region: SANDBOX.region, seed: 1414 }),
+    tamperRecord({
+      accountId: SANDBOX.customerAccount,
+      region: SANDBOX.region,
+      eventSource: 'cloudtrail.amazonaws.com',
+      eventName: 'StopLogging',
+      requestParameters: { name: SANDBOX.trailName },
+    }),
+  ];
+  const key = logFileKey({
+    accountId: SANDBOX.customerAccount,
+    region: SANDBOX.region,
+    time: new Date(),
+    unique: 'tamper-stoplogging',
+  });
+  await customer.s3.send(new PutObjectCommand({ Bucket: chain.bucket, Key: key, Body: logFileBody(records) }));
+  records.forEach((record) => deps.expected.add(record.eventID as string));
+  await deps.topology.announce(customer, chain.topicArn, chain.bucket, [key]);
+  await deps.drain();
+
+  // The job, once its debounce delay is over (long polling).
+  const messages: Message[] = [];
+  for (let attempt = 0; attempt < 5 && messages.length === 0; attempt += 1) {
+    const received = await deps.collectorSqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deps.jobQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+    );
+    messages.push(...(received.Messages ?? []));
+  }
+  const jobs = messages.map((message) => parseReconcileJob(message.Body!));
+  detail(
+    `jobs sent by the trigger: ${jobs.map((job) => `${job.accountId} ${job.reason} (${job.trigger?.eventName ?? '-'} via ${job.trigger?.via ?? '-'})`).join(', ') || 'none'}`,
+  );
+  const result = await runJobBatch(
+    messages.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body! })),
+    deps.worker,
+    {
+      owner: 'sandbox-worker',
+      remainingMs: () => 120_000,
+      concurrency: 1,
+      marginMs: 1_000,
+      retryLater: () => Promise.resolve(),
+    },
+  );
+  for (const message of messages) {
+    await deps.collectorSqs.send(
+      new DeleteMessageCommand({ QueueUrl: deps.jobQueueUrl, ReceiptHandle: message.ReceiptHandle! }),
+    );
+  }
+  const logging = (await customer.cloudTrail.send(new GetTrailStatusCommand({ Name: trailArn }))).IsLogging === true;
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  detail(`trail logging again: ${logging ? 'yes' : 'NO'}, ${seconds} s after StopLogging, no scheduled run in between`);
+  const triggered = jobs.some((job) => job.reason === 'trigger' && job.trigger?.eventName === 'StopLogging');
+  // What the job's run found and did, as it recorded them on the account.
+  const recorded = await deps.registry.get(SANDBOX.customerAccount);
+  const codes = (items: unknown[] | undefined) =>
+    (items ?? []).map((item) => (item as { code?: string }).code ?? '?').join(',') || '-';
+  return {
+    row: 'tamper -> trigger -> repair',
+    findings: codes(recorded?.findings),
+    actions: codes(recorded?.actions),
+    held: triggered && logging && result.batchItemFailures.length === 0,
+    note: logging ? `repaired ${seconds} s after the StopLogging call` : 'logging is still off',
   };
 }

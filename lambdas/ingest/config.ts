@@ -11,14 +11,11 @@ import { LEDGER_TTL_DAYS_DEFAULT, ledgerTableName } from '../shared/ledger';
 import { loadHubQueueArns, loadIngestTopology, type IngestTopology } from '../shared/topology';
 import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './source/circuit-breaker';
 import { loadRecordFilter, type RecordFilter } from './records/filters';
-import type { SinkKind } from './sinks';
+import { loadSinkSettings, type SinkSettings } from './sinks/config';
 
 const MiB = 1024 * 1024;
 
-export interface IngestConfig extends CommonConfig {
-  /** Which sink forwards the records (sinks/index.ts); one kind today. */
-  sinkKind: SinkKind;
-  downstreamUrl: URL;
+export interface IngestConfig extends CommonConfig, SinkSettings {
   /** The token itself (local runs) or where to fetch it (Lambda); never both. */
   downstreamToken?: string;
   downstreamTokenSecretArn?: string;
@@ -46,17 +43,25 @@ export interface IngestConfig extends CommonConfig {
   ledgerTtlDays: number;
   /** BACKFILL_QUEUE_ARN: the collector's backfill queue, whose messages name their account (docs/completeness.md). */
   backfillQueueArn?: string;
+  /**
+   * RECONCILE_JOB_QUEUE_URL: where tamper triggers send reconcile jobs (source/tamper-triggers.ts). Absent: ingest
+   * does not look for chain-changing calls.
+   */
+  reconcileJobQueueUrl?: string;
+  /** TAMPER_TRIGGER_DELAY_SECONDS: each trigger's job waits this long (SQS DelaySeconds), the debounce window. */
+  tamperTriggerDelaySeconds: number;
 }
 
 /** Reads the ingest settings once, failing fast with the name of any bad variable. */
 export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
-  // The URL can carry credentials (`user:password@`, a `?token=` query): no error quotes it.
-  const downstreamUrl = getUrlFromEnv('DOWNSTREAM_URL', ['https:', 'http:'], env, { secret: true });
-  if (!downstreamUrl) throw new ConfigError('DOWNSTREAM_URL is required but not set');
+  // SINK_TYPE, DOWNSTREAM_URL (its scheme per type) and each sink's own variables (docs/sinks.md).
+  const sink = loadSinkSettings(env);
   const downstreamToken = getOptionalStringFromEnv('DOWNSTREAM_TOKEN', env);
   // Checked here, not only in the sink, so that a bad value fails at start as a configuration error naming the
   // variable; the value itself is never shown: it is a secret.
-  if (downstreamToken !== undefined && !/^[\x21-\x7e]+$/.test(downstreamToken)) {
+  // Basic auth's `user:password` is sent base64-encoded: any character may be in it.
+  const basicAuth = sink.elasticsearch?.auth === 'basic';
+  if (downstreamToken !== undefined && !basicAuth && !/^[\x21-\x7e]+$/.test(downstreamToken)) {
     throw new ConfigError(
       'DOWNSTREAM_TOKEN contains characters not allowed in an HTTP header (spaces, control or non-ASCII characters); the value is not shown',
     );
@@ -81,8 +86,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
   const messageConcurrency = getIntFromEnv('MESSAGE_CONCURRENCY', 20, { min: 1, max: 64 }, env);
   return {
     ...common,
-    sinkKind: 'ndjson-http',
-    downstreamUrl,
+    ...sink,
     ...(downstreamToken ? { downstreamToken } : {}),
     ...(downstreamTokenSecretArn ? { downstreamTokenSecretArn } : {}),
     downstreamTimeoutMs: getIntFromEnv('DOWNSTREAM_TIMEOUT_MS', 30_000, { min: 100, max: 900_000 }, env),
@@ -105,6 +109,19 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     hubQueueArns,
     breaker: loadBreakerSettings(env),
     ...loadLedgerSettings(env, common.accountsTable, hubQueueArns),
+    ...loadTamperTriggerSettings(env),
+  };
+}
+
+/** RECONCILE_JOB_QUEUE_URL and TAMPER_TRIGGER_DELAY_SECONDS (docs/operations.md, "Triggers"). */
+function loadTamperTriggerSettings(
+  env: Record<string, string | undefined>,
+): Pick<IngestConfig, 'reconcileJobQueueUrl' | 'tamperTriggerDelaySeconds'> {
+  const url = getUrlFromEnv('RECONCILE_JOB_QUEUE_URL', ['https:', 'http:'], env);
+  return {
+    ...(url !== undefined ? { reconcileJobQueueUrl: url.toString() } : {}),
+    // SQS DelaySeconds allows 0-900 (SendMessage, Amazon SQS API Reference).
+    tamperTriggerDelaySeconds: getIntFromEnv('TAMPER_TRIGGER_DELAY_SECONDS', 60, { min: 0, max: 900 }, env),
   };
 }
 

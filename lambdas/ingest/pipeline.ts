@@ -17,6 +17,7 @@ import {
   type GoneCode,
 } from './s3-read';
 import type { Sink } from './sinks/sink';
+import type { RecordWatch, TamperTriggers } from './source/tamper-triggers';
 import type { Gate } from '../shared/concurrency';
 
 /**
@@ -42,6 +43,11 @@ export interface ForwardOptions {
    * bounds the objects in flight, this bounds the large ones, whose batches and buffers are what takes memory.
    */
   largeObjects?: Gate;
+  /**
+   * Recognises chain-changing API calls in the forwarded records of the tenant's own files and sends that
+   * account's reconcile job (source/tamper-triggers.ts). Absent: records are not looked at.
+   */
+  tamper?: Pick<TamperTriggers, 'watch'>;
 }
 
 export interface ObjectCounts {
@@ -152,7 +158,7 @@ export async function forwardObject(
         ? await readWholeBody(stream, length, object, (n) => (bytesRead += n))
         : counting(stream, (n) => (bytesRead += n));
 
-    const result = await forwardRecords(body, read, sink, options, counts);
+    const result = await forwardRecords(body, read, sink, options, counts, options.tamper?.watch(read, expectedOwner));
     result.durationMs = Date.now() - started;
     return result;
   } finally {
@@ -191,6 +197,7 @@ export async function forwardRecords(
   sink: Sink,
   options: ForwardOptions,
   counts: ObjectCounts = zeroCounts(),
+  watch?: RecordWatch,
 ): Promise<ForwardResult> {
   const decoded = decodeObject(body, { maxDecompressedBytes: options.maxDecompressedBytes });
   const filtering = filterIsActive(options.filter);
@@ -223,6 +230,7 @@ export async function forwardRecords(
         records = kept;
       }
       if (records.length > 0) {
+        watch?.see(records);
         batcher.add(records);
         await batcher.ready();
       }
@@ -234,6 +242,8 @@ export async function forwardRecords(
     throw error;
   }
   const totals = await batcher.finish();
+  // Every record was acknowledged: a recognised call sends its job now (best effort, never throws).
+  await watch?.done();
   counts.recordsForwarded = totals.records;
   counts.batches = totals.batches;
   counts.bytesOut = totals.bytes;

@@ -9,6 +9,7 @@ import { LedgerTable } from '../shared/ledger';
 import type { LoggerLike } from '../shared/logger';
 import { Gate } from '../shared/concurrency';
 import { OrganizationsRegistry } from '../shared/organization-registry';
+import { ReconcileJobQueue } from '../shared/reconcile-job';
 import { AccountsRegistry } from '../shared/registry';
 import type { IngestConfig } from './config';
 import { createSink, type SinkConfig, type SinkInjections } from './sinks';
@@ -18,10 +19,12 @@ import { CircuitBreaker, guardSink, type BreakerSettings } from './source/circui
 import { LedgerWrites, type LedgerStore } from './source/ledger-writes';
 import { QueueSettler, type SqsSender } from './source/settle';
 import type { CountSink, IngestDeps } from './source/sqs-batch';
+import { RegistryTriggerClaims, TamperTriggers } from './source/tamper-triggers';
 import type { TenantBinding } from './source/tenant';
 
 /** The AWS clients ingest builds; the default is the one factory, benchmarks wrap it to time every call. */
-export type IngestClients = Pick<typeof awsClients, 'dynamoDocument' | 's3' | 'secretsManager' | 'sqs' | 'sts'>;
+export type IngestClients = Pick<typeof awsClients, 'dynamoDocument' | 's3' | 'secretsManager' | 'sqs' | 'sts'> &
+  Partial<Pick<typeof awsClients, 'firehose'>>;
 
 /** What callers may inject instead of what the configuration builds (docs/architecture.md, "Test kit"). */
 export interface IngestInjections extends Omit<SinkInjections, 'logger'> {
@@ -40,6 +43,11 @@ export interface IngestInjections extends Omit<SinkInjections, 'logger'> {
   retrySeconds?: (receiveCount: number) => number;
   /** Where collected files are recorded, instead of the LEDGER_TABLE table (docs/completeness.md). */
   ledger?: LedgerStore;
+  /**
+   * The tamper triggers, instead of those RECONCILE_JOB_QUEUE_URL describes (the handler builds them once for
+   * both its SQS and its EventBridge events); undefined: none.
+   */
+  tamper?: TamperTriggers | undefined;
 }
 
 /**
@@ -67,14 +75,43 @@ async function resolveToken(config: IngestConfig, clients: IngestClients): Promi
   }
 }
 
-/** The sink the configuration describes. */
+/** The sink the configuration describes (sinks/config.ts read it; docs/sinks.md). */
 export function sinkConfigOf(config: IngestConfig, token: string | undefined): SinkConfig {
-  return {
-    kind: config.sinkKind,
-    url: config.downstreamUrl.toString(),
+  const http = {
+    url: config.downstreamUrl?.toString() ?? '',
     ...(token ? { token } : {}),
     timeoutMs: config.downstreamTimeoutMs,
   };
+  switch (config.sinkType) {
+    case 'ndjson':
+      return { type: 'ndjson', ...http };
+    case 'splunk-hec':
+      return { type: 'splunk-hec', ...http, hec: config.hec ?? {} };
+    case 'elasticsearch': {
+      const { auth, ...elasticsearch } = config.elasticsearch ?? {
+        index: 'cloudtrail-%Y.%m.%d',
+        dataStream: false,
+        auth: 'api-key',
+      };
+      if (auth === 'basic' && token !== undefined && !token.includes(':')) {
+        // The secret's value came from Secrets Manager: checked here, named by its variable, never shown.
+        throw new ConfigError(
+          'the DOWNSTREAM_TOKEN_SECRET_ARN secret must be user:password when ELASTICSEARCH_AUTH=basic',
+        );
+      }
+      return { type: 'elasticsearch', ...http, elasticsearch, auth };
+    }
+    case 'firehose':
+      return {
+        type: 'firehose',
+        streamName: config.firehoseStreamName ?? '',
+        region: config.region,
+        timeoutMs: config.downstreamTimeoutMs,
+      };
+    case 'syslog':
+      if (config.syslog === undefined) throw new ConfigError('SINK_TYPE=syslog without its settings');
+      return { type: 'syslog', syslog: config.syslog };
+  }
 }
 
 /**
@@ -96,11 +133,20 @@ export async function createIngestDeps(
     sqsForQueue,
     retrySeconds,
     ledger: injectedLedger,
+    tamper: _tamper,
     ...sinkInjections
   } = inject;
+  const tamper = 'tamper' in inject ? inject.tamper : createTamperTriggers(config, logger, counts, clients, now);
   const downstream =
     injectedSink ??
-    createSink(sinkConfigOf(config, await resolveToken(config, clients)), { logger, ...sinkInjections });
+    createSink(sinkConfigOf(config, await resolveToken(config, clients)), {
+      logger,
+      // Firehose through the collector's own role (firehose:PutRecordBatch on the one stream: lib/permissions.ts).
+      ...(config.sinkType === 'firehose'
+        ? { firehose: (clients.firehose ?? awsClients.firehose)({ region: config.region }) }
+        : {}),
+      ...sinkInjections,
+    });
   const sqsClients = new Map<string, SQSClient>();
   const ownSqs = (queueArn: string): SqsSender => {
     const region = arnParts(queueArn).region || config.region;
@@ -157,10 +203,35 @@ export async function createIngestDeps(
       maxInFlightBatches: config.maxInFlightBatches,
       filter: config.filter,
       largeObjects: new Gate(config.largeObjectConcurrency),
+      ...(tamper !== undefined ? { tamper } : {}),
     },
     messageConcurrency: config.messageConcurrency,
     ...failures,
   };
+}
+
+/**
+ * The tamper triggers RECONCILE_JOB_QUEUE_URL asks for (source/tamper-triggers.ts): the registry for each account's
+ * chain and the debounce, and the collector's own SQS client for the job queue. Undefined when it is not set.
+ */
+export function createTamperTriggers(
+  config: IngestConfig,
+  logger: LoggerLike,
+  counts: CountSink,
+  clients: Pick<IngestClients, 'dynamoDocument' | 'sqs'> = awsClients,
+  now: () => number = Date.now,
+): TamperTriggers | undefined {
+  if (config.reconcileJobQueueUrl === undefined) return undefined;
+  const db = clients.dynamoDocument({ region: config.region });
+  return new TamperTriggers({
+    registry: new AccountsRegistry(db, config.accountsTable),
+    claims: new RegistryTriggerClaims(db, config.accountsTable),
+    jobs: new ReconcileJobQueue(clients.sqs({ region: config.region }), config.reconcileJobQueueUrl),
+    logger,
+    counts,
+    delaySeconds: config.tamperTriggerDelaySeconds,
+    now,
+  });
 }
 
 /**

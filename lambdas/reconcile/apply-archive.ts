@@ -12,20 +12,25 @@ import {
   type GetBucketNotificationConfigurationCommandOutput,
   type NotificationConfiguration,
 } from '@aws-sdk/client-s3';
+import { PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetTopicAttributesCommand, SetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { arnParts } from '../shared/arn';
+import { arnParts, tryParseArn } from '../shared/arn';
 import { CollectorError } from '../shared/errors';
 import {
+  ARCHIVE_EVENT_TARGET_ID,
+  archiveEventPattern,
+  archiveEventRuleArn,
   archiveQueueStatements,
   archiveTopicStatements,
+  eventRuleInPlace,
   hasWanted,
   mergeNotification,
   type WantedConfiguration,
 } from './archive-path';
-import type { ArchiveNotificationParams } from './archive-types';
+import type { ArchiveEventRuleParams, ArchiveNotificationParams } from './archive-types';
 import type { CustomerClients } from './clients';
-import { summarizeNotification } from './observe-archive';
+import { readEventRule, summarizeNotification } from './observe-archive';
 import { isCollectorStatement, mergeCollectorStatements, type PolicyDocument, type PolicyStatement } from './policies';
 
 function documentOf(response: GetBucketNotificationConfigurationCommandOutput): NotificationConfiguration {
@@ -44,7 +49,7 @@ function documentOf(response: GetBucketNotificationConfigurationCommandOutput): 
 /** The queue policy with the archive statements (same Sid replaced; every other statement kept). */
 export async function mergeArchiveQueuePolicy(
   customer: CustomerClients,
-  params: { queueName: string; queueArn: string; bucketName: string },
+  params: { queueName: string; queueArn: string; bucketName: string; eventRuleArn?: string },
   bucketOwner: string,
   ingestRoleArn?: string,
 ): Promise<void> {
@@ -57,6 +62,7 @@ export async function mergeArchiveQueuePolicy(
     bucketName: params.bucketName,
     bucketOwner,
     ...(ingestRoleArn !== undefined ? { ingestRoleArn } : {}),
+    ...(params.eventRuleArn !== undefined ? { eventRuleArn: params.eventRuleArn } : {}),
   });
   const sids = new Set(ours.map((statement) => statement.Sid));
   const statements = existing?.Statement ?? [];
@@ -78,7 +84,11 @@ export async function mergeArchiveQueuePolicy(
 export async function mergeArchiveTopicPolicy(
   customer: CustomerClients,
   topicArn: string,
-  params: { bucketName: string; hubSubscriber: NonNullable<ArchiveNotificationParams['hubSubscriber']> },
+  params: {
+    bucketName: string;
+    hubSubscriber: NonNullable<ArchiveNotificationParams['hubSubscriber']>;
+    eventRuleArn?: string;
+  },
   bucketOwner: string,
 ): Promise<void> {
   const sns = customer.sns(arnParts(topicArn).region);
@@ -89,6 +99,7 @@ export async function mergeArchiveTopicPolicy(
     bucketName: params.bucketName,
     bucketOwner,
     hubSubscriber: params.hubSubscriber,
+    ...(params.eventRuleArn !== undefined ? { eventRuleArn: params.eventRuleArn } : {}),
   });
   const sids = new Set(ours.map((statement) => statement.Sid));
   const statements = existing?.Statement ?? [];
@@ -165,4 +176,55 @@ function lostConfigurations(
     ]);
   const now = keys(after);
   return [...keys(before)].filter((k) => !now.has(k));
+}
+
+/**
+ * PUT_ARCHIVE_EVENT_RULE, as the log archive's role, when the bucket sends its events to EventBridge: (1) the
+ * target's policy lets `events.amazonaws.com` send with `aws:SourceArn` = the rule (merged as above); (2) PutRule
+ * on the default bus of the bucket's Region (S3 sends there: S3 User Guide, "Amazon S3 event notifications with
+ * EventBridge"), ENABLED, with the collector's pattern; (3) PutTargets, the one target without a RoleArn (EventBridge
+ * User Guide, "Using resource-based policies for Amazon EventBridge"); (4) read back and checked. The bucket's
+ * notification configuration is not touched.
+ */
+export async function putArchiveEventRule(
+  customer: CustomerClients,
+  params: ArchiveEventRuleParams,
+  bucketOwner: string,
+  ingestRoleArn?: string,
+): Promise<void> {
+  const targetArn = params.topicArn ?? params.queueArn;
+  const partition = tryParseArn(targetArn)?.partition || 'aws';
+  const ruleArn = archiveEventRuleArn(partition, params.region, bucketOwner);
+  if (params.topicArn !== undefined) {
+    await mergeArchiveTopicPolicy(customer, params.topicArn, { ...params, eventRuleArn: ruleArn }, bucketOwner);
+  } else {
+    await mergeArchiveQueuePolicy(customer, { ...params, eventRuleArn: ruleArn }, bucketOwner, ingestRoleArn);
+  }
+  const events = customer.events?.(params.region);
+  if (events === undefined) throw new CollectorError('no EventBridge client for the archive account');
+  const pattern = archiveEventPattern(params.bucketName, params.prefix);
+  await events.send(
+    new PutRuleCommand({
+      Name: params.ruleName,
+      EventPattern: JSON.stringify(pattern),
+      State: 'ENABLED',
+      Description: `cloudtrail-collector: CloudTrail log files written to ${params.bucketName} under ${params.prefix}`,
+    }),
+  );
+  const put = await events.send(
+    new PutTargetsCommand({ Rule: params.ruleName, Targets: [{ Id: ARCHIVE_EVENT_TARGET_ID, Arn: targetArn }] }),
+  );
+  if ((put.FailedEntryCount ?? 0) > 0) {
+    const why = (put.FailedEntries ?? []).map((entry) => `${entry.ErrorCode}: ${entry.ErrorMessage}`).join('; ');
+    throw new CollectorError(`PutTargets on ${ruleArn} failed for ${targetArn}: ${why}`);
+  }
+  const observed = await readEventRule(events, params.ruleName);
+  if (!eventRuleInPlace(observed, { pattern, targetArn })) {
+    throw new CollectorError(
+      `the EventBridge rule ${ruleArn} read back after the write is not the collector's (` +
+        (observed === null
+          ? 'it does not exist)'
+          : `state ${observed.state}, targets ${observed.targets.map((target) => target.arn).join(', ') || 'none'})`),
+    );
+  }
 }

@@ -33,7 +33,7 @@ import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { awsErrorName, errorMessage } from '../shared/errors';
 import { HUB_MAX_RECEIVE_COUNT } from '../shared/topology';
-import { putArchiveNotification } from './apply-archive';
+import { putArchiveEventRule, putArchiveNotification } from './apply-archive';
 import { mappingOperation, mergeQueuePolicy, subscriptionOperation } from './apply-paths';
 import { runBackfill, type BackfillLedger, type BackfillProgress } from './backfill';
 import type { CollectorClients, CustomerClients } from './clients';
@@ -318,6 +318,10 @@ export function createActionExecutor(
         case 'PUT_BUCKET_NOTIFICATION':
           // The log archive's path (apply-archive.ts): queue policy, then read-merge-write-check of the bucket's.
           await putArchiveNotification(customer, action.params, owner, ctx.ingestRoleArn);
+          return;
+        case 'PUT_ARCHIVE_EVENT_RULE':
+          // The bucket sends its events to EventBridge (apply-archive.ts): target policy, then the rule and target.
+          await putArchiveEventRule(customer, action.params, owner, ctx.ingestRoleArn);
           return;
         case 'SUBSCRIBE':
         case 'SET_SUBSCRIPTION_ATTRIBUTES':

@@ -16,7 +16,12 @@
  */
 import type { NotificationConfiguration, QueueConfiguration, TopicConfiguration } from '@aws-sdk/client-s3';
 import { bucketArn as buildBucketArn, tryParseArn } from '../shared/arn';
-import type { ArchiveTrail, NotificationTarget, ObservedNotificationConfiguration } from './archive-types';
+import type {
+  ArchiveTrail,
+  NotificationTarget,
+  ObservedEventRule,
+  ObservedNotificationConfiguration,
+} from './archive-types';
 import {
   COLLECTOR_SID_PREFIX,
   denyInsecureTransport,
@@ -24,6 +29,7 @@ import {
   INGEST_QUEUE_ACTIONS,
   type PolicyStatement,
 } from './policies';
+import { ARCHIVE_EVENT_RULE_NAME } from './names';
 import type { HubSubscriber } from './path-types';
 
 /** The Id of the collector's queue configuration on an archive bucket. */
@@ -34,6 +40,84 @@ export const ARCHIVE_EVENTS = ['s3:ObjectCreated:*'];
 export const ARCHIVE_S3_SEND_SID = `${COLLECTOR_SID_PREFIX}ArchiveS3Send`;
 export const ARCHIVE_INGEST_SID = `${COLLECTOR_SID_PREFIX}IngestReceive`;
 export const ARCHIVE_S3_PUBLISH_SID = `${COLLECTOR_SID_PREFIX}ArchiveS3Publish`;
+
+export { ARCHIVE_EVENT_RULE_NAME };
+/** The Id of the rule's one target. */
+export const ARCHIVE_EVENT_TARGET_ID = 'cloudtrail-collector';
+export const ARCHIVE_EVENTS_SEND_SID = `${COLLECTOR_SID_PREFIX}ArchiveEventsSend`;
+
+/** The rule's ARN: a rule on the default bus is `arn:<partition>:events:<region>:<account>:rule/<name>`. */
+export function archiveEventRuleArn(partition: string, region: string, account: string): string {
+  return `arn:${partition}:events:${region}:${account}:rule/${ARCHIVE_EVENT_RULE_NAME}`;
+}
+
+/**
+ * The rule's event pattern: S3's Object Created events of the bucket (S3 User Guide, "Amazon S3 event notifications
+ * with EventBridge": source `aws.s3`, detail-type `Object Created`, `detail.bucket.name`, `detail.object.key`),
+ * with a key prefix (EventBridge User Guide, "Prefix matching"). No suffix: the matchers of one field are
+ * alternatives, and a digest or another AWS service's file under the prefix is recognised and acknowledged by
+ * ingest unread.
+ */
+export function archiveEventPattern(bucketName: string, prefix: string): Record<string, unknown> {
+  return {
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: { bucket: { name: [bucketName] }, object: { key: [{ prefix }] } },
+  };
+}
+
+/** Key order aside, the same JSON value. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    return (
+      sameJson(ka, kb) &&
+      ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    );
+  }
+  return a === b;
+}
+
+/**
+ * The rule is the collector's as written: enabled, with exactly the wanted pattern, and its one target the wanted
+ * queue or topic without a role (EventBridge uses the target's resource policy: "Using resource-based policies for
+ * Amazon EventBridge" asks not to set RoleArn for SQS and SNS targets).
+ */
+export function eventRuleInPlace(
+  rule: ObservedEventRule | null,
+  wanted: { pattern: Record<string, unknown>; targetArn: string },
+): boolean {
+  if (rule === null || rule.state !== 'ENABLED' || rule.eventPattern === undefined) return false;
+  let pattern: unknown;
+  try {
+    pattern = JSON.parse(rule.eventPattern);
+  } catch {
+    return false;
+  }
+  return (
+    sameJson(pattern, wanted.pattern) &&
+    rule.targets.some(
+      (target) =>
+        target.id === ARCHIVE_EVENT_TARGET_ID && target.arn === wanted.targetArn && target.roleArn === undefined,
+    )
+  );
+}
+
+/** What lets the rule deliver to the archive's queue (`sqs:SendMessage`) or topic (`SNS:Publish`). */
+export function archiveEventsStatement(targetArn: string, ruleArn: string, action: string): PolicyStatement {
+  return {
+    Sid: ARCHIVE_EVENTS_SEND_SID,
+    Effect: 'Allow',
+    Principal: { Service: 'events.amazonaws.com' },
+    Action: action,
+    Resource: targetArn,
+    Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
+  };
+}
 
 /** `<trail prefix>/AWSLogs/`, or `AWSLogs/` for a trail without a prefix (CloudTrail joins them with one `/`). */
 export function archivePrefix(trail: Pick<ArchiveTrail, 's3KeyPrefix'>): string {
@@ -46,21 +130,26 @@ export function archiveQueueStatements(input: {
   bucketName: string;
   bucketOwner: string;
   ingestRoleArn?: string;
+  /** The EventBridge path: the rule sends (archiveEventsStatement) instead of S3. */
+  eventRuleArn?: string;
 }): PolicyStatement[] {
   const partition = tryParseArn(input.queueArn)?.partition || 'aws';
-  const statements: PolicyStatement[] = [
-    {
-      Sid: ARCHIVE_S3_SEND_SID,
-      Effect: 'Allow',
-      Principal: { Service: 's3.amazonaws.com' },
-      Action: 'sqs:SendMessage',
-      Resource: input.queueArn,
-      Condition: {
-        ArnEquals: { 'aws:SourceArn': buildBucketArn(partition, input.bucketName) },
-        StringEquals: { 'aws:SourceAccount': input.bucketOwner },
-      },
-    },
-  ];
+  const statements: PolicyStatement[] =
+    input.eventRuleArn !== undefined
+      ? [archiveEventsStatement(input.queueArn, input.eventRuleArn, 'sqs:SendMessage')]
+      : [
+          {
+            Sid: ARCHIVE_S3_SEND_SID,
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: input.queueArn,
+            Condition: {
+              ArnEquals: { 'aws:SourceArn': buildBucketArn(partition, input.bucketName) },
+              StringEquals: { 'aws:SourceAccount': input.bucketOwner },
+            },
+          },
+        ];
   if (input.ingestRoleArn !== undefined) {
     statements.push({
       Sid: ARCHIVE_INGEST_SID,
@@ -189,8 +278,17 @@ export function archiveTopicStatements(input: {
   bucketName: string;
   bucketOwner: string;
   hubSubscriber: HubSubscriber;
+  /** The EventBridge path: the rule publishes (archiveEventsStatement) instead of S3. */
+  eventRuleArn?: string;
 }): PolicyStatement[] {
   const partition = tryParseArn(input.topicArn)?.partition || 'aws';
+  if (input.eventRuleArn !== undefined) {
+    return [
+      archiveEventsStatement(input.topicArn, input.eventRuleArn, 'SNS:Publish'),
+      hubSubscribeStatement(input.topicArn, input.hubSubscriber),
+      denyInsecureTransport('SNS:Publish', input.topicArn),
+    ];
+  }
   return [
     {
       Sid: ARCHIVE_S3_PUBLISH_SID,

@@ -51,6 +51,22 @@ export interface ObservedArchive {
   notification: ObservedNotificationConfiguration;
   /** The trail delivering into the bucket, when known (DescribeTrails first, else the organization's item). */
   trail?: ArchiveTrail;
+  /**
+   * When the bucket sends its events to EventBridge: the collector's rule on the archive's default event bus in
+   * the bucket's Region (`cloudtrail-collector-archive`; null: there is none), or why it could not be read.
+   * Absent when the bucket does not use EventBridge (the rule is not read).
+   */
+  eventRule?: { known: true; value: ObservedEventRule | null } | { known: false; error: string };
+}
+
+/** DescribeRule and ListTargetsByRule of the collector's archive rule. */
+export interface ObservedEventRule {
+  arn: string;
+  /** ENABLED, DISABLED, ... */
+  state: string;
+  /** The rule's event pattern, as EventBridge returns it (a JSON string). */
+  eventPattern?: string;
+  targets: { id: string; arn: string; roleArn?: string }[];
 }
 
 interface ArchiveNotificationBase {
@@ -74,3 +90,20 @@ export type ArchiveNotificationParams = ArchiveNotificationBase &
     | { queueName: string; queueArn: string; topicArn?: never; hubSubscriber?: never }
     | { topicArn: string; hubSubscriber: HubSubscriber; queueName?: never; queueArn?: never }
   );
+
+/**
+ * PUT_ARCHIVE_EVENT_RULE: when the bucket sends its events to EventBridge, the collector's rule on the archive's
+ * default bus in the bucket's Region matches the bucket's Object Created events under `prefix` and targets the
+ * archive's `outcomesqueue` (customer-queue topology) or `outcomestopic` (hub topology, subscribed to the hub shard
+ * queue); the target's policy lets `events.amazonaws.com` send, with `aws:SourceArn` = the rule.
+ */
+export type ArchiveEventRuleParams = {
+  bucketName: string;
+  /** The bucket's Region: S3 sends its events to the default bus of its own Region. */
+  region: string;
+  prefix: string;
+  ruleName: string;
+} & (
+  | { queueName: string; queueArn: string; topicArn?: never; hubSubscriber?: never }
+  | { topicArn: string; hubSubscriber: HubSubscriber; queueName?: never; queueArn?: never }
+);

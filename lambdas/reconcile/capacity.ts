@@ -27,8 +27,9 @@ export class MappingBudget {
   ) {}
 
   /** The budget of a run over `records`; undefined when no reserved concurrency is configured (no limit checked). */
+  /** `records` may be a count of the recorded mappings already made (a reconcile job carries it: sweep.ts). */
   static of(
-    records: readonly Pick<AccountRecord, 'eventSourceMappingUuid'>[],
+    records: readonly Pick<AccountRecord, 'eventSourceMappingUuid'>[] | number,
     settings: {
       ingestReservedConcurrency?: number;
       esmMaximumConcurrency?: number;
@@ -37,7 +38,10 @@ export class MappingBudget {
     },
   ): MappingBudget | undefined {
     if (settings.ingestReservedConcurrency === undefined) return undefined;
-    const recorded = records.filter((record) => record.eventSourceMappingUuid !== undefined).length;
+    const recorded =
+      typeof records === 'number'
+        ? records
+        : records.filter((record) => record.eventSourceMappingUuid !== undefined).length;
     // The backfill queue's mapping (hub topology) runs at BACKFILL_MAXIMUM_CONCURRENCY, not the mappings' figure:
     // it is taken off the reserved concurrency the other mappings share.
     const backfill = settings.backfill?.queueUrl !== undefined ? BACKFILL_MAXIMUM_CONCURRENCY : 0;

@@ -44,7 +44,23 @@ export interface ReconcileConfig extends CommonConfig {
   ingestReservedConcurrency?: number;
   /** BACKFILL_*: gap backfill (rules/backfill.ts); absent when BACKFILL_MAX_FILES_PER_RUN is 0 (off). */
   backfill?: BackfillSettings;
+  /** RECONCILE_PERIOD_SECONDS and RECONCILE_HEALTHY_EVERY: how often the sweep sends an account a job (sweep.ts). */
+  cadence: Cadence;
+  /** RECONCILE_JOB_QUEUE_URL: where the sweep (and the tamper triggers) send reconcile jobs. */
+  jobQueueUrl?: string;
 }
+
+/**
+ * The sweep's cadence (sweep.ts): it runs every `periodSeconds` (the schedule's period); an account that is not
+ * healthy is due every period, a healthy one every `healthyEvery` periods.
+ */
+export interface Cadence {
+  periodSeconds: number;
+  healthyEvery: number;
+}
+
+/** 15 minutes (the default schedule) and every 4th sweep (hourly) for healthy accounts. */
+export const CADENCE_DEFAULTS: Cadence = { periodSeconds: 900, healthyEvery: 4 };
 
 /** BACKFILL_MAX_DAYS, BACKFILL_MAX_FILES_PER_RUN, BACKFILL_MARGIN_MINUTES: defaults and ranges. */
 export const BACKFILL_DEFAULTS = { maxDays: 7, maxFilesPerRun: 2_000, marginMinutes: 60 } as const;
@@ -113,6 +129,7 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
       : getIntFromEnv('INGEST_RESERVED_CONCURRENCY', 0, { min: 1, max: 1_000_000 }, env);
   const common = loadCommonConfig(env);
   const backfill = loadBackfillSettings(env);
+  const jobQueueUrl = getUrlFromEnv('RECONCILE_JOB_QUEUE_URL', ['https:', 'http:'], env)?.toString();
   return {
     ...common,
     ...(ingestFunctionArn !== undefined ? { ingestFunctionArn } : {}),
@@ -134,5 +151,15 @@ export function loadReconcileConfig(env: Env = process.env): ReconcileConfig {
     esmMaximumConcurrency: getIntFromEnv('ESM_MAXIMUM_CONCURRENCY', perMapping, { min, max }, env),
     ...(reserved !== undefined ? { ingestReservedConcurrency: reserved } : {}),
     ...(backfill !== undefined ? { backfill } : {}),
+    cadence: {
+      periodSeconds: getIntFromEnv(
+        'RECONCILE_PERIOD_SECONDS',
+        CADENCE_DEFAULTS.periodSeconds,
+        { min: 60, max: 86_400 },
+        env,
+      ),
+      healthyEvery: getIntFromEnv('RECONCILE_HEALTHY_EVERY', CADENCE_DEFAULTS.healthyEvery, { min: 1, max: 96 }, env),
+    },
+    ...(jobQueueUrl !== undefined ? { jobQueueUrl } : {}),
   };
 }

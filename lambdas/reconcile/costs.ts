@@ -382,6 +382,15 @@ export function actionCostImpact(code: ActionCode, a: CostAssumptions): CostImpa
           "the hub topology one SNS publish on the archive's topic (within the SNS free tier of 1 million a month; " +
           'deliveries to SQS are free)',
       };
+    case 'PUT_ARCHIVE_EVENT_RULE':
+      return {
+        monthlyUsd: FREE,
+        note:
+          '$0 — events AWS services (here S3) send to the default event bus, their rule matching and delivery to ' +
+          'SQS or SNS are not charged (Amazon EventBridge pricing: AWS service events are free); each log file ' +
+          'becomes one SQS message for the archive (within the SQS free tier), in the hub topology one SNS publish ' +
+          "on the archive's topic (within the SNS free tier; deliveries to SQS are free)",
+      };
     case 'CREATE_QUEUE':
       return {
         monthlyUsd: FREE,

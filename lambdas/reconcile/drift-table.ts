@@ -521,13 +521,18 @@ export const DRIFT_TABLE: readonly DriftEntry[] = [
   },
   {
     code: 'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
-    severities: ['medium'],
-    ifThisHappens: 'the archive bucket sends its events to Amazon EventBridge',
+    severities: ['high'],
+    ifThisHappens:
+      "the archive bucket sends its events to Amazon EventBridge and the collector's rule " +
+      "(`cloudtrail-collector-archive` on the default bus of the bucket's Region) is missing, disabled, or not as the " +
+      'collector wrote it',
     theCollectorDoes:
-      'leaves its notification configuration alone and prints the EventBridge rule to create (not created by the ' +
-      'collector yet)',
-    outcome: 'reports',
-    actions: [],
+      "leaves the bucket's notification configuration alone; lets EventBridge send to the archive's `outcomesqueue` " +
+      '(hub: publish to `outcomestopic`, created if needed) with `aws:SourceArn` = the rule, writes the rule (the ' +
+      "bucket's Object Created events under `<trail prefix>/AWSLogs/`, ENABLED) and its one target, and reads them " +
+      'back; in the hub topology subscribes the topic to the hub shard queue',
+    outcome: 'repairs',
+    actions: ['CREATE_TOPIC', 'PUT_ARCHIVE_EVENT_RULE', 'SUBSCRIBE'],
   },
 ];
 

@@ -1,39 +1,71 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { awsClients } from '../shared/aws-clients';
-import { LedgerTable } from '../shared/ledger';
+import { CollectorError } from '../shared/errors';
 import { logger } from '../shared/logger';
-import { OrganizationsRegistry } from '../shared/organization-registry';
-import { AccountsRegistry } from '../shared/registry';
-import { createReconcileClients } from './clients';
+import { AccountNotRegisteredError } from '../shared/registry';
 import { loadReconcileConfig } from './config';
-import { reconcileAll } from './reconcile';
-import { emitRunMetrics, requestFromEvent } from './run-request';
+import { isScheduledEvent, requestFromEvent } from './run-request';
+import { createReconcileRuntime } from './runtime';
+import { sweep, sweepMetrics, type SweepResult } from './sweep';
 import type { ReconcileReport } from './types';
+import { runJob } from './worker';
 
 // Read once at cold start: a bad variable fails the first invocation naming it.
-const config = loadReconcileConfig();
-const metrics = new Metrics({ namespace: 'CloudTrailCollector', serviceName: 'reconcile' });
-const registry = new AccountsRegistry(awsClients.dynamoDocument({ region: config.region }), config.accountsTable);
-// Freshness reads the ledger's newest files (LEDGER_TABLE, else <ACCOUNTS_TABLE>-ledger; docs/completeness.md).
-const ledger = new LedgerTable(registry.db, config.ledgerTable);
-const clients = createReconcileClients({ region: config.region });
-// A log archive's organization trail (its key prefix): the organization items of the registry table.
-const organizations = new OrganizationsRegistry(registry.db, config.accountsTable);
+const runtime = createReconcileRuntime(loadReconcileConfig());
 
-export const handler = async (event: unknown, context: Context): Promise<ReconcileReport> => {
+/** Kept back from the deadline for a direct run's lease, so that the lease never outlives the invocation. */
+const MARGIN_MS = 5_000;
+
+/**
+ * The reconcile function: the schedule runs the sweep (sweep.ts), which sends the due accounts' jobs to the job
+ * queue; a direct invocation `{"mode","accountId"}` reconciles that account here and returns its report (under
+ * the account's lease, like a worker); `{"mode"}` alone sends every account a job in that mode.
+ */
+export const handler = async (event: unknown, context: Context): Promise<ReconcileReport | SweepResult> => {
   logger.addContext(context);
   const request = requestFromEvent(event);
-  try {
-    const report = await reconcileAll(
-      registry,
-      { clients, config, logger, ledger, organizations },
-      { ...request, concurrency: config.concurrency },
+  const { worker } = runtime;
+  if (request.accountId !== undefined) {
+    const now = new Date();
+    const outcome = await runJob(
+      {
+        kind: 'reconcile-account',
+        accountId: request.accountId,
+        mode: request.mode,
+        reason: 'manual',
+        requestedAt: now.toISOString(),
+      },
+      worker,
+      {
+        owner: context.awsRequestId,
+        deadline: new Date(now.getTime() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS)),
+      },
     );
+    if (outcome.kind === 'not-registered') throw new AccountNotRegisteredError(request.accountId);
+    if (outcome.kind === 'lease-held') {
+      throw new CollectorError(
+        `account ${request.accountId} is being reconciled by ${outcome.owner}; try again in ${outcome.retryInSeconds} s`,
+      );
+    }
+    if (outcome.kind !== 'reconciled') throw new CollectorError(`unexpected outcome ${outcome.kind}`);
+    const report: ReconcileReport = { mode: request.mode, runAt: now.toISOString(), accounts: [outcome.report] };
     logger.info('reconcile report', { report });
-    emitRunMetrics(report, (name, value) => metrics.addMetric(name, MetricUnit.Count, value));
     return report;
+  }
+  try {
+    const result = await sweep(
+      {
+        registry: worker.registry,
+        queue: runtime.jobQueue(),
+        lambda: worker.clients.collector.lambda,
+        config: runtime.config,
+        logger,
+      },
+      { mode: request.mode, reason: isScheduledEvent(event) ? 'schedule' : 'manual' },
+    );
+    sweepMetrics(result, (name, value) => runtime.metrics.addMetric(name, MetricUnit.Count, value));
+    return result;
   } finally {
-    metrics.publishStoredMetrics();
+    runtime.metrics.publishStoredMetrics();
   }
 };

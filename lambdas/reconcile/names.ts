@@ -11,6 +11,9 @@ export const CHAIN_NAMES = {
   dlq: 'outcomesqueue-dlq',
 } as const;
 
+/** The collector's EventBridge rule on a log archive's default bus (rules/archive-notifications.ts). */
+export const ARCHIVE_EVENT_RULE_NAME = 'cloudtrail-collector-archive';
+
 /** `outcomes-<account id>`: the bucket created when the trail's bucket is gone. */
 export function defaultBucketName(accountId: string): string {
   return `outcomes-${accountId}`;

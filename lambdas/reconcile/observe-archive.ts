@@ -8,11 +8,20 @@
  * GetBucketNotificationConfiguration answers `EventBridgeConfiguration` when the bucket sends its events to
  * EventBridge (S3 API Reference, NotificationConfiguration; S3 User Guide, "Enabling Amazon EventBridge").
  */
+import { DescribeRuleCommand, ListTargetsByRuleCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import type { FilterRule, GetBucketNotificationConfigurationCommandOutput } from '@aws-sdk/client-s3';
-import type { ArchiveTrail, NotificationTarget, ObservedNotificationConfiguration } from './archive-types';
+import { ARCHIVE_EVENT_RULE_NAME } from './archive-path';
+import type {
+  ArchiveTrail,
+  NotificationTarget,
+  ObservedArchive,
+  ObservedEventRule,
+  ObservedNotificationConfiguration,
+} from './archive-types';
 import type { CustomerClients } from './clients';
 import { queueArn as buildQueueArn, topicArn as buildTopicArn } from '../shared/arn';
+import { awsErrorName } from '../shared/errors';
 import { CHAIN_NAMES } from './names';
 import { describeError, observeTopic, type HubSubscriptionReader } from './observe-resources';
 import { known, unknown, type ObservedState, type PlanContext } from './types';
@@ -103,13 +112,56 @@ export async function observeArchive(
         ExpectedBucketOwner: ctx.accountId,
       }),
     );
+    const notification = summarizeNotification(response);
     state.archive = known({
       bucketName: archive.bucketName,
       region,
-      notification: summarizeNotification(response),
+      notification,
       ...(trail !== undefined ? { trail } : {}),
+      ...(notification.eventBridge ? { eventRule: await observeEventRule(clients, region) } : {}),
     });
   } catch (error) {
     state.archive = unknown(describeError('GetBucketNotificationConfiguration', error));
+  }
+}
+
+/**
+ * The collector's rule on the archive's default event bus (DescribeRule, then ListTargetsByRule): null when
+ * EventBridge answers ResourceNotFoundException (EventBridge API Reference, DescribeRule).
+ */
+export async function observeEventRule(
+  clients: CustomerClients,
+  region: string,
+): Promise<NonNullable<ObservedArchive['eventRule']>> {
+  const events = clients.events?.(region);
+  if (events === undefined) return { known: false, error: 'no EventBridge client for the archive account' };
+  try {
+    return { known: true, value: await readEventRule(events, ARCHIVE_EVENT_RULE_NAME) };
+  } catch (error) {
+    return { known: false, error: describeError('DescribeRule', error) };
+  }
+}
+
+/** A rule of the default bus and its targets; null when there is no such rule (ResourceNotFoundException). */
+export async function readEventRule(
+  events: Pick<EventBridgeClient, 'send'>,
+  name: string,
+): Promise<ObservedEventRule | null> {
+  try {
+    const rule = await events.send(new DescribeRuleCommand({ Name: name }));
+    const targets = await events.send(new ListTargetsByRuleCommand({ Rule: name }));
+    return {
+      arn: rule.Arn ?? '',
+      state: rule.State ?? 'UNKNOWN',
+      ...(rule.EventPattern !== undefined ? { eventPattern: rule.EventPattern } : {}),
+      targets: (targets.Targets ?? []).map((target) => ({
+        id: target.Id ?? '',
+        arn: target.Arn ?? '',
+        ...(target.RoleArn !== undefined ? { roleArn: target.RoleArn } : {}),
+      })),
+    };
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') return null;
+    throw error;
   }
 }

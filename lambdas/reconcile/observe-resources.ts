@@ -231,12 +231,15 @@ export async function observeQueuesAndMappings(
   ctx: PlanContext,
   state: ObservedState,
   collector?: CollectorClients,
+  snapshot?: readonly ObservedEventSourceMapping[],
 ): Promise<void> {
   const queueArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
   const mappings = async () => {
-    if (ctx.ingestFunctionArn !== undefined && collector !== undefined) {
-      state.eventSourceMappings = await listEventSourceMappings(collector, queueArn);
-    }
+    if (ctx.ingestFunctionArn === undefined) return;
+    // The sweep's listing holds only the ingest function's mappings: the only ones the rules look at
+    // (rules/kit.ts collectorMappings).
+    if (snapshot !== undefined) state.eventSourceMappings = known([...snapshot]);
+    else if (collector !== undefined) state.eventSourceMappings = await listEventSourceMappings(collector, queueArn);
   };
   if (ctx.hub === undefined) {
     await Promise.all([observeQueues(clients, ctx, state), mappings()]);

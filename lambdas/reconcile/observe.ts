@@ -61,6 +61,7 @@ import {
   type EventSelectorSummary,
   type InsightSelection,
   type Observation,
+  type ObservedEventSourceMapping,
   type ObservedState,
   type ObservedTrail,
   type PlanContext,
@@ -68,6 +69,14 @@ import {
 } from './types';
 
 export { describeError, probeBucket } from './observe-resources';
+
+/**
+ * The sweep's listing of the ingest function's mappings from this account's queue (lambdas/reconcile/sweep.ts):
+ * with it, observe sends no ListEventSourceMappings (Lambda's control plane: 15 requests a second per account).
+ */
+export interface MappingSnapshot {
+  mappings?: readonly ObservedEventSourceMapping[];
+}
 
 /** What observe reads of the ledger: the newest collected file per Region (freshness). */
 export type LedgerReader = Pick<LedgerTable, 'newest'>;
@@ -81,6 +90,7 @@ export async function observeAccount(
   ctx: PlanContext,
   collector?: CollectorClients,
   ledger?: LedgerReader,
+  snapshot: MappingSnapshot = {},
 ): Promise<ObservedState> {
   const state = nothingObserved(ctx);
   const queueArn = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
@@ -94,7 +104,7 @@ export async function observeAccount(
       // A log archive: its bucket's notification configuration (after the trails, which may name its prefix).
       await observeArchive(clients, ctx, state, hubSubscriptionReader(ctx, collector));
     })(),
-    observeQueuesAndMappings(clients, ctx, state, collector),
+    observeQueuesAndMappings(clients, ctx, state, collector, snapshot.mappings),
   ]);
   return state;
 }

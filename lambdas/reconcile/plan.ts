@@ -60,6 +60,7 @@ export const ACTION_ORDER: readonly ActionCode[] = [
   'PUT_QUEUE_POLICY',
   // The archive queue's policy (written by the same action) must let S3 send before S3's test message.
   'PUT_BUCKET_NOTIFICATION',
+  'PUT_ARCHIVE_EVENT_RULE',
   'SUBSCRIBE',
   'SET_SUBSCRIPTION_ATTRIBUTES',
   'REUSE_TRAIL',

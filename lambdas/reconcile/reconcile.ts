@@ -37,6 +37,7 @@ import type {
   CostAssumptions,
   HubTarget,
   LogArchiveRef,
+  ObservedEventSourceMapping,
   ObservedState,
   Plan,
   PlanContext,
@@ -104,6 +105,11 @@ export interface AccountRunOptions {
   organizations?: readonly OrganizationRecord[];
   /** The run's mapping budget (reconcileAll shares one over every account); default: this account's alone. */
   budget?: MappingBudget;
+  /**
+   * The ingest function's mappings from this account's queue, as the sweep listed them (sweep.ts); absent:
+   * observe lists them itself.
+   */
+  mappings?: readonly ObservedEventSourceMapping[];
 }
 
 /** assume role -> observe -> plan -> apply -> record for one account. Never throws for an account's own problems. */
@@ -134,7 +140,13 @@ export async function reconcileAccount(
   let observed: ObservedState;
   try {
     customer = await deps.clients.customer(target);
-    observed = await observeAccount(customer, ctx, deps.clients.collector, deps.ledger);
+    observed = await observeAccount(
+      customer,
+      ctx,
+      deps.clients.collector,
+      deps.ledger,
+      options.mappings !== undefined ? { mappings: options.mappings } : {},
+    );
     // Never throws: a failure makes `digests` unknown (OBSERVE_INCOMPLETE) and keeps the cursor.
     const digests = await observeDigests({ record, state: observed, clients: customer, ledger: deps.ledger, now });
     if (digests !== undefined) observed.digests = digests;
@@ -266,6 +278,8 @@ export interface ReconcileAllOptions {
   /** Only this account (it must be registered). */
   accountId?: string;
   concurrency?: number;
+  /** Called before the first account (done 0) and after each one: the CLI's progress line (bin/commands/progress.ts). */
+  onProgress?: (progress: { done: number; total: number; failed: number }) => void;
 }
 
 /** Every registered account (or one), at most `concurrency` at once; one account's failure never stops the others. */
@@ -282,30 +296,44 @@ export async function reconcileAll(
 
   // Every registered account's mapping counts, also those of accounts this run does not reconcile.
   const budget = MappingBudget.of(records, deps.config);
-  const settled = await mapSettled(selected, options.concurrency ?? 10, (record) =>
-    reconcileAccount(record, { ...deps, registry }, options.mode, {
-      logArchives: logArchivesFor(record.accountId, records),
-      organizations,
-      ...(budget !== undefined ? { budget } : {}),
-    }),
-  );
+  const progress = { done: 0, total: selected.length, failed: 0 };
+  options.onProgress?.({ ...progress });
+  const settled = await mapSettled(selected, options.concurrency ?? 10, async (record) => {
+    let failed = true;
+    try {
+      const report = await reconcileAccount(record, { ...deps, registry }, options.mode, {
+        logArchives: logArchivesFor(record.accountId, records),
+        organizations,
+        ...(budget !== undefined ? { budget } : {}),
+      });
+      failed = report.status === 'error';
+      return report;
+    } finally {
+      progress.done += 1;
+      if (failed) progress.failed += 1;
+      options.onProgress?.({ ...progress });
+    }
+  });
   const accounts = settled.map((result, index): AccountReport => {
     if (result.status === 'fulfilled') return result.value;
     const accountId = selected[index]!.accountId;
     deps.logger.error('reconcile failed for account', { accountId, error: errorMessage(result.reason) });
-    return {
-      accountId,
-      status: 'error',
-      findings: [
-        finding('OBSERVE_INCOMPLETE', 'high', accountId, `the reconcile run failed: ${errorMessage(result.reason)}`),
-      ],
-      actions: [],
-    };
+    return failedAccountReport(accountId, result.reason);
   });
   const counts: Record<string, number> = {};
   for (const account of accounts) counts[account.status] = (counts[account.status] ?? 0) + 1;
   deps.logger.info('reconcile run finished', { mode: options.mode, runAt, accounts: accounts.length, ...counts });
   return { mode: options.mode, runAt, accounts };
+}
+
+/** The report of an account whose run failed outside its own problems (the run threw): status error. */
+export function failedAccountReport(accountId: string, error: unknown): AccountReport {
+  return {
+    accountId,
+    status: 'error',
+    findings: [finding('OBSERVE_INCOMPLETE', 'high', accountId, `the reconcile run failed: ${errorMessage(error)}`)],
+    actions: [],
+  };
 }
 
 /**
@@ -571,7 +599,7 @@ function countRecreations(
 }
 
 /** The registered organizations, once per run; a failure only leaves the log archives without them (logged). */
-async function registeredOrganizations(deps: Omit<ReconcileDeps, 'registry'>): Promise<OrganizationRecord[]> {
+export async function registeredOrganizations(deps: Omit<ReconcileDeps, 'registry'>): Promise<OrganizationRecord[]> {
   if (deps.organizations === undefined) return [];
   try {
     return await deps.organizations.list();

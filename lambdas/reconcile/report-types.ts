@@ -130,6 +130,8 @@ export const ACTION_CODES = [
   'RETIRE_TRAIL',
   /** Merges one queue configuration into the log archive bucket's notification configuration (apply-archive.ts). */
   'PUT_BUCKET_NOTIFICATION',
+  /** The log archive's EventBridge rule and target, when its bucket sends its events to EventBridge (apply-archive.ts). */
+  'PUT_ARCHIVE_EVENT_RULE',
 ] as const;
 
 export type ActionCode = (typeof ACTION_CODES)[number];

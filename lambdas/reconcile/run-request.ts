@@ -27,6 +27,20 @@ export function requestFromEvent(event: unknown): ReconcileRequest {
 }
 
 /**
+ * An EventBridge schedule's event (`"detail-type": "Scheduled Event"`, source `aws.events`: Amazon EventBridge
+ * User Guide, "Creating a rule that runs on a schedule"): the sweep sends only the accounts that are due. Any
+ * other run request without an account sends every account a job.
+ */
+export function isScheduledEvent(event: unknown): boolean {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    (event as Record<string, unknown>)['detail-type'] === 'Scheduled Event' &&
+    (event as Record<string, unknown>).source === 'aws.events'
+  );
+}
+
+/**
  * The nearest-rank percentile (p in 0..100) of some values; undefined for none. p99 of fewer than 100 values is
  * their maximum.
  */

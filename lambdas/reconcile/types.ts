@@ -353,7 +353,12 @@ export type {
   ObservedArchive,
   ObservedNotificationConfiguration,
 } from './archive-types';
-import type { ArchiveNotificationParams, LogArchiveContext, ObservedArchive } from './archive-types';
+import type {
+  ArchiveEventRuleParams,
+  ArchiveNotificationParams,
+  LogArchiveContext,
+  ObservedArchive,
+} from './archive-types';
 
 // ---- planned actions: what apply needs beyond the report -------------------------------------------------
 
@@ -429,7 +434,12 @@ export type ActionSpec =
    * The log archive's path (rules/archive-notifications.ts, apply-archive.ts): the queue policy lets S3 send from
    * the bucket, then one queue configuration is merged into the bucket's notification configuration.
    */
-  | { code: 'PUT_BUCKET_NOTIFICATION'; params: ArchiveNotificationParams };
+  | { code: 'PUT_BUCKET_NOTIFICATION'; params: ArchiveNotificationParams }
+  /**
+   * The log archive's EventBridge path (the bucket sends its events to EventBridge): the queue or topic policy lets
+   * EventBridge send from the rule, then the rule and its one target are written and read back.
+   */
+  | { code: 'PUT_ARCHIVE_EVENT_RULE'; params: ArchiveEventRuleParams };
 
 /**
  * The chain parts an action changes: the registry records a part only when all its actions applied. `backfill`

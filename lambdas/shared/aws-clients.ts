@@ -1,11 +1,13 @@
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
@@ -20,6 +22,8 @@ export interface ClientOptions {
   credentials?: Credentials;
   /** Emulator or VPC endpoint; when set, S3 uses path-style addressing. Defaults to AWS_ENDPOINT_URL. */
   endpoint?: string;
+  /** The SDK's retry mode and attempts (default: standard, 4); the reconcile's clients use adaptive (clients.ts). */
+  retry?: { mode: 'standard' | 'adaptive'; maxAttempts: number };
 }
 
 /** Keep-alive sockets reused across clients: streaming GetObject and the many small control-plane calls. */
@@ -36,7 +40,8 @@ function baseConfig(options: ClientOptions) {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(endpoint ? { endpoint } : {}),
     requestHandler: sharedHttpHandler,
-    maxAttempts: 4,
+    maxAttempts: options.retry?.maxAttempts ?? 4,
+    ...(options.retry ? { retryMode: options.retry.mode } : {}),
   };
 }
 
@@ -66,6 +71,8 @@ export const awsClients = {
   lambda: (options: ClientOptions) => new LambdaClient(baseConfig(options)),
   organizations: (options: ClientOptions) => new OrganizationsClient(baseConfig(options)),
   secretsManager: (options: ClientOptions) => new SecretsManagerClient(baseConfig(options)),
+  firehose: (options: ClientOptions) => new FirehoseClient(baseConfig(options)),
+  eventBridge: (options: ClientOptions) => new EventBridgeClient(baseConfig(options)),
   dynamoDocument: (options: ClientOptions) =>
     DynamoDBDocumentClient.from(new DynamoDBClient(baseConfig(options)), {
       marshallOptions: { removeUndefinedValues: true },

@@ -1,6 +1,7 @@
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { CollectorError, awsErrorName, errorMessage } from './errors';
+import { LruCache } from './lru-cache';
 
 /** AssumeRole into a customer account failed: the role is missing, the ExternalId is wrong, or STS throttled. */
 export class RoleAssumptionError extends CollectorError {
@@ -25,14 +26,22 @@ export interface CredentialCacheOptions {
   refreshMarginMs?: number;
   durationSeconds?: number;
   now?: () => number;
+  /**
+   * Roles whose credentials are kept (least recently used dropped first; default 256). A dropped role is assumed
+   * again on its next use, so the bound costs AssumeRole calls, never correctness.
+   */
+  maxEntries?: number;
 }
 
+export const DEFAULT_CREDENTIAL_CACHE_SIZE = 256;
+
 /**
- * Assumed-role credentials per customer role, cached until shortly before they expire. Concurrent callers for
- * the same role share one AssumeRole call. The ExternalId is always sent: a role without one is never assumed.
+ * Assumed-role credentials per customer role, cached until shortly before they expire, for at most `maxEntries`
+ * roles (a warm function sees every account over time: issue 14). Concurrent callers for the same role share one
+ * AssumeRole call. The ExternalId is always sent: a role without one is never assumed.
  */
 export class AssumedRoleCredentialCache {
-  private readonly entries = new Map<string, Promise<AwsCredentialIdentity>>();
+  private readonly entries: LruCache<string, Promise<AwsCredentialIdentity>>;
   private readonly refreshMarginMs: number;
   private readonly durationSeconds: number;
   private readonly now: () => number;
@@ -45,6 +54,12 @@ export class AssumedRoleCredentialCache {
     this.refreshMarginMs = options.refreshMarginMs ?? 5 * 60_000;
     this.durationSeconds = options.durationSeconds ?? 3600;
     this.now = options.now ?? Date.now;
+    this.entries = new LruCache(options.maxEntries ?? DEFAULT_CREDENTIAL_CACHE_SIZE);
+  }
+
+  /** Roles whose credentials are held now. */
+  get size(): number {
+    return this.entries.size;
   }
 
   async credentialsFor(target: RoleTarget): Promise<AwsCredentialIdentity> {

@@ -1,4 +1,4 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { isAccountId } from './arn';
 import { PermanentInputError } from './errors';
 
@@ -40,7 +40,19 @@ export interface ReconcileJob {
     maximumConcurrency?: number;
     batchSize?: number;
   }>;
+  /**
+   * What the sweep read of the other registry items for this account, so a worker does not scan the registry per
+   * job: the registered log archives of this account (reconcile.ts logArchivesFor) and the number of recorded
+   * event source mappings (capacity.ts MappingBudget). Absent (triggers, manual runs): the worker reads them.
+   */
+  context?: {
+    logArchives: Array<{ accountId: string; bucketNames: string[] }>;
+    recordedMappings: number;
+  };
 }
+
+/** SQS's SendMessageBatch takes at most 10 entries (Amazon SQS API Reference, SendMessageBatch). */
+export const SEND_BATCH_SIZE = 10;
 
 const REASONS: readonly ReconcileJobReason[] = ['schedule', 'trigger', 'manual'];
 
@@ -75,7 +87,59 @@ export function parseReconcileJob(body: string): ReconcileJob {
       `reconcile job: requestedAt must be an ISO time, got ${JSON.stringify(job.requestedAt)}`,
     );
   }
+  if (job.mappings !== undefined) checkMappings(job.mappings);
+  if (job.context !== undefined) checkContext(job.context);
   return job as ReconcileJob;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkMappings(mappings: unknown): void {
+  if (!Array.isArray(mappings)) throw new PermanentInputError('reconcile job: mappings must be an array');
+  mappings.forEach((mapping: unknown, index) => {
+    const where = `reconcile job: mappings[${index}]`;
+    if (!isObject(mapping)) throw new PermanentInputError(`${where} must be an object`);
+    for (const name of ['uuid', 'eventSourceArn', 'functionArn', 'state'] as const) {
+      if (typeof mapping[name] !== 'string' || mapping[name] === '') {
+        throw new PermanentInputError(
+          `${where}.${name} must be a non-empty string, got ${JSON.stringify(mapping[name])}`,
+        );
+      }
+    }
+    for (const name of ['maximumConcurrency', 'batchSize'] as const) {
+      if (mapping[name] !== undefined && !Number.isInteger(mapping[name])) {
+        throw new PermanentInputError(`${where}.${name} must be an integer, got ${JSON.stringify(mapping[name])}`);
+      }
+    }
+  });
+}
+
+function checkContext(context: unknown): void {
+  if (!isObject(context)) throw new PermanentInputError('reconcile job: context must be an object');
+  const { logArchives, recordedMappings } = context;
+  if (!Number.isInteger(recordedMappings) || (recordedMappings as number) < 0) {
+    throw new PermanentInputError(
+      `reconcile job: context.recordedMappings must be a whole number, got ${JSON.stringify(recordedMappings)}`,
+    );
+  }
+  if (!Array.isArray(logArchives)) throw new PermanentInputError('reconcile job: context.logArchives must be an array');
+  logArchives.forEach((archive: unknown, index) => {
+    const where = `reconcile job: context.logArchives[${index}]`;
+    if (!isObject(archive) || !isAccountId(archive.accountId)) {
+      throw new PermanentInputError(`${where}.accountId must be 12 digits`);
+    }
+    if (!Array.isArray(archive.bucketNames) || !archive.bucketNames.every((name) => typeof name === 'string')) {
+      throw new PermanentInputError(`${where}.bucketNames must be an array of bucket names`);
+    }
+  });
+}
+
+/** What sendBatch could not enqueue, after one retry of the entries SQS refused: the jobs and SQS's reasons. */
+export interface UnsentJob {
+  job: ReconcileJob;
+  reason: string;
 }
 
 /** Sends jobs to the reconcile job queue (RECONCILE_JOB_QUEUE_URL). */
@@ -94,5 +158,42 @@ export class ReconcileJobQueue {
         ...(options.delaySeconds !== undefined ? { DelaySeconds: options.delaySeconds } : {}),
       }),
     );
+  }
+
+  /**
+   * Sends jobs SEND_BATCH_SIZE at a time. SendMessageBatch can succeed for some entries and fail for others
+   * (its `Failed` list, each with a code and whether the sender is at fault): the failed entries are sent once
+   * more, and what still fails is returned, not thrown, so one refused job does not lose the others.
+   */
+  async sendBatch(jobs: readonly ReconcileJob[]): Promise<UnsentJob[]> {
+    const unsent: UnsentJob[] = [];
+    for (let start = 0; start < jobs.length; start += SEND_BATCH_SIZE) {
+      let pending = jobs.slice(start, start + SEND_BATCH_SIZE);
+      for (let attempt = 0; attempt < 2 && pending.length > 0; attempt += 1) {
+        const failed = await this.sendEntries(pending);
+        const last = attempt === 1;
+        pending = failed.filter(({ senderFault }) => !senderFault && !last).map(({ job }) => job);
+        for (const entry of failed) {
+          if (entry.senderFault || last) unsent.push({ job: entry.job, reason: entry.reason });
+        }
+      }
+    }
+    return unsent;
+  }
+
+  private async sendEntries(
+    jobs: readonly ReconcileJob[],
+  ): Promise<Array<{ job: ReconcileJob; reason: string; senderFault: boolean }>> {
+    const response = await this.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: this.queueUrl,
+        Entries: jobs.map((job, index) => ({ Id: String(index), MessageBody: JSON.stringify(job) })),
+      }),
+    );
+    return (response.Failed ?? []).map((failure) => ({
+      job: jobs[Number(failure.Id)]!,
+      reason: `${failure.Code ?? 'unknown'}: ${failure.Message ?? 'no message'}`,
+      senderFault: failure.SenderFault === true,
+    }));
   }
 }

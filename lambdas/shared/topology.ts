@@ -36,8 +36,12 @@ export function loadIngestTopology(env: Env = process.env): IngestTopology {
   return raw;
 }
 
-/** The most hub queues a stack may have: each is a queue, a DLQ, a mapping and two alarms. */
-export const MAX_HUB_SHARDS = 64;
+/**
+ * The most hub queues a stack may have: each shard is 7 resources (a queue, a DLQ, their two policies, a mapping and
+ * two alarms), and a CloudFormation stack holds at most 500 resources (CloudFormation User Guide, "AWS
+ * CloudFormation quotas"); at 48 the whole collector stack stays near 400, with room for what it grows.
+ */
+export const MAX_HUB_SHARDS = 48;
 
 /** `cloudtrail-collector-ingest-03`: the hub queue of shard 3. */
 export function hubQueueName(shard: number): string {

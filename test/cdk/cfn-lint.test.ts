@@ -8,13 +8,14 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GENERATED_FILES } from '../../lib/names';
+import { PYTHON_TOOLS_HINT, cfnLintCommand } from '../../testkit/python-tools';
 import { ROOT } from './code-scan';
 import { synthApp } from './support';
 
-const INSTALL_HINT = 'cfn-lint is not installed: pip install "moto[server]" cfn-lint';
+const INSTALL_HINT = `cfn-lint is not installed: ${PYTHON_TOOLS_HINT}`;
 
 function cfnLint(args: string[]) {
-  return spawnSync('cfn-lint', args, { encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(cfnLintCommand(), args, { encoding: 'utf8', timeout: 120_000 });
 }
 
 describe('cfn-lint', () => {
@@ -46,7 +47,8 @@ describe('cfn-lint', () => {
     ]);
     const assets = readdirSync(outdir).filter((entry) => entry.startsWith('asset.'));
     const bundles = assets.filter((entry) => existsSync(path.join(outdir, entry, 'index.js')));
-    expect(bundles).toHaveLength(2);
+    // ingest, the reconcile sweep and the reconcile worker.
+    expect(bundles).toHaveLength(3);
     for (const bundle of bundles) {
       expect(existsSync(path.join(outdir, bundle, 'index.js.map'))).toBe(true);
     }

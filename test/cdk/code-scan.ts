@@ -15,6 +15,8 @@ export const LAMBDAS = path.join(ROOT, 'lambdas');
 const SERVICES: Record<string, string> = {
   '@aws-sdk/client-cloudtrail': 'CloudTrail',
   '@aws-sdk/client-dynamodb': 'DynamoDB',
+  '@aws-sdk/client-eventbridge': 'EventBridge',
+  '@aws-sdk/client-firehose': 'Firehose',
   '@aws-sdk/lib-dynamodb': 'DynamoDB',
   '@aws-sdk/client-lambda': 'Lambda',
   '@aws-sdk/client-organizations': 'Organizations',
@@ -22,6 +24,7 @@ const SERVICES: Record<string, string> = {
   '@aws-sdk/client-secrets-manager': 'SecretsManager',
   '@aws-sdk/client-sns': 'SNS',
   '@aws-sdk/client-sqs': 'SQS',
+  '@aws-sdk/client-cloudformation': 'CloudFormation',
   '@aws-sdk/client-sts': 'STS',
 };
 

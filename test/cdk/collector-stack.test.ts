@@ -167,8 +167,96 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
         'ReconcileFunctionEventInvokeConfigE10D2BD2',
         'ReconcileSchedule3E7728F7',
         'ReconcileScheduleAllowEventRuleCloudTrailCollectorReconcileFunction4BBE3BDC4912A539',
+        // New with the sweep and its worker (issue 14): the job queue, its DLQ and mapping, the worker.
+        'ReconcileJobsDeadLetterQueue2989EAB5',
+        'ReconcileJobsDeadLetterQueuePolicy4A5FE673',
+        'ReconcileJobsMapping4969F89B',
+        'ReconcileJobsQueue28C0B619',
+        'ReconcileJobsQueuePolicy7C94419E',
+        'ReconcileWorkerFunction406EB7A1',
+        'ReconcileWorkerLogs39F7BE64',
       ].sort(),
     );
+  });
+
+  describe('reconcile jobs: the sweep sends one job per due account, the worker takes them', () => {
+    const queue = () => {
+      const found = byType('AWS::SQS::Queue').find(
+        ([, r]) => r.Properties.QueueName === 'cloudtrail-collector-reconcile-jobs',
+      );
+      if (!found) throw new Error('no job queue');
+      return found;
+    };
+
+    test('the job queue: SSE, TLS only, this account only, visibility 6 x the worker timeout, a DLQ after 5 receives', () => {
+      const [queueId, jobs] = queue();
+      expect(jobs.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: 6 * 300,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^ReconcileJobsDeadLetterQueue/), 'Arn'] },
+          maxReceiveCount: 5,
+        },
+      });
+      const policy = byType('AWS::SQS::QueuePolicy').find(([, r]) =>
+        JSON.stringify(r.Properties.Queues).includes(queueId),
+      );
+      const statements = (policy?.[1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          expect.objectContaining({
+            Sid: 'OnlyThisAccount',
+            Effect: 'Deny',
+            Condition: { StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      );
+    });
+
+    test('the worker: capped concurrency, its mapping with MaximumConcurrency and ReportBatchItemFailures, the reconcile role', () => {
+      const [workerId, worker] = fn(FUNCTION_NAMES.reconcileWorker);
+      const [, sweep] = fn(FUNCTION_NAMES.reconcile);
+      expect(worker.Properties).toMatchObject({ ReservedConcurrentExecutions: 10, Timeout: 300, MemorySize: 512 });
+      // The customer roles trust the reconcile role by name: the worker runs as it.
+      expect(worker.Properties.Role).toEqual(sweep.Properties.Role);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: workerId },
+        EventSourceArn: { 'Fn::GetAtt': [queue()[0], 'Arn'] },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 10 },
+      });
+      const env = deployedEnv(FUNCTION_NAMES.reconcileWorker);
+      expect(env).toMatchObject({
+        RECONCILE_PERIOD_SECONDS: '900',
+        RECONCILE_HEALTHY_EVERY: '4',
+        RECONCILE_ROLE_ARN: `arn:aws:iam::123456789012:role/${COLLECTOR_ROLE_NAMES.reconcile}`,
+      });
+      expect(env.RECONCILE_JOB_QUEUE_URL).toBe(deployedEnv(FUNCTION_NAMES.reconcile).RECONCILE_JOB_QUEUE_URL);
+      expect(loadReconcileConfig(env).cadence).toEqual({ periodSeconds: 900, healthyEvery: 4 });
+    });
+
+    test('the reconcile role may send to, and poll, only the job queue; and write to both log groups', () => {
+      const statements = roleInlineStatements(role(COLLECTOR_ROLE_NAMES.reconcile)[1]);
+      const [queueId] = queue();
+      const onQueue = statements.filter((statement) => JSON.stringify(statement.Resource).includes(queueId));
+      expect(onQueue.flatMap((statement) => statement.Action as string[]).sort()).toEqual([
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ]);
+      const logs = statements.find((statement) => (statement.Action as string[]).includes('logs:PutLogEvents'));
+      expect(JSON.stringify(logs?.Resource)).toContain('ReconcileLogs');
+      expect(JSON.stringify(logs?.Resource)).toContain('ReconcileWorkerLogs');
+    });
+
+    test('outputs: the job queue URL and ARN for the senders', () => {
+      expect(json.Outputs.ReconcileJobQueueUrl!.Value).toEqual({ Ref: queue()[0] });
+      expect(json.Outputs.ReconcileJobQueueArn!.Value).toEqual({ 'Fn::GetAtt': [queue()[0], 'Arn'] });
+    });
   });
 
   test('the EventBridge schedule runs reconcile every 15 minutes, with retries and a dead-letter queue', () => {
@@ -192,8 +280,12 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
   });
 
   describe('event source: mappings are created at run time by reconcile, on the customer queues', () => {
-    test('no static mapping in the stack; the ingest role may poll only queues named outcomesqueue in this region', () => {
-      template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    test('no static mapping to ingest in the stack; the ingest role may poll only queues named outcomesqueue in this region', () => {
+      // The one mapping is the reconcile job queue's, to the worker.
+      const [ingestId] = fn(FUNCTION_NAMES.ingest);
+      expect(
+        byType('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties).includes(ingestId)),
+      ).toEqual([]);
       const statements = roleInlineStatements(role(COLLECTOR_ROLE_NAMES.ingest)[1]);
       const polling = statements.find((statement) => statement.Sid === 'EventSourcePollingCustomerQueuesInRegion');
       expect(polling).toMatchObject({
@@ -290,7 +382,8 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
       });
       expect(resource.Properties.ManagedPolicyArns).toBeUndefined();
       expect(allowedActions(roleInlineStatements(resource))).toEqual(
-        actionsFor(principal, undefined, 'customer-queue'),
+        // cdk.json's sink is the NDJSON intake: the Firehose grant is for sink.type firehose only.
+        actionsFor(principal, undefined, 'customer-queue', 'ndjson'),
       );
     }
     // Nothing else grants to them: no separate policies, no managed policies.
@@ -308,8 +401,8 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
 
   test('every function has its own log group with the configured retention, kept on delete', () => {
     const groups = byType('AWS::Logs::LogGroup');
-    // The two functions' and the template publisher's (BucketDeployment's handler).
-    expect(groups).toHaveLength(3);
+    // The three functions' and the template publisher's (BucketDeployment's handler).
+    expect(groups).toHaveLength(4);
     for (const [, group] of groups) {
       expect(group.Properties.RetentionInDays).toBe(90);
       expect(group.DeletionPolicy).toBe('Retain');
@@ -325,6 +418,7 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
     expect(alarms.map((alarm) => alarm.AlarmName).sort()).toEqual([
       'cloudtrail-collector-accounts-lagging',
       'cloudtrail-collector-accounts-not-healthy',
+      'cloudtrail-collector-accounts-not-reconciled-in-time',
       'cloudtrail-collector-accounts-stale',
       'cloudtrail-collector-dead-letter-messages',
       'cloudtrail-collector-ingest-downstream-unavailable',
@@ -334,6 +428,7 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
       'cloudtrail-collector-ingest-visibility-change-denied',
       'cloudtrail-collector-reconcile-errors',
       'cloudtrail-collector-reconcile-failures-queued',
+      'cloudtrail-collector-reconcile-jobs-dead-lettered',
       'cloudtrail-collector-reconcile-not-running',
     ]);
     const [topicId] = byType('AWS::SNS::Topic')[0]!;
@@ -430,7 +525,8 @@ describe('CollectorStack (cdk.json configuration, customer-queue topology)', () 
   test('outputs: the topology for the CLI, and no hub queues', () => {
     expect(json.Outputs.IngestTopology!.Value).toBe('customer-queue');
     expect(json.Outputs).not.toHaveProperty('HubQueueArns');
-    template.resourceCountIs('AWS::SQS::Queue', 1);
+    // The reconcile failure queue, and the reconcile job queue with its DLQ.
+    template.resourceCountIs('AWS::SQS::Queue', 3);
     template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
   });
 

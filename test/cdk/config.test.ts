@@ -32,8 +32,8 @@ describe('configuration from cdk.json context', () => {
     [{ ingest: { timeoutSeconds: 901 } }, 'cloudtrailCollector.ingest.timeoutSeconds', /30 to 900/],
     [{ ingest: { reservedConcurrency: 0 } }, 'cloudtrailCollector.ingest.reservedConcurrency', /from 1/],
     [{ ingest: { topology: 'fan-out' } }, 'cloudtrailCollector.ingest.topology', /one of hub, customer-queue/],
-    [{ ingest: { hubShards: 0 } }, 'cloudtrailCollector.ingest.hubShards', /from 1 to 64/],
-    [{ ingest: { hubShards: 65 } }, 'cloudtrailCollector.ingest.hubShards', /from 1 to 64/],
+    [{ ingest: { hubShards: 0 } }, 'cloudtrailCollector.ingest.hubShards', /from 1 to 48/],
+    [{ ingest: { hubShards: 49 } }, 'cloudtrailCollector.ingest.hubShards', /from 1 to 48/],
     [{ ingest: { maximumConcurrency: 1 } }, 'cloudtrailCollector.ingest.maximumConcurrency', /from 2 to 1000/],
     [{ ingest: { maximumConcurrency: 1001 } }, 'cloudtrailCollector.ingest.maximumConcurrency', /from 2 to 1000/],
     [{ ingest: { hubShard: 8 } }, 'cloudtrailCollector.ingest.hubShard', /unknown key/],
@@ -54,6 +54,9 @@ describe('configuration from cdk.json context', () => {
       /shorter than the schedule period/,
     ],
     [{ reconcile: { concurrency: 1000 } }, 'cloudtrailCollector.reconcile.concurrency', /1 to 500/],
+    [{ reconcile: { healthyEvery: 0 } }, 'cloudtrailCollector.reconcile.healthyEvery', /from 1 to 96/],
+    [{ reconcile: { workerConcurrency: 1 } }, 'cloudtrailCollector.reconcile.workerConcurrency', /from 2 to 1000/],
+    [{ reconcile: { workerTimeoutSeconds: 30 } }, 'cloudtrailCollector.reconcile.workerTimeoutSeconds', /60 to 900/],
     [{ alarms: { emails: ['ops'] } }, 'cloudtrailCollector.alarms.emails[0]', /e-mail/],
     [{ alarms: { staleAfterMinutes: 5 } }, 'cloudtrailCollector.alarms.staleAfterMinutes', /60 to/],
     [
@@ -105,7 +108,7 @@ describe('configuration from cdk.json context', () => {
 
     test('hub: a configuration that fits passes, the boundary included', () => {
       expect(failure({ reservedConcurrency: 34 })).toBeUndefined();
-      expect(failure({ hubShards: 64, maximumConcurrency: 2, reservedConcurrency: 130 })).toBeUndefined();
+      expect(failure({ hubShards: 48, maximumConcurrency: 2, reservedConcurrency: 98 })).toBeUndefined();
       expect(
         parseCollectorConfig({ ingest: { hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 4 } }).ingest,
       ).toMatchObject({ topology: 'hub', hubShards: 1, maximumConcurrency: 2, reservedConcurrency: 4 });

@@ -7,6 +7,7 @@ import { CHAIN_NAMES, COLLECTOR_ROLE_NAMES, CUSTOMER_ROLE_NAME, GENERATED_FILES 
 import {
   CUSTOMER_GROUPS,
   DENIED_COST_ACTIONS,
+  LOG_ARCHIVE_ONLY_SCOPES,
   actionsFor,
   statementsFor,
   type PermissionGroup,
@@ -55,12 +56,12 @@ function variantActions(variant: 'standard' | 'log-archive', groups?: readonly P
   if (variant === 'log-archive') return all;
   const archiveOnly = new Set(
     statementsFor('customer', groups)
-      .filter((statement) => statement.scope === 'logArchiveBucket')
+      .filter((statement) => LOG_ARCHIVE_ONLY_SCOPES.has(statement.scope))
       .flatMap((statement) => statement.actions),
   );
   const elsewhere = new Set(
     statementsFor('customer', groups)
-      .filter((statement) => statement.scope !== 'logArchiveBucket')
+      .filter((statement) => !LOG_ARCHIVE_ONLY_SCOPES.has(statement.scope))
       .flatMap((statement) => statement.actions),
   );
   return all.filter((action) => !archiveOnly.has(action) || elsewhere.has(action));
@@ -79,6 +80,7 @@ describe.each([
         'ExternalId',
         'Mode',
         ...(variant === 'log-archive' ? ['LogArchiveBucketName'] : []),
+        'TamperEvents',
       ].sort(),
     );
     expect(template.Parameters.CollectorAccountId).toMatchObject({ Type: 'String', AllowedPattern: '^\\d{12}$' });
@@ -89,9 +91,12 @@ describe.each([
   });
 
   test('CloudTrailCollectorRole trusts exactly the collector ingest and reconcile roles, by ARN, with the ExternalId', () => {
+    // The other role is EventBridge's for the tamper-calls rule (test/cdk/tamper-events.test.ts).
     const roles = assertions.findResources('AWS::IAM::Role');
-    expect(Object.keys(roles)).toHaveLength(1);
-    const role = Object.values(roles)[0] as Resource;
+    expect(Object.keys(roles)).toHaveLength(2);
+    const role = Object.values(roles).find(
+      (r) => (r as Resource).Properties.RoleName === CUSTOMER_ROLE_NAME,
+    ) as Resource;
     expect(role.Properties.RoleName).toBe(CUSTOMER_ROLE_NAME);
     const trust = (role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
     const principals = trust.flatMap((statement) =>
@@ -130,7 +135,10 @@ describe.each([
   });
 
   test('the repair policy exists only in apply mode, and nothing outside it can write', () => {
-    expect(template.Conditions).toEqual({ RepairAllowed: { 'Fn::Equals': [{ Ref: 'Mode' }, 'apply'] } });
+    expect(template.Conditions).toEqual({
+      RepairAllowed: { 'Fn::Equals': [{ Ref: 'Mode' }, 'apply'] },
+      TamperEventsOn: { 'Fn::Equals': [{ Ref: 'TamperEvents' }, 'on'] },
+    });
     const repair = policyNamed(template, 'cloudtrail-collector-repair');
     expect(repair.Condition).toBe('RepairAllowed');
     for (const policy of policies(template)) {
@@ -182,6 +190,13 @@ describe.each([
         expect(variant).toBe('log-archive');
         expect([...actions]).toEqual(['s3:PutBucketNotification']);
         expect(resources).toEqual(['arn:<AWS::Partition>:s3:::<LogArchiveBucketName>']);
+        continue;
+      }
+      if (actions.includes('events:PutRule')) {
+        // The log archive's EventBridge path: the collector's one rule on this account's default bus, nothing else.
+        expect(variant).toBe('log-archive');
+        expect([...actions].sort()).toEqual(['events:PutRule', 'events:PutTargets']);
+        expect(resources).toEqual(['arn:<AWS::Partition>:events:*:<AWS::AccountId>:rule/cloudtrail-collector-archive']);
         continue;
       }
       for (const resource of resources) {
@@ -271,7 +286,13 @@ describe('the customer deploy command', () => {
       .exec(command)![1]!
       .split(' ')
       .map((pair) => pair.split('=')[0]);
-    expect(overrides.sort()).toEqual(Object.keys(standard.Parameters).sort());
+    // TamperEvents is left to its default (on): the customer who does not want the rule adds TamperEvents=off.
+    expect(overrides.sort()).toEqual(
+      Object.keys(standard.Parameters)
+        .filter((name) => name !== 'TamperEvents')
+        .sort(),
+    );
+    expect(standard.Parameters.TamperEvents?.Default).toBe('on');
     expect(command).toContain('CAPABILITY_NAMED_IAM'); // the role has a fixed name
   });
 });

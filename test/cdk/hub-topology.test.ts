@@ -94,9 +94,9 @@ describe.each([
   const hubQueueArns = Array.from({ length: shards }, (_, shard) => queueArn(hubQueueName(shard)));
 
   test('K queues, each with its own DLQ: SSE-SQS, 14 days, visibility 6 x the ingest timeout, redrive after HUB_MAX_RECEIVE_COUNT', () => {
-    // The reconcile failure queue, a queue and a DLQ per shard, and the backfill queue and its DLQ
-    // (test/cdk/ledger-backfill.test.ts).
-    expect(byType(json, 'AWS::SQS::Queue')).toHaveLength(1 + 2 * shards + 2);
+    // The reconcile failure queue, a queue and a DLQ per shard, the backfill queue and its DLQ
+    // (test/cdk/ledger-backfill.test.ts), and the reconcile job queue and its DLQ (lib/reconcile-jobs.construct.ts).
+    expect(byType(json, 'AWS::SQS::Queue')).toHaveLength(1 + 2 * shards + 2 + 2);
     for (let shard = 0; shard < shards; shard += 1) {
       const [dlqId, dlq] = named(json, 'AWS::SQS::Queue', 'QueueName', hubDeadLetterQueueName(shard));
       const [, queue] = named(json, 'AWS::SQS::Queue', 'QueueName', hubQueueName(shard));
@@ -162,7 +162,8 @@ describe.each([
     const mappings = byType(json, 'AWS::Lambda::EventSourceMapping')
       .map(([, mapping]) => mapping.Properties)
       .filter((mapping) => hubQueueArns.includes(deployedValue(json, mapping.EventSourceArn) ?? ''));
-    expect(byType(json, 'AWS::Lambda::EventSourceMapping')).toHaveLength(shards + 1);
+    // One per hub queue, the backfill queue's, and the reconcile worker's on the job queue.
+    expect(byType(json, 'AWS::Lambda::EventSourceMapping')).toHaveLength(shards + 2);
     expect(mappings.map((mapping) => deployedValue(json, mapping.EventSourceArn))).toEqual(hubQueueArns);
     for (const mapping of mappings) {
       expect(mapping).toEqual({
@@ -233,8 +234,9 @@ describe.each([
       ]);
     }
     for (const arn of dlqArns) expect(grantsOn(ingestStatements, arn)).toEqual(['sqs:SendMessage']);
-    // The reconcile failure queue is no hub queue; outcomesqueue keeps only its own (cross-account) grant.
-    expect(grantsOn(ingestStatements, others[0]!)).toEqual([]);
+    // The reconcile failure queue is no hub queue: ingest may only send to it (the tamper events' on-failure
+    // destination, lib/tamper-events.construct.ts); outcomesqueue keeps only its own (cross-account) grant.
+    expect(grantsOn(ingestStatements, others[0]!)).toEqual(['sqs:SendMessage']);
 
     const reconcileStatements = deployedStatements(json, COLLECTOR_ROLE_NAMES.reconcile);
     for (const arn of hubQueueArns) expect(grantsOn(reconcileStatements, arn)).toEqual(['sqs:GetQueueAttributes']);
@@ -253,7 +255,9 @@ describe.each([
 
     for (const principal of ['ingest', 'reconcile'] as const) {
       const [, role] = named(json, 'AWS::IAM::Role', 'RoleName', COLLECTOR_ROLE_NAMES[principal]);
-      expect(allowedActions(roleInlineStatements(role as never))).toEqual(actionsFor(principal, undefined, 'hub'));
+      expect(allowedActions(roleInlineStatements(role as never))).toEqual(
+        actionsFor(principal, undefined, 'hub', 'ndjson'),
+      );
     }
   });
 
@@ -323,7 +327,7 @@ describe.each([
   });
 });
 
-describe('hub topology at its largest (64 shards)', () => {
+describe('hub topology at its largest (48 shards)', () => {
   const shards = MAX_HUB_SHARDS;
   const json = synthCollector({ hubShards: shards, maximumConcurrency: 2, reservedConcurrency: 2 * shards + 2 });
 

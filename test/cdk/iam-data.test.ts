@@ -25,7 +25,7 @@ import {
   type PlainStatement,
 } from './iam-reference';
 
-const SERVICES = ['cloudtrail', 's3', 'sns', 'sqs', 'kms', 'sts'] as const;
+const SERVICES = ['cloudtrail', 's3', 'sns', 'sqs', 'kms', 'sts', 'events'] as const;
 
 /**
  * CloudTrail writes the customer role is allowed, and why. Every other CloudTrail write is in the explicit Deny

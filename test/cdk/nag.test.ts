@@ -137,6 +137,14 @@ describe.each([
         'Serverless-LambdaTracing CloudTrailCollector/Ingest/Function/Resource',
         'Serverless-LambdaTracing CloudTrailCollector/Reconcile/Function/Resource',
         'Serverless-SQSRedrivePolicy CloudTrailCollector/ReconcileFailures/Resource',
+        // The reconcile worker and its job queue (lib/reconcile-jobs.construct.ts, issue 14).
+        'Serverless-LambdaDLQ CloudTrailCollector/ReconcileWorker/Function/Resource',
+        'Serverless-LambdaTracing CloudTrailCollector/ReconcileWorker/Function/Resource',
+        'Serverless-LambdaEventSourceMappingDestination CloudTrailCollector/ReconcileJobs/Mapping/Resource',
+        'Serverless-SQSRedrivePolicy CloudTrailCollector/ReconcileJobs/DeadLetterQueue/Resource',
+        // The customer's TamperEvents rule (lib/customer-account.stack.ts): a missed trigger needs no customer DLQ.
+        'Serverless-EventBusDLQ CloudTrailCollectorCustomerRole/TamperCallsRule',
+        'Serverless-EventBusDLQ CloudTrailCollectorLogArchiveRole/TamperCallsRule',
         ...extra,
       ].sort(),
     );

@@ -135,13 +135,14 @@ describe('the customer template as a StackSet template', () => {
   const template = readTemplate(GENERATED_FILES.customerTemplate);
 
   test('every parameter is StackSet-level: nothing names an account, a region or a stack of its own', () => {
-    expect(Object.keys(template.Parameters)).toEqual(['CollectorAccountId', 'ExternalId', 'Mode']);
+    expect(Object.keys(template.Parameters)).toEqual(['CollectorAccountId', 'ExternalId', 'Mode', 'TamperEvents']);
     expect(Object.values(template.Outputs ?? {}).filter((output) => output.Export !== undefined)).toEqual([]);
-    // The only name is the role's, global to the account: the StackSet deploys to one region (docs/customer-setup.md).
+    // The only names are the role's, global to the account, and the TamperEvents rule's on the default bus, one
+    // per Region: the StackSet deploys to one region (docs/customer-setup.md).
     const named = Object.values(template.Resources).flatMap((resource) =>
       Object.keys(resource.Properties).filter((key) => /Name$/.test(key) && key !== 'PolicyName'),
     );
-    expect(named).toEqual(['RoleName']);
+    expect(named.sort()).toEqual(['EventBusName', 'Name', 'RoleName']);
   });
 
   test('it fits create-stack-set --template-body (at most 51,200 bytes)', () => {

@@ -3,10 +3,24 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { renderPermissionsDoc } from '../../lib/generated-files';
 import { GENERATED_FILES } from '../../lib/names';
-import { OPERATIONS, actionsFor, type OperationName, type OperationSpec, type Principal } from '../../lib/permissions';
+import {
+  OPERATIONS,
+  actionsFor,
+  statementsFor,
+  type OperationName,
+  type OperationSpec,
+  type Principal,
+} from '../../lib/permissions';
 import { ROOT, reachableFrom, scanCallSites, sourceFiles, type CallSite } from './code-scan';
 
-const HANDLERS = { ingest: 'lambdas/ingest/handler.ts', reconcile: 'lambdas/reconcile/handler.ts' } as const;
+/** Each role's Lambda entry points: the reconcile role runs the sweep and the worker (lib/collector.stack.ts). */
+const HANDLERS = {
+  ingest: ['lambdas/ingest/handler.ts'],
+  reconcile: ['lambdas/reconcile/handler.ts', 'lambdas/reconcile/worker-handler.ts'],
+} as const;
+/** The files the role's handlers reach. */
+const reachableBy = (principal: keyof typeof HANDLERS): Set<string> =>
+  new Set(HANDLERS[principal].flatMap((entry) => [...reachableFrom(entry)]));
 const operations = Object.entries(OPERATIONS) as [OperationName, OperationSpec][];
 const sdkOperations = operations.filter(([, spec]) => !spec.platform).map(([name]) => name as string);
 
@@ -86,7 +100,7 @@ describe('the permission map against the code', () => {
   test("an operation granted to a collector role is sent from code that role's handler runs", () => {
     const wrong: string[] = [];
     for (const principal of ['ingest', 'reconcile'] as const) {
-      const reachable = reachableFrom(HANDLERS[principal]);
+      const reachable = reachableBy(principal);
       for (const [name, spec] of operations) {
         if (spec.platform || !spec.grants.some((grant) => grant.principal === principal)) continue;
         const files = sent.get(name) ?? [];
@@ -98,7 +112,7 @@ describe('the permission map against the code', () => {
   });
 
   test("an operation only one handler's code sends is granted to that handler's role or to the customer role", () => {
-    const reach = { ingest: reachableFrom(HANDLERS.ingest), reconcile: reachableFrom(HANDLERS.reconcile) };
+    const reach = { ingest: reachableBy('ingest'), reconcile: reachableBy('reconcile') };
     const wrong: string[] = [];
     for (const [operation, files] of sent) {
       const spec = (OPERATIONS as Record<string, OperationSpec>)[operation];
@@ -129,13 +143,16 @@ describe('the permission map against the code', () => {
   });
 
   test('the collector roles get only the actions they need, and never a customer-side write', () => {
-    // sqs:SendMessage: ingest only to the hub DLQs; reconcile only to its failure queue and (hub) the backfill queue.
+    // sqs:SendMessage: ingest only to the hub DLQs; reconcile only to its failure queue, its job queue and (hub) the
+    // backfill queue. reconcile's sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility: the job queue only.
     // The sns: subscription actions of reconcile act on the hub subscriptions it owns (the customer's topic policy
     // must allow Subscribe). dynamodb:PutItem of ingest and Query of reconcile: the ledger table only.
+    // firehose:PutRecordBatch: only with sink.type firehose, on its one stream (the stack leaves it out otherwise).
     expect(actionsFor('ingest')).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
+      'firehose:PutRecordBatch',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
@@ -161,15 +178,29 @@ describe('the permission map against the code', () => {
       'sns:SetSubscriptionAttributes',
       'sns:Subscribe',
       'sns:Unsubscribe',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
       'sqs:SendMessage',
       'sts:AssumeRole',
     ]);
-    // The customer-queue topology leaves out what only the hub needs.
-    expect(actionsFor('ingest', undefined, 'customer-queue')).not.toContain('sqs:SendMessage');
+    // The customer-queue topology leaves out what only the hub needs (sqs:GetQueueAttributes stays, for the job
+    // queue's mapping only).
+    // ingest's sqs:SendMessage there: the tamper triggers' jobs and their events' on-failure destination only.
+    expect(
+      statementsFor('ingest', undefined, 'customer-queue')
+        .filter((statement) => statement.actions.includes('sqs:SendMessage'))
+        .map((statement) => statement.scope)
+        .sort(),
+    ).toEqual(['reconcileFailureQueue', 'reconcileJobQueue']);
     expect(actionsFor('reconcile', undefined, 'customer-queue')).toEqual(
-      expect.not.arrayContaining(['sns:Subscribe', 'sns:SetSubscriptionAttributes', 'sqs:GetQueueAttributes']),
+      expect.not.arrayContaining(['sns:Subscribe', 'sns:SetSubscriptionAttributes']),
     );
+    const queueReads = statementsFor('reconcile', undefined, 'customer-queue').filter((statement) =>
+      statement.actions.includes('sqs:GetQueueAttributes'),
+    );
+    expect(queueReads.map((statement) => statement.scope)).toEqual(['reconcileJobQueue']);
     expect(actionsFor('customer', undefined, 'hub')).toEqual(actionsFor('customer', undefined, 'customer-queue'));
   });
 

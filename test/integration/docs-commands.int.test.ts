@@ -2,8 +2,9 @@
  * Every command a reader is told to run works as written: each ```sh block of README.md and docs/*.md is taken
  * apart into commands, and every command runs, in document order, through bash, against the local emulator:
  *
- * - each document starts from an empty emulator (`useEmulator()`) with the registry table created (the table its
- *   `export ACCOUNTS_TABLE=...` names, else `cloudtrail-collector-accounts`);
+ * - each document starts from an empty emulator (`useEmulator()`) with a stand-in for the collector stack
+ *   (`CloudTrailCollector`, testkit/emulator-stack.ts), whose registry table `cloudtrail-collector-accounts` the
+ *   command-line tool finds from its outputs as in AWS; a table an `export ACCOUNTS_TABLE=...` names is created too;
  * - `export NAME=value` lines set the environment of the document's later commands (plain values only);
  * - `npx cloudtrail-collector ...` runs `node bin/cli.js ...` (a shim first on PATH; any other npx passes through);
  * - what points at the real world is pointed at this machine instead: the AWS endpoint and credentials (the
@@ -22,6 +23,7 @@ import { chmod, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createRegistryTable } from '../../testkit/demo-chain';
+import { createEmulatorCollectorStack } from '../../testkit/emulator-stack';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { useEmulator } from '../../testkit/test-emulator';
 
@@ -238,8 +240,11 @@ describe('the documented commands', () => {
           await createRegistryTable(dynamo, name);
           tables.add(name);
         };
-        const documented: Record<string, string> = { ACCOUNTS_TABLE: DEFAULT_TABLE };
-        await ensureTable(DEFAULT_TABLE);
+        // The emulator's stand-in for the collector stack: the documents' commands find the registry from the stack's
+        // outputs, as they do in AWS, with no variable set.
+        await createEmulatorCollectorStack({ endpoint, region: 'us-east-1', accountsTable: DEFAULT_TABLE });
+        tables.add(DEFAULT_TABLE);
+        const documented: Record<string, string> = {};
 
         for (const command of COMMANDS.get(doc) ?? []) {
           const where = `${doc}:${command.line}`;

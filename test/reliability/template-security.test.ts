@@ -35,14 +35,21 @@ describe.each(TEMPLATES)('%s', (file) => {
   const resources = resourcesOf(file);
   const roles = Object.values(resources).filter((resource) => resource.Type === 'AWS::IAM::Role');
 
-  test('every role trusts named principals only, and only with the ExternalId', () => {
+  test('every role trusts named principals only: other accounts with the ExternalId, a service for one source', () => {
     expect(roles.length).toBeGreaterThan(0);
     for (const role of roles) {
       const trust = (role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
       for (const statement of trust.filter((s) => s.Effect === 'Allow')) {
         expect(JSON.stringify(statement.Principal)).not.toContain('"*"');
         expect(JSON.stringify(statement.Principal)).not.toMatch(/:root"/);
-        expect(statement.Condition?.StringEquals).toHaveProperty(['sts:ExternalId']);
+        if ((statement.Principal as { Service?: unknown }).Service !== undefined) {
+          // A service principal (EventBridge, for the TamperEvents rule) takes no ExternalId: the confused-deputy
+          // guard is the source's ARN and account (IAM User Guide, "Cross-service confused deputy prevention").
+          expect(statement.Condition?.StringEquals).toHaveProperty(['aws:SourceArn']);
+          expect(statement.Condition?.StringEquals).toHaveProperty(['aws:SourceAccount']);
+        } else {
+          expect(statement.Condition?.StringEquals).toHaveProperty(['sts:ExternalId']);
+        }
       }
     }
   });

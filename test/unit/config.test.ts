@@ -74,7 +74,7 @@ describe('configuration is read once and fails naming the variable', () => {
     // A well-formed URL with credentials is accepted (Node sends them as Basic auth); only errors are guarded.
     expect(
       loadIngestConfig({ ...base, DOWNSTREAM_URL: `https://intake:${PASSWORD}@intake.example.com/v1` }).downstreamUrl
-        .host,
+        ?.host,
     ).toBe('intake.example.com');
   });
 

@@ -1,4 +1,4 @@
-import type { ObservedNotificationConfiguration } from '../../lambdas/reconcile/archive-types';
+import type { ObservedArchive, ObservedNotificationConfiguration } from '../../lambdas/reconcile/archive-types';
 import { RECONCILE_SETTINGS } from '../../testkit/reconcile-fixtures';
 /**
  * The drift table (lambdas/reconcile/drift-table.ts) against the code and the docs:
@@ -498,7 +498,20 @@ const SITUATIONS: readonly Situation[] = [
   {
     name: 'the archive bucket sends its events to EventBridge',
     code: 'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
-    change: (s, c) => archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: true }),
+    change: (s, c) => {
+      archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: true });
+      (s.archive as { known: true; value: ObservedArchive }).value.eventRule = known(null);
+    },
+  },
+  {
+    name: 'hub: the archive bucket sends its events to EventBridge, no outcomestopic yet: the rule publishes to it',
+    code: 'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
+    change: (s, c) => {
+      toHub(s, c);
+      archiveSituation(s, c, { queues: [], topics: [], lambdas: [], eventBridge: true });
+      (s.archive as { known: true; value: ObservedArchive }).value.eventRule = known(null);
+      s.topics = { [TOPIC_ARN]: known(null) };
+    },
   },
   {
     name: 'the trail topic in Hong Kong, the collector in the UAE (opt-in -> opt-in)',

@@ -303,6 +303,15 @@ function basedOnKnownState(action: PlannedAction, state: ObservedState): boolean
           ? isKnown(state.topics[action.params.topicArn]) // hub: the archive's topic was read
           : isKnown(state.queues.outcomesqueue))
       );
+    case 'PUT_ARCHIVE_EVENT_RULE':
+      // The EventBridge path: the rule was read too.
+      return (
+        isKnown(state.archive) &&
+        state.archive.value.eventRule?.known === true &&
+        (action.params.topicArn !== undefined
+          ? isKnown(state.topics[action.params.topicArn])
+          : isKnown(state.queues.outcomesqueue))
+      );
     case 'BACKFILL': {
       // It lists the trail's bucket: known to be the account's.
       const probe = state.buckets[action.params.bucketName];

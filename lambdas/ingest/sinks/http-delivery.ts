@@ -7,7 +7,7 @@ import type { LoggerLike } from '../../shared/logger';
 import type { RecordObject } from '../log-object';
 import { BodyBufferPool } from './buffer-pool';
 import { NDJSON_INTAKE } from './ndjson-intake';
-import { nodeTransport, type Transport } from './http-transport';
+import { nodeTransport, type HttpResponse, type PostOptions, type Transport } from './http-transport';
 import {
   encodedSize,
   type Allocate,
@@ -23,7 +23,8 @@ import {
  * The one HTTP delivery of the sinks (docs/architecture.md, "Ingest"): encodes a batch with the sink's Encoding,
  * gzips it, POSTs it with retries (full-jitter backoff or the server's Retry-After, never past the deadline, each
  * request under its own timeout), splits it at record boundaries on 413, and keeps the token out of every log
- * line and error. A new HTTP sink type is a new Encoding (plus, if it needs one, its auth scheme).
+ * line and error. A new HTTP sink type is a new Encoding, its auth scheme, and a ResponseInterpreter when the HTTP
+ * status alone does not say what was taken (HEC's `code`, `_bulk`'s items; docs/sinks.md).
  */
 export interface HttpSinkOptions {
   /** http: or https: */
@@ -32,6 +33,8 @@ export interface HttpSinkOptions {
   token?: string;
   /** Default 'Bearer'. */
   authScheme?: string;
+  /** More secrets kept out of logs and errors: what `token` was derived from (basic auth's `user:password`). */
+  alsoRedact?: readonly string[];
   /** Per request, from the first byte sent to the last byte of the response. */
   timeoutMs: number;
   /** Attempts per part (a 413 split gives each half its own budget). Default 8. */
@@ -45,6 +48,10 @@ export interface HttpSinkOptions {
   gzipMemLevel?: number;
   /** The wire format; default the NDJSON intake. */
   encoding?: Encoding;
+  /** What a response means (HEC's `code`, `_bulk`'s items); default the 2xx rule (`STATUS_RULE`). */
+  interpreter?: ResponseInterpreter;
+  /** After an accepted request that returned an ack id: waits for the downstream's confirmation (HEC's indexer ack). */
+  acknowledger?: Acknowledger;
   /**
    * Where request bodies come from and go once compressed: by default a pool of reused buffers
    * (buffer-pool.ts). Given together; `allocate` alone means each body is dropped after use.
@@ -68,12 +75,18 @@ export class DownstreamError extends CollectorError {
   readonly status?: number;
   readonly permanent: boolean;
   readonly attempts: number;
+  /** Records the downstream refused for good while it took the others (`_bulk` mapping errors). */
+  readonly rejectedRecords: number;
 
-  constructor(message: string, details: { status?: number; permanent: boolean; attempts: number; cause?: unknown }) {
+  constructor(
+    message: string,
+    details: { status?: number; permanent: boolean; attempts: number; cause?: unknown; rejectedRecords?: number },
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.status = details.status;
     this.permanent = details.permanent;
     this.attempts = details.attempts;
+    this.rejectedRecords = details.rejectedRecords ?? 0;
   }
 }
 
@@ -91,11 +104,78 @@ const GZIP_MEM_LEVEL = 9;
 
 const gzipAsync = promisify(gzip);
 
-type Outcome =
-  | { kind: 'accepted' }
+/**
+ * What one response means for the records it carried. `partial`: some records were taken, the ones at `retry`
+ * (indexes into the request's records) failed transiently and are sent again alone, the ones in `rejected` can
+ * never be taken (a `_bulk` mapping error).
+ */
+export type Verdict =
+  | { kind: 'accepted'; ackId?: number }
   | { kind: 'too-large' }
   | { kind: 'rejected'; status: number; detail: string }
-  | { kind: 'retryable'; status?: number; detail: string; retryAfterMs?: number; cause?: unknown };
+  | { kind: 'retryable'; status?: number; detail: string; retryAfterMs?: number; cause?: unknown }
+  | {
+      kind: 'partial';
+      status: number;
+      retry: readonly number[];
+      rejected: readonly { index: number; detail: string }[];
+      detail: string;
+      retryAfterMs?: number;
+    };
+
+/** Reads one response of a sink's downstream. The snippet it gets is already redacted. */
+export interface ResponseInterpreter {
+  /** The verdict needs the whole body (`_bulk`'s items, HEC's ackId), not only the snippet. */
+  readonly readsBody: boolean;
+  /** `records` are the request's, in body order. */
+  interpret(response: HttpResponse, records: readonly Buffer[]): Verdict;
+}
+
+/** A request to the downstream with the sink's own credentials, for an acknowledger. */
+export type AuthorizedPost = (
+  body: Buffer,
+  headers: OutgoingHttpHeaders,
+  timeoutMs: number,
+  options?: PostOptions,
+) => Promise<HttpResponse>;
+
+/** Confirms that an accepted request was really stored (HEC's indexer acknowledgement). */
+export interface Acknowledger {
+  /**
+   * Resolves with `accepted` once `ackId` is confirmed, or with a retryable verdict when it cannot be (the
+   * confirmation did not come in time: the records are sent again). Never waits past `deadline`.
+   */
+  confirm(
+    ackId: number,
+    ctx: {
+      deadline: number;
+      idempotencyKey: string;
+      post: AuthorizedPost;
+      sleep: (ms: number) => Promise<void>;
+      /** Counts one request sent (a poll). */
+      counted: () => void;
+    },
+  ): Promise<Verdict>;
+}
+
+/**
+ * The one success rule of HTTP, which every interpreter starts from: 2xx accepted, 413 too large, 408, 429 and
+ * 5xx retryable (with Retry-After), anything else refused.
+ */
+export function statusVerdict(response: HttpResponse, now: number = Date.now()): Verdict {
+  const { status } = response;
+  if (status >= 200 && status < 300) return { kind: 'accepted' };
+  if (status === 413) return { kind: 'too-large' };
+  const detail = `HTTP ${status}${response.snippet === '' ? '' : `: ${response.snippet}`}`;
+  if (status === 408 || status === 429 || status >= 500) {
+    const retryAfterMs = parseRetryAfter(firstHeader(response.headers['retry-after']), now);
+    return { kind: 'retryable', status, detail, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  }
+  return { kind: 'rejected', status, detail };
+}
+
+/** The NDJSON intake's rule: the HTTP status alone. */
+export const STATUS_RULE: ResponseInterpreter = { readsBody: false, interpret: (response) => statusVerdict(response) };
 
 /** One send(): counters shared by every part, 413 halves included. */
 interface Send {
@@ -103,6 +183,15 @@ interface Send {
   deadline: number;
   requests: number;
   bytesSent: number;
+  /** Records the downstream refused for good (a `_bulk` mapping error), with why: reported once every part ran. */
+  rejected: string[];
+}
+
+/** One request, ready to send: its records (a 413 half, or the items `_bulk` asked to retry), body and headers. */
+interface Prepared {
+  records: readonly Buffer[];
+  compressed: Buffer;
+  headers: OutgoingHttpHeaders;
 }
 
 /** An HTTP sink: one Encoding over the shared delivery. One instance per process: its transport owns the sockets. */
@@ -111,8 +200,11 @@ export class HttpSink implements Sink {
   /** The URL without credentials or query string, safe to put in logs and error messages. */
   private readonly safeUrl: string;
   private readonly token: string | undefined;
+  /** The token and every other secret, longest first (a secret containing another is replaced whole). */
+  private readonly secrets: readonly string[];
   private readonly authorization: string | undefined;
   private readonly encoding: Encoding;
+  private readonly interpreter: ResponseInterpreter;
   private readonly transport: Transport;
   private readonly allocate: Allocate;
   private readonly release: Release | undefined;
@@ -145,6 +237,9 @@ export class HttpSink implements Sink {
     }
     this.token = token === '' ? undefined : token;
     this.authorization = this.token === undefined ? undefined : `${options.authScheme ?? 'Bearer'} ${this.token}`;
+    this.secrets = [...(this.token === undefined ? [] : [this.token]), ...(options.alsoRedact ?? [])]
+      .filter((secret) => secret !== '')
+      .sort((a, b) => b.length - a.length);
 
     requirePositive('timeoutMs', options.timeoutMs);
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
@@ -158,6 +253,7 @@ export class HttpSink implements Sink {
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => sleepMs(ms));
     this.encoding = options.encoding ?? NDJSON_INTAKE;
+    this.interpreter = options.interpreter ?? STATUS_RULE;
     this.recordOverheadBytes = this.encoding.recordOverheadBytes;
     const pool = options.allocate === undefined ? new BodyBufferPool() : undefined;
     this.allocate = options.allocate ?? pool!.allocate;
@@ -174,8 +270,17 @@ export class HttpSink implements Sink {
    * rejects with DownstreamError.
    */
   async send(batch: RecordBatch, ctx: DeliveryContext): Promise<SendResult> {
-    const send: Send = { object: batch.object, deadline: ctx.deadline, requests: 0, bytesSent: 0 };
+    const send: Send = { object: batch.object, deadline: ctx.deadline, requests: 0, bytesSent: 0, rejected: [] };
     await this.sendPart(batch.records, ctx.idempotencyKey, send);
+    if (send.rejected.length > 0) {
+      // Every other record is stored; these never will be as they are. The batch fails for good, so the message
+      // is redelivered and then dead-lettered rather than acknowledged with records missing (docs/sinks.md).
+      const shown = send.rejected.slice(0, 3).join('; ');
+      throw new DownstreamError(
+        `downstream ${this.safeUrl} refused ${send.rejected.length} of ${batch.records.length} records of batch ${ctx.idempotencyKey} for good: ${shown}`,
+        { status: 400, permanent: true, attempts: send.requests, rejectedRecords: send.rejected.length },
+      );
+    }
     return { requests: send.requests, bytesSent: send.bytesSent };
   }
 
@@ -183,13 +288,14 @@ export class HttpSink implements Sink {
     this.transport.close();
   }
 
-  private async sendPart(records: readonly Buffer[], key: string, send: Send): Promise<void> {
+  /** Encodes and compresses the records of one request (once per part, not per attempt). */
+  private async prepare(records: readonly Buffer[], key: string, send: Send): Promise<Prepared> {
     const body = this.encoding.encode(records, this.allocate);
     let compressed: Buffer;
     try {
-      // Compressed once per part, not per attempt. One output chunk per ~quarter body (level 1 compresses
-      // CloudTrail's JSON ~6:1; zlib's default chunk is 16 KiB): on the thread pool a batch is then a few jobs
-      // instead of ~40 round trips to the main thread, which meanwhile splits the next records (bench/README.md).
+      // One output chunk per ~quarter body (level 1 compresses CloudTrail's JSON ~6:1; zlib's default chunk is
+      // 16 KiB): on the thread pool a batch is then a few jobs instead of ~40 round trips to the main thread,
+      // which meanwhile splits the next records (bench/README.md).
       const options = {
         level: this.gzipLevel,
         // zlib's largest hash table: ~8% less CPU at level 1 for the same output size on CloudTrail's JSON
@@ -209,52 +315,80 @@ export class HttpSink implements Sink {
       'user-agent': 'cloudtrail-collector',
     };
     if (this.authorization !== undefined) headers.authorization = this.authorization;
+    return { records, compressed, headers };
+  }
 
-    let last: Extract<Outcome, { kind: 'retryable' }> | undefined;
+  private async sendPart(records: readonly Buffer[], key: string, send: Send): Promise<void> {
+    let request = await this.prepare(records, key, send);
+    let last: Extract<Verdict, { kind: 'retryable' }> | undefined;
     for (let attempt = 1; ; attempt++) {
       const remainingMs = send.deadline - Date.now();
       if (remainingMs <= 0) throw this.deadlineError(key, attempt - 1, last);
 
       send.requests++;
-      send.bytesSent += compressed.length;
+      send.bytesSent += request.compressed.length;
       // Capped by the deadline so that a slow request cannot outlive the Lambda's remaining time.
-      const outcome = await this.attempt(compressed, headers, Math.min(this.options.timeoutMs, remainingMs));
+      let verdict = await this.attempt(request, Math.min(this.options.timeoutMs, remainingMs));
+      if (verdict.kind === 'accepted' && verdict.ackId !== undefined && this.options.acknowledger) {
+        verdict = this.redactVerdict(
+          await this.options.acknowledger.confirm(verdict.ackId, {
+            deadline: send.deadline,
+            idempotencyKey: key,
+            post: (body, headers, timeoutMs, options) =>
+              this.transport.post(body, this.withAuthorization(headers), timeoutMs, options),
+            sleep: this.sleep,
+            counted: () => send.requests++,
+          }),
+        );
+      }
 
-      switch (outcome.kind) {
+      let retryAfterMs: number | undefined;
+      switch (verdict.kind) {
         case 'accepted':
           return;
         case 'too-large':
-          return this.split(records, key, send, attempt);
+          return this.split(request.records, key, send, attempt);
         case 'rejected':
-          throw new DownstreamError(`downstream ${this.safeUrl} rejected batch ${key}: ${outcome.detail}`, {
-            status: outcome.status,
+          throw new DownstreamError(`downstream ${this.safeUrl} rejected batch ${key}: ${verdict.detail}`, {
+            status: verdict.status,
             permanent: true,
             attempts: attempt,
           });
-        case 'retryable': {
-          last = outcome;
-          if (attempt >= this.maxAttempts) {
-            throw new DownstreamError(
-              `downstream ${this.safeUrl} did not accept batch ${key} after ${attempt} attempts: ${outcome.detail}`,
-              { status: outcome.status, permanent: false, attempts: attempt, cause: outcome.cause },
-            );
-          }
-          const waitMs = outcome.retryAfterMs ?? this.backoffMs(attempt);
-          if (Date.now() + waitMs >= send.deadline) {
-            throw this.deadlineError(key, attempt, last, waitMs);
-          }
-          this.options.logger.warn('downstream request failed; retrying', {
-            idempotencyKey: key,
-            kind: send.object.kind,
-            attempt,
-            status: outcome.status,
-            error: outcome.detail,
-            retryInMs: waitMs,
-            retryAfterHonoured: outcome.retryAfterMs !== undefined,
-          });
-          await this.sleep(waitMs);
+        case 'partial': {
+          for (const refused of verdict.rejected) send.rejected.push(refused.detail);
+          if (verdict.retry.length === 0) return;
+          last = { kind: 'retryable', status: verdict.status, detail: verdict.detail };
+          retryAfterMs = verdict.retryAfterMs;
+          // Only the records that failed transiently go again: the others are stored.
+          const again = verdict.retry.map((index) => request.records[index]!);
+          request = await this.prepare(again, key, send);
+          break;
         }
+        case 'retryable':
+          last = verdict;
+          retryAfterMs = verdict.retryAfterMs;
       }
+      if (attempt >= this.maxAttempts) {
+        throw new DownstreamError(
+          `downstream ${this.safeUrl} did not accept batch ${key} after ${attempt} attempts: ${last.detail}`,
+          { status: last.status, permanent: false, attempts: attempt, cause: last.cause },
+        );
+      }
+      const waitMs = retryAfterMs ?? this.backoffMs(attempt);
+      if (Date.now() + waitMs >= send.deadline) {
+        throw this.deadlineError(key, attempt, last, waitMs);
+      }
+      this.options.logger.warn('downstream request failed; retrying', {
+        idempotencyKey: key,
+        kind: send.object.kind,
+        attempt,
+        status: last.status,
+        error: last.detail,
+        retryInMs: waitMs,
+        retryAfterHonoured: retryAfterMs !== undefined,
+        ...(verdict.kind === 'partial' ? { recordsRetried: verdict.retry.length } : {}),
+      });
+      await this.sleep(waitMs);
     }
   }
 
@@ -283,25 +417,40 @@ export class HttpSink implements Sink {
     await this.sendPart(second, `${key}.1`, send);
   }
 
-  private async attempt(compressed: Buffer, headers: OutgoingHttpHeaders, timeoutMs: number): Promise<Outcome> {
-    let response;
+  private async attempt(request: Prepared, timeoutMs: number): Promise<Verdict> {
+    let response: HttpResponse;
     try {
-      response = await this.transport.post(compressed, headers, timeoutMs);
+      response = await this.transport.post(request.compressed, request.headers, timeoutMs, {
+        readBody: this.interpreter.readsBody,
+      });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const detail = this.redact(`${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(error)}`);
       return { kind: 'retryable', detail, cause: error };
     }
-    const { status } = response;
-    if (status >= 200 && status < 300) return { kind: 'accepted' };
-    if (status === 413) return { kind: 'too-large' };
-    const snippet = this.redact(response.snippet, response.truncated);
-    const detail = `HTTP ${status}${snippet === '' ? '' : `: ${snippet}`}`;
-    if (status === 408 || status === 429 || status >= 500) {
-      const retryAfterMs = parseRetryAfter(firstHeader(response.headers['retry-after']), Date.now());
-      return { kind: 'retryable', status, detail, retryAfterMs };
+    const safe = { ...response, snippet: this.redact(response.snippet, response.truncated) };
+    return this.redactVerdict(this.interpreter.interpret(safe, request.records));
+  }
+
+  private withAuthorization(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+    return this.authorization === undefined ? headers : { ...headers, authorization: this.authorization };
+  }
+
+  /** Interpreters quote the downstream's words (HEC's `text`, `_bulk`'s reasons): none may carry the token. */
+  private redactVerdict(verdict: Verdict): Verdict {
+    switch (verdict.kind) {
+      case 'rejected':
+      case 'retryable':
+        return { ...verdict, detail: this.redact(verdict.detail) };
+      case 'partial':
+        return {
+          ...verdict,
+          detail: this.redact(verdict.detail),
+          rejected: verdict.rejected.map((r) => ({ index: r.index, detail: this.redact(r.detail) })),
+        };
+      default:
+        return verdict;
     }
-    return { kind: 'rejected', status, detail };
   }
 
   private backoffMs(attempt: number): number {
@@ -312,7 +461,7 @@ export class HttpSink implements Sink {
   private deadlineError(
     key: string,
     attempts: number,
-    last: Extract<Outcome, { kind: 'retryable' }> | undefined,
+    last: Extract<Verdict, { kind: 'retryable' }> | undefined,
     nextWaitMs?: number,
   ): DownstreamError {
     const when = nextWaitMs === undefined ? '' : ` (the next retry, in ${nextWaitMs} ms, would pass it)`;
@@ -328,11 +477,13 @@ export class HttpSink implements Sink {
    * cut off inside the echoed token ends with a prefix of it: that prefix is redacted too.
    */
   private redact(text: string, truncated = false): string {
-    if (this.token === undefined) return text;
-    const redacted = text.replaceAll(this.token, '[redacted]');
+    let redacted = text;
+    for (const secret of this.secrets) redacted = redacted.replaceAll(secret, '[redacted]');
     if (!truncated) return redacted;
-    for (let length = Math.min(this.token.length - 1, redacted.length); length > 0; length--) {
-      if (redacted.endsWith(this.token.slice(0, length))) return `${redacted.slice(0, -length)}[redacted]`;
+    for (const secret of this.secrets) {
+      for (let length = Math.min(secret.length - 1, redacted.length); length > 0; length--) {
+        if (redacted.endsWith(secret.slice(0, length))) return `${redacted.slice(0, -length)}[redacted]`;
+      }
     }
     return redacted;
   }

@@ -3,8 +3,9 @@ import type { RecordObject } from '../log-object';
 /**
  * What a downstream implements (docs/architecture.md, "Ingest": source -> records -> sink). The pipeline hands a
  * sink the records of one log object in batches, each with its idempotency key; the sink encodes, delivers and
- * acknowledges them. The HTTP sinks share batching (batcher.ts) and delivery (http-delivery.ts) and differ only
- * in their Encoding (ndjson-intake.ts is the first).
+ * acknowledges them. The HTTP sinks share batching (batcher.ts) and delivery (http-delivery.ts) and differ in
+ * their Encoding and response interpreter (ndjson-intake.ts, splunk-hec.ts, elasticsearch-bulk.ts); firehose.ts
+ * and syslog/ implement Sink themselves (docs/sinks.md).
  */
 
 /** One batch: `index` numbers the batches of an object from 0 in arrival order and feeds the idempotency key. */
@@ -22,6 +23,7 @@ export interface DeliveryContext {
 }
 
 export interface SendResult {
+  /** HTTP requests (acknowledgement polls included), API calls or protocol frames sent. */
   requests: number;
   /** Bytes on the wire (compressed), summed over every request including retries. */
   bytesSent: number;
@@ -48,9 +50,16 @@ export type Release = (buffer: Buffer) => void;
  */
 export interface Encoding {
   readonly contentType: string;
-  /** Framing bytes per record (e.g. 1 for NDJSON's newline), known before encoding. */
+  /**
+   * Framing bytes per record, known before encoding: exact for NDJSON (1, the newline), what the batch limits
+   * count for an envelope format whose framing varies a little per record (HEC's envelope, `_bulk`'s action
+   * line: see their encodings).
+   */
   readonly recordOverheadBytes: number;
-  /** The request body for these records; exactly `sum(record.length + recordOverheadBytes)` bytes. */
+  /**
+   * The request body for these records, one buffer from `allocate` (NDJSON: exactly
+   * `sum(record.length + recordOverheadBytes)` bytes).
+   */
   encode(records: readonly Buffer[], allocate: Allocate): Buffer;
   /** Headers describing one request: `records` is the number of records in it (fewer after a 413 split). */
   headers(object: RecordObject, idempotencyKey: string, records: number): Record<string, string | number>;

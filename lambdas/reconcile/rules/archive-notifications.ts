@@ -16,17 +16,23 @@
  * to `sns:Subscribe`, which the collector's read-only management role cannot write, and Control Tower asks that its
  * resources are not changed (its guide allows subscribing, but the topic carries every Config notification of the
  * organization: "extremely noisy, by design"). S3 notifications need nothing outside the archive account and announce exactly the
- * `.json.gz` files under `<prefix>/AWSLogs/`. When the bucket already sends its events to EventBridge, an
- * EventBridge rule is the better path (no second copy of the events in S3's configuration): it is asked for as a
- * finding with the command (not built yet). docs/customer-setup.md, "Organization trails and a log archive account".
+ * `.json.gz` files under `<prefix>/AWSLogs/`. When the bucket already sends its events to EventBridge (and the
+ * collector's configuration is not there), an EventBridge rule on the archive's default bus is the path instead
+ * (PUT_ARCHIVE_EVENT_RULE: the bucket's notification configuration is left exactly as it is; S3's events reach the
+ * default bus of the bucket's Region at no charge). docs/customer-setup.md, "Organization trails and a log archive
+ * account".
  */
-import { queueArn as buildQueueArn, topicArn as buildTopicArn } from '../../shared/arn';
+import { topicArn as buildTopicArn, tryParseArn } from '../../shared/arn';
 import {
   ARCHIVE_CONFIGURATION_ID,
+  ARCHIVE_EVENT_RULE_NAME,
   ARCHIVE_SUFFIX,
+  archiveEventPattern,
+  archiveEventRuleArn,
   archivePrefix,
   archiveQueueStatements,
   archiveTopicStatements,
+  eventRuleInPlace,
   hasWanted,
   overlapping,
   type WantedConfiguration,
@@ -124,7 +130,6 @@ export const archiveNotificationsRule: Rule = {
     out.actions.push(...queued.actions);
     const queueArn = queued.decided?.queue?.queueArn;
     if (queueArn === undefined) return stop();
-    const queueArnExpected = buildQueueArn(ctx.region, ctx.accountId, CHAIN_NAMES.queue);
 
     const wanted: WantedConfiguration = {
       kind: 'queue',
@@ -144,8 +149,19 @@ export const archiveNotificationsRule: Rule = {
     const configured = hasWanted(seen.notification, wanted);
 
     if (seen.notification.eventBridge && !configured) {
-      out.findings.push(eventBridgeFinding(bucket, seen.region, wanted.prefix, 'outcomesqueue', queueArnExpected));
-      return stop();
+      const queueMissing = queue?.known === true && queue.value === null;
+      const viaRule = eventBridgeQueuePath(input, seen, { queueArn, prefix: wanted.prefix, policy, queueMissing });
+      if (viaRule === undefined) {
+        out.findings.push(incomplete(bucket, "the archive's EventBridge rule", eventRuleError(seen)));
+        return stop();
+      }
+      out.findings.push(...viaRule.findings);
+      out.actions.push(...viaRule.actions);
+      const decidedQueue = queued.decided?.queue ?? { queueArn, created: false };
+      const mapped = eventSourceMappingRule.check({ ...input, decided: { queue: decidedQueue } });
+      out.findings.push(...mapped.findings);
+      out.actions.push(...mapped.actions);
+      return { ...out, decided: { queue: decidedQueue, ...mapped.decided }, stop: 'chain' };
     }
 
     const notify = (reason: FindingCode) =>
@@ -212,19 +228,97 @@ export const archiveNotificationsRule: Rule = {
   },
 };
 
-function eventBridgeFinding(bucket: string, region: string, prefix: string, targetId: string, targetArn: string) {
+/**
+ * The EventBridge path, customer-queue topology: the collector's rule on the archive's default bus sends the
+ * bucket's Object Created events under the prefix to `outcomesqueue`, whose policy lets `events.amazonaws.com`
+ * send with `aws:SourceArn` = the rule ("Using resource-based policies for Amazon EventBridge", Amazon SQS
+ * permissions). Undefined when the rule could not be read.
+ */
+function eventBridgeQueuePath(
+  input: RuleInput,
+  seen: ObservedArchive,
+  target: { queueArn: string; prefix: string; policy: string | null; queueMissing: boolean },
+): RuleOutput | undefined {
+  const { ctx } = input;
+  const ruleArn = archiveEventRuleArn(partitionOf(target.queueArn), seen.region, ctx.accountId);
+  const statements = archiveQueueStatements({
+    queueArn: target.queueArn,
+    bucketName: seen.bucketName,
+    bucketOwner: ctx.accountId,
+    eventRuleArn: ruleArn,
+    ...(ctx.ingestRoleArn !== undefined ? { ingestRoleArn: ctx.ingestRoleArn } : {}),
+  });
+  const params = {
+    bucketName: seen.bucketName,
+    region: seen.region,
+    prefix: target.prefix,
+    ruleName: ARCHIVE_EVENT_RULE_NAME,
+    queueName: CHAIN_NAMES.queue,
+    queueArn: target.queueArn,
+  };
+  const reason = eventRuleReason(seen, ruleArn, target.queueArn, hasStatements(target.policy, statements), 'queue');
+  if (reason === 'unknown') return undefined;
+  if (reason === undefined) return none();
+  // A queue this plan re-creates (QUEUE_MISSING, reported by the queue rule) gets its statement from this action.
+  const findings = reason.code === 'QUEUE_POLICY_INVALID' && target.queueMissing ? [] : [reason];
+  return {
+    findings,
+    actions: [
+      draft('PUT_ARCHIVE_EVENT_RULE', params, {
+        resource: ruleArn,
+        reason: findings.length === 0 ? 'QUEUE_MISSING' : reason.code,
+        part: 'queue',
+        needs: [keys.queue(target.queueArn)],
+        provides: [keys.queuePolicy(target.queueArn)],
+      }),
+    ],
+  };
+}
+
+/**
+ * What is wrong with the rule or the target's policy: ARCHIVE_EVENTBRIDGE_RULE_NEEDED when the rule is missing or
+ * not as written, QUEUE_POLICY_INVALID / TOPIC_POLICY_INVALID when only the policy lacks the events statement;
+ * undefined when both are in place, 'unknown' when the rule could not be read.
+ */
+const partitionOf = (arn: string) => tryParseArn(arn)?.partition || 'aws';
+
+function eventRuleError(seen: ObservedArchive): string {
+  const probe = seen.eventRule;
+  return probe !== undefined && !probe.known ? probe.error : 'the rule was not read';
+}
+
+function eventRuleReason(
+  seen: ObservedArchive,
+  ruleArn: string,
+  targetArn: string,
+  policyInPlace: boolean,
+  kind: 'queue' | 'topic',
+): ReturnType<typeof finding> | 'unknown' | undefined {
+  const probe = seen.eventRule;
+  if (probe === undefined || !probe.known) return 'unknown';
+  const prefix = archivePrefix(seen.trail ?? {});
+  const pattern = archiveEventPattern(seen.bucketName, prefix);
+  if (!eventRuleInPlace(probe.value, { pattern, targetArn })) {
+    const what =
+      probe.value === null
+        ? 'there is no such rule'
+        : `the rule is ${probe.value.state}, or its pattern or target is not the collector's`;
+    return finding(
+      'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
+      'high',
+      seen.bucketName,
+      `${seen.bucketName} sends its events to Amazon EventBridge, so the collector leaves its notification ` +
+        `configuration alone and collects through its rule ${ruleArn} on the default bus (Object Created under ` +
+        `${prefix}, to ${targetArn}): ${what}. The collector writes ` +
+        `the rule, its one target and the ${kind} policy statement letting EventBridge send (aws:SourceArn = the rule)`,
+    );
+  }
+  if (policyInPlace) return undefined;
   return finding(
-    'ARCHIVE_EVENTBRIDGE_RULE_NEEDED',
-    'medium',
-    bucket,
-    `${bucket} sends its events to Amazon EventBridge, so the collector leaves its notification configuration ` +
-      'alone and asks for an EventBridge rule instead (not created by the collector yet). In the archive ' +
-      `account, Region ${region}: aws events put-rule --name cloudtrail-collector-archive --event-pattern ` +
-      `'{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["${bucket}"]},` +
-      `"object":{"key":[{"prefix":"${prefix}"}]}}}' && aws events put-targets --rule ` +
-      `cloudtrail-collector-archive --targets Id=${targetId},Arn=${targetArn} (the ${
-        targetId === 'outcomesqueue' ? 'queue' : 'topic'
-      } policy must allow events.amazonaws.com to send, with aws:SourceArn = the rule)`,
+    kind === 'queue' ? 'QUEUE_POLICY_INVALID' : 'TOPIC_POLICY_INVALID',
+    'high',
+    targetArn,
+    `the ${kind} policy does not let EventBridge send from ${ruleArn} (events.amazonaws.com, aws:SourceArn)`,
   );
 }
 
@@ -274,43 +368,72 @@ function hubArchivePath(input: RuleInput, trail: ArchiveTrail, seen: ObservedArc
     return stop();
   }
   const configured = hasWanted(seen.notification, wanted);
-  if (seen.notification.eventBridge && !configured) {
-    out.findings.push(eventBridgeFinding(bucket, seen.region, wanted.prefix, 'outcomestopic', topicArn));
-    return stop();
-  }
+  // The bucket sends its events to EventBridge: the collector's rule publishes them to the topic instead.
+  const viaRule = seen.notification.eventBridge && !configured;
+  const ruleArn = archiveEventRuleArn(partitionOf(topicArn), seen.region, ctx.accountId);
   const created = probe.value === null;
   const statements = archiveTopicStatements({
     topicArn,
     bucketName: bucket,
     bucketOwner: ctx.accountId,
     hubSubscriber: subscriber,
+    ...(viaRule ? { eventRuleArn: ruleArn } : {}),
   });
   const policyInPlace = probe.value !== null && hasStatements(probe.value.policy ?? null, statements);
   let notified: ActionDraft | undefined;
+  const options = (reason: FindingCode) => ({
+    resource: viaRule ? ruleArn : bucket,
+    reason,
+    part: 'topic' as const,
+    needs: [keys.topic(topicArn)],
+    provides: [keys.topicPolicy(topicArn)],
+  });
   const notify = (reason: FindingCode): ActionDraft => {
-    notified ??= draft(
-      'PUT_BUCKET_NOTIFICATION',
-      {
-        bucketName: bucket,
-        region: seen.region,
-        topicArn,
-        hubSubscriber: subscriber,
-        prefix: wanted.prefix,
-        suffix: wanted.suffix,
-        configurationId: ARCHIVE_CONFIGURATION_ID,
-      },
-      {
-        resource: bucket,
-        reason,
-        part: 'topic',
-        needs: [keys.topic(topicArn)],
-        provides: [keys.topicPolicy(topicArn)],
-      },
-    );
+    notified ??= viaRule
+      ? draft(
+          'PUT_ARCHIVE_EVENT_RULE',
+          {
+            bucketName: bucket,
+            region: seen.region,
+            prefix: wanted.prefix,
+            ruleName: ARCHIVE_EVENT_RULE_NAME,
+            topicArn,
+            hubSubscriber: subscriber,
+          },
+          options(reason),
+        )
+      : draft(
+          'PUT_BUCKET_NOTIFICATION',
+          {
+            bucketName: bucket,
+            region: seen.region,
+            topicArn,
+            hubSubscriber: subscriber,
+            prefix: wanted.prefix,
+            suffix: wanted.suffix,
+            configurationId: ARCHIVE_CONFIGURATION_ID,
+          },
+          options(reason),
+        );
     return notified;
   };
   let reason: FindingCode | undefined;
-  if (!configured) {
+  if (viaRule) {
+    const wrong = eventRuleReason(seen, ruleArn, topicArn, policyInPlace, 'topic');
+    if (wrong === 'unknown') {
+      out.findings.push(incomplete(bucket, "the archive's EventBridge rule", eventRuleError(seen)));
+      return stop();
+    }
+    if (created) {
+      reason = wrong?.code === 'ARCHIVE_EVENTBRIDGE_RULE_NEEDED' ? wrong.code : 'TOPIC_MISSING';
+      out.findings.push(
+        reason === 'TOPIC_MISSING' ? finding(reason, 'high', topicArn, "the archive's topic no longer exists") : wrong!,
+      );
+    } else if (wrong !== undefined) {
+      reason = wrong.code;
+      out.findings.push(wrong);
+    }
+  } else if (!configured) {
     const conflicts = overlapping(seen.notification, wanted);
     if (conflicts.length > 0) {
       out.findings.push(overlapFinding(bucket, conflicts, wanted));

@@ -6,12 +6,17 @@
  * outcomestopic (created when missing), whose policy lets S3 publish and the collector subscribe its hub queue.
  */
 import {
+  archiveEventPattern,
   archiveQueueStatements,
   archiveTopicStatements,
   mergeNotification,
   wantedQueueConfiguration,
 } from '../../../lambdas/reconcile/archive-path';
-import type { ObservedNotificationConfiguration } from '../../../lambdas/reconcile/archive-types';
+import type {
+  ObservedArchive,
+  ObservedEventRule,
+  ObservedNotificationConfiguration,
+} from '../../../lambdas/reconcile/archive-types';
 import { planAccount } from '../../../lambdas/reconcile/plan';
 import { logArchivesFor } from '../../../lambdas/reconcile/reconcile';
 import { known, type ObservedState, type PlanContext } from '../../../lambdas/reconcile/types';
@@ -138,10 +143,93 @@ test('an overlapping customer configuration: reported, nothing written (S3 would
   expect(codes(archiveState({ ...NOTHING, lambdas: [elsewhere] }))).toEqual(['ARCHIVE_NOTIFICATIONS_MISSING']);
 });
 
-test('EventBridge on: an EventBridge rule is asked for with the command; the configuration is left alone', () => {
-  const plan = planAccount(archiveState({ ...NOTHING, eventBridge: true }), ctx());
+// ---- the EventBridge path: the bucket already sends its events to EventBridge ------------------------------------
+
+const RULE_ARN = `arn:aws:events:${REGION}:${ACCT}:rule/cloudtrail-collector-archive`;
+const ourRule = (targetArn: string, overrides: Partial<ObservedEventRule> = {}): ObservedEventRule => ({
+  arn: RULE_ARN,
+  state: 'ENABLED',
+  eventPattern: JSON.stringify(archiveEventPattern(BUCKET, 'central/AWSLogs/')),
+  targets: [{ id: 'cloudtrail-collector', arn: targetArn }],
+  ...overrides,
+});
+const eventsQueuePolicy = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: archiveQueueStatements({
+    queueArn: QUEUE_ARN,
+    bucketName: BUCKET,
+    bucketOwner: ACCT,
+    eventRuleArn: RULE_ARN,
+  }),
+});
+function eventBridgeState(rule: ObservedEventRule | null | 'unreadable', policy: string | null = eventsQueuePolicy) {
+  const state = archiveState({ ...NOTHING, eventBridge: true }, { policy: false });
+  state.queues.outcomesqueue = known({
+    name: 'outcomesqueue',
+    url: 'u',
+    arn: QUEUE_ARN,
+    ...(policy ? { policy } : {}),
+  });
+  const archive = state.archive as { known: true; value: ObservedArchive };
+  archive.value.eventRule = rule === 'unreadable' ? { known: false, error: 'AccessDeniedException' } : known(rule);
+  return state;
+}
+
+test('EventBridge on, compliant: the rule, its target and the events statement in place; the configuration untouched', () => {
+  const plan = planAccount(eventBridgeState(ourRule(QUEUE_ARN)), ctx());
+  expect(plan.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual([]);
+  expect(plan.actions).toEqual([]);
+});
+
+test('EventBridge on, no rule: PUT_ARCHIVE_EVENT_RULE to outcomesqueue; no PUT_BUCKET_NOTIFICATION, never a trail', () => {
+  const plan = planAccount(eventBridgeState(null, null), ctx());
   expect(plan.findings.map((f) => f.code)).toEqual(['ARCHIVE_EVENTBRIDGE_RULE_NEEDED']);
-  expect(plan.findings[0]!.message).toContain('aws events put-rule');
+  expect(plan.findings[0]!.message).toContain(RULE_ARN);
+  expect(plan.actions.map((a) => a.code)).toEqual(['PUT_ARCHIVE_EVENT_RULE']);
+  expect(plan.actions[0]!.params).toEqual({
+    bucketName: BUCKET,
+    region: REGION,
+    prefix: 'central/AWSLogs/',
+    ruleName: 'cloudtrail-collector-archive',
+    queueName: 'outcomesqueue',
+    queueArn: QUEUE_ARN,
+  });
+});
+
+test('EventBridge on: a disabled rule, another pattern, another target or a role on it is not ours: written again', () => {
+  const other = { ...archiveEventPattern(BUCKET, 'AWSLogs/') };
+  for (const rule of [
+    ourRule(QUEUE_ARN, { state: 'DISABLED' }),
+    ourRule(QUEUE_ARN, { eventPattern: JSON.stringify(other) }),
+    ourRule('arn:aws:sqs:us-east-1:111122223333:elsewhere'),
+    ourRule(QUEUE_ARN, { targets: [{ id: 'cloudtrail-collector', arn: QUEUE_ARN, roleArn: 'arn:aws:iam::1:role/r' }] }),
+  ]) {
+    expect(planAccount(eventBridgeState(rule), ctx()).actions.map((a) => a.code)).toEqual(['PUT_ARCHIVE_EVENT_RULE']);
+  }
+  // Key order inside the pattern is not a difference.
+  const reordered = JSON.stringify({
+    detail: { object: { key: [{ prefix: 'central/AWSLogs/' }] }, bucket: { name: [BUCKET] } },
+    'detail-type': ['Object Created'],
+    source: ['aws.s3'],
+  });
+  expect(planAccount(eventBridgeState(ourRule(QUEUE_ARN, { eventPattern: reordered })), ctx()).actions).toEqual([]);
+});
+
+test('EventBridge on: the rule is ours but the queue policy lacks the events statement: QUEUE_POLICY_INVALID, rewritten', () => {
+  const plan = planAccount(eventBridgeState(ourRule(QUEUE_ARN), null), ctx());
+  expect(plan.findings.map((f) => f.code)).toEqual(['QUEUE_POLICY_INVALID']);
+  expect(plan.actions.map((a) => a.code)).toEqual(['PUT_ARCHIVE_EVENT_RULE']);
+});
+
+test('EventBridge on: the rule could not be read: OBSERVE_INCOMPLETE and nothing written', () => {
+  const plan = planAccount(eventBridgeState('unreadable'), ctx());
+  expect(plan.findings.map((f) => f.code)).toEqual(['OBSERVE_INCOMPLETE']);
+  expect(plan.findings[0]!.message).toContain('AccessDeniedException');
+  expect(plan.actions).toEqual([]);
+});
+
+test('EventBridge on, but the collector configuration is already in the document: the S3 path stays', () => {
+  const plan = planAccount(archiveState({ ...NOTHING, eventBridge: true, queues: [OURS] }), ctx());
   expect(plan.actions).toEqual([]);
 });
 
@@ -308,4 +396,44 @@ test("a member's trail into the central bucket is the archive's: logArchivesFor 
     { accountId: '555566667777', bucketNames: [BUCKET] },
   ]);
   expect(logArchivesFor('555566667777', [archive])).toEqual([]);
+});
+
+test('hub, EventBridge on: the rule publishes to outcomestopic (created), whose policy lets EventBridge publish', () => {
+  const state = hubArchiveState({ ...NOTHING, eventBridge: true }, { topic: 'missing' });
+  (state.archive as { known: true; value: ObservedArchive }).value.eventRule = known(null);
+  const plan = planAccount(state, hubArchiveCtx());
+  expect(plan.findings.map((f) => f.code)).toEqual(['ARCHIVE_EVENTBRIDGE_RULE_NEEDED']);
+  expect(plan.actions.map((a) => a.code)).toEqual(['CREATE_TOPIC', 'PUT_ARCHIVE_EVENT_RULE', 'SUBSCRIBE']);
+  const [create, rule, subscribe] = plan.actions;
+  expect(rule!.params).toEqual({
+    bucketName: BUCKET,
+    region: REGION,
+    prefix: 'central/AWSLogs/',
+    ruleName: 'cloudtrail-collector-archive',
+    topicArn: TOPIC_ARN,
+    hubSubscriber: { principalArn: RECONCILE_ROLE_ARN, endpoint: HUB_QUEUE_ARN },
+  });
+  expect(rule!.dependsOn).toContain(create!.id);
+  expect(subscribe!.dependsOn).toEqual(expect.arrayContaining([create!.id, rule!.id]));
+});
+
+test('hub, EventBridge on, compliant: rule to outcomestopic, events statement, hub subscription: nothing to do', () => {
+  const state = hubArchiveState({ ...NOTHING, eventBridge: true });
+  const statements = archiveTopicStatements({
+    topicArn: TOPIC_ARN,
+    bucketName: BUCKET,
+    bucketOwner: ACCT,
+    hubSubscriber: { principalArn: RECONCILE_ROLE_ARN, endpoint: HUB_QUEUE_ARN },
+    eventRuleArn: RULE_ARN,
+  });
+  state.topics[TOPIC_ARN] = known(
+    topic(TOPIC_ARN, {
+      policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+      subscriptions: known([hubSubscription()]),
+    }),
+  );
+  (state.archive as { known: true; value: ObservedArchive }).value.eventRule = known(ourRule(TOPIC_ARN));
+  const plan = planAccount(state, hubArchiveCtx());
+  expect(plan.findings.filter((f) => f.severity !== 'info').map((f) => f.code)).toEqual([]);
+  expect(plan.actions).toEqual([]);
 });

@@ -1,0 +1,4 @@
+import { describeSinkConformance } from './sink-conformance';
+import { firehoseAdapter } from './sink-adapters/firehose';
+
+describeSinkConformance(firehoseAdapter);
