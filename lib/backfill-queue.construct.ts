@@ -1,11 +1,12 @@
-import { Aws, Duration } from 'aws-cdk-lib';
-import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping, type IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { BACKFILL_MAXIMUM_CONCURRENCY, HUB_MAX_RECEIVE_COUNT } from '../lambdas/shared/topology';
 import { hubSnsPrincipals } from './hub-queues.construct';
+import { accountOnlyQueue } from './account-only-queue';
 import { BACKFILL_QUEUE_NAMES } from './names';
 
 /**
@@ -33,43 +34,19 @@ export class BackfillQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: BackfillQueueProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      queueName: BACKFILL_QUEUE_NAMES.deadLetterQueue,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
-      {
-        id: 'Serverless-SQSRedrivePolicy',
-        reason:
-          'This queue is itself the dead-letter queue of the backfill queue; nothing consumes it automatically. A file left there is listed again by the next backfill (the ledger does not hold it), and `verify` reports it.',
-      },
-    ]);
-    // Lambda Developer Guide, "Creating and configuring an Amazon SQS event source mapping": a visibility timeout of
-    // at least six times the function timeout. The receives before the DLQ are the hub queues'.
-    this.queue = new Queue(this, 'Queue', {
-      queueName: BACKFILL_QUEUE_NAMES.queue,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = accountOnlyQueue(this, {
+      names: BACKFILL_QUEUE_NAMES,
+      retention: Duration.days(14),
       visibilityTimeout: Duration.seconds(6 * props.ingestTimeout.toSeconds()),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: HUB_MAX_RECEIVE_COUNT },
-    });
-    // Only principals of this account: a message here names its tenant in its body, which ingest trusts for this
-    // queue alone. aws:PrincipalAccount is absent for a service principal, so StringNotEquals denies SNS as well; the
-    // second statement says so explicitly (SNS delivers as these principals: hubSnsPrincipals).
+      // The receives before the DLQ are the hub queues'.
+      maxReceiveCount: HUB_MAX_RECEIVE_COUNT,
+      deadLetterReason:
+        'This queue is itself the dead-letter queue of the backfill queue; nothing consumes it automatically. A file left there is listed again by the next backfill (the ledger does not hold it), and `verify` reports it.',
+    }));
+    // Only principals of this account (accountOnlyQueue): a message here names its tenant in its body, which ingest
+    // trusts for this queue alone. aws:PrincipalAccount is absent for a service principal, so that denies SNS as
+    // well; this statement says so explicitly (SNS delivers as these principals: hubSnsPrincipals).
     for (const queue of [this.queue, this.deadLetterQueue]) {
-      queue.addToResourcePolicy(
-        new PolicyStatement({
-          sid: 'OnlyThisAccount',
-          effect: Effect.DENY,
-          principals: [new AnyPrincipal()],
-          actions: ['sqs:*'],
-          resources: [queue.queueArn],
-          conditions: { StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
-        }),
-      );
       queue.addToResourcePolicy(
         new PolicyStatement({
           sid: 'NoSnsTopic',

@@ -1,9 +1,9 @@
-import { Aws, Duration } from 'aws-cdk-lib';
-import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import { EventSourceMapping, type IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { accountOnlyQueue } from './account-only-queue';
 import { RECONCILE_JOB_QUEUE_NAMES } from './names';
 
 /**
@@ -29,42 +29,15 @@ export class ReconcileJobs extends Construct {
 
   constructor(scope: Construct, id: string, props: ReconcileJobsProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      queueName: RECONCILE_JOB_QUEUE_NAMES.deadLetterQueue,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    NagSuppressions.addResourceSuppressions(this.deadLetterQueue, [
-      {
-        id: 'Serverless-SQSRedrivePolicy',
-        reason:
-          'This queue is itself the dead-letter queue of the reconcile job queue; nothing consumes it automatically. Its alarm (ReconcileJobsDeadLettered) calls an operator, and the next sweep sends the account a job again anyway.',
-      },
-    ]);
-    // Lambda Developer Guide, "Creating and configuring an Amazon SQS event source mapping": a visibility timeout of
-    // at least six times the function timeout, so a batch that is retried is not also delivered to another worker.
-    this.queue = new Queue(this, 'Queue', {
-      queueName: RECONCILE_JOB_QUEUE_NAMES.queue,
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // A job older than a day is replaced by the sweeps that ran since.
-      retentionPeriod: Duration.days(1),
+    // A job older than a day is replaced by the sweeps that ran since.
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = accountOnlyQueue(this, {
+      names: RECONCILE_JOB_QUEUE_NAMES,
+      retention: Duration.days(1),
       visibilityTimeout: Duration.seconds(6 * props.workerTimeout.toSeconds()),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: RECONCILE_JOB_MAX_RECEIVE_COUNT },
-    });
-    for (const queue of [this.queue, this.deadLetterQueue]) {
-      queue.addToResourcePolicy(
-        new PolicyStatement({
-          sid: 'OnlyThisAccount',
-          effect: Effect.DENY,
-          principals: [new AnyPrincipal()],
-          actions: ['sqs:*'],
-          resources: [queue.queueArn],
-          conditions: { StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
-        }),
-      );
-    }
+      maxReceiveCount: RECONCILE_JOB_MAX_RECEIVE_COUNT,
+      deadLetterReason:
+        'This queue is itself the dead-letter queue of the reconcile job queue; nothing consumes it automatically. Its alarm (ReconcileJobsDeadLettered) calls an operator, and the next sweep sends the account a job again anyway.',
+    }));
   }
 
   /**

@@ -165,3 +165,14 @@ export async function ownTrailArns(org: OrganizationWorld, accountId: string, re
   const trails = (await cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList ?? [];
   return trails.map((trail) => trail.TrailARN ?? '');
 }
+
+/** Plain SDK clients acting inside one of the organization's accounts, as its admin (or an AWS service) would. */
+export async function organizationAccountClients(org: OrganizationWorld, accountId: string, region: string) {
+  const where = { region, credentials: await org.credentialsFor(accountId) };
+  return {
+    s3: awsClients.s3(where),
+    sqs: awsClients.sqs(where),
+    cloudTrail: awsClients.cloudTrail(where),
+    events: awsClients.eventBridge(where),
+  };
+}

@@ -28,7 +28,6 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { awsClients } from '../../lambdas/shared/aws-clients';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
 import { createIngestDeps, CountTally } from '../../lambdas/ingest/runtime';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
@@ -41,6 +40,7 @@ import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { receiveAll } from '../../testkit/ingest-env';
 import {
   createOrganizationWorld,
+  organizationAccountClients,
   ownTrailArns,
   registerOrganizationAccounts,
   type OrganizationWorld,
@@ -71,10 +71,7 @@ beforeEach(async () => {
 });
 afterEach(async () => receiver.stop());
 
-async function clientsIn(world: OrganizationWorld, accountId: string) {
-  const where = { region: REGION, credentials: await world.credentialsFor(accountId) };
-  return { s3: awsClients.s3(where), sqs: awsClients.sqs(where), cloudTrail: awsClients.cloudTrail(where) };
-}
+const clientsIn = (world: OrganizationWorld, accountId: string) => organizationAccountClients(world, accountId, REGION);
 
 test('organizations add, then apply on the log archive: every member is collected from the central bucket, once', async () => {
   const world = await createOrganizationWorld({ region: REGION, members: 3, s3KeyPrefix: PREFIX });

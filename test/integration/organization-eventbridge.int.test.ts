@@ -25,7 +25,6 @@ import {
   type GetBucketNotificationConfigurationCommandOutput,
 } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { awsClients } from '../../lambdas/shared/aws-clients';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
 import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
@@ -36,6 +35,7 @@ import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { receiveAll } from '../../testkit/ingest-env';
 import {
   createOrganizationWorld,
+  organizationAccountClients,
   ownTrailArns,
   registerOrganizationAccounts,
   type OrganizationWorld,
@@ -54,10 +54,7 @@ beforeEach(async () => {
 });
 afterEach(async () => receiver.stop());
 
-async function clientsIn(world: OrganizationWorld, accountId: string) {
-  const where = { region: REGION, credentials: await world.credentialsFor(accountId) };
-  return { s3: awsClients.s3(where), sqs: awsClients.sqs(where), events: awsClients.eventBridge(where) };
-}
+const clientsIn = (world: OrganizationWorld, accountId: string) => organizationAccountClients(world, accountId, REGION);
 
 /** GetBucketNotificationConfiguration of `bucket` as S3 answers it when EventBridge is on (moto leaves it out). */
 function withEventBridgeShown(bucket: () => string | undefined) {
