@@ -21,6 +21,15 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Lets the event loop run until `done()` holds (bounded): how many turns an SDK call takes to reach its
+ * middleware differs between Node versions (Node 24 takes more than 22), so a fixed count is not enough.
+ */
+async function settleUntil(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2_000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+  if (!done()) throw new Error(`the event loop settled without ${what}`);
+}
+
 /** A clock that only moves when told; sleepers wake in order of their deadline. */
 function fakeClock(start = 0) {
   let now = start;
@@ -169,6 +178,8 @@ describe('RateLimiters', () => {
     const start = time.now();
     const reads = Array.from({ length: 12 }, () => client.send(new DescribeTrailsCommand({})));
     const writes = Array.from({ length: 3 }, () => client.send(new StartLoggingCommand({ Name: 't' })));
+    // Every call has either gone out at once or is waiting on the limiter before the clock moves.
+    await settleUntil(() => sent.length + time.sleeping() >= 15, 'every call reaching the rate limiter');
     await settle();
     await time.advance(3000);
     await Promise.all([...reads, ...writes]);
