@@ -17,6 +17,9 @@ import { customerAdminClients } from './customer-clients';
 import { createChain, type DemoChain } from './demo-chain';
 import { accountRecord, createRegistry } from './registry';
 import { silentLogger } from '../lambdas/shared/logger';
+import { loadIngestConfig } from '../lambdas/ingest/config';
+import { CountTally, createIngestDeps } from '../lambdas/ingest/runtime';
+import type { IngestDeps } from '../lambdas/ingest/source/sqs-batch';
 import type { AccountRecord, AccountsRegistry } from '../lambdas/shared/registry';
 import { awsClients } from '../lambdas/shared/aws-clients';
 import { hubQueueName } from '../lambdas/shared/topology';
@@ -204,4 +207,27 @@ export async function expectWorkingChain(
 export async function trailArns(clients: TenantClients): Promise<string[]> {
   const described = await clients.cloudTrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }));
   return (described.trailList ?? []).map((t) => t.TrailARN!).sort();
+}
+
+/**
+ * Ingest's dependencies (the Lambda's core) over this world's registry (RECONCILE_TABLE), forwarding to a local
+ * receiver with its token; `env` adds settings (the hub's queues, a job queue).
+ */
+export async function reconcileWorldIngestDeps(
+  receiver: { url: string },
+  token: string,
+  env: Record<string, string> = {},
+): Promise<IngestDeps> {
+  return createIngestDeps(
+    loadIngestConfig({
+      ...process.env,
+      ...env,
+      ACCOUNTS_TABLE: RECONCILE_TABLE,
+      DOWNSTREAM_URL: receiver.url,
+      DOWNSTREAM_TOKEN: token,
+      DOWNSTREAM_TIMEOUT_MS: '2000',
+    }),
+    silentLogger,
+    new CountTally(),
+  );
 }

@@ -4,7 +4,9 @@
  * default bus. For the trigger tests, the sandbox and the benchmarks.
  */
 import { randomUUID } from 'node:crypto';
-import type { ReconcileJob } from '../lambdas/shared/reconcile-job';
+import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { runJobBatch, type WorkerDeps } from '../lambdas/reconcile/worker';
+import { parseReconcileJob, type ReconcileJob } from '../lambdas/shared/reconcile-job';
 import type { TriggerClaims } from '../lambdas/ingest/source/tamper-triggers';
 
 export interface TamperCallParams {
@@ -125,4 +127,33 @@ export class MemoryJobQueue {
     this.sent.push({ job, ...options });
     return Promise.resolve();
   }
+}
+
+/** The jobs on a job queue, waiting out their DelaySeconds (long polling, up to `attempts` receives). */
+export async function receiveJobs(
+  sqs: Pick<SQSClient, 'send'>,
+  queueUrl: string,
+  options: { attempts?: number; waitSeconds?: number } = {},
+): Promise<{ message: Message; job: ReconcileJob }[]> {
+  const found: { message: Message; job: ReconcileJob }[] = [];
+  for (let attempt = 0; attempt < (options.attempts ?? 3) && found.length === 0; attempt += 1) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: options.waitSeconds ?? 3,
+      }),
+    );
+    for (const message of received.Messages ?? []) found.push({ message, job: parseReconcileJob(message.Body!) });
+  }
+  return found;
+}
+
+/** The reconcile worker over job messages, as the job queue's mapping invokes it (one at a time, two minutes). */
+export function runJobMessages(messages: readonly Message[], deps: WorkerDeps, owner: string) {
+  return runJobBatch(
+    messages.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body! })),
+    deps,
+    { owner, remainingMs: () => 120_000, concurrency: 1, marginMs: 1_000, retryLater: () => Promise.resolve() },
+  );
 }

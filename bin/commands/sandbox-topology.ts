@@ -12,7 +12,7 @@
  *   subscription of its topic (topicOwnerView, withTopicOwnerListing).
  */
 import { ListSubscriptionsByTopicCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import type { LoggerLike } from '../../lambdas/shared/logger';
 import { shardOf, type IngestTopology } from '../../lambdas/shared/topology';
@@ -177,11 +177,7 @@ async function subscribedHubQueues(
 /** The PoisonReason attribute of the messages in a DLQ, read without consuming them (visibility 0). */
 async function peekReasons(sqs: SQSClient, url: string): Promise<string[]> {
   const reasons: string[] = [];
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
-  );
-  const count = Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
-  if (count === 0) return reasons;
+  // The caller counted the queue (queueCounts); an empty queue answers an empty receive.
   const received = await sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: url,

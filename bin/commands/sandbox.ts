@@ -6,13 +6,7 @@ import {
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ListSubscriptionsByTopicCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import { isIngestTopology } from '../../lambdas/shared/topology';
 import { awsClients } from '../../lambdas/shared/aws-clients';
@@ -26,10 +20,9 @@ import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
 import { createReconcileClients } from '../../lambdas/reconcile/clients';
 import { CADENCE_DEFAULTS, loadReconcileConfig } from '../../lambdas/reconcile/config';
 import { RegistryLease } from '../../lambdas/reconcile/lease';
-import { runJobBatch, type WorkerDeps } from '../../lambdas/reconcile/worker';
-import { parseReconcileJob } from '../../lambdas/shared/reconcile-job';
+import type { WorkerDeps } from '../../lambdas/reconcile/worker';
 import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
-import { tamperRecord } from '../../testkit/tamper';
+import { receiveJobs, runJobMessages, tamperRecord } from '../../testkit/tamper';
 import { reconcileAll, type ReconcileDeps } from '../../lambdas/reconcile/reconcile';
 import type { AccountReport, RunMode } from '../../lambdas/reconcile/types';
 import { customerDeployCommand } from '../../lib/customer-deploy-command';
@@ -678,28 +671,13 @@ async function tamperRepairedByTrigger(customer: ChainClients, trailArn: string,
   await deps.drain();
 
   // The job, once its debounce delay is over (long polling).
-  const messages: Message[] = [];
-  for (let attempt = 0; attempt < 5 && messages.length === 0; attempt += 1) {
-    const received = await deps.collectorSqs.send(
-      new ReceiveMessageCommand({ QueueUrl: deps.jobQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
-    );
-    messages.push(...(received.Messages ?? []));
-  }
-  const jobs = messages.map((message) => parseReconcileJob(message.Body!));
+  const received = await receiveJobs(deps.collectorSqs, deps.jobQueueUrl, { attempts: 5, waitSeconds: 2 });
+  const messages = received.map(({ message }) => message);
+  const jobs = received.map(({ job }) => job);
   detail(
     `jobs sent by the trigger: ${jobs.map((job) => `${job.accountId} ${job.reason} (${job.trigger?.eventName ?? '-'} via ${job.trigger?.via ?? '-'})`).join(', ') || 'none'}`,
   );
-  const result = await runJobBatch(
-    messages.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body! })),
-    deps.worker,
-    {
-      owner: 'sandbox-worker',
-      remainingMs: () => 120_000,
-      concurrency: 1,
-      marginMs: 1_000,
-      retryLater: () => Promise.resolve(),
-    },
-  );
+  const result = await runJobMessages(messages, deps.worker, 'sandbox-worker');
   for (const message of messages) {
     await deps.collectorSqs.send(
       new DeleteMessageCommand({ QueueUrl: deps.jobQueueUrl, ReceiptHandle: message.ReceiptHandle! }),

@@ -25,10 +25,7 @@ import type { Trail } from '@aws-sdk/client-cloudtrail';
 import { GetBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand } from '@aws-sdk/client-sns';
 import { awsClients } from '../../lambdas/shared/aws-clients';
-import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { createIngestDeps, CountTally } from '../../lambdas/ingest/runtime';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
-import { silentLogger } from '../../lambdas/shared/logger';
 import { shardOf } from '../../lambdas/shared/topology';
 import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
 import { s3EventNotification } from '../../testkit/demo-chain';
@@ -44,7 +41,7 @@ import {
 import { organizationTrailOf, withOrganizationTrail } from '../../testkit/organization-trail-view';
 import { queueCounts } from '../../testkit/queues';
 import {
-  RECONCILE_TABLE,
+  reconcileWorldIngestDeps,
   reconcileWorld,
   withTopicOwnerListing,
   type ReconcileWorld,
@@ -188,18 +185,7 @@ describe('a log archive in the hub topology: central bucket -> outcomestopic -> 
 
     const records = await receiveAll(collectorSqs(), hub[shard]!.url, hub[shard]!.arn, 3);
     expect(records).toHaveLength(3);
-    const deps = await createIngestDeps(
-      loadIngestConfig({
-        ...process.env,
-        ...hubEnv(hub),
-        ACCOUNTS_TABLE: RECONCILE_TABLE,
-        DOWNSTREAM_URL: receiver.url,
-        DOWNSTREAM_TOKEN: 'test-token',
-        DOWNSTREAM_TIMEOUT_MS: '2000',
-      }),
-      silentLogger,
-      new CountTally(),
-    );
+    const deps = await reconcileWorldIngestDeps(receiver, 'test-token', hubEnv(hub));
     const result = await processSqsBatch(records, deps, Date.now() + 60_000);
     const outcomes = [...result.outcomes.values()];
     // The outsider's message is poison: moved to the hub queue's DLQ with the reason, not retried.

@@ -28,14 +28,10 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { createIngestDeps, CountTally } from '../../lambdas/ingest/runtime';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
-import { silentLogger } from '../../lambdas/shared/logger';
 import type { ReconcileReport } from '../../lambdas/reconcile/types';
 import { runCli } from '../../testkit/cli';
-import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
-import { createRegistryTable } from '../../testkit/demo-chain';
+import { createRegistryTable, putLogFile } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { receiveAll } from '../../testkit/ingest-env';
 import {
@@ -46,7 +42,7 @@ import {
   type OrganizationWorld,
 } from '../../testkit/organization';
 import { organizationTrailOf, withOrganizationTrail } from '../../testkit/organization-trail-view';
-import { RECONCILE_TABLE, reconcileWorld } from '../../testkit/reconcile-env';
+import { reconcileWorld, reconcileWorldIngestDeps } from '../../testkit/reconcile-env';
 import { COLLECTOR_ACCOUNT, REGION, useEmulator } from '../../testkit/test-emulator';
 
 const TABLE = 'organization-collection';
@@ -176,20 +172,17 @@ test('organizations add, then apply on the log archive: every member is collecte
   const expected = new Map<string, string[]>();
   const now = new Date();
   for (const [index, member] of world.memberAccountIds.entries()) {
-    const records = generateRecords(5 + index, { accountId: member, region: REGION, seed: 100 + index, start: now });
-    const key = logFileKey({
+    const file = await putLogFile(archive.s3, {
+      bucket: world.bucket,
       accountId: member,
       region: REGION,
+      seed: 100 + index,
+      records: 5 + index,
       time: now,
-      unique: `m${index}`,
       prefix: PREFIX,
       orgId: world.organizationId,
     });
-    await archive.s3.send(new PutObjectCommand({ Bucket: world.bucket, Key: key, Body: logFileBody(records) }));
-    expected.set(
-      member,
-      records.map((r) => r.eventID as string),
-    );
+    expected.set(member, file.eventIds);
   }
   // Not a log file: the collector's filter leaves it to the customer's configuration.
   await archive.s3.send(new PutObjectCommand({ Bucket: world.bucket, Key: 'exports/report.csv', Body: 'a,b\n' }));
@@ -267,17 +260,17 @@ test('apply on every registered account: no trail anywhere; the members collecte
   const archive = await clientsIn(org, org.logArchiveAccountId);
   const now = new Date();
   const write = async (accountId: string, index: number) => {
-    const records = generateRecords(3 + index, { accountId, region: REGION, seed: 500 + index, start: now });
-    const key = logFileKey({
+    const file = await putLogFile(archive.s3, {
+      bucket: org.bucket,
       accountId,
       region: REGION,
+      seed: 500 + index,
+      records: 3 + index,
       time: now,
-      unique: `e${index}`,
       prefix: PREFIX,
       orgId: org.organizationId,
     });
-    await archive.s3.send(new PutObjectCommand({ Bucket: org.bucket, Key: key, Body: logFileBody(records) }));
-    return records.map((r) => r.eventID as string);
+    return file.eventIds;
   };
   const expected: string[] = [];
   for (const [index, member] of org.memberAccountIds.entries()) expected.push(...(await write(member, index)));
@@ -290,17 +283,7 @@ test('apply on every registered account: no trail anywhere; the members collecte
     (record) => !record.body.includes('s3:TestEvent'),
   );
   expect(records).toHaveLength(3);
-  const deps = await createIngestDeps(
-    loadIngestConfig({
-      ...process.env,
-      ACCOUNTS_TABLE: RECONCILE_TABLE,
-      DOWNSTREAM_URL: receiver.url,
-      DOWNSTREAM_TOKEN: 'org-token',
-      DOWNSTREAM_TIMEOUT_MS: '2000',
-    }),
-    silentLogger,
-    new CountTally(),
-  );
+  const deps = await reconcileWorldIngestDeps(receiver, 'org-token');
   const result = await processSqsBatch(records, deps, Date.now() + 60_000);
   // The outsider's message is poison (a customer queue: its redrive policy moves it to outcomesqueue-dlq).
   expect([...result.outcomes.values()].filter((o) => o.status !== 'forwarded')).toEqual([

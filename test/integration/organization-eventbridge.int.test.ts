@@ -25,12 +25,9 @@ import {
   type GetBucketNotificationConfigurationCommandOutput,
 } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { silentLogger } from '../../lambdas/shared/logger';
-import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { CountTally, createIngestDeps } from '../../lambdas/ingest/runtime';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
 import type { CustomerClients, ReconcileClients } from '../../lambdas/reconcile/clients';
-import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
+import { putLogFile } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { receiveAll } from '../../testkit/ingest-env';
 import {
@@ -41,7 +38,7 @@ import {
   type OrganizationWorld,
 } from '../../testkit/organization';
 import { organizationTrailOf, withOrganizationTrail } from '../../testkit/organization-trail-view';
-import { RECONCILE_TABLE, reconcileWorld } from '../../testkit/reconcile-env';
+import { reconcileWorld, reconcileWorldIngestDeps } from '../../testkit/reconcile-env';
 import { REGION } from '../../testkit/test-emulator';
 
 const PREFIX = 'central';
@@ -158,17 +155,17 @@ test('the bucket sends its events to EventBridge: a rule to the archive queue, t
   const expected: string[] = [];
   const now = new Date();
   for (const [index, member] of org.memberAccountIds.entries()) {
-    const records = generateRecords(4 + index, { accountId: member, region: REGION, seed: 300 + index, start: now });
-    const key = logFileKey({
+    const file = await putLogFile(archive.s3, {
+      bucket: org.bucket,
       accountId: member,
       region: REGION,
+      seed: 300 + index,
+      records: 4 + index,
       time: now,
-      unique: `eb${index}`,
       prefix: PREFIX,
       orgId: org.organizationId,
     });
-    await archive.s3.send(new PutObjectCommand({ Bucket: org.bucket, Key: key, Body: logFileBody(records) }));
-    expected.push(...records.map((r) => r.eventID as string));
+    expected.push(...file.eventIds);
   }
   // Outside the prefix: the rule does not match it.
   await archive.s3.send(new PutObjectCommand({ Bucket: org.bucket, Key: 'exports/report.csv', Body: 'a,b\n' }));
@@ -178,17 +175,7 @@ test('the bucket sends its events to EventBridge: a rule to the archive queue, t
   expect(
     messages.every((m) => (JSON.parse(m.body) as { 'detail-type'?: string })['detail-type'] === 'Object Created'),
   ).toBe(true);
-  const deps = await createIngestDeps(
-    loadIngestConfig({
-      ...process.env,
-      ACCOUNTS_TABLE: RECONCILE_TABLE,
-      DOWNSTREAM_URL: receiver.url,
-      DOWNSTREAM_TOKEN: 'org-token',
-      DOWNSTREAM_TIMEOUT_MS: '2000',
-    }),
-    silentLogger,
-    new CountTally(),
-  );
+  const deps = await reconcileWorldIngestDeps(receiver, 'org-token');
   const result = await processSqsBatch(messages, deps, Date.now() + 60_000);
   expect(result.batchItemFailures).toEqual([]);
   expect([...receiver.eventIds.keys()].sort()).toEqual([...expected].sort());

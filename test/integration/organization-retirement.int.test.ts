@@ -27,18 +27,21 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { LedgerTable, ensureLedgerTable, ledgerTableName } from '../../lambdas/shared/ledger';
-import { loadIngestConfig } from '../../lambdas/ingest/config';
-import { createIngestDeps, CountTally } from '../../lambdas/ingest/runtime';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
 import { duplicateTrailsCost } from '../../lambdas/reconcile/costs';
-import { silentLogger } from '../../lambdas/shared/logger';
 import { putLogFile, type DeliveredFile } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
 import { receiveAll } from '../../testkit/ingest-env';
 import { createOrganizationWorld, type OrganizationWorld } from '../../testkit/organization';
 import { withOrganizationTrail } from '../../testkit/organization-trail-view';
 import { accountRecord } from '../../testkit/registry';
-import { RECONCILE_TABLE, reconcileWorld, tenantClients, type ReconcileWorld } from '../../testkit/reconcile-env';
+import {
+  RECONCILE_TABLE,
+  reconcileWorld,
+  reconcileWorldIngestDeps,
+  tenantClients,
+  type ReconcileWorld,
+} from '../../testkit/reconcile-env';
 import { DEFAULT_COST_ASSUMPTIONS } from '../../lambdas/reconcile/costs';
 import { REGION } from '../../testkit/test-emulator';
 
@@ -105,14 +108,7 @@ describe('an organization trail covers a member: outcomes-trail is reported, the
     const queueUrl = `${process.env.AWS_ENDPOINT_URL}/${accountId}/${queueName}`;
     const queueArn = `arn:aws:sqs:${REGION}:${accountId}:${queueName}`;
     const records = await receiveAll(sqs, queueUrl, queueArn);
-    const env = {
-      ...process.env,
-      ACCOUNTS_TABLE: RECONCILE_TABLE,
-      DOWNSTREAM_URL: receiver.url,
-      DOWNSTREAM_TOKEN: 'test-token',
-      DOWNSTREAM_TIMEOUT_MS: '2000',
-    };
-    const deps = await createIngestDeps(loadIngestConfig(env), silentLogger, new CountTally());
+    const deps = await reconcileWorldIngestDeps(receiver, 'test-token');
     const result = await processSqsBatch(records, deps, Date.now() + 60_000);
     expect(result.batchItemFailures).toEqual([]);
     return records.length;

@@ -11,22 +11,15 @@
 import { GetTrailStatusCommand, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { loadIngestConfig } from '../../lambdas/ingest/config';
 import { CountTally, createIngestDeps, createTamperTriggers } from '../../lambdas/ingest/runtime';
 import { processSqsBatch } from '../../lambdas/ingest/source/sqs-batch';
 import { CADENCE_DEFAULTS } from '../../lambdas/reconcile/config';
 import { RegistryLease } from '../../lambdas/reconcile/lease';
-import { runJobBatch, type WorkerMetric } from '../../lambdas/reconcile/worker';
+import type { WorkerMetric } from '../../lambdas/reconcile/worker';
 import { awsClients } from '../../lambdas/shared/aws-clients';
 import { silentLogger } from '../../lambdas/shared/logger';
-import { parseReconcileJob, type ReconcileJob } from '../../lambdas/shared/reconcile-job';
 import { generateRecords, logFileBody, logFileKey } from '../../testkit/cloudtrail-generator';
 import { publishCloudTrailNotification } from '../../testkit/demo-chain';
 import { DownstreamReceiver } from '../../testkit/downstream-receiver';
@@ -41,7 +34,7 @@ import {
   type ReconcileWorld,
   type TenantClients,
 } from '../../testkit/reconcile-env';
-import { apiCallEvent, tamperRecord } from '../../testkit/tamper';
+import { apiCallEvent, receiveJobs, runJobMessages, tamperRecord } from '../../testkit/tamper';
 import { COLLECTOR_ACCOUNT, REGION } from '../../testkit/test-emulator';
 
 const JOB_QUEUE = 'cloudtrail-collector-reconcile-jobs-test';
@@ -87,22 +80,13 @@ describe('a tamper is repaired by its trigger, without waiting for the schedule'
   });
 
   /** The jobs on the job queue, waiting out their DelaySeconds (long polling). */
-  async function jobsSent(attempts = 3): Promise<{ message: Message; job: ReconcileJob }[]> {
-    const found: { message: Message; job: ReconcileJob }[] = [];
-    for (let attempt = 0; attempt < attempts && found.length === 0; attempt += 1) {
-      const received = await collectorSqs.send(
-        new ReceiveMessageCommand({ QueueUrl: jobQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 3 }),
-      );
-      for (const message of received.Messages ?? []) found.push({ message, job: parseReconcileJob(message.Body!) });
-    }
-    return found;
-  }
+  const jobsSent = (attempts = 3) => receiveJobs(collectorSqs, jobQueueUrl, { attempts });
 
   /** The reconcile worker over the job messages, as the job queue's mapping invokes it. */
   async function runWorker(messages: Message[]): Promise<WorkerMetric[]> {
     const published: WorkerMetric[] = [];
-    const result = await runJobBatch(
-      messages.map((m) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body! })),
+    const result = await runJobMessages(
+      messages,
       {
         ...world.deps,
         config: { ...world.deps.config, cadence: CADENCE_DEFAULTS },
@@ -110,13 +94,7 @@ describe('a tamper is repaired by its trigger, without waiting for the schedule'
         lease: new RegistryLease(world.registry.db, world.registry.tableName),
         publish: (metrics) => published.push(...metrics),
       },
-      {
-        owner: 'tamper-test-worker',
-        remainingMs: () => 120_000,
-        concurrency: 1,
-        marginMs: 1_000,
-        retryLater: () => Promise.resolve(),
-      },
+      'tamper-test-worker',
     );
     expect(result.batchItemFailures).toEqual([]);
     return published;
