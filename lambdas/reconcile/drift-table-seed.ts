@@ -59,14 +59,18 @@ export const SEED_DRIFT_ENTRIES: readonly DriftEntry[] = [
   },
   {
     code: 'TOPIC_CHANGED',
-    severities: ['medium'],
+    severities: ['info', 'medium'],
     ifThisHappens: 'the trail now notifies another SNS topic',
     theCollectorDoes:
       'follows the new topic: subscribes `outcomesqueue` (hub topology: the hub queue, after writing the statement ' +
       'that lets the collector subscribe it) to it if it is not subscribed yet; the queue policy is then repaired ' +
-      'for the new topic (`QUEUE_POLICY_INVALID`) and the new topic policy checked (`TOPIC_POLICY_INVALID`)',
+      'for the new topic (`QUEUE_POLICY_INVALID`) and the new topic policy checked (`TOPIC_POLICY_INVALID`). Then, ' +
+      'in the same run and after that subscription, it unsubscribes its own path (`outcomesqueue`, a hub queue) ' +
+      "from the old topic, by the subscription's owner (`info`): CloudTrail no longer publishes there. The old " +
+      "topic stays the account's for the hub queues' retry window (messages already delivered from it are " +
+      'collected) and is forgotten after it',
     outcome: 'repairs-when-safe',
-    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'BACKFILL'],
+    actions: ['PUT_TOPIC_POLICY', 'SUBSCRIBE', 'UNSUBSCRIBE', 'BACKFILL'],
   },
   {
     code: 'TOPIC_POLICY_INVALID',

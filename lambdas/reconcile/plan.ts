@@ -153,6 +153,7 @@ export function planAccount(observed: ObservedState, ctx: PlanContext, rules: re
     ...(waiting !== undefined ? { deadLetterMessages: waiting } : {}),
     ...(lag !== undefined ? { collectionLagMinutes: lag } : {}),
     ...(topology !== undefined ? { topology } : {}),
+    ...(decided.previousTopic?.forget === true ? { forgetPreviousTopic: true as const } : {}),
   };
 }
 

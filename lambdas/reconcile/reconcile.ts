@@ -369,6 +369,8 @@ function planContext(
     ...(record.recreations !== undefined ? { recreations: record.recreations } : {}),
     ...(record.ingestTopology !== undefined ? { ingestTopology: record.ingestTopology } : {}),
     ...(record.ingestShard !== undefined ? { ingestShard: record.ingestShard } : {}),
+    ...(record.previousTopicArn !== undefined ? { previousTopicArn: record.previousTopicArn } : {}),
+    ...(record.topicChangedAt !== undefined ? { topicChangedAt: record.topicChangedAt } : {}),
   };
   const config = deps.config;
   const hub = config.ingestTopology === 'hub' ? hubTarget(record, config) : undefined;
@@ -536,7 +538,13 @@ async function record_(
     fields.topicChangedAt = now.toISOString();
   }
   const topology = plan.recordsChain ? plan.topology : undefined;
-  const remove: (keyof ChainFields | 'ingestShard' | 'backfill' | 'organizationTrailSeenAt')[] = [];
+  const remove: (
+    keyof ChainFields | 'ingestShard' | 'backfill' | 'organizationTrailSeenAt' | 'previousTopicArn' | 'topicChangedAt'
+  )[] = [];
+  // Retired and past its retry window (rules/previous-topic.ts), unless this run recorded a newer change.
+  if (plan.recordsChain && plan.forgetPreviousTopic === true && fields.previousTopicArn === undefined) {
+    remove.push('previousTopicArn', 'topicChangedAt');
+  }
   const seenAt = created.organizationTrailSeenAt;
   if (typeof seenAt === 'string') fields.organizationTrailSeenAt = seenAt;
   if (seenAt === null) remove.push('organizationTrailSeenAt');

@@ -7,7 +7,7 @@
  * unusable, the default topic only when the trail's topic is gone) come from here too. observe records the
  * final answer in `ObservedState.probes` and the planner decides from that same value.
  */
-import { topicArn as buildTopicArn } from '../shared/arn';
+import { tryParseArn, topicArn as buildTopicArn } from '../shared/arn';
 import { CHAIN_NAMES } from './names';
 import {
   archiveCollecting,
@@ -76,6 +76,7 @@ export function probeTargets(trails: Observation<ObservedTrail[]>, probed: Probe
   if (selection.kind === 'create') {
     candidates();
     targets.topics.push(buildTopicArn(ctx.region, ctx.accountId, CHAIN_NAMES.topic));
+    targets.topics.push(...previousTopics(ctx, targets.topics));
     return targets;
   }
   if (selection.kind !== 'existing' || archive !== undefined) return targets;
@@ -97,5 +98,22 @@ export function probeTargets(trails: Observation<ObservedTrail[]>, probed: Probe
     const current = probed.topics[trail.topicArn];
     if (current?.known && current.value === null && trail.topicArn !== defaultTopic) targets.topics.push(defaultTopic);
   }
+  targets.topics.push(...previousTopics(ctx, targets.topics));
   return targets;
+}
+
+/**
+ * The topics the chain used before (the recorded topic, while this run moves away from it, and the one recorded
+ * before the last change) that the chain does not use now: rules/previous-topic.ts retires the collector's
+ * subscriptions on them. Only topics of the account itself: nothing of another account is read with its role.
+ */
+export function previousTopics(ctx: Pick<PlanContext, 'accountId' | 'recorded'>, current: readonly string[]): string[] {
+  const candidates = [ctx.recorded.topicArn, ctx.recorded.previousTopicArn];
+  return [...new Set(candidates)].filter(
+    (arn): arn is string =>
+      arn !== undefined &&
+      !current.includes(arn) &&
+      tryParseArn(arn)?.service === 'sns' &&
+      tryParseArn(arn)?.accountId === ctx.accountId,
+  );
 }

@@ -225,6 +225,9 @@ export type RecordedChain = ChainFields & {
   ingestTopology?: IngestTopology;
   /** The hub shard recorded when the account's topic was subscribed to a hub queue. */
   ingestShard?: number;
+  /** The topic recorded before the last change of `topicArn`, and when it changed (ISO): AccountRecord's. */
+  previousTopicArn?: string;
+  topicChangedAt?: string;
 };
 
 /** A registered account that is the log archive for this one, and the buckets it collects from. */
@@ -493,6 +496,8 @@ export interface Plan {
   collectionLagMinutes?: number;
   /** The topology the registry records for the account once the listed actions applied (apply runs only). */
   topology?: TopologyRecord;
+  /** The registry forgets previousTopicArn and topicChangedAt (rules/previous-topic.ts). */
+  forgetPreviousTopic?: true;
 }
 
 /** What apply did with each planned action, by action id. */

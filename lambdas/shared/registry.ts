@@ -69,6 +69,8 @@ export interface AccountRecord extends ChainFields {
    * The topic recorded before the last change of `topicArn` (TOPIC_CHANGED, TOPIC_MISSING), and when it changed
    * (ISO). A hub message from it is still this account's while it may be waiting in a hub queue (the queues' retry
    * window, lambdas/ingest/source/tenant.ts): notifications SNS delivered before the change are not poison.
+   * Removed once the window has passed and the topic carries no subscription of the collector's
+   * (lambdas/reconcile/rules/previous-topic.ts).
    */
   previousTopicArn?: string;
   topicChangedAt?: string;

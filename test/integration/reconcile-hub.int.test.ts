@@ -16,7 +16,9 @@
  * authorizes the collector's Subscribe, "Deleted" subscriptions, the mapping of a drained queue).
  */
 import { ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { UpdateTrailCommand } from '@aws-sdk/client-cloudtrail';
 import {
+  CreateTopicCommand,
   GetSubscriptionAttributesCommand,
   GetTopicAttributesCommand,
   ListSubscriptionsByTopicCommand,
@@ -143,6 +145,27 @@ describe('reconcile, hub topology, against the emulator', () => {
     for (const id of [A, B]) {
       expect(world.account(again, id)).toMatchObject({ status: 'healthy', findings: [], actions: [] });
     }
+  });
+
+  test("the trail moves to another topic: the hub queue is subscribed to it, then the collector unsubscribes the old topic's", async () => {
+    const { world, hubQueueArns } = await hubWorld([A]);
+    await world.run('apply');
+    const customer = await tenantClients(A);
+    const { TopicArn: acme } = await customer.sns.send(new CreateTopicCommand({ Name: 'acme-trail-topic' }));
+    await customer.cloudTrail.send(
+      new UpdateTrailCommand({ Name: 'outcomes-trail', SnsTopicName: 'acme-trail-topic' }),
+    );
+    const account = world.account(await world.run('apply'), A);
+    const subscribes = account.actions.filter((a) => a.code.endsWith('SUBSCRIBE'));
+    expect(subscribes.map((a) => [a.code, a.resource, a.reason, a.status])).toEqual([
+      ['SUBSCRIBE', acme, 'TOPIC_CHANGED', 'applied'],
+      ['UNSUBSCRIBE', expect.stringContaining(topicOf(A)), 'TOPIC_CHANGED', 'applied'],
+    ]);
+    // Unsubscribed by the collector, its owner: gone, not "Deleted".
+    expect(await collectorSubscriptions(topicOf(A))).toEqual([]);
+    expect((await collectorSubscriptions(acme!)).map((s) => s.Endpoint)).toEqual([hubQueueArns[shardOf(A, 2)]]);
+    expect(await world.registry.require(A)).toMatchObject({ topicArn: acme, previousTopicArn: topicOf(A) });
+    expect(world.account(await world.run('apply'), A)).toMatchObject({ status: 'healthy', actions: [] });
   });
 
   test('a raw hub subscription is set back to envelope delivery by the collector', async () => {

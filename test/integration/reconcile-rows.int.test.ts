@@ -38,6 +38,7 @@ import {
 } from '../../testkit/reconcile-env';
 import type { AccountReport } from '../../lambdas/reconcile/types';
 import { classifyObjectKey } from '../../lambdas/shared/object-key';
+import { retryWindowSeconds } from '../../lambdas/shared/topology';
 import { parseNotification } from '../../lambdas/ingest/source/notifications';
 import { defaultBucketPolicy } from '../../lambdas/reconcile/policies';
 import { checkBucketPolicy } from '../../lambdas/reconcile/policy-validation';
@@ -249,7 +250,23 @@ describe('reconcile repairs each seed row of the drift table', () => {
     // The old topic stays the account's for the notifications already delivered from it (hub binding, tenant.ts).
     expect(recorded.previousTopicArn).toBe(chain.topicArn);
     expect(Date.parse(recorded.topicChangedAt!)).toBeGreaterThan(Date.now() - 60_000);
+    // ...but the trail no longer notifies it: outcomesqueue was unsubscribed from it, after the new subscription.
+    expect(report.actions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'UNSUBSCRIBE', reason: 'TOPIC_CHANGED', status: 'applied' }),
+      ]),
+    );
+    const left = await clients.sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: chain.topicArn }));
+    expect(left.Subscriptions ?? []).toEqual([]);
     await expectNoFurtherAction();
+    // Once the retry window has passed, the registry forgets the old topic (and later runs stop reading it).
+    const longAgo = new Date(Date.now() - (retryWindowSeconds() + 60) * 1000).toISOString();
+    await world.registry.update(CUSTOMER, { topicChangedAt: longAgo });
+    await world.run('apply');
+    const forgotten = await world.registry.require(CUSTOMER);
+    expect(forgotten.previousTopicArn).toBeUndefined();
+    expect(forgotten.topicChangedAt).toBeUndefined();
+    expect(forgotten.topicArn).toBe(TopicArn);
   });
 
   test('TOPIC_POLICY_INVALID: the default statements are merged in, the customer statements kept', async () => {

@@ -185,11 +185,12 @@ const SITUATIONS: readonly Situation[] = [
     },
   },
   {
-    name: 'the trail notifies a customer topic the queue is already subscribed to',
+    name: 'the trail notifies a customer topic the queue is already subscribed to, and left the old topic',
     code: 'TOPIC_CHANGED',
     change: (s) => {
       s.trails = known([trail({ topicArn: ACME_TOPIC })]);
       s.topics[ACME_TOPIC] = known(topic(ACME_TOPIC));
+      s.topics[TOPIC_ARN] = known(topic(TOPIC_ARN, { subscriptions: known([]) }));
       s.queues.outcomesqueue = queueWith(queuePolicy(ACME_TOPIC));
     },
   },

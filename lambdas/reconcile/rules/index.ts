@@ -1,7 +1,7 @@
 /**
  * The rule pack: every planner rule, in the order plan.ts runs it (chain order: the gates, cost, trail,
  * bucket, topic, the trail's creation, queue, subscription (the customer queue's or the hub queue's), event
- * source mapping, the retirement of the other topology's path; then the account rules).
+ * source mapping, the retirement of the other topology's path and of a previous topic's; then the account rules).
  * Each rule has one signature (`Rule.check`: RuleInput -> RuleOutput), declares its part, the finding codes it
  * can emit and a one-line description; each has compliant and non-compliant tests in
  * test/unit/rules/<part>.test.ts. Where to add a rule: docs/architecture.md.
@@ -26,6 +26,7 @@ import { hubSubscriptionRule } from './hub';
 import type { Rule } from './kit';
 import { kmsRule } from './kms';
 import { customerQueueRetirementRule, hubRetirementRule } from './migration';
+import { previousTopicRetirementRule } from './previous-topic';
 import { queueRule, subscriptionRule } from './queue';
 import { stalenessRule } from './staleness';
 import { topicRule } from './topic';
@@ -55,6 +56,7 @@ export const RULES: readonly Rule[] = [
   eventSourceMappingRule,
   customerQueueRetirementRule,
   hubRetirementRule,
+  previousTopicRetirementRule,
   freshnessRule,
   stalenessRule,
   kmsRule,
@@ -87,6 +89,7 @@ export {
   costRule,
   createTrailRule,
   customerQueueRetirementRule,
+  previousTopicRetirementRule,
   digestChainBrokenRule,
   digestMissingRule,
   digestSignatureInvalidRule,

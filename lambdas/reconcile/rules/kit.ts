@@ -23,6 +23,7 @@ import type {
   FindingCode,
   HubSubscriber,
   ObservedState,
+  ObservedSubscription,
   ObservedTrail,
   PlanContext,
   PlannedAction,
@@ -112,6 +113,8 @@ export interface ChainDecisions {
   hubSubscription?: SubscriptionDecision;
   esm?: EsmDecision;
   topology?: TopologyDecision;
+  /** The recorded previous topic carries nothing of the collector's and its retry window has passed. */
+  previousTopic?: { forget: boolean };
 }
 
 export interface RuleInput {
@@ -288,5 +291,35 @@ export function updateTrail(
     'UPDATE_TRAIL',
     { trailName: trail.name, region: trail.homeRegion, ...setting },
     { resource: trail.arn, reason, part, needs, provides: [keys.trail(trail.arn)] },
+  );
+}
+
+/** The subscriptions of an observed topic, or undefined when the topic or its subscriptions are not known. */
+export function knownSubscriptions(observed: ObservedState, topicArn: string): ObservedSubscription[] | undefined {
+  const probe = observed.topics[topicArn];
+  if (probe?.known !== true || probe.value === null || !probe.value.subscriptions.known) return undefined;
+  return probe.value.subscriptions.value;
+}
+
+/**
+ * UNSUBSCRIBE as the subscription's owner: a hub queue's subscription is the collector's (the queue owner
+ * subscribed it), the customer queue's is the account's. An Unsubscribe by another account than the owner would
+ * leave it "Deleted" for 72 hours (AWS Knowledge Center, "How do I recreate a 'Deleted' Amazon SNS topic
+ * subscription for an Amazon SQS queue in another AWS account?").
+ */
+export function unsubscribe(
+  topicArn: string,
+  s: ObservedSubscription,
+  ctx: PlanContext,
+  needs: string[],
+  reason: FindingCode,
+): ActionDraft {
+  const endpointAccount = arnParts(s.endpoint).accountId;
+  const owner = s.owner ?? endpointAccount;
+  const by = owner !== ctx.accountId && owner === endpointAccount ? 'collector' : 'customer';
+  return draft(
+    'UNSUBSCRIBE',
+    { topicArn, subscriptionArn: s.arn, by },
+    { resource: s.arn, reason, part: 'topic', needs },
   );
 }

@@ -8,7 +8,6 @@
  * version, batch index: lambdas/ingest/idempotency.ts), so the downstream can drop the second copy. Nothing is
  * lost: a file is announced on the new path before the old one stops.
  */
-import { arnParts } from '../../shared/arn';
 import { CHAIN_NAMES } from '../names';
 import type { ObservedEventSourceMapping, ObservedState, ObservedSubscription, PlanContext } from '../types';
 import {
@@ -19,7 +18,9 @@ import {
   incomplete,
   isHubQueue,
   keys,
+  knownSubscriptions,
   none,
+  unsubscribe,
   type ActionDraft,
   type Rule,
   type RuleOutput,
@@ -62,7 +63,7 @@ export const customerQueueRetirementRule: Rule = {
     const needs = hubSubscription.subscribe !== undefined ? [keys.subscription(topicArn, hub.queueArn)] : [];
     const unsubscribes = [old, ...otherShards]
       .filter((s): s is ObservedSubscription => s !== undefined)
-      .map((s) => unsubscribe(topicArn, s, ctx, needs));
+      .map((s) => unsubscribe(topicArn, s, ctx, needs, 'TOPOLOGY_MIGRATING'));
     if (unsubscribes.length > 0) {
       const endpoints = [old, ...otherShards].flatMap((s) => (s === undefined ? [] : [s.endpoint]));
       out.findings.push(
@@ -233,7 +234,7 @@ export const hubRetirementRule: Rule = {
       return out;
     }
     const needs = [keys.subscription(topicArn, queueArn), keys.esm(queueArn)];
-    const unsubscribes = hubs.map((s) => unsubscribe(topicArn, s, ctx, needs));
+    const unsubscribes = hubs.map((s) => unsubscribe(topicArn, s, ctx, needs, 'TOPOLOGY_MIGRATING'));
     if (unsubscribes.length > 0) {
       out.findings.push(
         finding(
@@ -253,29 +254,6 @@ export const hubRetirementRule: Rule = {
     });
   },
 };
-
-function knownSubscriptions(observed: ObservedState, topicArn: string): ObservedSubscription[] | undefined {
-  const probe = observed.topics[topicArn];
-  if (probe?.known !== true || probe.value === null || !probe.value.subscriptions.known) return undefined;
-  return probe.value.subscriptions.value;
-}
-
-/**
- * UNSUBSCRIBE as the subscription's owner: a hub queue's subscription is the collector's (the queue owner
- * subscribed it), the customer queue's is the account's. An Unsubscribe by another account than the owner would
- * leave it "Deleted" for 72 hours (AWS Knowledge Center, "How do I recreate a 'Deleted' Amazon SNS topic
- * subscription for an Amazon SQS queue in another AWS account?").
- */
-function unsubscribe(topicArn: string, s: ObservedSubscription, ctx: PlanContext, needs: string[]): ActionDraft {
-  const endpointAccount = arnParts(s.endpoint).accountId;
-  const owner = s.owner ?? endpointAccount;
-  const by = owner !== ctx.accountId && owner === endpointAccount ? 'collector' : 'customer';
-  return draft(
-    'UNSUBSCRIBE',
-    { topicArn, subscriptionArn: s.arn, by },
-    { resource: s.arn, reason: 'TOPOLOGY_MIGRATING', part: 'topic', needs },
-  );
-}
 
 function withTopology(out: RuleOutput, topology: TopologyDecision): RuleOutput {
   return { ...out, decided: { topology } };

@@ -27,13 +27,15 @@ describe('the rule pack', () => {
   test('the chain rules run in chain order, the account rules last', () => {
     const parts = RULES.filter((rule) => rule.part !== 'account').map((rule) => rule.part);
     const order = ['trail', 'bucket', 'topic', 'queue', 'esm'];
-    // create-trail (part trail) follows the topic on purpose: it needs the bucket and topic decisions.
+    // create-trail (part trail) follows the topic on purpose: it needs the bucket and topic decisions; a previous
+    // topic's retirement (part topic) follows the new path's subscription and mapping.
     expect(parts.filter((part, index) => part !== parts[index - 1])).toEqual([
       ...order.slice(0, 3),
       'trail',
       'queue',
       'topic',
       'esm',
+      'topic',
     ]);
     expect(RULES.at(-1)?.phase).toBe('account');
   });

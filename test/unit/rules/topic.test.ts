@@ -27,12 +27,15 @@ describe('TOPIC_CHANGED', () => {
       s.topics[acme] = known(topic(acme, { subscriptions: known([]) }));
     });
     const plan = planAccount(state, context());
-    expect(findingCodes(plan)).toEqual(['TOPIC_CHANGED', 'QUEUE_POLICY_INVALID']);
+    expect(findingCodes(plan)).toEqual(['TOPIC_CHANGED', 'QUEUE_POLICY_INVALID', 'TOPIC_CHANGED']);
+    // The old topic's subscription of outcomesqueue goes after the new one is made (rules/previous-topic.ts).
     expect(summary(plan)).toEqual([
       ['PUT_QUEUE_POLICY', QUEUE_ARN, 'QUEUE_POLICY_INVALID'],
       ['SUBSCRIBE', acme, 'TOPIC_CHANGED'],
+      ['UNSUBSCRIBE', `${TOPIC_ARN}:sub-1`, 'TOPIC_CHANGED'],
     ]);
     expect(plan.actions[1]!.dependsOn).toEqual([plan.actions[0]!.id]);
+    expect(plan.actions[2]!.dependsOn).toEqual([plan.actions[1]!.id]);
     expect(plan.target.topicArn).toBe(acme);
   });
 });
