@@ -9,8 +9,9 @@
  *   Guide; the `ChecksumCRC64NVME` member of GetObject's output), so that the SDK validates it as it does against
  *   S3;
  * - STS: an AssumeRole answer (query protocol, XML) with credentials valid for an hour;
- * - DynamoDB: GetItem of the registered accounts (JSON 1.0 protocol), UpdateItem accepted; the ledger's PutItem and
- *   UpdateItem accepted (one write per file, as in AWS).
+ * - DynamoDB: GetItem of the registered accounts (JSON 1.0 protocol), UpdateItem accepted; the ledger's writes
+ *   accepted: BatchWriteItem (one request per 25 files of an invocation, as ingest sends them now), PutItem (one per
+ *   file, as a `--baseline` tree from before 2026-12-06 sends them) and UpdateItem.
  * The receiver checks the token, gunzips every batch and counts its lines against `x-record-count`.
  */
 import { createHash } from 'node:crypto';
@@ -210,7 +211,11 @@ export class LoopbackAws {
 
   private dynamo(target: string, body: Buffer, response: ServerResponse): void {
     const operation = target.split('.').pop();
-    const input = JSON.parse(body.toString('utf8')) as { TableName?: string; Key?: { accountId?: { S?: string } } };
+    const input = JSON.parse(body.toString('utf8')) as {
+      TableName?: string;
+      Key?: { accountId?: { S?: string } };
+      RequestItems?: Record<string, unknown[]>;
+    };
     const accountId = input.Key?.accountId?.S ?? '';
     const json = (status: number, value: unknown) => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
@@ -221,7 +226,12 @@ export class LoopbackAws {
       const record = this.accounts[accountId];
       return json(200, record ? { Item: (marshal(record) as { M: unknown }).M } : {});
     }
-    // The ledger (lambdas/shared/ledger.ts): a PutItem per file, an UpdateItem of the newest file now and then.
+    // The ledger (lambdas/shared/ledger.ts): the files of an invocation, an UpdateItem of the newest file now and then.
+    const tables = Object.keys(input.RequestItems ?? {});
+    if (operation === 'BatchWriteItem' && tables.length === 1 && tables[0]!.endsWith('-ledger')) {
+      this.calls.ledgerWrites++;
+      return json(200, { UnprocessedItems: {} });
+    }
     if ((operation === 'PutItem' || operation === 'UpdateItem') && input.TableName?.endsWith('-ledger')) {
       this.calls.ledgerWrites++;
       return json(200, {});

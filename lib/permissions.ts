@@ -623,11 +623,14 @@ export const OPERATIONS = {
     ],
   },
   'DynamoDB.PutItem': {
-    why: 'CLI `accounts add|import`, `organizations add|sync`: registers an account or an organization (never overwrites a registration; sync replaces only its own organization item); ingest: records each collected log file in the ledger',
+    why: 'CLI `accounts add|import`, `organizations add|sync`: registers an account or an organization (never overwrites a registration; sync replaces only its own organization item)',
+    grants: [{ principal: 'operator', group: 'registry', actions: ['dynamodb:PutItem'], scope: 'registryTable' }],
+  },
+  'DynamoDB.BatchWriteItem': {
+    why: 'ingest: records each collected log file in the ledger, the files of one invocation 25 to a request (puts only)',
     grants: [
-      { principal: 'operator', group: 'registry', actions: ['dynamodb:PutItem'], scope: 'registryTable' },
-      // ingest: one ledger item per collected log file (LedgerTable.record).
-      { principal: 'ingest', group: 'ledger', actions: ['dynamodb:PutItem'], scope: 'ledgerTable' },
+      // ingest: one ledger item per collected log file (LedgerTable.recordBatch).
+      { principal: 'ingest', group: 'ledger', actions: ['dynamodb:BatchWriteItem'], scope: 'ledgerTable' },
     ],
   },
   'DynamoDB.Query': {

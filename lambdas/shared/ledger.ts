@@ -5,8 +5,8 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   GetCommand,
-  PutCommand,
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -64,6 +64,16 @@ export interface NewestFile {
   collectedAt: string;
 }
 
+/** Items per BatchWriteItem request at most (BatchWriteItem, DynamoDB API Reference). */
+export const LEDGER_BATCH_MAX = 25;
+/** Unprocessed items of a BatchWriteItem are sent again this many times, after 50, 100 and 200 ms. */
+const UNPROCESSED_RETRIES = 3;
+const UNPROCESSED_BACKOFF_MS = 50;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 const FILE = 'file';
 const NEWEST = 'newest';
 
@@ -87,19 +97,49 @@ export class LedgerTable {
     return Math.floor(Date.parse(at) / 1000) + this.ttlDays * 86_400;
   }
 
-  /** Records a collected file (a later collection of the same key replaces it: its hash is the newest bytes'). */
+  private itemOf(entry: LedgerEntry): Record<string, unknown> {
+    return {
+      pk: filePartition(entry.accountId, entry.region, entry.day),
+      sk: fileRef(entry.bucket, entry.key),
+      ...entry,
+      expiresAt: this.expiresAt(entry.collectedAt),
+    };
+  }
+
+  /** Records one collected file (the CLI and tests; ingest writes a batch's files with `recordBatch`). */
   async record(entry: LedgerEntry): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: filePartition(entry.accountId, entry.region, entry.day),
-          sk: fileRef(entry.bucket, entry.key),
-          ...entry,
-          expiresAt: this.expiresAt(entry.collectedAt),
-        },
-      }),
-    );
+    if ((await this.recordBatch([entry])).length > 0) {
+      throw new Error(`ledger item of ${fileRef(entry.bucket, entry.key)} left unprocessed by DynamoDB`);
+    }
+  }
+
+  /**
+   * Records up to LEDGER_BATCH_MAX collected files of distinct keys in one BatchWriteItem (a later collection of the
+   * same key replaces its item: its hash is the newest bytes'). Items DynamoDB leaves unprocessed (throttling of a partition) are sent again after a backoff, up to
+   * `UNPROCESSED_RETRIES` times; the entries still unwritten then are returned. A failed request throws (the SDK has
+   * retried throttling of the whole request by then). Keys must be distinct: DynamoDB refuses a request that names
+   * one item twice (ValidationException, BatchWriteItem, DynamoDB API Reference).
+   */
+  async recordBatch(entries: readonly LedgerEntry[]): Promise<LedgerEntry[]> {
+    if (entries.length > LEDGER_BATCH_MAX) {
+      throw new RangeError(`at most ${LEDGER_BATCH_MAX} files per BatchWriteItem, got ${entries.length}`);
+    }
+    const keyOf = (item: Record<string, unknown>) => `${String(item.pk)}\u0000${String(item.sk)}`;
+    const byKey = new Map<string, LedgerEntry>();
+    let requests = entries.map((entry) => {
+      const item = this.itemOf(entry);
+      byKey.set(keyOf(item), entry);
+      return { PutRequest: { Item: item } };
+    });
+    for (let retry = 0; ; retry++) {
+      const result = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+      requests = (result.UnprocessedItems?.[this.tableName] ?? []).flatMap(({ PutRequest }) =>
+        PutRequest?.Item ? [{ PutRequest: { Item: PutRequest.Item } }] : [],
+      );
+      if (requests.length === 0 || retry === UNPROCESSED_RETRIES) break;
+      await sleep(UNPROCESSED_BACKOFF_MS * 2 ** retry);
+    }
+    return requests.flatMap(({ PutRequest }) => byKey.get(keyOf(PutRequest.Item)) ?? []);
   }
 
   /** Moves a region's newest file forward (never back: ingest runs finish out of order). False when not newer. */

@@ -114,8 +114,11 @@ describe.each(['hub', 'customer-queue'] as const)('the ledger table (%s topology
     expect(deployedValue(json, json.Outputs.LedgerTableName!.Value)).toBe(ledgerName);
   });
 
-  test('ingest writes it (PutItem, UpdateItem), reconcile reads it (Query, GetItem), nothing more', () => {
-    expect(grantsOn(json, COLLECTOR_ROLE_NAMES.ingest, ledgerArn)).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  test('ingest writes it (BatchWriteItem, UpdateItem), reconcile reads it (Query, GetItem), nothing more', () => {
+    expect(grantsOn(json, COLLECTOR_ROLE_NAMES.ingest, ledgerArn)).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(grantsOn(json, COLLECTOR_ROLE_NAMES.reconcile, ledgerArn)).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 });

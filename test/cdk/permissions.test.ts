@@ -146,11 +146,11 @@ describe('the permission map against the code', () => {
     // sqs:SendMessage: ingest only to the hub DLQs; reconcile only to its failure queue, its job queue and (hub) the
     // backfill queue. reconcile's sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility: the job queue only.
     // The sns: subscription actions of reconcile act on the hub subscriptions it owns (the customer's topic policy
-    // must allow Subscribe). dynamodb:PutItem of ingest and Query of reconcile: the ledger table only.
+    // must allow Subscribe). dynamodb:BatchWriteItem of ingest and Query of reconcile: the ledger table only.
     // firehose:PutRecordBatch: only with sink.type firehose, on its one stream (the stack leaves it out otherwise).
     expect(actionsFor('ingest')).toEqual([
+      'dynamodb:BatchWriteItem',
       'dynamodb:GetItem',
-      'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'firehose:PutRecordBatch',
       'logs:CreateLogStream',

@@ -1,6 +1,6 @@
 /**
  * The ledger's size and price at 10,000 accounts (docs/completeness.md, "Sizing and cost at 10,000 accounts"),
- * measured on a run over 10,000 ledger items as LedgerTable.record writes them (realistic keys, bucket names,
+ * measured on a run over 10,000 ledger items as LedgerTable.recordBatch writes them (realistic keys, bucket names,
  * version ids, ETags and hashes), with DynamoDB's item size rules ("DynamoDB item sizes and formats", DynamoDB
  * Developer Guide: names and values in UTF-8 bytes, a number 1 byte per two significant digits plus 1, and 100
  * bytes of storage overhead per item). The page quotes what this test computes; the test fails when they differ.
@@ -39,7 +39,7 @@ function tenThousandItems(): Record<string, unknown>[] {
       sha256: hex(`h${index}`, 64),
       collectedAt,
     };
-    // As LedgerTable.record puts it.
+    // As LedgerTable.recordBatch puts it.
     items.push({
       pk: filePartition(entry.accountId, entry.region, entry.day),
       sk: fileRef(entry.bucket, entry.key),

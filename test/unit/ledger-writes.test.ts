@@ -5,7 +5,7 @@
  * best effort (a failed write never fails a delivered message), a missing table warned about once. In-memory S3,
  * registry and downstream; the ledger is a fake, or the real LedgerTable over a mocked DynamoDB client.
  */
-import { PutCommand, UpdateCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, UpdateCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
@@ -39,11 +39,17 @@ class FakeLedger implements LedgerStore {
   calls = 0;
   fail: string | undefined;
 
-  record(entry: LedgerEntry): Promise<void> {
+  /** One call per BatchWriteItem; `unprocessed` of them are left over, as DynamoDB returns them. */
+  unprocessed = 0;
+  readonly batches: number[] = [];
+
+  recordBatch(entries: readonly LedgerEntry[]): Promise<LedgerEntry[]> {
     this.calls += 1;
     if (this.fail) return Promise.reject(Object.assign(new Error(`${this.fail} (fake)`), { name: this.fail }));
-    this.entries.push(entry);
-    return Promise.resolve();
+    this.batches.push(entries.length);
+    const left = entries.slice(entries.length - Math.min(this.unprocessed, entries.length));
+    this.entries.push(...entries.slice(0, entries.length - left.length));
+    return Promise.resolve(left);
   }
 
   noteNewest(accountId: string, newest: NewestFile): Promise<boolean> {
@@ -227,6 +233,43 @@ describe('a delivered file is recorded', () => {
   });
 });
 
+describe('written per SQS batch', () => {
+  test('one BatchWriteItem per 25 files, all at once, before the batch answers; a key collected twice is written once', async () => {
+    const table = new FakeLedger();
+    const w = world(table);
+    const files = Array.from({ length: 27 }, (_, i) => w.logFile(i + 1, 2));
+    const twice = w.message([files[0]!.key]);
+    const result = await w.run(...files.map((file) => w.message([file.key])), twice);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.batches).toEqual([25, 2]);
+    expect(table.entries.map((entry) => entry.key).sort()).toEqual(files.map((file) => file.key).sort());
+  });
+
+  test('a file of a message that failed later is recorded: its records were delivered', async () => {
+    const table = new FakeLedger();
+    const w = world(table);
+    const good = w.logFile(5);
+    const broken = `AWSLogs/${A}/CloudTrail/${REGION}/2026/11/01/${A}_CloudTrail_${REGION}_20261101T0010Z_broken.json.gz`;
+    w.extra.set(`${BUCKET}/${broken}`, gzipSync('{"Records":[{"eventID":'));
+    const result = await w.run(w.message([good.key, broken]));
+    expect(result.outcomes.get('m1')).toMatchObject({ status: 'failed', poison: true });
+    expect(table.entries.map((entry) => entry.key)).toEqual([good.key]);
+  });
+
+  test('items left unprocessed after the retries: counted per file, logged once, the others recorded', async () => {
+    const table = new FakeLedger();
+    table.unprocessed = 1;
+    const w = world(table);
+    const result = await w.run(w.message([w.logFile(1).key]), w.message([w.logFile(2).key]));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(table.entries).toHaveLength(1);
+    expect(w.tally.get('LedgerWriteFailed')).toBe(1);
+    expect(warnings(w.lines).map((line) => line.message)).toEqual([
+      expect.stringContaining('ledger write failed (UnprocessedItems)'),
+    ]);
+  });
+});
+
 describe('the newest file per account and region', () => {
   test('written at most every DELIVERY_MARK_INTERVAL_MS per process, never moved back, the newest kept for the next write', async () => {
     const table = new FakeLedger();
@@ -265,9 +308,9 @@ describe('best effort', () => {
 
     expect([...first.outcomes.values(), ...second.outcomes.values()].every((o) => o.status === 'forwarded')).toBe(true);
     expect(w.sink.eventIds.size).toBe(80);
-    // One message's object may be in flight while the first failure is seen: at most one call per message.
-    expect(table.calls).toBeLessThanOrEqual(2);
-    expect(w.tally.get('LedgerWriteFailed')).toBe(table.calls);
+    // One BatchWriteItem for the first batch's 3 files; nothing is tried after it.
+    expect(table.calls).toBe(1);
+    expect(w.tally.get('LedgerWriteFailed')).toBe(3);
     const warned = warnings(w.lines);
     expect(warned).toHaveLength(1);
     expect(warned[0]!.message).toContain('ledger table accounts-test-ledger does not exist');
@@ -308,30 +351,54 @@ describe('through the real LedgerTable (DynamoDB mocked)', () => {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION }));
 
   test('the items written: file and newest keys, TTL', async () => {
-    ddb.on(PutCommand).resolves({});
+    ddb.on(BatchWriteCommand).resolves({});
     ddb.on(UpdateCommand).resolves({});
     const w = world(new LedgerTable(db, 'accounts-test-ledger', 30));
     const file = w.logFile(5);
     await w.run(w.message([file.key]));
-    const put = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+    const batch = ddb.commandCalls(BatchWriteCommand)[0]!.args[0].input;
     const collectedAt = w.clock.now();
-    expect(put).toMatchObject({
-      TableName: 'accounts-test-ledger',
-      Item: {
-        pk: `file#${A}#${REGION}#${DAY}`,
-        sk: `${BUCKET}/${file.key}`,
-        records: 20,
-        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
-        expiresAt: Math.floor(collectedAt / 1000) + 30 * 86_400,
-      },
+    expect(batch.RequestItems).toEqual({
+      'accounts-test-ledger': [
+        {
+          PutRequest: {
+            Item: expect.objectContaining({
+              pk: `file#${A}#${REGION}#${DAY}`,
+              sk: `${BUCKET}/${file.key}`,
+              records: 20,
+              sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+              expiresAt: Math.floor(collectedAt / 1000) + 30 * 86_400,
+            }),
+          },
+        },
+      ],
     });
     const update = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
     expect(update.Key).toEqual({ pk: `newest#${A}`, sk: REGION });
   });
 
+  test('UnprocessedItems are sent again until written', async () => {
+    const w = world(new LedgerTable(db, 'accounts-test-ledger'));
+    const files = [w.logFile(5), w.logFile(6), w.logFile(7)];
+    ddb
+      .on(BatchWriteCommand)
+      .callsFakeOnce((input: { RequestItems: Record<string, { PutRequest: unknown }[]> }) => ({
+        UnprocessedItems: { 'accounts-test-ledger': input.RequestItems['accounts-test-ledger']!.slice(1) },
+      }))
+      .resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    const result = await w.run(...files.map((file) => w.message([file.key])));
+    expect(result.batchItemFailures).toEqual([]);
+    const sent = ddb
+      .commandCalls(BatchWriteCommand)
+      .map((call) => call.args[0].input.RequestItems!['accounts-test-ledger']!.length);
+    expect(sent).toEqual([3, 2]);
+    expect(w.tally.get('LedgerWriteFailed')).toBe(0);
+  });
+
   test('ResourceNotFoundException from DynamoDB: the message is delivered, one warning', async () => {
     ddb
-      .on(PutCommand)
+      .on(BatchWriteCommand)
       .rejects(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }));
     const w = world(new LedgerTable(db, 'accounts-test-ledger'));
     const result = await w.run(w.message([w.logFile(5).key]), w.message([w.logFile(6).key]));

@@ -63,7 +63,7 @@ function ledgerRows(report: SoakReport): string[][] {
     [
       'ledger write units',
       String(l.writes.units),
-      `${l.writes.puts} PutItem (${l.writes.putUnits} units), ${l.writes.updates + l.writes.updatesNotNewer} newest-file UpdateItem ` +
+      `${l.writes.puts} items put (${l.writes.putUnits} units), ${l.writes.updates + l.writes.updatesNotNewer} newest-file UpdateItem ` +
         `(${l.writes.updatesNotNewer} not newer), ${l.writes.failed} failed calls; ${l.writes.unitsPerFile} per file`,
     ],
     [

@@ -1,8 +1,9 @@
 /**
  * The soak's check of the ledger (lambdas/shared/ledger.ts, docs/completeness.md): what ingest wrote to the ledger
  * table while it ran, compared with the files the workload generated, and what those writes cost.
- * - `LedgerWriteMeter` counts, on the DynamoDB clients ingest builds, every PutItem and UpdateItem sent to the
- *   ledger table (once per call, whatever the SDK retried) with the size of each item put, as DynamoDB bills them.
+ * - `LedgerWriteMeter` counts, on the DynamoDB clients ingest builds, every item put (BatchWriteItem's put
+ *   requests that DynamoDB processed; PutItem) and UpdateItem sent to the ledger table (once per call, whatever the
+ *   SDK retried) with the size of each item put, as DynamoDB bills them (per item, batched or not).
  * - `readLedger` reads the table back (one Scan: the emulator; production reads a partition per region and day).
  * - `ledgerFigures` says which collected files lack their item, which items have another hash or record count than
  *   the file as generated, and the write request units and dollars per million files.
@@ -26,7 +27,7 @@ export const USD_PER_MILLION_WRITE_UNITS = 0.625;
 
 /** The ledger writes ingest sent, as DynamoDB bills them. */
 export interface LedgerWriteCounts {
-  /** PutItem calls (one per file collected, a redelivered file again). */
+  /** Items put (one per file collected, a redelivered file again), by BatchWriteItem or PutItem. */
   puts: number;
   /** Their write request units: ceil(item size / 1 KB) each. */
   putUnits: number;
@@ -41,6 +42,7 @@ export interface LedgerWriteCounts {
 
 /** The part of an SDK v3 client's middleware stack used here (as bench/e2e-child.ts). */
 type BuildArgs = { request?: { headers?: Record<string, string>; body?: unknown } };
+type MarshalledItem = Record<string, { S?: string; N?: string }>;
 type Handler = (args: BuildArgs) => Promise<unknown>;
 interface WithMiddleware {
   middlewareStack: {
@@ -85,7 +87,7 @@ export class LedgerWriteMeter {
     const headers = args.request?.headers ?? {};
     const target = Object.entries(headers).find(([name]) => name.toLowerCase() === 'x-amz-target')?.[1] ?? '';
     const operation = target.split('.')[1];
-    if (operation !== 'PutItem' && operation !== 'UpdateItem') return next(args);
+    if (operation !== 'PutItem' && operation !== 'UpdateItem' && operation !== 'BatchWriteItem') return next(args);
     const body = args.request?.body;
     // A string, or bytes (the JSON protocol's codec serializes to a Uint8Array).
     const text =
@@ -96,8 +98,10 @@ export class LedgerWriteMeter {
           : '{}';
     const input = JSON.parse(text) as {
       TableName?: string;
-      Item?: Record<string, { S?: string; N?: string }>;
+      Item?: MarshalledItem;
+      RequestItems?: Record<string, { PutRequest?: { Item: MarshalledItem } }[]>;
     };
+    if (operation === 'BatchWriteItem') return this.meterBatch(next, args, input.RequestItems?.[this.tableName]);
     if (input.TableName !== this.tableName) return next(args);
     const size = operation === 'PutItem' && input.Item ? itemSize(plainItem(input.Item)) : 0;
     try {
@@ -113,6 +117,39 @@ export class LedgerWriteMeter {
     }
   }
 
+  /** A BatchWriteItem of ledger items: each put request DynamoDB processed (not among UnprocessedItems) is billed. */
+  private async meterBatch(
+    next: Handler,
+    args: BuildArgs,
+    requests: { PutRequest?: { Item: MarshalledItem } }[] | undefined,
+  ): Promise<unknown> {
+    if (requests === undefined) return next(args);
+    // The request is marshalled; the output is unmarshalled by then (lib-dynamodb's step runs at deserialize).
+    const text = (value: unknown) => (typeof value === 'string' ? value : ((value as { S?: string })?.S ?? ''));
+    const keyOf = (item: Record<string, unknown>) => `${text(item.pk)}\u0000${text(item.sk)}`;
+    let result: unknown;
+    try {
+      result = await next(args);
+    } catch (error) {
+      this.counts.failed += 1;
+      throw error;
+    }
+    const output = (
+      result as { output?: { UnprocessedItems?: Record<string, { PutRequest?: { Item: Record<string, unknown> } }[]> } }
+    ).output;
+    const unprocessed = new Set(
+      (output?.UnprocessedItems?.[this.tableName] ?? []).flatMap(({ PutRequest }) =>
+        PutRequest ? [keyOf(PutRequest.Item)] : [],
+      ),
+    );
+    for (const { PutRequest } of requests) {
+      if (PutRequest && !unprocessed.has(keyOf(PutRequest.Item))) {
+        this.billed('PutItem', itemSize(plainItem(PutRequest.Item)));
+      }
+    }
+    return result;
+  }
+
   private billed(operation: 'PutItem' | 'UpdateItem', size: number): void {
     if (operation === 'UpdateItem') {
       this.counts.updates += 1;
@@ -125,7 +162,7 @@ export class LedgerWriteMeter {
 }
 
 /** A marshalled item of strings and numbers (what ledger items hold) as plain values, for itemSize. */
-function plainItem(item: Record<string, { S?: string; N?: string }>): Record<string, unknown> {
+function plainItem(item: MarshalledItem): Record<string, unknown> {
   const plain: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(item)) {
     if (value.S !== undefined) plain[name] = value.S;

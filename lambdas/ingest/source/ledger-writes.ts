@@ -1,18 +1,19 @@
 import { awsErrorName, errorMessage } from '../../shared/errors';
-import type { LedgerEntry, LedgerTable, NewestFile } from '../../shared/ledger';
+import { LEDGER_BATCH_MAX, type LedgerEntry, type LedgerTable, type NewestFile } from '../../shared/ledger';
 import type { LoggerLike } from '../../shared/logger';
 import { deliveryTimeOf } from '../../shared/object-key';
 import { markIsDue } from './registry-marks';
 import type { CountSink } from './sqs-batch';
 
 /** What ingest writes to the ledger table (lambdas/shared/ledger.ts); tests hand a fake. */
-export type LedgerStore = Pick<LedgerTable, 'tableName' | 'record' | 'noteNewest'>;
+export type LedgerStore = Pick<LedgerTable, 'tableName' | 'recordBatch' | 'noteNewest'>;
 
 type WriteDeps = { logger: LoggerLike; counts: CountSink };
 
 /**
  * Ingest's side of the ledger (docs/completeness.md, "The ledger"), one per process like the registry marks:
- * - `record`: one item per log or Insight file once every batch of it was acknowledged (sqs-batch.ts);
+ * - `record`: one item per log or Insight file whose batches were all acknowledged, written for one SQS batch at
+ *   its end, before any of its messages is acknowledged (sqs-batch.ts): BatchWriteItem, 25 files a request;
  * - `noteNewest`: per account and region the newest of those files by the delivery time in its name, written at
  *   most every DELIVERY_MARK_INTERVAL_MS per account and region from one process (markIsDue, as for
  *   `lastRecordAt`); a newer file seen meanwhile is kept and written when the mark is next due.
@@ -41,15 +42,40 @@ export class LedgerWrites {
     return !this.tableMissing;
   }
 
-  /** Records one collected file. Never throws. */
-  async record(entry: LedgerEntry, deps: WriteDeps): Promise<void> {
-    if (this.tableMissing) return;
+  /**
+   * Records the files an SQS batch collected, LEDGER_BATCH_MAX to a request, all requests at once; a key collected
+   * twice is written once, as last collected. Resolves when every request has answered. Never throws.
+   */
+  async record(entries: readonly LedgerEntry[], deps: WriteDeps): Promise<void> {
+    if (this.tableMissing || entries.length === 0) return;
+    const distinct = [...new Map(entries.map((entry) => [`${entry.bucket}/${entry.key}`, entry])).values()];
+    const requests: LedgerEntry[][] = [];
+    for (let at = 0; at < distinct.length; at += LEDGER_BATCH_MAX) {
+      requests.push(distinct.slice(at, at + LEDGER_BATCH_MAX));
+    }
+    await Promise.all(requests.map((files) => this.write(files, deps)));
+  }
+
+  private async write(files: LedgerEntry[], deps: WriteDeps): Promise<void> {
+    let unwritten: LedgerEntry[];
     try {
-      await this.table.record(entry);
+      unwritten = await this.table.recordBatch(files);
     } catch (error) {
-      this.failed(error, deps, { accountId: entry.accountId, bucket: entry.bucket, key: entry.key });
+      this.failed(error, deps, whereOf(files[0]!), files.length);
       return;
     }
+    if (unwritten.length > 0) {
+      const error = Object.assign(new Error(`${unwritten.length} item(s) still unprocessed after retries`), {
+        name: 'UnprocessedItems',
+      });
+      this.failed(error, deps, whereOf(unwritten[0]!), unwritten.length);
+    }
+    const left = new Set(unwritten);
+    for (const entry of files) if (!left.has(entry)) this.seen(entry);
+  }
+
+  /** A recorded file: the newest of its account and region so far is kept for `noteNewest`. */
+  private seen(entry: LedgerEntry): void {
     const deliveredAt = deliveryTimeOf(entry.key)?.toISOString();
     if (deliveredAt === undefined) return;
     const mark = markKey(entry.accountId, entry.region);
@@ -87,8 +113,9 @@ export class LedgerWrites {
     }
   }
 
-  private failed(error: unknown, deps: WriteDeps, where: Record<string, string>): void {
-    deps.counts.count('LedgerWriteFailed', 1);
+  /** `files`: how many files the failure leaves unrecorded (LedgerWriteFailed counts files). */
+  private failed(error: unknown, deps: WriteDeps, where: Record<string, string | number>, files = 1): void {
+    deps.counts.count('LedgerWriteFailed', files);
     const name = awsErrorName(error) ?? 'Error';
     if (name === 'ResourceNotFoundException') {
       // Writes already under way when the first answer came fail the same way: one warning for all.
@@ -107,9 +134,13 @@ export class LedgerWrites {
     deps.logger.warn(
       `ledger write failed (${name}): the records were delivered, the file is not recorded; ` +
         'later failures for the same reason are only counted (LedgerWriteFailed)',
-      { ...where, table: this.table.tableName, error: errorMessage(error) },
+      { ...where, ...(files > 1 ? { files } : {}), table: this.table.tableName, error: errorMessage(error) },
     );
   }
+}
+
+function whereOf(entry: LedgerEntry): Record<string, string> {
+  return { accountId: entry.accountId, bucket: entry.bucket, key: entry.key };
 }
 
 function markKey(accountId: string, region: string): string {

@@ -19,6 +19,7 @@ import {
   type SnsEnvelopeHeader,
 } from './notifications';
 import { classifyObjectKey, type ObjectClass } from '../../shared/object-key';
+import type { LedgerEntry } from '../../shared/ledger';
 import type { LedgerWrites } from './ledger-writes';
 import { noteDeliveries, noteReadErrors } from './registry-marks';
 import type { FailedMessage, QueueSettler, Settlement } from './settle';
@@ -162,12 +163,17 @@ export async function processSqsBatch(records: SQSRecord[], deps: IngestDeps, de
   const tenantOf: (TenantBinding | undefined)[] = new Array<TenantBinding | undefined>(records.length);
   // The accounts other than the tenant (a log archive's members) whose files of the message forwarded records.
   const membersOf: Set<string>[] = records.map(() => new Set<string>());
+  // The files whose batches were all acknowledged, of every message (failed ones too: their records were delivered).
+  const collected: LedgerEntry[] = [];
   const settled = await mapSettled(records, deps.messageConcurrency, (record, index) =>
     processMessage(record, deps, deadline, context, {
       bound: (tenant) => (tenantOf[index] = tenant),
       member: (accountId) => membersOf[index]!.add(accountId),
+      collected: (entry) => collected.push(entry),
     }),
   );
+  // Before the batch's answer: no message is acknowledged before the files it delivered are recorded.
+  await deps.ledger?.record(collected, deps);
 
   const outcomes = new Map<string, MessageOutcome>();
   const failed: FailedMessage[] = [];
@@ -319,10 +325,14 @@ async function acknowledgeConfirmation(
   return { status: 'ignored', reason };
 }
 
-/** What a message tells the batch as it goes: its tenant, and each member account whose records it forwarded. */
+/**
+ * What a message tells the batch as it goes: its tenant, each member account whose records it forwarded, and each
+ * file it delivered, for the ledger.
+ */
 interface MessageNotes {
   bound(tenant: TenantBinding): void;
   member(accountId: string): void;
+  collected(entry: LedgerEntry): void;
 }
 
 async function processMessage(
@@ -422,7 +432,8 @@ async function forwardMessage(
     deps.counts.count('BytesOut', counts.bytesOut, 'Bytes');
     deps.counts.count('ObjectDuration', counts.durationMs, 'Milliseconds');
     if (result.recordsForwarded > 0 && memberAccountId !== tenant.accountId) notes.member(memberAccountId);
-    await recordInLedger(object, objectClass, result, deps);
+    const entry = ledgerEntry(object, objectClass, result, deps);
+    if (entry !== undefined) notes.collected(entry);
   }
   deps.logger.info('message processed', { messageId: record.messageId, objects, records, filtered });
   deps.counts.count('MessagesProcessed', 1);
@@ -430,34 +441,31 @@ async function forwardMessage(
 }
 
 /**
- * Every batch of the object was acknowledged: the file goes into the ledger, under the account, region and day
- * of its key. A 0-byte file and a file without `Records` are recorded too (0 records, with their hash: a digest
- * lists every file CloudTrail delivered); a missing one is not, since nothing of it was read.
+ * Every batch of the object was acknowledged: the file goes into the ledger (at the end of the SQS batch), under the
+ * account, region and day of its key. A 0-byte file and a file without `Records` are recorded too (0 records, with
+ * their hash: a digest lists every file CloudTrail delivered); a missing one is not, since nothing of it was read.
  */
-async function recordInLedger(
+function ledgerEntry(
   object: RecordObject,
   objectClass: ObjectClass,
   result: ForwardResult,
   deps: IngestDeps,
-): Promise<void> {
-  if (!deps.ledger || result.outcome === 'missing' || objectClass.type === 'other') return;
-  await deps.ledger.record(
-    {
-      accountId: objectClass.accountId,
-      region: objectClass.region,
-      day: objectClass.day,
-      bucket: object.bucket,
-      key: object.key,
-      ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
-      ...(result.etag !== undefined ? { etag: result.etag } : {}),
-      kind: object.kind,
-      records: result.recordsRead,
-      bytes: result.bytesDecompressed,
-      sha256: result.sha256,
-      collectedAt: new Date(deps.ledger.now()).toISOString(),
-    },
-    deps,
-  );
+): LedgerEntry | undefined {
+  if (!deps.ledger?.enabled || result.outcome === 'missing' || objectClass.type === 'other') return undefined;
+  return {
+    accountId: objectClass.accountId,
+    region: objectClass.region,
+    day: objectClass.day,
+    bucket: object.bucket,
+    key: object.key,
+    ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
+    ...(result.etag !== undefined ? { etag: result.etag } : {}),
+    kind: object.kind,
+    records: result.recordsRead,
+    bytes: result.bytesDecompressed,
+    sha256: result.sha256,
+    collectedAt: new Date(deps.ledger.now()).toISOString(),
+  };
 }
 
 function nothingForwarded(result: ForwardResult): keyof typeof OBJECT_NOTHING_FORWARDED {
