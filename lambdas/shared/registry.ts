@@ -54,6 +54,11 @@ export interface AccountRecord extends ChainFields {
   actions?: unknown[];
   /** When records from this account last reached the downstream (written by ingest, read for COLLECTION_STALE). */
   lastRecordAt?: string;
+  /**
+   * Until when (ISO) the last tamper-triggered reconcile job covers the account's chain-changing calls, written by
+   * ingest's debounce with a conditional write (COVERED_UNTIL_ATTRIBUTE, lambdas/ingest/source/tamper-triggers.ts).
+   */
+  tamperTriggerCoveredUntil?: string;
   /** The last log file ingest could not read for a reason only the customer can fix (read for TRAIL_KMS_UNREADABLE). */
   lastReadError?: ReadError;
   /** Re-creations per resource (ISO timestamps), for the REPAIR_LOOP guard. */

@@ -33,7 +33,7 @@ import type { CountSink } from './sqs-batch';
  */
 
 /** The registry attribute the debounce writes: the ISO time until which a sent job covers the account's calls. */
-export const COVERED_UNTIL_ATTRIBUTE = 'tamperTriggerCoveredUntil';
+export const COVERED_UNTIL_ATTRIBUTE = 'tamperTriggerCoveredUntil' satisfies keyof AccountRecord;
 
 /** Where the debounce is kept: the account's registry item. */
 export interface TriggerClaims {
