@@ -538,9 +538,7 @@ async function record_(
     fields.topicChangedAt = now.toISOString();
   }
   const topology = plan.recordsChain ? plan.topology : undefined;
-  const remove: (
-    keyof ChainFields | 'ingestShard' | 'backfill' | 'organizationTrailSeenAt' | 'previousTopicArn' | 'topicChangedAt'
-  )[] = [];
+  const remove: Exclude<keyof AccountRecord, 'accountId'>[] = [];
   // Retired and past its retry window (rules/previous-topic.ts), unless this run recorded a newer change.
   if (plan.recordsChain && plan.forgetPreviousTopic === true && fields.previousTopicArn === undefined) {
     remove.push('previousTopicArn', 'topicChangedAt');

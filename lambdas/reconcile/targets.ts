@@ -109,11 +109,9 @@ export function probeTargets(trails: Observation<ObservedTrail[]>, probed: Probe
  */
 export function previousTopics(ctx: Pick<PlanContext, 'accountId' | 'recorded'>, current: readonly string[]): string[] {
   const candidates = [ctx.recorded.topicArn, ctx.recorded.previousTopicArn];
-  return [...new Set(candidates)].filter(
-    (arn): arn is string =>
-      arn !== undefined &&
-      !current.includes(arn) &&
-      tryParseArn(arn)?.service === 'sns' &&
-      tryParseArn(arn)?.accountId === ctx.accountId,
-  );
+  return [...new Set(candidates)].filter((arn): arn is string => {
+    if (arn === undefined || current.includes(arn)) return false;
+    const parsed = tryParseArn(arn);
+    return parsed?.service === 'sns' && parsed.accountId === ctx.accountId;
+  });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleepMs } from 'node:timers/promises';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -70,10 +71,6 @@ export const LEDGER_BATCH_MAX = 25;
 const UNPROCESSED_RETRIES = 3;
 const UNPROCESSED_BACKOFF_MS = 50;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 const FILE = 'file';
 const NEWEST = 'newest';
 
@@ -115,10 +112,11 @@ export class LedgerTable {
 
   /**
    * Records up to LEDGER_BATCH_MAX collected files of distinct keys in one BatchWriteItem (a later collection of the
-   * same key replaces its item: its hash is the newest bytes'). Items DynamoDB leaves unprocessed (throttling of a partition) are sent again after a backoff, up to
-   * `UNPROCESSED_RETRIES` times; the entries still unwritten then are returned. A failed request throws (the SDK has
-   * retried throttling of the whole request by then). Keys must be distinct: DynamoDB refuses a request that names
-   * one item twice (ValidationException, BatchWriteItem, DynamoDB API Reference).
+   * same key replaces its item: its hash is the newest bytes'). Items DynamoDB leaves unprocessed (throttling of a
+   * partition) are sent again after a backoff, up to `UNPROCESSED_RETRIES` times; the entries still unwritten then
+   * are returned. A failed request throws (the SDK has retried throttling of the whole request by then). Keys must be
+   * distinct: DynamoDB refuses a request that names one item twice (ValidationException, BatchWriteItem, DynamoDB API
+   * Reference).
    */
   async recordBatch(entries: readonly LedgerEntry[]): Promise<LedgerEntry[]> {
     if (entries.length > LEDGER_BATCH_MAX) {
@@ -137,7 +135,7 @@ export class LedgerTable {
         PutRequest?.Item ? [{ PutRequest: { Item: PutRequest.Item } }] : [],
       );
       if (requests.length === 0 || retry === UNPROCESSED_RETRIES) break;
-      await sleep(UNPROCESSED_BACKOFF_MS * 2 ** retry);
+      await sleepMs(UNPROCESSED_BACKOFF_MS * 2 ** retry);
     }
     return requests.flatMap(({ PutRequest }) => byKey.get(keyOf(PutRequest.Item)) ?? []);
   }

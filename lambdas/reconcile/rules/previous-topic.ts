@@ -17,17 +17,7 @@
 import { retryWindowSeconds } from '../../shared/topology';
 import { previousTopics } from '../targets';
 import type { ObservedSubscription, PlanContext } from '../types';
-import {
-  customerQueueArn,
-  finding,
-  incomplete,
-  isHubQueue,
-  keys,
-  knownSubscriptions,
-  none,
-  unsubscribe,
-  type Rule,
-} from './kit';
+import { customerQueueArn, finding, incomplete, isHubQueue, keys, none, unsubscribe, type Rule } from './kit';
 
 export const previousTopicRetirementRule: Rule = {
   name: 'retire-previous-topic',
@@ -53,14 +43,13 @@ export const previousTopicRetirementRule: Rule = {
       }
       // Deleted: SNS deleted its subscriptions with it.
       if (probe.value === null) continue;
-      const subscriptions = knownSubscriptions(observed, old);
-      if (subscriptions === undefined) {
+      const listed = probe.value.subscriptions;
+      if (!listed.known) {
         forget = false;
-        const error = probe.value.subscriptions.known ? 'unknown' : probe.value.subscriptions.error;
-        out.findings.push(incomplete(old, 'the subscriptions of the previous trail topic', error));
+        out.findings.push(incomplete(old, 'the subscriptions of the previous trail topic', listed.error));
         continue;
       }
-      const ours = subscriptions.filter((s) => isCollectorPath(s, ctx));
+      const ours = listed.value.filter((s) => isCollectorPath(s, ctx));
       if (ours.length === 0) continue;
       forget = false;
       const endpoints = ours.map((s) => s.endpoint).join(', ');
