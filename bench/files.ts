@@ -344,18 +344,32 @@ function summarize(plan: Plan, runs: FilesRun[], files: number): FilesVariantSum
   };
 }
 
-/** Issue 13: at least 3 x the files per second of one concurrent execution, against --baseline. */
+/**
+ * Issue 13: at least 3 x the files per second of one concurrent execution, against --baseline. One row per setting
+ * measured for both trees: on loopback (CPU-bound: the ceiling of one execution) and, with --latency, with S3's and
+ * the intake's latency, the setting of an execution in Lambda, where small files wait on both (bench/README.md).
+ */
 export function filesTargets(summary: FilesSummary | undefined): Target[] {
-  const versus = summary?.comparisons.find((c) => c.a === 'current' && c.b === 'baseline');
-  return [
-    {
-      target: 'files: files/s per concurrent execution >= 3 x before (--baseline), warm',
-      measured: versus
-        ? `${fixed(versus.filesPerSecond, 2)} x (CPU per file ${fixed(versus.cpuPerFile, 2)} x before's)`
-        : 'not measured (run files with --baseline)',
-      met: versus ? versus.filesPerSecond >= 3 : undefined,
-    },
-  ];
+  const paired = (summary?.comparisons ?? []).filter(
+    (c) => c.a.startsWith('current') && c.b === c.a.replace(/^current/, 'baseline'),
+  );
+  if (paired.length === 0) {
+    return [
+      {
+        target: 'files: files/s per concurrent execution >= 3 x before (--baseline), warm',
+        measured: 'not measured (run files with --baseline)',
+        met: undefined,
+      },
+    ];
+  }
+  return paired.map((versus) => {
+    const setting = versus.a === 'current' ? 'loopback, CPU-bound' : versus.a.replace(/^current, /, '');
+    return {
+      target: `files: files/s per concurrent execution >= 3 x before (--baseline), warm, ${setting}`,
+      measured: `${fixed(versus.filesPerSecond, 2)} x (CPU per file ${fixed(versus.cpuPerFile, 2)} x before's)`,
+      met: versus.filesPerSecond >= 3,
+    };
+  });
 }
 
 // ------------------------------------------------------------------------------------------ tables

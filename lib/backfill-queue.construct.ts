@@ -11,7 +11,8 @@ import { BACKFILL_QUEUE_NAMES } from './names';
 
 /**
  * Messages per batch of the backfill mapping: each names up to 10 log files (MAX_BACKFILL_KEYS), so a batch of 2 is
- * up to 20 files, what a hub mapping's batch of 20 notifications holds (hub-queues.construct.ts, HUB_BATCHING).
+ * up to 20 files, half a hub mapping's batch of 40 notifications (hub-queues.construct.ts, HUB_BATCHING): backfill
+ * runs beside live ingest in the same function, and its smaller invocations leave live files the larger share.
  */
 export const BACKFILL_BATCH_SIZE = 2;
 

@@ -9,16 +9,17 @@ import { HUB_MAX_RECEIVE_COUNT, hubDeadLetterQueueName, hubQueueName } from '../
 
 /**
  * How each hub mapping batches. CloudTrail files are mostly a few KB, so per-invocation cost dominates: a window of
- * a few seconds lets a quiet shard hand ingest up to 10 notifications per invocation instead of one, for at most
- * 5 s of extra delay against CloudTrail's ~5-minute delivery cadence. The batch is 20 (Lambda allows up to 10 without
+ * a few seconds lets a quiet shard hand ingest up to 40 notifications per invocation instead of one, for at most
+ * 5 s of extra delay against CloudTrail's ~5-minute delivery cadence. The batch is 40 (Lambda allows up to 10 without
  * a window and up to 10,000 with one: Lambda Developer Guide, "Lambda parameters for Amazon SQS event source
- * mappings"), which ingest runs at once (MESSAGE_CONCURRENCY 20): a small file waits ~40 ms on S3 and the
- * downstream and spends ~2.5 ms of CPU, so in-flight files, not CPU, bound an execution (bench/README.md). Every
- * message of a batch shares one function timeout: objects over 256 KiB take turns, 4 at once
- * (LARGE_OBJECT_CONCURRENCY), so a batch of 20 worst-case 1 GiB files (~18 s each) would outrun the 300 s; the
- * ones not finished by the deadline fail and come back after their backoff (docs/stacks.md, sizing).
+ * mappings"), which ingest runs at once (MESSAGE_CONCURRENCY 40): a small file waits ~40 ms on S3 and the
+ * downstream and spends ~2 ms of CPU, so in-flight files, not CPU, bound an execution; 40 measured best of 20, 32,
+ * 40 and 64 (bench/README.md). Memory: objects read whole share WHOLE_READ_BUDGET_MB, objects over 256 KiB take
+ * turns 4 at once (LARGE_OBJECT_CONCURRENCY). Every message of a batch shares one function timeout: 40 worst-case
+ * 1 GiB files (~18 s each, 4 at once) take ~180 s of the 300; the ones not finished by the deadline fail and come
+ * back after their backoff (docs/stacks.md, sizing).
  */
-export const HUB_BATCHING = { batchSize: 20, windowSeconds: 5 } as const;
+export const HUB_BATCHING = { batchSize: 40, windowSeconds: 5 } as const;
 
 /** SQS keeps a message at most 14 days (SQS Developer Guide, "Amazon SQS message quotas"). */
 export const HUB_RETENTION = Duration.days(14);

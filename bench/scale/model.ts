@@ -215,7 +215,7 @@ export interface ScaleOptions {
 /**
  * Hub defaults: the stack's (lib/config.ts DEFAULT_CONFIG: 8 queues, MaximumConcurrency 4 each, reserved
  * concurrency 40, K x MaximumConcurrency <= reserved checked at synth; lib/hub-queues.construct.ts HUB_BATCHING:
- * batches of 10 gathered for up to 5 s), maxReceiveCount HUB_MAX_RECEIVE_COUNT and the RETRY_BACKOFF schedule of
+ * batches of 40 gathered for up to 5 s), maxReceiveCount HUB_MAX_RECEIVE_COUNT and the RETRY_BACKOFF schedule of
  * lambdas/shared/topology.ts. Customer-queue defaults: the seed's layout (reconcile's mappings: batch size 10, no
  * MaximumConcurrency, maxReceiveCount 5, visibility 6 x the 300 s function timeout; the seed's reserved
  * concurrency of 20).

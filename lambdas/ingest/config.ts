@@ -28,6 +28,8 @@ export interface IngestConfig extends CommonConfig, SinkSettings {
   messageConcurrency: number;
   /** Of those, at most this many objects larger than SMALL_OBJECT_MAX_BYTES at once (pipeline.ts). */
   largeObjectConcurrency: number;
+  /** Bytes that objects read whole may reserve at once while they are forwarded (WHOLE_READ_BUDGET_MB, pipeline.ts). */
+  wholeReadBudgetBytes: number;
   /** Stop starting downstream attempts this long before the Lambda's deadline, to report failures in time. */
   deadlineMarginMs: number;
   filter: RecordFilter;
@@ -83,7 +85,7 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
   const topology = loadIngestTopology(env);
   const common = loadCommonConfig(env);
   const hubQueueArns = loadHubQueueArns(env, topology);
-  const messageConcurrency = getIntFromEnv('MESSAGE_CONCURRENCY', 20, { min: 1, max: 64 }, env);
+  const messageConcurrency = getIntFromEnv('MESSAGE_CONCURRENCY', 40, { min: 1, max: 64 }, env);
   return {
     ...common,
     ...sink,
@@ -96,13 +98,14 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     maxBatchBytes,
     maxBatchRecords: getIntFromEnv('MAX_BATCH_RECORDS', 5000, { min: 1, max: 1_000_000 }, env),
     maxInFlightBatches: getIntFromEnv('MAX_IN_FLIGHT_BATCHES', 4, { min: 1, max: 64 }, env),
-    // 20 = the hub mapping's batch (lib/hub-queues.construct.ts): one wave per invocation; small files are bound
+    // 40 = the hub mapping's batch (lib/hub-queues.construct.ts): one wave per invocation; small files are bound
     // by S3's and the downstream's latency, not CPU (bench/README.md). Large objects take turns (4 at once).
     messageConcurrency,
     largeObjectConcurrency: Math.min(
       messageConcurrency,
       getIntFromEnv('LARGE_OBJECT_CONCURRENCY', 4, { min: 1, max: 64 }, env),
     ),
+    wholeReadBudgetBytes: wholeReadBudgetMb(env) * MiB,
     deadlineMarginMs: getIntFromEnv('DEADLINE_MARGIN_MS', 5_000, { min: 0, max: 600_000 }, env),
     filter: loadRecordFilter(env),
     topology,
@@ -111,6 +114,16 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
     ...loadLedgerSettings(env, common.accountsTable, hubQueueArns),
     ...loadTamperTriggerSettings(env),
   };
+}
+
+/**
+ * WHOLE_READ_BUDGET_MB; by default a quarter of the function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which Lambda
+ * sets: Lambda Developer Guide, "Defined runtime environment variables"), 256 MiB where it is not set: with the
+ * streamed large objects (4 x their batches) it leaves most of a 1,024 MB function to the runtime and the SDK.
+ */
+function wholeReadBudgetMb(env: Record<string, string | undefined>): number {
+  const memoryMb = getIntFromEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 1024, { min: 128, max: 10240 }, env);
+  return getIntFromEnv('WHOLE_READ_BUDGET_MB', Math.max(32, Math.floor(memoryMb / 4)), { min: 16, max: 8192 }, env);
 }
 
 /** RECONCILE_JOB_QUEUE_URL and TAMPER_TRIGGER_DELAY_SECONDS (docs/operations.md, "Triggers"). */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { idempotencyKey } from './idempotency';
 import { describeObject, type RecordObject } from './log-object';
 import { FILTER_FIELDS, filterIsActive, keepRecords, type RecordFilter } from './records/filters';
-import { decodeObject } from './records/object-decoder';
+import { decodeObject, wholeOutputBound } from './records/object-decoder';
 import { RecordSplitter } from './records/record-splitter';
 import { RecordBatcher, type BatchLimits } from './sinks/batcher';
 import {
@@ -18,7 +18,7 @@ import {
 } from './s3-read';
 import type { Sink } from './sinks/sink';
 import type { RecordWatch, TamperTriggers } from './source/tamper-triggers';
-import type { Gate } from '../shared/concurrency';
+import type { ByteBudget, Gate } from '../shared/concurrency';
 
 /**
  * One log object through ingest (docs/architecture.md, "Ingest"): GetObject (the source's read) -> records
@@ -43,6 +43,12 @@ export interface ForwardOptions {
    * bounds the objects in flight, this bounds the large ones, whose batches and buffers are what takes memory.
    */
   largeObjects?: Gate;
+  /**
+   * Reserved while an object read whole is decoded and forwarded (WHOLE_READ_BUDGET_MB): what its decompressed
+   * output and the batches made of it may hold (wholeReadReservation). MESSAGE_CONCURRENCY small files fit many
+   * times over; a few that decompress to the most (16 MiB each) take turns instead of filling the function's memory.
+   */
+  wholeReads?: ByteBudget;
   /**
    * Recognises chain-changing API calls in the forwarded records of the tenant's own files and sends that
    * account's reconcile job (source/tamper-triggers.ts). Absent: records are not looked at.
@@ -114,6 +120,7 @@ export async function forwardObject(
   const timer = options.signal === undefined ? deadlineSignal(options.deadline, started) : undefined;
   const signal = options.signal ?? timer!.signal;
   let releaseLarge: (() => void) | undefined;
+  let releaseWhole: (() => void) | undefined;
   try {
     let response;
     try {
@@ -153,15 +160,23 @@ export async function forwardObject(
       releaseLarge = await options.largeObjects.acquire();
     }
     // Most log files are a few KB: read whole, they are decoded in one zlib call instead of through two streams.
-    const body =
-      length !== undefined && length <= WHOLE_OBJECT_MAX_BYTES
-        ? await readWholeBody(stream, length, object, (n) => (bytesRead += n))
-        : counting(stream, (n) => (bytesRead += n));
+    let body: Uint8Array | AsyncIterable<Uint8Array>;
+    let maxWholeOutputBytes: number | undefined;
+    if (length !== undefined && length <= WHOLE_OBJECT_MAX_BYTES) {
+      body = await readWholeBody(stream, length, object, (n) => (bytesRead += n));
+      // What it may decompress to in one piece is reserved first; more than that is decoded as a stream.
+      maxWholeOutputBytes = wholeOutputBound(body);
+      releaseWhole = await options.wholeReads?.acquire(wholeReadReservation(body.length, maxWholeOutputBytes));
+    } else {
+      body = counting(stream, (n) => (bytesRead += n));
+    }
 
-    const result = await forwardRecords(body, read, sink, options, counts, options.tamper?.watch(read, expectedOwner));
+    const watch = options.tamper?.watch(read, expectedOwner);
+    const result = await forwardRecords(body, read, sink, options, counts, watch, maxWholeOutputBytes);
     result.durationMs = Date.now() - started;
     return result;
   } finally {
+    releaseWhole?.();
     releaseLarge?.();
     timer?.dispose();
   }
@@ -179,6 +194,14 @@ export const WHOLE_OBJECT_MAX_BYTES = 1024 * 1024;
  * 256 KiB of gzip is ~2-4 MB of JSON, so MESSAGE_CONCURRENCY of them at once stay in tens of MB.
  */
 export const SMALL_OBJECT_MAX_BYTES = 256 * 1024;
+
+/**
+ * The bytes an object read whole holds while it is forwarded: the body, its decompressed output, and about as much
+ * again in the batches encoded from it (a small file's records fit one batch).
+ */
+export function wholeReadReservation(bodyBytes: number, outputBytes: number): number {
+  return bodyBytes + 2 * outputBytes;
+}
 
 async function* counting(body: AsyncIterable<Uint8Array>, add: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   for await (const chunk of body) {
@@ -198,8 +221,12 @@ export async function forwardRecords(
   options: ForwardOptions,
   counts: ObjectCounts = zeroCounts(),
   watch?: RecordWatch,
+  maxWholeOutputBytes?: number,
 ): Promise<ForwardResult> {
-  const decoded = decodeObject(body, { maxDecompressedBytes: options.maxDecompressedBytes });
+  const decoded = decodeObject(body, {
+    maxDecompressedBytes: options.maxDecompressedBytes,
+    ...(maxWholeOutputBytes !== undefined ? { maxWholeOutputBytes } : {}),
+  });
   const filtering = filterIsActive(options.filter);
   const splitter = new RecordSplitter({
     maxRecordBytes: options.maxRecordBytes,

@@ -7,7 +7,7 @@ import { AssumedRoleCredentialCache } from '../shared/credentials';
 import { ConfigError } from '../shared/errors';
 import { LedgerTable } from '../shared/ledger';
 import type { LoggerLike } from '../shared/logger';
-import { Gate } from '../shared/concurrency';
+import { ByteBudget, Gate } from '../shared/concurrency';
 import { OrganizationsRegistry } from '../shared/organization-registry';
 import { ReconcileJobQueue } from '../shared/reconcile-job';
 import { AccountsRegistry } from '../shared/registry';
@@ -203,6 +203,7 @@ export async function createIngestDeps(
       maxInFlightBatches: config.maxInFlightBatches,
       filter: config.filter,
       largeObjects: new Gate(config.largeObjectConcurrency),
+      wholeReads: new ByteBudget(config.wholeReadBudgetBytes),
       ...(tamper !== undefined ? { tamper } : {}),
     },
     messageConcurrency: config.messageConcurrency,

@@ -53,3 +53,49 @@ export class Gate {
     };
   }
 }
+
+/**
+ * A semaphore weighted in bytes: holders together reserve at most `capacity`, the others wait in arrival order (a
+ * small request does not overtake a large one, so a large one cannot starve). A request larger than the whole
+ * capacity is granted once nothing else is held, so that nothing waits forever. `acquire` resolves to the release
+ * function (idempotent).
+ */
+export class ByteBudget {
+  private used = 0;
+  private readonly waiting: { bytes: number; grant: () => void }[] = [];
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`a byte budget needs a capacity of at least 1, got ${capacity}`);
+    }
+  }
+
+  /** Bytes reserved now. */
+  get reserved(): number {
+    return this.used;
+  }
+
+  async acquire(bytes: number): Promise<() => void> {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`cannot reserve ${bytes} bytes`);
+    if (this.waiting.length > 0 || !this.fits(bytes)) {
+      await new Promise<void>((grant) => this.waiting.push({ bytes, grant }));
+    } else {
+      this.used += bytes;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= bytes;
+      for (let next = this.waiting[0]; next !== undefined && this.fits(next.bytes); next = this.waiting[0]) {
+        this.waiting.shift();
+        this.used += next.bytes;
+        next.grant();
+      }
+    };
+  }
+
+  private fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.capacity;
+  }
+}

@@ -89,9 +89,17 @@ describe('configuration is read once and fails naming the variable', () => {
       customerRoleName: 'CloudTrailCollectorRole',
       maxBatchBytes: 4 * 1024 * 1024,
       maxBatchRecords: 5000,
-      messageConcurrency: 20,
+      messageConcurrency: 40,
       largeObjectConcurrency: 4,
+      // A quarter of a 1,024 MB function where Lambda does not say.
+      wholeReadBudgetBytes: 256 * 1024 * 1024,
     });
+    // A quarter of the memory Lambda says the function has, unless set.
+    expect(loadIngestConfig({ ...base, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048' }).wholeReadBudgetBytes).toBe(
+      512 * 1024 * 1024,
+    );
+    expect(loadIngestConfig({ ...base, WHOLE_READ_BUDGET_MB: '64' }).wholeReadBudgetBytes).toBe(64 * 1024 * 1024);
+    expect(() => loadIngestConfig({ ...base, WHOLE_READ_BUDGET_MB: '8' })).toThrow(/WHOLE_READ_BUDGET_MB/);
     // Never more large objects at once than messages.
     expect(loadIngestConfig({ ...base, MESSAGE_CONCURRENCY: '2' }).largeObjectConcurrency).toBe(2);
     expect(() => loadIngestConfig({ ...base, LARGE_OBJECT_CONCURRENCY: '0' })).toThrow(/LARGE_OBJECT_CONCURRENCY/);

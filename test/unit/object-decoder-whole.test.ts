@@ -4,6 +4,8 @@ import {
   TruncatedObjectError,
   WHOLE_OUTPUT_MAX_BYTES,
   decodeObject,
+  wholeOutputBound,
+  type DecodeOptions,
   type DecodeStats,
 } from '../../lambdas/ingest/records/object-decoder';
 import { PermanentInputError } from '../../lambdas/shared/errors';
@@ -25,7 +27,7 @@ async function* streamOf(bytes: Uint8Array, size: number): AsyncGenerator<Uint8A
 
 async function decode(
   source: AsyncIterable<Uint8Array> | Uint8Array,
-  options = NO_CAP,
+  options: DecodeOptions = NO_CAP,
 ): Promise<{ output?: Buffer; error?: unknown; stats: DecodeStats; sizes: number[] }> {
   const { chunks, stats } = decodeObject(source, options);
   const parts: Buffer[] = [];
@@ -123,6 +125,36 @@ describe('decodeObject on a whole object', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(256 * 1024);
     const capped = await decode(gz, { maxDecompressedBytes: WHOLE_OUTPUT_MAX_BYTES + 1000 });
     expect(capped.error).toBeInstanceOf(DecompressedSizeLimitError);
+  });
+
+  it('bounds what a whole object is decompressed to by its trailer, and decodes one that says less as a stream', async () => {
+    const json = Buffer.alloc(200_000, 'a');
+    const gz = gzipSync(json);
+    // The trailer's size plus one (gunzipSync's maxOutputLength is exclusive of nothing more).
+    expect(wholeOutputBound(gz)).toBe(json.length + 1);
+    expect(wholeOutputBound(LOG)).toBe(LOG.length);
+    // A lying trailer (here 0) is believed only as far as the decode: past the bound it is streamed, same bytes.
+    const lying = Buffer.from(gz);
+    lying.writeUInt32LE(0, lying.length - 4);
+    expect(wholeOutputBound(lying)).toBe(1);
+    const members = Buffer.concat([gzipSync(json), gzipSync('tail')]);
+    for (const body of [gz, members]) {
+      const whole = await decode(body, { ...NO_CAP, maxWholeOutputBytes: wholeOutputBound(body) });
+      expect(whole.output!.equals((await decode(streamOf(body, 4096))).output!)).toBe(true);
+    }
+    const streamed = await decode(members, { ...NO_CAP, maxWholeOutputBytes: wholeOutputBound(members) });
+    expect(Math.max(...streamed.sizes)).toBeLessThanOrEqual(256 * 1024);
+    expect(streamed.stats).toEqual({ compressed: true, bytesIn: members.length, bytesOut: json.length + 4 });
+    // The trailer is the CRC's neighbour: a lying one is refused as corrupt, whichever decoder finds it.
+    expect((await decode(lying, { ...NO_CAP, maxWholeOutputBytes: 1 })).error).toBeInstanceOf(TruncatedObjectError);
+    // Never more than deflate can expand to (~1032:1) nor WHOLE_OUTPUT_MAX_BYTES, whatever the trailer says.
+    const claims = Buffer.from(gz);
+    claims.writeUInt32LE(0xffffffff, claims.length - 4);
+    expect(wholeOutputBound(claims)).toBe(claims.length * 1032);
+    const big = gzipSync(Buffer.alloc(300_000, 'b'));
+    const bigClaims = Buffer.concat([big, Buffer.alloc(20_000), big]);
+    bigClaims.writeUInt32LE(0xffffffff, bigClaims.length - 4);
+    expect(wholeOutputBound(bigClaims)).toBe(WHOLE_OUTPUT_MAX_BYTES);
   });
 
   it('applies the cap to plain objects too, and accepts an object of exactly the cap', async () => {

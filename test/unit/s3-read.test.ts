@@ -21,9 +21,10 @@ import {
   SMALL_OBJECT_MAX_BYTES,
   WHOLE_OBJECT_MAX_BYTES,
   forwardObject,
+  wholeReadReservation,
   type ForwardOptions,
 } from '../../lambdas/ingest/pipeline';
-import { Gate } from '../../lambdas/shared/concurrency';
+import { ByteBudget, Gate } from '../../lambdas/shared/concurrency';
 import { gzipSync } from 'node:zlib';
 import { BodyLengthError, KmsReadError, ReadDeadlineError, deadlineSignal } from '../../lambdas/ingest/s3-read';
 import type { Sink } from '../../lambdas/ingest/sinks/sink';
@@ -435,5 +436,78 @@ describe('forwardObject: the large-object gate', () => {
     expect(large.length).toBeGreaterThan(SMALL_OBJECT_MAX_BYTES);
     expect(await readsWhileGateHeld(large, large.length)).toBe(false);
     expect(await readsWhileGateHeld(small, undefined)).toBe(false);
+  });
+});
+
+describe('forwardObject: the whole-read budget', () => {
+  const json = Buffer.from(JSON.stringify({ Records: [{ eventID: 'a', x: 'y'.repeat(50_000) }] }));
+  const log = gzipSync(json);
+
+  function s3For(body: Buffer): FakeS3 {
+    return fakeS3(() => Promise.resolve({ Body: Readable.from([body]), ContentLength: body.length }));
+  }
+
+  test('an object read whole reserves its body, its output and its batches until they are acknowledged', async () => {
+    const reservation = wholeReadReservation(log.length, json.length + 1);
+    expect(reservation).toBe(log.length + 2 * (json.length + 1));
+    // Room for one object: a second waits for the first's release before anything of it reaches the sink.
+    const budget = new ByteBudget(reservation);
+    const heldByOther = await budget.acquire(reservation);
+    let sent = 0;
+    let reservedWhileSending = 0;
+    const counting: Sink = {
+      ...accepting,
+      send: () => {
+        sent += 1;
+        reservedWhileSending = budget.reserved;
+        return Promise.resolve({ requests: 1, bytesSent: 0 });
+      },
+    };
+    const forwarding = forwardObject(s3For(log).client, OBJECT, ACCOUNT, counting, {
+      ...FORWARD,
+      wholeReads: budget,
+      deadline: Date.now() + 60_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sent).toBe(0);
+    heldByOther();
+    const result = await forwarding;
+    expect(result).toMatchObject({ outcome: 'forwarded', recordsForwarded: 1, bytesDecompressed: json.length });
+    expect(reservedWhileSending).toBe(reservation);
+    expect(budget.reserved).toBe(0);
+  });
+
+  test('a trailer that understates the output costs no more than it reserved: the object is streamed, nothing lost', async () => {
+    const members = Buffer.concat([gzipSync(json.subarray(0, 30_000)), gzipSync(json.subarray(30_000))]);
+    const records: unknown[] = [];
+    const keeping: Sink = {
+      ...accepting,
+      send: (batch) => {
+        records.push(...batch.records.map((record) => JSON.parse(record.toString()) as unknown));
+        return Promise.resolve({ requests: 1, bytesSent: 0 });
+      },
+    };
+    const budget = new ByteBudget(1 << 20);
+    const result = await forwardObject(s3For(members).client, OBJECT, ACCOUNT, keeping, {
+      ...FORWARD,
+      wholeReads: budget,
+      deadline: Date.now() + 60_000,
+    });
+    expect(result).toMatchObject({ outcome: 'forwarded', recordsForwarded: 1, bytesDecompressed: json.length });
+    expect(records).toEqual(JSON.parse(json.toString()).Records);
+    expect(budget.reserved).toBe(0);
+  });
+
+  test('the reservation is released when the object fails', async () => {
+    const budget = new ByteBudget(1 << 20);
+    const failing: Sink = { ...accepting, send: () => Promise.reject(new Error('downstream down')) };
+    await expect(
+      forwardObject(s3For(log).client, OBJECT, ACCOUNT, failing, {
+        ...FORWARD,
+        wholeReads: budget,
+        deadline: Date.now() + 60_000,
+      }),
+    ).rejects.toThrow('downstream down');
+    expect(budget.reserved).toBe(0);
   });
 });

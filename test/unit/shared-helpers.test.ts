@@ -1,4 +1,4 @@
-import { Gate, mapSettled } from '../../lambdas/shared/concurrency';
+import { ByteBudget, Gate, mapSettled } from '../../lambdas/shared/concurrency';
 import { parseArn, parseQueueUrl } from '../../lambdas/shared/arn';
 import { createStderrLogger } from '../../lambdas/shared/logger';
 import { validateRegistration, generateExternalId } from '../../lambdas/shared/registry';
@@ -30,6 +30,55 @@ describe('Gate', () => {
 
   test('refuses a limit below 1', () => {
     expect(() => new Gate(0)).toThrow('at least 1');
+  });
+});
+
+describe('ByteBudget', () => {
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  test('grants while the reservations fit, then in arrival order: a small request never overtakes a large one', async () => {
+    const budget = new ByteBudget(100);
+    const order: string[] = [];
+    const releaseA = await budget.acquire(60);
+    const b = budget.acquire(50).then((release) => (order.push('b'), release));
+    // Would fit next to A, but B came first.
+    const c = budget.acquire(10).then((release) => (order.push('c'), release));
+    await tick();
+    expect(order).toEqual([]);
+    expect(budget.reserved).toBe(60);
+    releaseA();
+    releaseA(); // twice: released once
+    const releaseB = await b;
+    const releaseC = await c;
+    expect(order).toEqual(['b', 'c']);
+    expect(budget.reserved).toBe(60);
+    releaseB();
+    releaseC();
+    expect(budget.reserved).toBe(0);
+  });
+
+  test('a request larger than the whole budget runs alone instead of waiting forever', async () => {
+    const budget = new ByteBudget(100);
+    const releaseSmall = await budget.acquire(10);
+    let granted = false;
+    const huge = budget.acquire(500).then((release) => ((granted = true), release));
+    await tick();
+    expect(granted).toBe(false);
+    releaseSmall();
+    const releaseHuge = await huge;
+    expect(budget.reserved).toBe(500);
+    let next = false;
+    const after = budget.acquire(1).then((release) => ((next = true), release));
+    await tick();
+    expect(next).toBe(false);
+    releaseHuge();
+    (await after)();
+    expect(budget.reserved).toBe(0);
+  });
+
+  test('refuses a capacity below 1 and a negative request', async () => {
+    expect(() => new ByteBudget(0)).toThrow('at least 1');
+    await expect(new ByteBudget(10).acquire(-1)).rejects.toThrow('cannot reserve -1 bytes');
   });
 });
 

@@ -12,6 +12,11 @@ export class TruncatedObjectError extends PermanentInputError {}
 export interface DecodeOptions {
   /** Cap on decompressed bytes (MAX_DECOMPRESSED_BYTES), enforced while streaming. */
   maxDecompressedBytes: number;
+  /**
+   * The most a whole object is decompressed to in one piece (default WHOLE_OUTPUT_MAX_BYTES): the memory reserved
+   * for it (wholeOutputBound). Past it, the object is decoded as a stream instead.
+   */
+  maxWholeOutputBytes?: number;
 }
 
 export interface DecodeStats {
@@ -50,7 +55,7 @@ export function decodeObject(body: AsyncIterable<Uint8Array> | Uint8Array, optio
   const stats: DecodeStats = { compressed: false, bytesIn: 0, bytesOut: 0 };
   const chunks =
     body instanceof Uint8Array
-      ? decodeWhole(toBuffer(body), options.maxDecompressedBytes, stats)
+      ? decodeWhole(toBuffer(body), options.maxDecompressedBytes, options.maxWholeOutputBytes, stats)
       : decode(body, options.maxDecompressedBytes, stats);
   return { chunks, stats };
 }
@@ -63,13 +68,35 @@ export function decodeObject(body: AsyncIterable<Uint8Array> | Uint8Array, optio
  */
 export const WHOLE_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
 
-async function* decodeWhole(body: Buffer, cap: number, stats: DecodeStats): AsyncGenerator<Buffer> {
+/**
+ * The most decodeObject makes of a whole object in one piece (what to reserve for it): its own length when it is
+ * not gzip; else the size its gzip trailer declares (ISIZE: the last member's, mod 2^32) plus one, at most
+ * WHOLE_OUTPUT_MAX_BYTES. A trailer that understates the output (a lie, or concatenated members) costs no memory
+ * past the bound: decoding with it as `maxWholeOutputBytes` falls back to the stream.
+ */
+export function wholeOutputBound(body: Uint8Array): number {
+  if (!isGzip(body)) return body.length;
+  const isize =
+    body.length >= 18 ? Buffer.from(body.buffer, body.byteOffset, body.length).readUInt32LE(body.length - 4) : 0;
+  return Math.min(isize + 1, body.length * MAX_DEFLATE_RATIO, WHOLE_OUTPUT_MAX_BYTES);
+}
+
+function isGzip(body: Uint8Array): boolean {
+  return body.length >= 2 && body[0] === GZIP_MAGIC_0 && body[1] === GZIP_MAGIC_1;
+}
+
+async function* decodeWhole(
+  body: Buffer,
+  cap: number,
+  maxWholeOutput: number = WHOLE_OUTPUT_MAX_BYTES,
+  stats: DecodeStats,
+): AsyncGenerator<Buffer> {
   stats.bytesIn = body.length;
   if (body.length === 0) return;
-  stats.compressed = body.length >= 2 && body[0] === GZIP_MAGIC_0 && body[1] === GZIP_MAGIC_1;
+  stats.compressed = isGzip(body);
   let output = body;
   if (stats.compressed) {
-    const limit = Math.min(cap + 1, WHOLE_OUTPUT_MAX_BYTES, bufferConstants.MAX_LENGTH);
+    const limit = Math.min(cap + 1, maxWholeOutput, WHOLE_OUTPUT_MAX_BYTES, bufferConstants.MAX_LENGTH);
     try {
       // One output buffer when the last member's ISIZE (its size mod 2^32, trailer) is right: no concatenation.
       // A bigger output than `limit` is refused as soon as it is produced.
