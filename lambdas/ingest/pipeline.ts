@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { idempotencyKey } from './idempotency';
 import { describeObject, type RecordObject } from './log-object';
 import { FILTER_FIELDS, filterIsActive, keepRecords, type RecordFilter } from './records/filters';
-import { decodeObject, wholeOutputBound } from './records/object-decoder';
+import { decodeObject, wholeOutputBound, type DecodeOptions } from './records/object-decoder';
 import { RecordSplitter } from './records/record-splitter';
 import { RecordBatcher, type BatchLimits } from './sinks/batcher';
 import {
@@ -161,18 +161,36 @@ export async function forwardObject(
     }
     // Most log files are a few KB: read whole, they are decoded in one zlib call instead of through two streams.
     let body: Uint8Array | AsyncIterable<Uint8Array>;
-    let maxWholeOutputBytes: number | undefined;
+    let whole: WholeDecode | undefined;
     if (length !== undefined && length <= WHOLE_OBJECT_MAX_BYTES) {
       body = await readWholeBody(stream, length, object, (n) => (bytesRead += n));
       // What it may decompress to in one piece is reserved first; more than that is decoded as a stream.
-      maxWholeOutputBytes = wholeOutputBound(body);
-      releaseWhole = await options.wholeReads?.acquire(wholeReadReservation(body.length, maxWholeOutputBytes));
+      const maxWholeOutputBytes = wholeOutputBound(body);
+      try {
+        releaseWhole = await options.wholeReads?.acquire(
+          wholeReadReservation(body.length, maxWholeOutputBytes),
+          signal,
+        );
+      } catch (error) {
+        if (signal.aborted) throw readDeadlineError(object, bytesRead, error);
+        throw error;
+      }
+      whole = {
+        maxWholeOutputBytes,
+        // Streamed after all: what was reserved goes back, and the object takes a streamed object's turn (waiting
+        // for it holds nothing of the budget, so budget and gate cannot wait on each other).
+        beforeStream: async () => {
+          releaseWhole?.();
+          releaseWhole = undefined;
+          if (options.largeObjects && releaseLarge === undefined) releaseLarge = await options.largeObjects.acquire();
+        },
+      };
     } else {
       body = counting(stream, (n) => (bytesRead += n));
     }
 
     const watch = options.tamper?.watch(read, expectedOwner);
-    const result = await forwardRecords(body, read, sink, options, counts, watch, maxWholeOutputBytes);
+    const result = await forwardRecords(body, read, sink, options, counts, watch, whole);
     result.durationMs = Date.now() - started;
     return result;
   } finally {
@@ -194,6 +212,9 @@ export const WHOLE_OBJECT_MAX_BYTES = 1024 * 1024;
  * 256 KiB of gzip is ~2-4 MB of JSON, so MESSAGE_CONCURRENCY of them at once stay in tens of MB.
  */
 export const SMALL_OBJECT_MAX_BYTES = 256 * 1024;
+
+/** How an object read whole is decoded: in one piece up to what was reserved for it, else as a stream. */
+type WholeDecode = Required<Pick<DecodeOptions, 'maxWholeOutputBytes' | 'beforeStream'>>;
 
 /**
  * The bytes an object read whole holds while it is forwarded: the body, its decompressed output, and about as much
@@ -221,12 +242,9 @@ export async function forwardRecords(
   options: ForwardOptions,
   counts: ObjectCounts = zeroCounts(),
   watch?: RecordWatch,
-  maxWholeOutputBytes?: number,
+  whole?: WholeDecode,
 ): Promise<ForwardResult> {
-  const decoded = decodeObject(body, {
-    maxDecompressedBytes: options.maxDecompressedBytes,
-    ...(maxWholeOutputBytes !== undefined ? { maxWholeOutputBytes } : {}),
-  });
+  const decoded = decodeObject(body, { maxDecompressedBytes: options.maxDecompressedBytes, ...whole });
   const filtering = filterIsActive(options.filter);
   const splitter = new RecordSplitter({
     maxRecordBytes: options.maxRecordBytes,

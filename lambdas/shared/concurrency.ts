@@ -58,7 +58,8 @@ export class Gate {
  * A semaphore weighted in bytes: holders together reserve at most `capacity`, the others wait in arrival order (a
  * small request does not overtake a large one, so a large one cannot starve). A request larger than the whole
  * capacity is granted once nothing else is held, so that nothing waits forever. `acquire` resolves to the release
- * function (idempotent).
+ * function (idempotent); given a signal, a request still waiting when it aborts is dropped and rejects with the
+ * signal's reason.
  */
 export class ByteBudget {
   private used = 0;
@@ -75,10 +76,32 @@ export class ByteBudget {
     return this.used;
   }
 
-  async acquire(bytes: number): Promise<() => void> {
+  async acquire(bytes: number, signal?: AbortSignal): Promise<() => void> {
     if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`cannot reserve ${bytes} bytes`);
+    signal?.throwIfAborted();
     if (this.waiting.length > 0 || !this.fits(bytes)) {
-      await new Promise<void>((grant) => this.waiting.push({ bytes, grant }));
+      await new Promise<void>((resolve, reject) => {
+        const waiter = {
+          bytes,
+          grant: () => {
+            signal?.removeEventListener('abort', drop);
+            resolve();
+          },
+        };
+        const drop = (): void => {
+          const at = this.waiting.indexOf(waiter);
+          if (at === -1) return;
+          this.waiting.splice(at, 1);
+          // The dropped request may have been what held the others back.
+          this.grantWaiting();
+          const reason: unknown = signal?.reason;
+          reject(
+            reason instanceof Error ? reason : new Error('the byte budget request was aborted', { cause: reason }),
+          );
+        };
+        signal?.addEventListener('abort', drop, { once: true });
+        this.waiting.push(waiter);
+      });
     } else {
       this.used += bytes;
     }
@@ -87,12 +110,16 @@ export class ByteBudget {
       if (released) return;
       released = true;
       this.used -= bytes;
-      for (let next = this.waiting[0]; next !== undefined && this.fits(next.bytes); next = this.waiting[0]) {
-        this.waiting.shift();
-        this.used += next.bytes;
-        next.grant();
-      }
+      this.grantWaiting();
     };
+  }
+
+  private grantWaiting(): void {
+    for (let next = this.waiting[0]; next !== undefined && this.fits(next.bytes); next = this.waiting[0]) {
+      this.waiting.shift();
+      this.used += next.bytes;
+      next.grant();
+    }
   }
 
   private fits(bytes: number): boolean {

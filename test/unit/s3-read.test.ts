@@ -498,6 +498,48 @@ describe('forwardObject: the whole-read budget', () => {
     expect(budget.reserved).toBe(0);
   });
 
+  test('an object that inflates past its reservation gives it back and waits for a streamed turn at the gate', async () => {
+    const members = Buffer.concat([gzipSync(json.subarray(0, 30_000)), gzipSync(json.subarray(30_000))]);
+    expect(members.length).toBeLessThanOrEqual(SMALL_OBJECT_MAX_BYTES); // would not take the gate otherwise
+    const budget = new ByteBudget(1 << 20);
+    const gate = new Gate(1);
+    const releaseGate = await gate.acquire();
+    let sent = 0;
+    const counting: Sink = { ...accepting, send: () => ((sent += 1), Promise.resolve({ requests: 1, bytesSent: 0 })) };
+    const forwarding = forwardObject(s3For(members).client, OBJECT, ACCOUNT, counting, {
+      ...FORWARD,
+      wholeReads: budget,
+      largeObjects: gate,
+      deadline: Date.now() + 60_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sent).toBe(0);
+    expect(budget.reserved).toBe(0); // given back while it waits: budget and gate never wait on each other
+    releaseGate();
+    expect(await forwarding).toMatchObject({ outcome: 'forwarded', recordsForwarded: 1 });
+    expect(gate.holders).toBe(0);
+  });
+
+  test('the deadline while waiting for the budget: a read deadline error, nothing sent, nothing reserved', async () => {
+    const budget = new ByteBudget(1024);
+    const releaseOther = await budget.acquire(1024);
+    let sent = 0;
+    const counting: Sink = { ...accepting, send: () => ((sent += 1), Promise.resolve({ requests: 1, bytesSent: 0 })) };
+    const controller = new AbortController();
+    const forwarding = forwardObject(s3For(log).client, OBJECT, ACCOUNT, counting, {
+      ...FORWARD,
+      wholeReads: budget,
+      deadline: Date.now() + 60_000,
+      signal: controller.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    await expect(forwarding).rejects.toBeInstanceOf(ReadDeadlineError);
+    expect(sent).toBe(0);
+    releaseOther();
+    expect(budget.reserved).toBe(0);
+  });
+
   test('the reservation is released when the object fails', async () => {
     const budget = new ByteBudget(1 << 20);
     const failing: Sink = { ...accepting, send: () => Promise.reject(new Error('downstream down')) };

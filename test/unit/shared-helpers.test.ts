@@ -76,6 +76,24 @@ describe('ByteBudget', () => {
     expect(budget.reserved).toBe(0);
   });
 
+  test('a request whose signal aborts while it waits is dropped: it rejects, and the ones behind it go on', async () => {
+    const budget = new ByteBudget(100);
+    const releaseA = await budget.acquire(90);
+    const controller = new AbortController();
+    const big = budget.acquire(50, controller.signal);
+    let smallGranted = false;
+    const small = budget.acquire(10).then((release) => ((smallGranted = true), release));
+    await tick();
+    expect(smallGranted).toBe(false); // behind the big one
+    controller.abort(new Error('deadline'));
+    await expect(big).rejects.toThrow('deadline');
+    (await small)();
+    expect(smallGranted).toBe(true);
+    releaseA();
+    expect(budget.reserved).toBe(0);
+    await expect(budget.acquire(1, controller.signal)).rejects.toThrow('deadline');
+  });
+
   test('refuses a capacity below 1 and a negative request', async () => {
     expect(() => new ByteBudget(0)).toThrow('at least 1');
     await expect(new ByteBudget(10).acquire(-1)).rejects.toThrow('cannot reserve -1 bytes');

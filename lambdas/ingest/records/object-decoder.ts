@@ -14,9 +14,14 @@ export interface DecodeOptions {
   maxDecompressedBytes: number;
   /**
    * The most a whole object is decompressed to in one piece (default WHOLE_OUTPUT_MAX_BYTES): the memory reserved
-   * for it (wholeOutputBound). Past it, the object is decoded as a stream instead.
+   * for it (wholeOutputBound). Past it, the object is decoded as a stream instead, after `beforeStream`.
    */
   maxWholeOutputBytes?: number;
+  /**
+   * Awaited before an object read whole is decoded as a stream after all (it inflates past `maxWholeOutputBytes`):
+   * the caller gives back what it reserved for the whole output and takes the turn of a streamed object.
+   */
+  beforeStream?: () => Promise<void>;
 }
 
 export interface DecodeStats {
@@ -55,7 +60,7 @@ export function decodeObject(body: AsyncIterable<Uint8Array> | Uint8Array, optio
   const stats: DecodeStats = { compressed: false, bytesIn: 0, bytesOut: 0 };
   const chunks =
     body instanceof Uint8Array
-      ? decodeWhole(toBuffer(body), options.maxDecompressedBytes, options.maxWholeOutputBytes, stats)
+      ? decodeWhole(toBuffer(body), options, stats)
       : decode(body, options.maxDecompressedBytes, stats);
   return { chunks, stats };
 }
@@ -72,7 +77,9 @@ export const WHOLE_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
  * The most decodeObject makes of a whole object in one piece (what to reserve for it): its own length when it is
  * not gzip; else the size its gzip trailer declares (ISIZE: the last member's, mod 2^32) plus one, at most
  * WHOLE_OUTPUT_MAX_BYTES. A trailer that understates the output (a lie, or concatenated members) costs no memory
- * past the bound: decoding with it as `maxWholeOutputBytes` falls back to the stream.
+ * past the bound in one piece: decoding with it as `maxWholeOutputBytes` falls back to the stream (`beforeStream`).
+ * A single member whose trailer lies is corrupt: streamed, its records up to the check are forwarded before
+ * TruncatedObjectError, as for any streamed object.
  */
 export function wholeOutputBound(body: Uint8Array): number {
   if (!isGzip(body)) return body.length;
@@ -85,12 +92,9 @@ function isGzip(body: Uint8Array): boolean {
   return body.length >= 2 && body[0] === GZIP_MAGIC_0 && body[1] === GZIP_MAGIC_1;
 }
 
-async function* decodeWhole(
-  body: Buffer,
-  cap: number,
-  maxWholeOutput: number = WHOLE_OUTPUT_MAX_BYTES,
-  stats: DecodeStats,
-): AsyncGenerator<Buffer> {
+async function* decodeWhole(body: Buffer, options: DecodeOptions, stats: DecodeStats): AsyncGenerator<Buffer> {
+  const cap = options.maxDecompressedBytes;
+  const maxWholeOutput = options.maxWholeOutputBytes ?? WHOLE_OUTPUT_MAX_BYTES;
   stats.bytesIn = body.length;
   if (body.length === 0) return;
   stats.compressed = isGzip(body);
@@ -108,6 +112,7 @@ async function* decodeWhole(
           throw sizeLimitError(cap, true);
         }
         stats.bytesIn = 0;
+        await options.beforeStream?.();
         yield* decode(oneChunk(body), cap, stats);
         return;
       }
