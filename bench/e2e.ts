@@ -14,6 +14,7 @@ import { cloudTrailNotification, createChain, snsEnvelope } from '../testkit/dem
 import { DownstreamReceiver } from '../testkit/downstream-receiver';
 import { startMoto, type MotoServer } from '../testkit/emulator';
 import { accountRecord, createRegistry } from '../testkit/registry';
+import { DEFAULT_MESSAGE_CONCURRENCY } from '../lambdas/ingest/config';
 import { generateExternalId } from '../lambdas/shared/registry';
 import type { E2eChildResult, Span } from './e2e-child';
 import { INPUT_DIR, OUT_DIR, type InputManifest } from './inputs';
@@ -228,7 +229,10 @@ export async function runE2e(options: {
       MESSAGE_CONCURRENCY: String(messageConcurrency),
     });
     const plans = [
-      { label: 'MESSAGE_CONCURRENCY=20 (default)', messageConcurrency: 20 },
+      {
+        label: `MESSAGE_CONCURRENCY=${DEFAULT_MESSAGE_CONCURRENCY} (default)`,
+        messageConcurrency: DEFAULT_MESSAGE_CONCURRENCY,
+      },
       { label: 'MESSAGE_CONCURRENCY=1', messageConcurrency: 1 },
     ];
     const runs: E2eSummary['runs'] = [];

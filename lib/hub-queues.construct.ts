@@ -5,7 +5,12 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { OPT_IN_REGIONS, SNS_AMBIGUOUS_OPT_IN_REGIONS, SNS_PRINCIPAL } from '../lambdas/reconcile/policies';
-import { HUB_MAX_RECEIVE_COUNT, hubDeadLetterQueueName, hubQueueName } from '../lambdas/shared/topology';
+import {
+  HUB_BATCH_SIZE,
+  HUB_MAX_RECEIVE_COUNT,
+  hubDeadLetterQueueName,
+  hubQueueName,
+} from '../lambdas/shared/topology';
 
 /**
  * How each hub mapping batches. CloudTrail files are mostly a few KB, so per-invocation cost dominates: a window of
@@ -19,7 +24,7 @@ import { HUB_MAX_RECEIVE_COUNT, hubDeadLetterQueueName, hubQueueName } from '../
  * 1 GiB files (~18 s each, 4 at once) take ~180 s of the 300; the ones not finished by the deadline fail and come
  * back after their backoff (docs/stacks.md, sizing).
  */
-export const HUB_BATCHING = { batchSize: 40, windowSeconds: 5 } as const;
+export const HUB_BATCHING = { batchSize: HUB_BATCH_SIZE, windowSeconds: 5 } as const;
 
 /** SQS keeps a message at most 14 days (SQS Developer Guide, "Amazon SQS message quotas"). */
 export const HUB_RETENTION = Duration.days(14);

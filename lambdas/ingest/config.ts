@@ -8,7 +8,7 @@ import {
 import { isAccountId, tryParseArn } from '../shared/arn';
 import { ConfigError } from '../shared/errors';
 import { LEDGER_TTL_DAYS_DEFAULT, ledgerTableName } from '../shared/ledger';
-import { loadHubQueueArns, loadIngestTopology, type IngestTopology } from '../shared/topology';
+import { HUB_BATCH_SIZE, loadHubQueueArns, loadIngestTopology, type IngestTopology } from '../shared/topology';
 import { DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './source/circuit-breaker';
 import { loadRecordFilter, type RecordFilter } from './records/filters';
 import { loadSinkSettings, type SinkSettings } from './sinks/config';
@@ -54,6 +54,9 @@ export interface IngestConfig extends CommonConfig, SinkSettings {
   tamperTriggerDelaySeconds: number;
 }
 
+/** Messages of one batch processed at once unless MESSAGE_CONCURRENCY says: the hub mapping's batch. */
+export const DEFAULT_MESSAGE_CONCURRENCY = HUB_BATCH_SIZE;
+
 /** Reads the ingest settings once, failing fast with the name of any bad variable. */
 export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
   // SINK_TYPE, DOWNSTREAM_URL (its scheme per type) and each sink's own variables (docs/sinks.md).
@@ -85,7 +88,12 @@ export function loadIngestConfig(env: Record<string, string | undefined> = proce
   const topology = loadIngestTopology(env);
   const common = loadCommonConfig(env);
   const hubQueueArns = loadHubQueueArns(env, topology);
-  const messageConcurrency = getIntFromEnv('MESSAGE_CONCURRENCY', 40, { min: 1, max: 64 }, env);
+  const messageConcurrency = getIntFromEnv(
+    'MESSAGE_CONCURRENCY',
+    DEFAULT_MESSAGE_CONCURRENCY,
+    { min: 1, max: 64 },
+    env,
+  );
   return {
     ...common,
     ...sink,

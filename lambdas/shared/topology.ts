@@ -108,6 +108,12 @@ export function loadHubQueueArns(env: Env = process.env, topology: IngestTopolog
 export const RETRY_BACKOFF = { baseSeconds: 30, capSeconds: 3600 } as const;
 
 /**
+ * Messages per invocation of a hub mapping (lib/hub-queues.construct.ts HUB_BATCHING), and so how many ingest runs at
+ * once by default (MESSAGE_CONCURRENCY): one wave per invocation (bench/README.md, "40 messages at once").
+ */
+export const HUB_BATCH_SIZE = 40;
+
+/**
  * Receives before SQS moves a message to its dead-letter queue (the hub queues' redrive policy). With
  * RETRY_BACKOFF, 40 receives are ~33 hours of retrying (`retryWindowSeconds`), more than the 24-hour outage the
  * collector promises to ride out (docs/reliability.md); retention (14 days, the SQS maximum) is far longer still.
