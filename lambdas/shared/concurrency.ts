@@ -24,33 +24,23 @@ export async function mapSettled<T, R>(
 }
 
 /**
- * A counting semaphore: at most `limit` holders at once, the others wait in arrival order. `acquire` resolves to
- * the release function (idempotent).
+ * A counting semaphore: at most `limit` holders at once, the others wait in arrival order. `acquire` resolves to the
+ * release function (idempotent). A ByteBudget of `limit` whose every holder weighs 1.
  */
 export class Gate {
-  private held = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: ByteBudget;
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`a gate needs a limit of at least 1, got ${limit}`);
+    this.slots = new ByteBudget(limit);
   }
 
   get holders(): number {
-    return this.held;
+    return this.slots.reserved;
   }
 
-  async acquire(): Promise<() => void> {
-    if (this.held >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.held += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      // The slot passes straight to the next waiter, so `held` only drops when nobody waits.
-      if (next) next();
-      else this.held -= 1;
-    };
+  acquire(): Promise<() => void> {
+    return this.slots.acquire(1);
   }
 }
 

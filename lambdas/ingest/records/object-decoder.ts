@@ -83,8 +83,7 @@ export const WHOLE_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
  */
 export function wholeOutputBound(body: Uint8Array): number {
   if (!isGzip(body)) return body.length;
-  const isize =
-    body.length >= 18 ? Buffer.from(body.buffer, body.byteOffset, body.length).readUInt32LE(body.length - 4) : 0;
+  const isize = body.length >= 18 ? toBuffer(body).readUInt32LE(body.length - 4) : 0;
   return Math.min(isize + 1, body.length * MAX_DEFLATE_RATIO, WHOLE_OUTPUT_MAX_BYTES);
 }
 
@@ -135,10 +134,9 @@ async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
 const MAX_DEFLATE_RATIO = 1032;
 const MIN_GUNZIP_CHUNK_BYTES = 16 * 1024;
 
+/** One output buffer of the size the trailer declares (bounded as for the reservation, and by `limit`). */
 function gunzipChunkSize(body: Buffer, limit: number): number {
-  const isize = body.length >= 18 ? body.readUInt32LE(body.length - 4) : 0;
-  const bound = Math.min(body.length * MAX_DEFLATE_RATIO, limit);
-  return Math.max(MIN_GUNZIP_CHUNK_BYTES, Math.min(isize + 1, bound));
+  return Math.max(MIN_GUNZIP_CHUNK_BYTES, Math.min(wholeOutputBound(body), limit));
 }
 
 async function* decode(body: AsyncIterable<Uint8Array>, cap: number, stats: DecodeStats): AsyncGenerator<Buffer> {
@@ -157,7 +155,7 @@ async function* decode(body: AsyncIterable<Uint8Array>, cap: number, stats: Deco
     }
     if (headBytes === 0) return;
     const start = head.length === 1 ? head[0]! : Buffer.concat(head);
-    stats.compressed = start[0] === GZIP_MAGIC_0 && start[1] === GZIP_MAGIC_1;
+    stats.compressed = isGzip(start);
 
     if (!stats.compressed) {
       yield countOut(start, cap, stats, false);
